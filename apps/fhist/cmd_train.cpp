@@ -1,0 +1,202 @@
+// fhist train: one network, its per-epoch original accuracy next to the feature-history estimate.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "core/errors.hpp"
+#include "core/fs.hpp"
+#include "core/progress.hpp"
+#include "data/dataset.hpp"
+#include "models/model.hpp"
+#include "train/trainer.hpp"
+
+namespace fhist::cli {
+namespace {
+
+struct TrainCmd {
+  std::string data = "fashion-mnist";
+  std::string model = "resnet18";
+  double width_mult = 1.0;
+  std::int64_t train_size = 8000;
+  std::int64_t val_size = 2000;
+  std::string augment = "crop,flip";
+  std::string feature_dtype = "float16";
+  std::string run_dir = "runs/train";
+  bool resume = false;
+  bool no_checkpoint = false;
+  std::string json_path;
+  train::TrainOptions opts;
+  RuntimeOptions rt;
+};
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+nlohmann::json record_json(const train::EpochRecord& r) {
+  return {{"epoch", r.epoch},
+          {"lr", r.lr},
+          {"train_loss", r.train_loss},
+          {"original_val_acc", r.original_val_acc},
+          {"refit_val_acc", num(r.refit_val_acc)},
+          {"estimate", num(r.estimate)},
+          {"estimate_paper", num(r.estimate_paper)},
+          {"seconds", r.seconds},
+          {"estimate_seconds", r.estimate_seconds},
+          {"estimate_paper_seconds", num(r.estimate_paper_seconds)}};
+}
+
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:6.2f}", 100.0 * v) : "     -"; }
+
+void run_train(TrainCmd& c) {
+  const std::string device = apply_runtime(c.rt);
+  c.opts.device = torch::Device(device);
+  c.opts.augment = data::AugmentOptions::parse(c.augment);
+  if (c.feature_dtype != "float16" && c.feature_dtype != "float32") {
+    throw InputError(fmt::format("--feature-dtype '{}': expected float16 or float32", c.feature_dtype));
+  }
+  c.opts.feature_dtype = c.feature_dtype == "float16" ? torch::kFloat16 : torch::kFloat32;
+  c.opts.validate();  // before any data is read
+
+  const std::string ckpt = (std::filesystem::path(c.run_dir) / "checkpoint.pt").string();
+  if (!c.no_checkpoint && !c.resume && std::filesystem::exists(ckpt)) {
+    throw InputError(fmt::format("{} already exists: pass --resume to continue that run, or choose another "
+                                 "--run-dir (nothing was overwritten)",
+                                 ckpt));
+  }
+
+  const auto t_start = std::chrono::steady_clock::now();
+  auto tt = data::load_dataset(c.data);
+  auto split = data::split_train_val(tt.train, c.train_size, c.val_size, c.opts.seed);
+
+  models::ModelSpec spec;
+  spec.name = c.model;
+  spec.width_mult = c.width_mult;
+  spec.in_channels = tt.train.channels();
+  spec.num_classes = tt.train.num_classes;
+  train::seed_weight_init(c.opts.seed);
+  auto model = models::make_model(spec);
+
+  train::Trainer trainer(model, split.train, split.val, c.opts);
+  if (c.resume) {
+    if (c.no_checkpoint) throw InputError("--resume needs a checkpoint; it cannot be combined with --no-checkpoint");
+    trainer.load_checkpoint(ckpt);
+    fmt::print("resumed from {} after epoch {}\n", ckpt, trainer.epochs_done());
+  }
+
+  fmt::print("fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
+             "device {}, {} threads, seed {}\n",
+             c.model, tt.train.name, split.train.size(), split.val.size(), tt.test.size(), tt.train.channels(),
+             tt.train.height(), tt.train.width(), models::count_parameters(*model) / 1e6, model->feature_dim(), device,
+             at::get_num_threads(), c.opts.seed);
+  fmt::print("schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
+             c.opts.lr, c.opts.max_epochs, c.opts.epochs, c.opts.batch_size, c.opts.window, c.feature_dtype);
+  const bool paper = c.opts.compare_impl;
+  fmt::print("{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%", "fh%",
+             paper ? fmt::format("  {:>8}", "fh-pap%") : "", "sec", "est_sec", paper ? "  pap_sec" : "");
+
+  nlohmann::json out = {{"fhist_version", FHIST_VERSION},
+                        {"data", c.data},
+                        {"model", c.model},
+                        {"width_mult", c.width_mult},
+                        {"parameters", models::count_parameters(*model)},
+                        {"train_size", split.train.size()},
+                        {"val_size", split.val.size()},
+                        {"test_size", tt.test.size()},
+                        {"epochs_budget", c.opts.epochs},
+                        {"max_epochs", c.opts.max_epochs},
+                        {"batch_size", c.opts.batch_size},
+                        {"lr", c.opts.lr},
+                        {"weight_decay", c.opts.weight_decay},
+                        {"augment", c.opts.augment.to_string()},
+                        {"window", c.opts.window},
+                        {"feature_dtype", c.feature_dtype},
+                        {"seed", c.opts.seed},
+                        {"device", device},
+                        {"threads", at::get_num_threads()}};
+  auto write_json = [&]() {
+    if (c.json_path.empty()) return;
+    out["epochs"] = nlohmann::json::array();
+    for (const auto& r : trainer.records()) out["epochs"].push_back(record_json(r));
+    write_file_atomically(c.json_path, [&](std::ostream& os) { os << out.dump(2) << "\n"; });
+  };
+
+  auto print_record = [&](const train::EpochRecord& r) {
+    fmt::print("{:>5}  {:8.4f}  {:>8}  {:>8}  {:>8}{}  {:7.1f}  {:8.3f}{}\n", r.epoch, r.train_loss,
+               pct(r.original_val_acc), pct(r.refit_val_acc), pct(r.estimate),
+               paper ? "  " + fmt::format("{:>8}", pct(r.estimate_paper)) : "", r.seconds, r.estimate_seconds,
+               paper ? fmt::format("  {:7.3f}", r.estimate_paper_seconds) : "");
+    std::fflush(stdout);
+  };
+  for (const auto& r : trainer.records()) print_record(r);
+
+  while (!trainer.finished()) {
+    std::unique_ptr<ProgressBar> bar;
+    const auto epoch = trainer.epochs_done() + 1;
+    auto rec = trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
+      if (!bar) bar = std::make_unique<ProgressBar>(steps, fmt::format("epoch {}/{}", epoch, c.opts.epochs));
+      bar->update(step, fmt::format("loss {:.4f}", loss));
+    });
+    if (bar) bar->finish();
+    print_record(rec);
+    if (!c.no_checkpoint) trainer.save_checkpoint(ckpt);
+    write_json();
+  }
+
+  const double test_acc = trainer.evaluate_accuracy(tt.test);
+  const auto& last = trainer.records().back();
+  fmt::print("final: test accuracy {:.2f}% after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
+             100.0 * test_acc, trainer.epochs_done(), 100.0 * last.original_val_acc, pct(last.estimate));
+  out["test_acc"] = test_acc;
+  out["total_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  write_json();
+  if (!c.json_path.empty()) fmt::print("results: {}\n", c.json_path);
+  if (!c.opts.save_features_dir.empty()) fmt::print("feature history: {}\n", c.opts.save_features_dir);
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto c = std::make_shared<TrainCmd>();
+  auto* sub = app.add_subcommand("train", "train one network; print original accuracy vs. feature-history estimate");
+  sub->add_option("--data", c->data,
+                  "fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR | cifar100:DIR")
+      ->capture_default_str();
+  sub->add_option("--model", c->model, "network")
+      ->check(CLI::IsMember(models::model_names()))
+      ->capture_default_str();
+  sub->add_option("--width-mult", c->width_mult, "channel width multiplier")->capture_default_str();
+  sub->add_option("--epochs", c->opts.epochs, "budget: epochs to train")->capture_default_str();
+  sub->add_option("--max-epochs", c->opts.max_epochs, "length of the linear lr schedule")->capture_default_str();
+  sub->add_option("--batch-size", c->opts.batch_size, "training batch size")->capture_default_str();
+  sub->add_option("--lr", c->opts.lr, "initial learning rate (SGD, momentum 0.9)")->capture_default_str();
+  sub->add_option("--weight-decay", c->opts.weight_decay, "weight decay")->capture_default_str();
+  sub->add_option("--train-size", c->train_size, "images drawn from the training set for training")
+      ->capture_default_str();
+  sub->add_option("--val-size", c->val_size, "images drawn from the training set for validation")
+      ->capture_default_str();
+  sub->add_option("--augment", c->augment, "comma list of crop[N], flip, cutout[N], or none")->capture_default_str();
+  sub->add_option("--window", c->opts.window, "K: epochs of feature history in the ensemble")->capture_default_str();
+  sub->add_option("--feature-dtype", c->feature_dtype, "float16 | float32 storage of feature histories")
+      ->capture_default_str();
+  sub->add_option("--refit-epochs", c->opts.refit.epochs, "epochs of head re-fitting (paper: 5)")
+      ->capture_default_str();
+  sub->add_option("--seed", c->opts.seed, "seed for the split, init, shuffling, augmentation, refits")
+      ->capture_default_str();
+  sub->add_flag("--compare-impl", c->opts.compare_impl,
+                "also run the paper-faithful estimator each epoch and print it beside the fast one");
+  sub->add_option("--save-features", c->opts.save_features_dir, "write each epoch's feature history as .npy here");
+  sub->add_option("--run-dir", c->run_dir, "checkpoint folder (checkpoint.pt is replaced after every epoch)")
+      ->capture_default_str();
+  sub->add_flag("--resume", c->resume, "continue from the checkpoint in --run-dir");
+  sub->add_flag("--no-checkpoint", c->no_checkpoint, "do not write checkpoints");
+  sub->add_option("--json", c->json_path, "write per-epoch results and the test accuracy as JSON");
+  add_runtime_flags(*sub, c->rt);
+  sub->callback([c]() { run_train(*c); });
+}
+
+}  // namespace fhist::cli

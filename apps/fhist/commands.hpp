@@ -1,0 +1,27 @@
+#pragma once
+// Subcommand registration. Each subcommand parses into an options struct, then runs; errors propagate as typed
+// exceptions and main() maps them to exit codes.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace fhist::cli {
+
+// Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or bad input.
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+struct RuntimeOptions {
+  int threads = 0;              // 0 = all cores
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+};
+
+void add_runtime_flags(CLI::App& app, RuntimeOptions& o);
+// Applies --threads (LibTorch defaults to 1 intra-op thread here) and returns the resolved device name.
+std::string apply_runtime(const RuntimeOptions& o);
+
+void register_train(CLI::App& app);
+void register_estimate(CLI::App& app);
+
+}  // namespace fhist::cli

@@ -1,0 +1,154 @@
+#include "core/npy.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include "core/errors.hpp"
+#include "core/fs.hpp"
+
+namespace fhist {
+
+std::size_t npy_itemsize(NpyDType dtype) {
+  switch (dtype) {
+    case NpyDType::kFloat16: return 2;
+    case NpyDType::kFloat32: return 4;
+    case NpyDType::kFloat64: return 8;
+    case NpyDType::kInt64: return 8;
+    case NpyDType::kInt32: return 4;
+    case NpyDType::kUInt8: return 1;
+  }
+  return 0;
+}
+
+const char* npy_descr(NpyDType dtype) {
+  switch (dtype) {
+    case NpyDType::kFloat16: return "<f2";
+    case NpyDType::kFloat32: return "<f4";
+    case NpyDType::kFloat64: return "<f8";
+    case NpyDType::kInt64: return "<i8";
+    case NpyDType::kInt32: return "<i4";
+    case NpyDType::kUInt8: return "|u1";
+  }
+  return "";
+}
+
+std::int64_t NpyArray::numel() const {
+  std::int64_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+namespace {
+
+NpyDType parse_descr(const std::string& descr, const std::string& path) {
+  for (auto d : {NpyDType::kFloat16, NpyDType::kFloat32, NpyDType::kFloat64, NpyDType::kInt64, NpyDType::kInt32,
+                 NpyDType::kUInt8}) {
+    if (descr == npy_descr(d)) return d;
+  }
+  if (descr == "<u1") return NpyDType::kUInt8;
+  throw DataError(fmt::format("{}: unsupported NPY dtype '{}' (expected one of <f2 <f4 <f8 <i8 <i4 |u1, little-endian)",
+                              path, descr));
+}
+
+}  // namespace
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(fmt::format("{}: cannot open NPY file", path));
+  in.seekg(0, std::ios::end);
+  const auto file_size = static_cast<std::int64_t>(in.tellg());
+  in.seekg(0);
+
+  char magic[8] = {};
+  in.read(magic, 8);
+  if (in.gcount() != 8 || std::string(magic, 6) != "\x93NUMPY") {
+    throw DataError(fmt::format("{}: not an NPY file (expected magic \\x93NUMPY in the first 6 bytes)", path));
+  }
+  const int major = static_cast<unsigned char>(magic[6]);
+  std::uint32_t header_len = 0;
+  int len_bytes = 0;
+  if (major == 1) {
+    unsigned char b[2];
+    in.read(reinterpret_cast<char*>(b), 2);
+    header_len = b[0] | (b[1] << 8);
+    len_bytes = 2;
+  } else if (major == 2 || major == 3) {
+    unsigned char b[4];
+    in.read(reinterpret_cast<char*>(b), 4);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+    len_bytes = 4;
+  } else {
+    throw DataError(fmt::format("{}: unsupported NPY format version {} (expected 1, 2 or 3)", path, major));
+  }
+  const std::int64_t data_offset = 8 + len_bytes + header_len;
+  if (!in || data_offset > file_size) {
+    throw DataError(fmt::format("{}: truncated NPY header (file has {} bytes, header needs {})", path, file_size,
+                                data_offset));
+  }
+  std::string header(header_len, '\0');
+  in.read(header.data(), header_len);
+
+  static const std::regex descr_re(R"('descr'\s*:\s*'([^']*)')");
+  static const std::regex fortran_re(R"('fortran_order'\s*:\s*(True|False))");
+  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
+  std::smatch m;
+  if (!std::regex_search(header, m, descr_re)) throw DataError(fmt::format("{}: NPY header has no 'descr'", path));
+  NpyArray out;
+  out.dtype = parse_descr(m[1].str(), path);
+  if (!std::regex_search(header, m, fortran_re)) {
+    throw DataError(fmt::format("{}: NPY header has no 'fortran_order'", path));
+  }
+  if (m[1].str() == "True") {
+    throw DataError(fmt::format("{}: Fortran-ordered NPY arrays are not supported (save with np.ascontiguousarray)",
+                                path));
+  }
+  if (!std::regex_search(header, m, shape_re)) throw DataError(fmt::format("{}: NPY header has no 'shape'", path));
+  const std::string dims = m[1].str();
+  static const std::regex int_re(R"(\d+)");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re); it != std::sregex_iterator(); ++it) {
+    out.shape.push_back(std::stoll(it->str()));
+  }
+
+  const std::int64_t expected = out.numel() * static_cast<std::int64_t>(npy_itemsize(out.dtype));
+  const std::int64_t actual = file_size - data_offset;
+  if (actual < expected) {
+    throw DataError(fmt::format("{}: truncated NPY data (shape needs {} bytes, file holds {})", path, expected, actual));
+  }
+  out.data.resize(static_cast<std::size_t>(expected));
+  in.read(reinterpret_cast<char*>(out.data.data()), expected);
+  if (in.gcount() != expected) throw DataError(fmt::format("{}: read error", path));
+  return out;
+}
+
+void write_npy(const std::string& path, const NpyArray& array) {
+  const auto expected = static_cast<std::size_t>(array.numel()) * npy_itemsize(array.dtype);
+  if (array.data.size() != expected) {
+    throw Error(fmt::format("write_npy({}): {} data bytes for a shape that needs {}", path, array.data.size(), expected));
+  }
+  std::string shape;
+  for (std::size_t i = 0; i < array.shape.size(); ++i) {
+    if (i > 0) shape += ", ";
+    shape += std::to_string(array.shape[i]);
+  }
+  if (array.shape.size() == 1) shape += ",";  // numpy writes (3,) for one dimension
+  std::string header =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", npy_descr(array.dtype), shape);
+  // Version 1.0: magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending '\n'.
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+
+  write_file_atomically(path, [&](std::ostream& out) {
+    out.write("\x93NUMPY\x01\x00", 8);
+    const auto len = static_cast<std::uint16_t>(header.size());
+    const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+    out.write(len_bytes, 2);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(reinterpret_cast<const char*>(array.data.data()), static_cast<std::streamsize>(array.data.size()));
+  });
+}
+
+}  // namespace fhist

@@ -1,0 +1,119 @@
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/errors.hpp"
+#include "data/loaders.hpp"
+
+namespace fhist::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string resolve(const std::string& path) {
+  if (fs::exists(path)) return path;
+  if (fs::exists(path + ".gz")) return path + ".gz";
+  throw DataError(fmt::format("{}: file not found (also looked for {}.gz)", path, path));
+}
+
+// Whole-file read through zlib, which passes plain files through unchanged.
+std::vector<unsigned char> read_maybe_gzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw DataError(fmt::format("{}: cannot open", path));
+  std::vector<unsigned char> out;
+  std::vector<unsigned char> buf(1 << 20);
+  while (true) {
+    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      int err = 0;
+      const std::string msg = gzerror(f, &err);
+      gzclose(f);
+      throw DataError(fmt::format("{}: corrupt gzip stream ({})", path, msg));
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf.begin(), buf.begin() + n);
+  }
+  gzclose(f);
+  return out;
+}
+
+std::uint32_t be32(const std::vector<unsigned char>& b, std::size_t at) {
+  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) |
+         std::uint32_t{b[at + 3]};
+}
+
+}  // namespace
+
+torch::Tensor read_idx_images(const std::string& path_in) {
+  const std::string path = resolve(path_in);
+  const auto bytes = read_maybe_gzip(path);
+  const auto magic = bytes.size() >= 4 ? be32(bytes, 0) : 0;
+  if (magic != 2051) {
+    throw DataError(fmt::format("{}: not an IDX image file (magic {}, expected 2051)", path, magic));
+  }
+  if (bytes.size() < 16) {
+    throw DataError(fmt::format("{}: truncated IDX image file ({} bytes, header needs 16)", path, bytes.size()));
+  }
+  const std::int64_t n = be32(bytes, 4), rows = be32(bytes, 8), cols = be32(bytes, 12);
+  const std::int64_t expected = 16 + n * rows * cols;
+  if (static_cast<std::int64_t>(bytes.size()) != expected) {
+    throw DataError(fmt::format("{}: IDX image file has {} bytes, header ({} images of {}x{}) says {}", path,
+                                bytes.size(), n, rows, cols, expected));
+  }
+  auto t = torch::empty({n, 1, rows, cols}, torch::kUInt8);
+  std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 16, static_cast<std::size_t>(n * rows * cols));
+  return t;
+}
+
+torch::Tensor read_idx_labels(const std::string& path_in) {
+  const std::string path = resolve(path_in);
+  const auto bytes = read_maybe_gzip(path);
+  const auto magic = bytes.size() >= 4 ? be32(bytes, 0) : 0;
+  if (magic != 2049) {
+    throw DataError(fmt::format("{}: not an IDX label file (magic {}, expected 2049)", path, magic));
+  }
+  if (bytes.size() < 8) {
+    throw DataError(fmt::format("{}: truncated IDX label file ({} bytes, header needs 8)", path, bytes.size()));
+  }
+  const std::int64_t n = be32(bytes, 4);
+  if (static_cast<std::int64_t>(bytes.size()) != 8 + n) {
+    throw DataError(fmt::format("{}: IDX label file has {} bytes, header ({} labels) says {}", path, bytes.size(), n,
+                                8 + n));
+  }
+  auto t = torch::empty({n}, torch::kUInt8);
+  std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 8, static_cast<std::size_t>(n));
+  return t.to(torch::kInt64);
+}
+
+TrainTest load_idx_dir(const std::string& dir, const std::string& name) {
+  auto load = [&](const char* images, const char* labels) {
+    Dataset ds;
+    ds.name = name;
+    ds.images = read_idx_images((fs::path(dir) / images).string());
+    ds.labels = read_idx_labels((fs::path(dir) / labels).string());
+    if (ds.images.size(0) != ds.labels.size(0)) {
+      throw DataError(fmt::format("{}: {} has {} images but {} has {} labels", dir, images, ds.images.size(0), labels,
+                                  ds.labels.size(0)));
+    }
+    const auto max_label = ds.labels.numel() > 0 ? ds.labels.max().item<std::int64_t>() : 0;
+    if (max_label > 9) {
+      throw DataError(fmt::format("{}: label {} out of range (expected 0..9)", (fs::path(dir) / labels).string(),
+                                  max_label));
+    }
+    ds.num_classes = 10;
+    if (name == "mnist") {
+      ds.mean = {0.1307f};
+      ds.std = {0.3081f};
+    } else {
+      ds.mean = {0.2860f};
+      ds.std = {0.3530f};
+    }
+    return ds;
+  };
+  return {load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+          load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")};
+}
+
+}  // namespace fhist::data

@@ -1,0 +1,45 @@
+#pragma once
+// The contract every fhist network keeps: forward returns the penultimate features (what the linear head sees)
+// next to the logits, so the trainer can record feature histories without hooks.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fhist::models {
+
+struct ModelOutput {
+  torch::Tensor features;  // float [B, feature_dim]: the pooled vector fed to the head
+  torch::Tensor logits;    // float [B, num_classes]
+};
+
+class Classifier : public torch::nn::Module {
+ public:
+  // x: float [B, C, H, W], normalized.
+  virtual ModelOutput forward(const torch::Tensor& x) = 0;
+  // The final linear layer h: features -> logits. Its weight is [num_classes, feature_dim].
+  virtual torch::nn::Linear& head() = 0;
+  virtual std::int64_t feature_dim() const = 0;
+};
+using ClassifierPtr = std::shared_ptr<Classifier>;
+
+struct ModelSpec {
+  std::string name = "resnet18";  // see model_names()
+  double width_mult = 1.0;        // multiplies every layer's channel count
+  std::int64_t in_channels = 3;
+  std::int64_t num_classes = 10;
+};
+
+std::vector<std::string> model_names();
+
+// Throws InputError for an unknown name or a width multiplier that leaves a layer without channels.
+ClassifierPtr make_model(const ModelSpec& spec);
+
+std::int64_t count_parameters(const torch::nn::Module& m);
+
+// Channel count after a width multiplier: rounded, at least 1.
+std::int64_t scaled_channels(std::int64_t channels, double width_mult);
+
+}  // namespace fhist::models

@@ -1,0 +1,105 @@
+#pragma once
+// Training with the paper's schedule and feature recording (Algorithm 1, lines 1-8).
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/augment.hpp"
+#include "data/dataset.hpp"
+#include "estimate/estimator.hpp"
+#include "models/model.hpp"
+
+namespace fhist::train {
+
+struct TrainOptions {
+  std::int64_t epochs = 15;        // budget: stop after this many epochs
+  std::int64_t max_epochs = 15;    // the lr decays linearly to 0 at the end of this many epochs
+  std::int64_t batch_size = 256;
+  double lr = 0.1;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  int window = 10;                 // K: epochs of features kept
+  torch::Dtype feature_dtype = torch::kFloat16;
+  std::uint64_t seed = 0;
+  data::AugmentOptions augment;
+  RefitOptions refit;              // refit.seed is set from `seed`
+  bool estimate_each_epoch = true;
+  bool compare_impl = false;       // also run the paper-faithful estimator each epoch and time it
+  std::string save_features_dir;   // per-epoch NPY layout (see estimator.hpp); empty = off
+  torch::Device device = torch::kCPU;
+  std::int64_t eval_batch_size = 1024;
+
+  // Throws InputError naming the flag for a value out of range or inconsistent with another.
+  void validate() const;
+};
+
+struct EpochRecord {
+  std::int64_t epoch = 0;
+  double lr = 0;                   // at the end of the epoch
+  double train_loss = 0;           // mean over the epoch's batches, weighted by batch size
+  double original_val_acc = 0;     // the network itself, eval mode
+  double refit_val_acc = kNaN;     // one re-fit head on this epoch's features
+  double estimate = kNaN;          // feature-history ensemble (fast implementation)
+  double estimate_paper = kNaN;    // paper-faithful implementation, with compare_impl
+  double seconds = 0;              // training pass + validation pass
+  double estimate_seconds = 0;     // the fast fh estimate alone
+  double estimate_paper_seconds = kNaN;
+
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Called after every optimisation step: (step within epoch, steps in epoch, running mean loss).
+using StepCallback = std::function<void(std::int64_t, std::int64_t, double)>;
+
+class Trainer {
+ public:
+  // The model is moved to options.device. Datasets are borrowed and must outlive the trainer.
+  Trainer(models::ClassifierPtr model, const data::Dataset& train, const data::Dataset& val, TrainOptions options);
+
+  // Trains the next epoch, records its features and estimates. Throws DivergedError on a non-finite loss.
+  EpochRecord run_epoch(const StepCallback& on_step = {});
+  std::int64_t epochs_done() const { return epochs_done_; }
+  bool finished() const { return epochs_done_ >= options_.epochs; }
+  const std::vector<EpochRecord>& records() const { return records_; }
+
+  // Accuracy of the network (eval mode) on a dataset with the same image shape.
+  double evaluate_accuracy(const data::Dataset& ds);
+
+  // Everything needed to continue bit-identically: weights, optimizer state, schedule position, feature window,
+  // epoch records; written atomically.
+  void save_checkpoint(const std::string& path) const;
+  // Throws CheckpointError if the file is unreadable or was written by an incompatible run.
+  void load_checkpoint(const std::string& path);
+
+  const FeatureHistory& history() const { return history_; }
+  models::Classifier& model() { return *model_; }
+  const TrainOptions& options() const { return options_; }
+
+ private:
+  struct EvalPass {
+    torch::Tensor features;  // [M, d]
+    double accuracy = 0;
+  };
+  EvalPass eval_pass(const data::Dataset& ds, bool keep_features);
+  std::int64_t steps_per_epoch() const;
+
+  models::ClassifierPtr model_;
+  const data::Dataset& train_;
+  const data::Dataset& val_;
+  TrainOptions options_;
+  std::unique_ptr<torch::optim::SGD> optimizer_;
+  FeatureHistory history_;
+  std::int64_t epochs_done_ = 0;
+  std::int64_t global_step_ = 0;
+  std::vector<EpochRecord> records_;
+};
+
+// Seeds Torch's generator for weight initialisation from the run seed.
+void seed_weight_init(std::uint64_t seed);
+
+}  // namespace fhist::train

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# End-to-end: the fhist program on real Fashion-MNIST subsets, bad input, NumPy interop.
+# Usage: cli_test.sh FHIST PYTHON WORKDIR
+set -uo pipefail
+FHIST=$(readlink -f "$1")
+PY=$2
+WORK=$3
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+fails=0
+passes=0
+pass() { echo "ok   - $1"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
+
+# expect_exit CODE PATTERN NAME -- CMD...: exit code and a stderr/stdout pattern.
+expect_exit() {
+  local code=$1 pattern=$2 name=$3; shift 4
+  local out
+  out=$("$@" 2>&1); local rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qE -- "$pattern" <<<"$out"; then pass "$name"
+  else fail "$name (exit $rc, wanted $code and /$pattern/): $out"; fi
+}
+
+SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --threads 2 --seed 3)
+SIZES=(--train-size 1500 --val-size 500)
+
+# --- a real run, with JSON and saved features
+"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_a --json a.json \
+  --save-features feats > train.log 2>&1 || { cat train.log; fail "train runs"; }
+grep -q "final: test accuracy" train.log && pass "train prints the final test accuracy" || fail "train output: $(cat train.log)"
+"$PY" - a.json <<'PY' && pass "JSON has every field per epoch" || fail "JSON content"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["epochs"]) == 4, d
+for e in d["epochs"]:
+    for k in ["epoch", "train_loss", "original_val_acc", "refit_val_acc", "estimate", "seconds", "estimate_seconds"]:
+        assert k in e, k
+    assert 0 <= e["estimate"] <= 1 and 0 <= e["original_val_acc"] <= 1
+assert 0.3 < d["test_acc"] <= 1, d["test_acc"]   # well above chance (0.1) after 4 short epochs
+assert d["seed"] == 3 and d["train_size"] == 1500
+PY
+
+# --- fhist estimate on the saved features reproduces the run's last estimate
+"$FHIST" estimate --features feats --window 3 --seed 3 --json > est.json 2>&1 || fail "estimate runs: $(cat est.json)"
+"$PY" - a.json est.json <<'PY' && pass "estimate from .npy files equals the run's estimate" || fail "estimate mismatch"
+import json, sys
+run = json.load(open(sys.argv[1])); est = json.load(open(sys.argv[2]))
+assert est["epochs"] == [2, 3, 4], est["epochs"]
+assert abs(run["epochs"][-1]["estimate"] - est["estimate"]) < 1e-9, (run["epochs"][-1]["estimate"], est["estimate"])
+assert abs(run["epochs"][-1]["refit_val_acc"] - est["refit_val_acc"]) < 1e-9
+PY
+
+# --- a Python user's features, written by NumPy, read by fhist
+"$PY" - <<'PY' || fail "numpy writes a feature history"
+import numpy as np, os
+rng = np.random.default_rng(0)
+means = rng.normal(size=(5, 12)) * 3
+yva = rng.integers(0, 5, 300)  # one validation set, the same images every epoch
+for ep in range(1, 4):
+    d = f"pyfeats/epoch_{ep:04d}"; os.makedirs(d, exist_ok=True)
+    ytr = rng.integers(0, 5, 800)
+    np.save(f"{d}/train_features.npy", (means[ytr] + rng.normal(size=(800, 12))).astype(np.float32))
+    np.save(f"{d}/train_labels.npy", ytr.astype(np.int64))
+    np.save(f"{d}/val_features.npy", (means[yva] + rng.normal(size=(300, 12))).astype(np.float16))
+    np.save(f"{d}/val_labels.npy", yva.astype(np.int64))
+    np.save(f"{d}/head_weight.npy", np.zeros((5, 12), np.float32))
+    np.save(f"{d}/head_bias.npy", np.zeros(5, np.float32))
+PY
+"$FHIST" estimate --features pyfeats --json > py.json 2>&1
+"$PY" -c "import json,sys; d=json.load(open('py.json')); assert d['estimate'] > 0.9 and d['original_val_acc'] < 0.4, d" \
+  && pass "estimate on NumPy-written features" || fail "numpy interop: $(cat py.json)"
+
+# --- resume: 2 epochs, then continue to 4 = 4 straight
+"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 2 --max-epochs 4 --window 3 --run-dir run_b --json b.json > b1.log 2>&1
+"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_b --json b.json --resume > b2.log 2>&1
+grep -q "resumed from run_b/checkpoint.pt after epoch 2" b2.log && pass "resume reports where it continues" \
+  || fail "resume log: $(cat b2.log)"
+"$PY" - a.json b.json <<'PY' && pass "resumed run equals the straight run" || fail "resume differs"
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+assert [e["epoch"] for e in b["epochs"]] == [1, 2, 3, 4]
+for x, y in zip(a["epochs"], b["epochs"]):
+    assert x["train_loss"] == y["train_loss"] and x["estimate"] == y["estimate"], (x, y)
+assert a["test_acc"] == b["test_acc"], (a["test_acc"], b["test_acc"])
+PY
+expect_exit 2 "already exists: pass --resume" "an existing checkpoint is not overwritten" -- \
+  "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_b
+expect_exit 1 "--max-epochs = 4, this run has 5" "resume with another schedule is refused" -- \
+  "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 5 --window 3 --run-dir run_b --resume
+
+# --- bad input
+expect_exit 2 "nope not in" "unknown model is a usage error" -- "$FHIST" train --model nope
+expect_exit 2 "unrecognized|The following argument" "unknown flag is a usage error" -- "$FHIST" train --frobnicate
+expect_exit 2 "--epochs 9 exceeds --max-epochs 5" "epochs > max-epochs" -- "$FHIST" train --epochs 9 --max-epochs 5
+expect_exit 2 "--window must be >= 1" "window 0" -- "$FHIST" train --window 0
+expect_exit 2 "--train-size must be positive" "negative train size" -- \
+  "$FHIST" train "${SMALL[@]}" --train-size=-5 --epochs 1 --max-epochs 1 --no-checkpoint
+expect_exit 2 "exceeds the 60000 training images" "train + val larger than the set" -- \
+  "$FHIST" train "${SMALL[@]}" --train-size 59000 --val-size 2000 --epochs 1 --max-epochs 1 --no-checkpoint
+expect_exit 1 "/no/such/dir does not exist" "missing dataset directory" -- \
+  "$FHIST" train --model cnn --data cifar10:/no/such/dir --epochs 1 --max-epochs 1 --no-checkpoint
+mkdir -p broken && for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  cp /usr/share/datasets/fashion-mnist/$f.gz broken/; done
+gzip -dc broken/train-images-idx3-ubyte.gz > broken/raw && head -c 1000000 broken/raw | gzip > broken/train-images-idx3-ubyte.gz
+rm broken/raw
+expect_exit 1 "train-images-idx3-ubyte.gz: IDX image file has 1000000 bytes, header \(60000 images of 28x28\) says 47040016" \
+  "truncated IDX file" -- "$FHIST" train --model cnn --data fashion-mnist:broken --epochs 1 --max-epochs 1 --no-checkpoint
+expect_exit 1 "val_features.npy: truncated NPY data" "truncated NPY file" -- \
+  bash -c "cp -r feats feats_bad && truncate -s 300 feats_bad/epoch_0004/val_features.npy && '$FHIST' estimate --features feats_bad"
+expect_exit 2 "--device 'tpu'" "bad device" -- "$FHIST" estimate --features feats --device tpu
+
+echo "e2e: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]

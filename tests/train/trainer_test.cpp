@@ -1,0 +1,146 @@
+#include "train/trainer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "test_util.hpp"
+
+namespace fhist::train {
+namespace {
+
+// Tiny 3-class images: each class brightens a different band of rows, plus noise.
+data::Dataset toy(std::int64_t n, std::uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  data::Dataset ds;
+  ds.name = "toy";
+  ds.labels = torch::randint(0, 3, {n}, gen, torch::kInt64);
+  auto img = torch::rand({n, 1, 9, 9}, gen) * 120;
+  for (std::int64_t i = 0; i < n; ++i) {
+    img[i][0].narrow(0, 3 * ds.labels[i].item<std::int64_t>(), 3).add_(120);
+  }
+  ds.images = img.to(torch::kUInt8);
+  ds.num_classes = 3;
+  ds.mean = {0.3f};
+  ds.std = {0.3f};
+  return ds;
+}
+
+TrainOptions small_options(std::int64_t epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.max_epochs = 8;
+  o.batch_size = 32;
+  o.lr = 0.05;
+  o.window = 3;
+  o.seed = 42;
+  o.augment = data::AugmentOptions::parse("crop1,flip");
+  o.refit.epochs = 2;
+  o.refit.batch_size = 64;
+  return o;
+}
+
+models::ClassifierPtr fresh_model(std::uint64_t seed) {
+  seed_weight_init(seed);
+  return models::make_model({"cnn", 0.5, 1, 3});
+}
+
+void expect_same_state(Trainer& a, Trainer& b) {
+  auto pa = a.model().named_parameters(), pb = b.model().named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  auto ba = a.model().named_buffers(), bb = b.model().named_buffers();
+  for (const auto& item : ba) EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
+  ASSERT_EQ(a.history().size(), b.history().size());
+  for (std::size_t i = 0; i < a.history().size(); ++i) {
+    EXPECT_TRUE(torch::equal(a.history().epochs()[i].train_features, b.history().epochs()[i].train_features));
+  }
+  ASSERT_EQ(a.records().size(), b.records().size());
+  for (std::size_t i = 0; i < a.records().size(); ++i) {
+    EXPECT_EQ(a.records()[i].train_loss, b.records()[i].train_loss);
+    EXPECT_EQ(a.records()[i].estimate, b.records()[i].estimate);
+  }
+}
+
+TEST(Trainer, ContinuingFromACheckpointIsBitIdenticalToTrainingStraight) {
+  at::set_num_threads(1);
+  auto train = toy(96, 1), val = toy(40, 2);
+  fhist::testing::TempDir dir;
+
+  Trainer straight(fresh_model(7), train, val, small_options(8));
+  while (!straight.finished()) straight.run_epoch();
+
+  {
+    Trainer first(fresh_model(7), train, val, small_options(8));
+    for (int i = 0; i < 4; ++i) first.run_epoch();
+    first.save_checkpoint(dir.str("ckpt.pt"));
+  }
+  Trainer resumed(fresh_model(99), train, val, small_options(8));  // different init: the checkpoint must win
+  resumed.load_checkpoint(dir.str("ckpt.pt"));
+  EXPECT_EQ(resumed.epochs_done(), 4);
+  while (!resumed.finished()) resumed.run_epoch();
+
+  expect_same_state(straight, resumed);
+  // Training changed the weights (the comparison is not between two untouched models).
+  auto untouched = fresh_model(7);
+  EXPECT_FALSE(torch::equal(untouched->head()->weight, straight.model().head()->weight));
+}
+
+TEST(Trainer, LinearScheduleReachesZeroAtMaxEpochsAndBudgetStopsEarly) {
+  at::set_num_threads(1);
+  auto train = toy(96, 1), val = toy(40, 2);
+  Trainer t(fresh_model(1), train, val, small_options(4));
+  while (!t.finished()) t.run_epoch();
+  ASSERT_EQ(t.records().size(), 4u);
+  // 3 steps per epoch, 24 in the schedule; the last step of epoch 4 is step index 11.
+  EXPECT_NEAR(t.records().back().lr, 0.05 * (1.0 - 11.0 / 24.0), 1e-12);
+  EXPECT_THROW(t.run_epoch(), InputError);
+  for (const auto& r : t.records()) {
+    EXPECT_TRUE(std::isfinite(r.estimate));
+    EXPECT_GE(r.original_val_acc, 0.0);
+    EXPECT_LE(r.original_val_acc, 1.0);
+  }
+  EXPECT_LT(t.records().back().train_loss, t.records().front().train_loss);
+  EXPECT_EQ(t.history().size(), 3u);
+}
+
+TEST(Trainer, CheckpointFromAnotherRunIsRefused) {
+  auto train = toy(96, 1), val = toy(40, 2);
+  fhist::testing::TempDir dir;
+  Trainer a(fresh_model(1), train, val, small_options(2));
+  a.run_epoch();
+  a.save_checkpoint(dir.str("c.pt"));
+  auto other = small_options(2);
+  other.max_epochs = 9;
+  Trainer b(fresh_model(1), train, val, other);
+  try {
+    b.load_checkpoint(dir.str("c.pt"));
+    FAIL() << "expected CheckpointError";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("--max-epochs = 8"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(b.load_checkpoint(dir.str("missing.pt")), CheckpointError);
+}
+
+TEST(Trainer, NonFiniteLossMarksTheRunDiverged) {
+  auto train = toy(96, 1), val = toy(40, 2);
+  auto o = small_options(2);
+  o.lr = 1e30;
+  Trainer t(fresh_model(1), train, val, o);
+  EXPECT_THROW({ for (int i = 0; i < 2; ++i) t.run_epoch(); }, DivergedError);
+}
+
+TEST(TrainOptions, RejectsInconsistentValues) {
+  auto o = small_options(2);
+  o.epochs = 9;
+  EXPECT_THROW(o.validate(), InputError);
+  o = small_options(2);
+  o.window = 0;
+  EXPECT_THROW(o.validate(), InputError);
+  o = small_options(2);
+  o.batch_size = 0;
+  EXPECT_THROW(o.validate(), InputError);
+}
+
+}  // namespace
+}  // namespace fhist::train
