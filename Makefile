@@ -22,6 +22,7 @@ test: build
 
 # The main job: a real training run on Fashion-MNIST with the feature-history estimate printed every epoch.
 demo: build
+	rm -rf runs/demo runs/demo.json
 	mkdir -p runs
 	$(FHIST) train --data fashion-mnist --model resnet18 --width-mult 0.25 \
 	  --epochs 15 --max-epochs 15 --train-size 8000 --val-size 2000 --window 10 --seed 0 \

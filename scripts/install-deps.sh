@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # LibTorch 1.13 (CPU)
+  libopenblas0-openmp     # replaces the reference BLAS LibTorch links by default: ~8x faster matmuls
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev

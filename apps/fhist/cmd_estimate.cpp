@@ -16,6 +16,7 @@ struct EstimateCmd {
   std::string features_dir;
   int window = 10;
   std::string impl = "fast";
+  std::string feature_dtype = "float32";
   RefitOptions refit;
   bool json = false;
   RuntimeOptions rt;
@@ -24,9 +25,10 @@ struct EstimateCmd {
 void run_estimate(EstimateCmd& c) {
   const std::string device = apply_runtime(c.rt);
   if (c.window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", c.window));
-  auto history = load_history_npy(c.features_dir, c.window, torch::kFloat32);
+  const auto storage = c.feature_dtype == "float16" ? torch::kFloat16 : torch::kFloat32;
+  auto history = load_history_npy(c.features_dir, c.window, storage);
   if (device != "cpu") {
-    FeatureHistory on_device(c.window, torch::kFloat32);
+    FeatureHistory on_device(c.window, storage);
     for (auto e : history.epochs()) {
       for (auto* t : {&e.train_features, &e.train_labels, &e.val_features, &e.val_labels, &e.head_weight,
                       &e.head_bias}) {
@@ -41,6 +43,7 @@ void run_estimate(EstimateCmd& c) {
                         {"epochs", nlohmann::json::array()},
                         {"window", c.window},
                         {"impl", c.impl},
+                        {"feature_dtype", c.feature_dtype},
                         {"seed", c.refit.seed}};
   for (const auto& e : history.epochs()) out["epochs"].push_back(e.epoch);
   for (const std::string name : {std::string("original"), std::string("refit"), fh_name}) {
@@ -70,6 +73,9 @@ void register_estimate(CLI::App& app) {
   sub->add_option("--features", c->features_dir, "folder of epoch_NNNN subfolders")->required();
   sub->add_option("--window", c->window, "K: the last K epochs go into the ensemble")->capture_default_str();
   sub->add_option("--impl", c->impl, "fast | paper")->check(CLI::IsMember({"fast", "paper"}))->capture_default_str();
+  sub->add_option("--feature-dtype", c->feature_dtype, "float16 | float32: precision the features are held in")
+      ->check(CLI::IsMember({"float16", "float32"}))
+      ->capture_default_str();
   sub->add_option("--refit-epochs", c->refit.epochs, "epochs of head re-fitting")->capture_default_str();
   sub->add_option("--seed", c->refit.seed, "seed for shuffling the saved features")->capture_default_str();
   sub->add_flag("--json", c->json, "print JSON instead of a table");

@@ -69,6 +69,17 @@ PY
 "$PY" -c "import json,sys; d=json.load(open('py.json')); assert d['estimate'] > 0.9 and d['original_val_acc'] < 0.4, d" \
   && pass "estimate on NumPy-written features" || fail "numpy interop: $(cat py.json)"
 
+# --- the two fh implementations agree on a real network (ResNet-18 x0.25, fixed seed)
+"$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 2000 --val-size 500 --epochs 3 \
+  --max-epochs 3 --seed 0 --threads 2 --compare-impl --no-checkpoint --json impl.json > impl.log 2>&1
+"$PY" - impl.json <<'PY' && pass "fast and paper-faithful fh agree within 0.3 pt per epoch" || fail "fh implementations differ: $(cat impl.log)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["epochs"]) == 3
+for e in d["epochs"]:
+    assert abs(e["estimate"] - e["estimate_paper"]) <= 0.003, e
+PY
+
 # --- resume: 2 epochs, then continue to 4 = 4 straight
 "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 2 --max-epochs 4 --window 3 --run-dir run_b --json b.json > b1.log 2>&1
 "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_b --json b.json --resume > b2.log 2>&1
