@@ -1,0 +1,76 @@
+#pragma once
+// Schedulers decide which trial trains to which budget next, and which trials are promoted (no Torch).
+// Scores are "higher is better" (an accuracy or its estimate); failed/diverged trials report -infinity.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fhist::sched {
+
+using TrialId = std::int64_t;
+
+enum class TrialState { kPending, kRunning, kPaused, kComplete, kFailed, kDiverged };
+
+// Train trial `trial` until it has `budget_epochs` epochs in total (a promoted trial continues from its checkpoint).
+struct Job {
+  TrialId trial = -1;
+  int bracket = 0;              // HyperBand bracket s (0 for schedulers without brackets)
+  int rung = 0;                 // rung index within the bracket, 0 = first
+  std::int64_t budget_epochs = 0;
+};
+
+struct JobResult {
+  TrialId trial = -1;
+  std::int64_t budget_epochs = 0;
+  double score = 0.0;           // -inf for failed / diverged
+  TrialState state = TrialState::kComplete;
+};
+
+// Creates a new trial (draws its configuration from the sampler) for the given bracket and returns its id.
+using NewTrial = std::function<TrialId(int bracket)>;
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  // The next job to run, or nullopt when nothing can start until a running job reports (or when done()).
+  virtual std::optional<Job> next_job() = 0;
+  // Reports a finished job. Throws Error for a job this scheduler did not hand out.
+  virtual void on_result(const JobResult& result) = 0;
+  // True when every job has been handed out and reported.
+  virtual bool done() const = 0;
+  virtual std::string name() const = 0;
+};
+
+struct Rung {
+  std::int64_t configs = 0;
+  std::int64_t budget_epochs = 0;
+};
+struct BracketPlan {
+  int bracket = 0;              // s
+  std::vector<Rung> rungs;
+};
+
+// HyperBand's brackets (Li et al. 2018; REFERENCE §6): s_max = floor(log_eta(max/min)); bracket s (s_max down to 0)
+// starts n = ceil((s_max+1)/(s+1) * eta^s) configs at budget max * eta^-s; rung i keeps floor(n * eta^-i) configs at
+// budget max * eta^(i-s) (rounded to whole epochs). Throws InputError for min < 1, max < min, eta < 2.
+std::vector<BracketPlan> hyperband_plan(std::int64_t min_budget, std::int64_t max_budget, int eta);
+// One successive-halving bracket starting n configs at min_budget, multiplying the budget by eta up to max_budget.
+BracketPlan successive_halving_plan(std::int64_t n_configs, std::int64_t min_budget, std::int64_t max_budget, int eta);
+std::int64_t total_epochs(const std::vector<BracketPlan>& plan);  // epochs if promoted trials continue
+
+struct SchedulerOptions {
+  std::int64_t min_budget = 1;
+  std::int64_t max_budget = 27;
+  int eta = 3;
+  std::int64_t n_configs = 0;   // random search / SH / ASHA: trials to start (0 = as HyperBand's largest bracket)
+  int iterations = 1;           // HyperBand: times to run the whole set of brackets
+};
+
+// "random" (n_configs trials at max_budget), "sh", "hyperband", "asha". Throws InputError otherwise.
+std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOptions& options, NewTrial new_trial);
+std::vector<std::string> scheduler_names();
+
+}  // namespace fhist::sched

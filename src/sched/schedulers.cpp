@@ -1,0 +1,249 @@
+// Schedulers: random search, synchronous successive halving, HyperBand, ASHA.
+// None of them draws random numbers and all containers are ordered, so the same sequence of next_job/on_result
+// calls always yields the same jobs: a search resumes by replaying its journal.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "core/errors.hpp"
+#include "sched/plan_detail.hpp"
+#include "sched/scheduler.hpp"
+
+namespace fhist::sched {
+namespace {
+
+// Failed/diverged trials rank below every real score, whatever score they carry; NaN counts as failed.
+double effective_score(const JobResult& r) {
+  if (r.state == TrialState::kFailed || r.state == TrialState::kDiverged || std::isnan(r.score))
+    return -HUGE_VAL;
+  return r.score;
+}
+bool is_failed(double score) { return score == -HUGE_VAL; }
+
+// Ranking order: higher score first, ties to the lower trial id (so a promotion never depends on report order).
+struct Scored {
+  double score;
+  TrialId trial;
+  bool operator<(const Scored& o) const { return score != o.score ? score > o.score : trial < o.trial; }
+};
+
+// Jobs handed out and not yet reported. A trial runs at most one job at a time, so the trial id is the key;
+// `owner` says which part of the scheduler (e.g. which HyperBand bracket) handed it out.
+class Outstanding {
+ public:
+  void add(const Job& job, std::size_t owner = 0) {
+    if (!jobs_.emplace(job.trial, std::make_pair(job, owner)).second)
+      throw Error(fmt::format("scheduler: trial {} already has a job running (NewTrial returned a used id?)",
+                              job.trial));
+  }
+  // Removes and returns the job `result` reports; throws Error if this scheduler has no such job outstanding.
+  std::pair<Job, std::size_t> take(const JobResult& result, const std::string& who) {
+    auto it = jobs_.find(result.trial);
+    if (it == jobs_.end())
+      throw Error(fmt::format("{}: result for trial {} that has no job outstanding", who, result.trial));
+    if (it->second.first.budget_epochs != result.budget_epochs)
+      throw Error(fmt::format("{}: result for trial {} at {} epochs, but its job was {} epochs", who, result.trial,
+                              result.budget_epochs, it->second.first.budget_epochs));
+    auto taken = it->second;
+    jobs_.erase(it);
+    return taken;
+  }
+  bool empty() const { return jobs_.empty(); }
+
+ private:
+  std::map<TrialId, std::pair<Job, std::size_t>> jobs_;
+};
+
+// Random search: n trials, each trained once at max_budget.
+class RandomSearch final : public Scheduler {
+ public:
+  RandomSearch(std::int64_t n, std::int64_t max_budget, NewTrial new_trial)
+      : n_(n), max_budget_(max_budget), new_trial_(std::move(new_trial)) {}
+  std::optional<Job> next_job() override {
+    if (started_ >= n_) return std::nullopt;
+    Job job{new_trial_(0), 0, 0, max_budget_};
+    out_.add(job);
+    ++started_;
+    return job;
+  }
+  void on_result(const JobResult& result) override { out_.take(result, name()); }
+  bool done() const override { return started_ >= n_ && out_.empty(); }
+  std::string name() const override { return "random"; }
+
+ private:
+  std::int64_t n_, max_budget_, started_ = 0;
+  NewTrial new_trial_;
+  Outstanding out_;
+};
+
+// One synchronous successive-halving bracket: a rung is promoted only after all of its jobs reported.
+// Rung 0's trials are created lazily, when handed out, so a model-based sampler sees every result before then.
+class SyncBracket {
+ public:
+  explicit SyncBracket(BracketPlan plan) : plan_(std::move(plan)) {
+    rung_size_ = plan_.rungs.empty() ? 0 : plan_.rungs[0].configs;
+  }
+  bool done() const { return rung_ >= plan_.rungs.size(); }
+
+  std::optional<Job> next_job(const NewTrial& new_trial) {
+    if (done() || handed_ >= rung_size_) return std::nullopt;  // waiting for the rung to report
+    const TrialId trial = rung_ == 0 ? new_trial(plan_.bracket) : queue_[handed_];
+    ++handed_;
+    return Job{trial, plan_.bracket, static_cast<int>(rung_), plan_.rungs[rung_].budget_epochs};
+  }
+
+  void on_result(const JobResult& result) {
+    results_.push_back({effective_score(result), result.trial});
+    if (static_cast<std::int64_t>(results_.size()) < rung_size_) return;
+    if (rung_ + 1 >= plan_.rungs.size()) {
+      rung_ = plan_.rungs.size();
+      return;
+    }
+    // Promote the planned floor(n_i/eta) best, but never a failed trial: with many failures the rung shrinks.
+    std::sort(results_.begin(), results_.end());
+    queue_.clear();
+    for (const Scored& s : results_) {
+      if (static_cast<std::int64_t>(queue_.size()) >= plan_.rungs[rung_ + 1].configs || is_failed(s.score)) break;
+      queue_.push_back(s.trial);
+    }
+    results_.clear();
+    handed_ = 0;
+    rung_size_ = static_cast<std::int64_t>(queue_.size());
+    rung_ = queue_.empty() ? plan_.rungs.size() : rung_ + 1;
+  }
+
+ private:
+  BracketPlan plan_;
+  std::size_t rung_ = 0;
+  std::int64_t rung_size_ = 0;     // jobs in the current rung
+  std::int64_t handed_ = 0;        // of those, handed out so far
+  std::vector<TrialId> queue_;     // trials of the current rung (rung > 0), best first
+  std::vector<Scored> results_;    // reports received for the current rung
+};
+
+// A sequence of synchronous brackets (one for "sh", HyperBand's brackets x iterations for "hyperband"). The first
+// bracket with a job ready hands it out, so when one waits for its rung the next may start (as HpBandSter does).
+class BracketSequence final : public Scheduler {
+ public:
+  BracketSequence(std::string name, const std::vector<BracketPlan>& plans, NewTrial new_trial)
+      : name_(std::move(name)), new_trial_(std::move(new_trial)) {
+    for (const BracketPlan& p : plans) brackets_.emplace_back(p);
+  }
+  std::optional<Job> next_job() override {
+    for (std::size_t b = first_open_; b < brackets_.size(); ++b) {
+      if (auto job = brackets_[b].next_job(new_trial_)) {
+        out_.add(*job, b);
+        return job;
+      }
+    }
+    return std::nullopt;
+  }
+  void on_result(const JobResult& result) override {
+    const std::size_t b = out_.take(result, name_).second;
+    brackets_[b].on_result(result);
+    while (first_open_ < brackets_.size() && brackets_[first_open_].done()) ++first_open_;
+  }
+  bool done() const override {
+    return out_.empty() && std::all_of(brackets_.begin(), brackets_.end(), [](auto& b) { return b.done(); });
+  }
+  std::string name() const override { return name_; }
+
+ private:
+  std::string name_;
+  NewTrial new_trial_;
+  std::vector<SyncBracket> brackets_;
+  std::size_t first_open_ = 0;  // brackets before it are done (just skips work)
+  Outstanding out_;
+};
+
+// ASHA (Li et al., asynchronous SH, early-stopping rate 0): promote a trial as soon as it is in the top
+// floor(n_k/eta) of the n_k results reported at its rung; otherwise grow the bottom rung.
+class Asha final : public Scheduler {
+ public:
+  Asha(std::int64_t n, std::vector<std::int64_t> budgets, int eta, NewTrial new_trial)
+      : n_(n), eta_(eta), budgets_(std::move(budgets)), new_trial_(std::move(new_trial)) {
+    results_.resize(budgets_.size());
+    promoted_.resize(budgets_.size());
+  }
+
+  std::optional<Job> next_job() override {
+    Job job;
+    if (auto p = find_promotion()) {
+      promoted_[p->first].insert(p->second);
+      job = Job{p->second, 0, p->first + 1, budgets_[p->first + 1]};
+    } else if (started_ < n_) {
+      job = Job{new_trial_(0), 0, 0, budgets_[0]};
+      ++started_;
+    } else {
+      return std::nullopt;
+    }
+    out_.add(job);
+    return job;
+  }
+  void on_result(const JobResult& result) override {
+    const Job job = out_.take(result, name()).first;
+    auto& rung = results_[job.rung];
+    const Scored s{effective_score(result), result.trial};
+    rung.insert(std::upper_bound(rung.begin(), rung.end(), s), s);  // kept in ranking order
+  }
+  bool done() const override { return started_ >= n_ && out_.empty() && !find_promotion(); }
+  std::string name() const override { return "asha"; }
+
+ private:
+  // (rung, trial) of the next promotion, highest rung first, best-ranked trial first within a rung.
+  std::optional<std::pair<int, TrialId>> find_promotion() const {
+    for (int k = static_cast<int>(budgets_.size()) - 2; k >= 0; --k) {
+      const auto& rung = results_[k];
+      const std::size_t top = rung.size() / static_cast<std::size_t>(eta_);
+      for (std::size_t i = 0; i < top && !is_failed(rung[i].score); ++i)
+        if (!promoted_[k].count(rung[i].trial)) return std::make_pair(k, rung[i].trial);
+    }
+    return std::nullopt;
+  }
+
+  std::int64_t n_, started_ = 0;
+  int eta_ = 2;
+  std::vector<std::int64_t> budgets_;         // rung k trains to budgets_[k] epochs in total
+  NewTrial new_trial_;
+  std::vector<std::vector<Scored>> results_;  // per rung, in ranking order
+  std::vector<std::set<TrialId>> promoted_;   // per rung, trials already promoted out of it
+  Outstanding out_;
+};
+
+}  // namespace
+
+std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha"}; }
+
+std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOptions& options,
+                                          NewTrial new_trial) {
+  const auto names = scheduler_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw InputError(fmt::format("--scheduler: unknown scheduler '{}' (known: {})", name, fmt::join(names, ", ")));
+  validate_budgets(options.min_budget, options.max_budget, options.eta);
+  if (options.n_configs < 0) throw InputError(fmt::format("--n-configs must be >= 0 (got {})", options.n_configs));
+  if (options.iterations < 1)
+    throw InputError(fmt::format("--iterations must be >= 1 (got {})", options.iterations));
+  if (!new_trial) throw Error("make_scheduler: NewTrial callback is empty");
+
+  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
+  const std::int64_t n = options.n_configs > 0 ? options.n_configs : hb.front().rungs.front().configs;
+  if (name == "random") return std::make_unique<RandomSearch>(n, options.max_budget, std::move(new_trial));
+  if (name == "hyperband") {
+    std::vector<BracketPlan> plans;
+    for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
+    return std::make_unique<BracketSequence>("hyperband", plans, std::move(new_trial));
+  }
+  // SH and ASHA share the rung budgets min * eta^k, the last capped at max_budget.
+  const BracketPlan sh = successive_halving_plan(n, options.min_budget, options.max_budget, options.eta);
+  if (name == "sh") return std::make_unique<BracketSequence>("sh", std::vector<BracketPlan>{sh}, std::move(new_trial));
+  // ASHA's rungs reach max_budget even where the SH plan stops early for lack of configs.
+  return std::make_unique<Asha>(n, rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,
+                                std::move(new_trial));
+}
+
+}  // namespace fhist::sched

@@ -1,0 +1,114 @@
+#pragma once
+// The search-space language (no Torch): parameters, constraints, configurations.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace fhist::space {
+
+using Rng = std::mt19937_64;
+
+// One configuration: parameter name -> value (number or string). A value type; JSON round-trips exactly.
+class Config {
+ public:
+  Config() = default;
+  explicit Config(std::map<std::string, nlohmann::json> values) : values_(std::move(values)) {}
+
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  // Throws InputError naming the parameter if it is missing or not of the requested type.
+  double get_double(const std::string& name) const;
+  std::int64_t get_int(const std::string& name) const;
+  std::string get_string(const std::string& name) const;
+  const nlohmann::json& get(const std::string& name) const;
+  void set(const std::string& name, nlohmann::json value) { values_[name] = std::move(value); }
+  const std::map<std::string, nlohmann::json>& values() const { return values_; }
+
+  nlohmann::json to_json() const;                       // {"lr": 0.01, "width_mult": 0.25, ...}
+  static Config from_json(const nlohmann::json& j);     // throws InputError unless j is an object
+  std::string to_string() const;                        // compact JSON, keys sorted
+
+  bool operator==(const Config& o) const { return values_ == o.values_; }
+  bool operator!=(const Config& o) const { return !(*this == o); }
+
+ private:
+  std::map<std::string, nlohmann::json> values_;
+};
+
+enum class ParamKind { kCategorical, kInteger, kFloat };
+
+struct Param {
+  std::string name;
+  ParamKind kind = ParamKind::kFloat;
+  std::vector<nlohmann::json> choices;  // categorical: the values (numbers or strings), in order
+  double low = 0.0;                     // integer / float: inclusive bounds
+  double high = 1.0;
+  bool log = false;                     // integer / float: sample uniformly in log space (low > 0)
+
+  static Param categorical(std::string name, std::vector<nlohmann::json> choices);
+  static Param integer(std::string name, std::int64_t low, std::int64_t high, bool log = false);
+  static Param real(std::string name, double low, double high, bool log = false);
+
+  // Throws InputError naming the parameter if the definition is inconsistent.
+  void validate() const;
+  nlohmann::json sample(Rng& rng) const;
+  // Position of a value in [0, 1] (log-scaled where `log`), and back; categorical: index / (n - 1) is NOT used —
+  // categorical parameters encode as their index (see SearchSpace::encode), so for them to_unit returns the index
+  // and from_unit rounds and clamps one. Integers map [low - 0.5, high + 0.5] onto [0, 1], so every value gets an
+  // equal share of the unit interval.
+  double to_unit(const nlohmann::json& v) const;
+  nlohmann::json from_unit(double u) const;
+  // Whether `v` is a legal value of this parameter.
+  bool contains(const nlohmann::json& v) const;
+};
+
+// A predicate a sampled configuration must satisfy (e.g. a FLOPs cap). `message` says what was violated.
+struct Constraint {
+  std::string name;
+  std::function<bool(const Config&)> satisfied;
+};
+
+class SearchSpace {
+ public:
+  SearchSpace() = default;
+  SearchSpace(std::string name, std::vector<Param> params, std::vector<Constraint> constraints = {});
+
+  const std::string& name() const { return name_; }
+  const std::vector<Param>& params() const { return params_; }
+  const Param& param(const std::string& name) const;  // throws InputError for an unknown name
+  std::size_t dims() const { return params_.size(); }
+
+  // Uniform sample of every parameter; re-draws until every constraint holds (throws Error after
+  // `max_tries` rejections, naming the constraint that rejected most).
+  Config sample(Rng& rng, int max_tries = 10000) const;
+  // Throws InputError naming the field: unknown/missing parameter, value out of range, violated constraint.
+  void validate(const Config& c) const;
+  bool satisfies_constraints(const Config& c) const;
+
+  // Numeric encoding for model-based samplers: one entry per parameter, floats/integers in [0, 1] (log-scaled
+  // where the parameter is), categoricals as their choice index (0..n-1).
+  std::vector<double> encode(const Config& c) const;
+  Config decode(const std::vector<double>& v) const;  // inverse; integers rounded, indices clamped
+
+  nlohmann::json to_json() const;  // the definition (constraints by name only)
+  // Reads the JSON space format (README): {"name": "...", "params": [{"name": "lr", "type": "float", "low": 1e-3,
+  // "high": 0.5, "log": true}, {"name": "bs", "type": "categorical", "choices": [64, 128]}, {"name": "depth",
+  // "type": "int", "low": 1, "high": 4}]}. Throws InputError naming the file/field on bad input.
+  static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
+  static SearchSpace from_file(const std::string& path);
+
+ private:
+  std::string name_;
+  std::vector<Param> params_;
+  std::vector<Constraint> constraints_;
+};
+
+// Built-in spaces by name ("hparams", ...); throws InputError listing the known names.
+SearchSpace builtin_space(const std::string& name);
+std::vector<std::string> builtin_space_names();
+
+}  // namespace fhist::space

@@ -1,0 +1,99 @@
+// Bracket plans: HyperBand (Li et al., not HpBandSter), single SH brackets, epoch totals with continuation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "sched/scheduler.hpp"
+
+namespace fhist::sched {
+namespace {
+
+using Rungs = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (configs, budget)
+
+Rungs rungs_of(const BracketPlan& b) {
+  Rungs r;
+  for (const Rung& x : b.rungs) r.emplace_back(x.configs, x.budget_epochs);
+  return r;
+}
+
+TEST(PlanTest, HyperBandEta3Budgets1To27IsLiEtAl) {
+  const auto plan = hyperband_plan(1, 27, 3);
+  ASSERT_EQ(plan.size(), 4u);
+  EXPECT_EQ(plan[0].bracket, 3);
+  EXPECT_EQ(rungs_of(plan[0]), (Rungs{{27, 1}, {9, 3}, {3, 9}, {1, 27}}));
+  EXPECT_EQ(plan[1].bracket, 2);
+  EXPECT_EQ(rungs_of(plan[1]), (Rungs{{12, 3}, {4, 9}, {1, 27}}));  // HpBandSter would start 9
+  EXPECT_EQ(plan[2].bracket, 1);
+  EXPECT_EQ(rungs_of(plan[2]), (Rungs{{6, 9}, {2, 27}}));
+  EXPECT_EQ(plan[3].bracket, 0);
+  EXPECT_EQ(rungs_of(plan[3]), (Rungs{{4, 27}}));
+}
+
+TEST(PlanTest, HyperBandEta2Budgets1To128MatchesClosedForm) {
+  const auto plan = hyperband_plan(1, 128, 2);
+  // Closed form in floating point, independent of the integer implementation.
+  const int s_max = static_cast<int>(std::floor(std::log(128.0) / std::log(2.0) + 1e-9));
+  ASSERT_EQ(s_max, 7);
+  ASSERT_EQ(plan.size(), 8u);
+  for (int s = s_max; s >= 0; --s) {
+    const BracketPlan& b = plan[s_max - s];
+    EXPECT_EQ(b.bracket, s);
+    const double n = std::ceil((s_max + 1.0) / (s + 1.0) * std::pow(2.0, s));
+    ASSERT_EQ(b.rungs.size(), static_cast<std::size_t>(s + 1));
+    for (int i = 0; i <= s; ++i) {
+      EXPECT_EQ(b.rungs[i].configs, static_cast<std::int64_t>(std::floor(n * std::pow(2.0, -i)))) << s << " " << i;
+      EXPECT_EQ(b.rungs[i].budget_epochs, std::llround(128.0 * std::pow(2.0, i - s))) << s << " " << i;
+    }
+  }
+  EXPECT_EQ(plan[0].rungs[0].configs, 128);  // ceil(8/8 * 128)
+  EXPECT_EQ(plan[1].rungs[0].configs, 74);   // ceil(8/7 * 64) = ceil(73.14)
+}
+
+TEST(PlanTest, HyperBandRoundsBudgetsToWholeEpochs) {
+  const auto plan = hyperband_plan(1, 100, 3);  // s_max = 4 (81 <= 100 < 243)
+  ASSERT_EQ(plan.size(), 5u);
+  std::vector<std::int64_t> budgets;
+  for (const Rung& r : plan[0].rungs) budgets.push_back(r.budget_epochs);
+  EXPECT_EQ(budgets, (std::vector<std::int64_t>{1, 4, 11, 33, 100}));  // 100/81, 100/27, 100/9, 100/3 rounded
+}
+
+TEST(PlanTest, MinEqualsMaxIsOneBracket) {
+  const auto plan = hyperband_plan(5, 5, 3);
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(rungs_of(plan[0]), (Rungs{{1, 5}}));
+}
+
+TEST(PlanTest, TotalEpochsCountsContinuation) {
+  // Bracket 3: 27*1 + 9*(3-1) + 3*(9-3) + 1*(27-9) = 81; bracket 2: 12*3 + 4*6 + 1*18 = 78;
+  // bracket 1: 6*9 + 2*18 = 90; bracket 0: 4*27 = 108.
+  EXPECT_EQ(total_epochs(hyperband_plan(1, 27, 3)), 81 + 78 + 90 + 108);
+  EXPECT_EQ(total_epochs({}), 0);
+}
+
+TEST(PlanTest, SuccessiveHalvingCapsLastRungAtMax) {
+  EXPECT_EQ(rungs_of(successive_halving_plan(27, 1, 10, 3)), (Rungs{{27, 1}, {9, 3}, {3, 9}, {1, 10}}));
+  EXPECT_EQ(rungs_of(successive_halving_plan(8, 2, 16, 2)), (Rungs{{8, 2}, {4, 4}, {2, 8}, {1, 16}}));
+  // Too few configs to reach max: the bracket stops when a rung would keep none.
+  EXPECT_EQ(rungs_of(successive_halving_plan(4, 1, 27, 3)), (Rungs{{4, 1}, {1, 3}}));
+  EXPECT_TRUE(successive_halving_plan(0, 1, 27, 3).rungs.empty());
+}
+
+TEST(PlanTest, BadOptionsThrowInputErrorNamingTheFlag) {
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no InputError");
+  };
+  EXPECT_EQ(message([] { hyperband_plan(1, 27, 1); }), "--eta must be >= 2 (got 1)");
+  EXPECT_NE(message([] { hyperband_plan(0, 27, 3); }).find("--min-budget"), std::string::npos);
+  EXPECT_NE(message([] { hyperband_plan(9, 3, 3); }).find("--max-budget"), std::string::npos);
+  EXPECT_NE(message([] { successive_halving_plan(-1, 1, 27, 3); }).find("--n-configs"), std::string::npos);
+  EXPECT_THROW(successive_halving_plan(9, 1, 27, 0), InputError);
+}
+
+}  // namespace
+}  // namespace fhist::sched

@@ -1,0 +1,365 @@
+// Schedulers driven by a fake objective whose scores are known in advance: score = quality(trial) + tiny budget term.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "core/errors.hpp"
+#include "sched/scheduler.hpp"
+
+namespace fhist::sched {
+namespace {
+
+using Key = std::tuple<TrialId, int, int, std::int64_t>;  // (trial, bracket, rung, budget)
+Key key(const Job& j) { return {j.trial, j.bracket, j.rung, j.budget_epochs}; }
+
+// Distinct for trial ids below 10007, and not monotone in the id, so ranking is not just creation order.
+double quality(TrialId t) { return static_cast<double>((t * 7919) % 10007); }
+
+JobResult default_objective(const Job& j) {
+  return {j.trial, j.budget_epochs, quality(j.trial) + 1e-6 * static_cast<double>(j.budget_epochs),
+          TrialState::kComplete};
+}
+using Objective = std::function<JobResult(const Job&)>;
+
+// Hands out trial ids 0, 1, 2, ... and remembers which bracket asked for each.
+struct Trials {
+  std::vector<int> bracket_of;
+  NewTrial callback() {
+    return [this](int bracket) {
+      bracket_of.push_back(bracket);
+      return static_cast<TrialId>(bracket_of.size() - 1);
+    };
+  }
+};
+
+struct Event {
+  bool is_job;  // next_job returned `job`; else on_result(result) was called
+  Job job;
+  JobResult result;
+};
+
+// Runs the scheduler to the end with up to `workers` jobs outstanding. The job to report is picked by a fixed
+// rotation rather than FIFO, so reports arrive out of order. Returns every call made, in order.
+std::vector<Event> drive(Scheduler& s, int workers, const Objective& f = default_objective) {
+  std::vector<Event> events;
+  std::vector<Job> running;
+  for (std::size_t step = 0; step < 100000; ++step) {
+    while (static_cast<int>(running.size()) < workers) {
+      auto job = s.next_job();
+      if (!job) break;
+      running.push_back(*job);
+      events.push_back({true, *job, {}});
+    }
+    if (running.empty()) break;
+    const std::size_t pick = (step * 5) % running.size();
+    const Job job = running[pick];
+    running.erase(running.begin() + static_cast<std::ptrdiff_t>(pick));
+    const JobResult r = f(job);
+    s.on_result(r);
+    events.push_back({false, job, r});
+  }
+  EXPECT_TRUE(s.done()) << s.name();
+  EXPECT_FALSE(s.next_job().has_value()) << s.name();
+  return events;
+}
+
+std::vector<Job> jobs_of(const std::vector<Event>& events) {
+  std::vector<Job> jobs;
+  for (const Event& e : events)
+    if (e.is_job) jobs.push_back(e.job);
+  return jobs;
+}
+
+SchedulerOptions options(std::int64_t min, std::int64_t max, int eta, std::int64_t n = 0, int iterations = 1) {
+  SchedulerOptions o;
+  o.min_budget = min;
+  o.max_budget = max;
+  o.eta = eta;
+  o.n_configs = n;
+  o.iterations = iterations;
+  return o;
+}
+
+// Trials of `jobs` at the given rung, in hand-out order.
+std::vector<TrialId> trials_at(const std::vector<Job>& jobs, int rung) {
+  std::vector<TrialId> t;
+  for (const Job& j : jobs)
+    if (j.rung == rung) t.push_back(j.trial);
+  return t;
+}
+
+// The best `k` of `trials` by quality (the objective's ranking does not depend on the budget).
+std::set<TrialId> best(std::vector<TrialId> trials, std::size_t k) {
+  std::sort(trials.begin(), trials.end(), [](TrialId a, TrialId b) { return quality(a) > quality(b); });
+  trials.resize(std::min(k, trials.size()));
+  return {trials.begin(), trials.end()};
+}
+std::set<TrialId> as_set(const std::vector<TrialId>& v) { return {v.begin(), v.end()}; }
+
+TEST(RandomTest, RunsNConfigsAtMaxBudget) {
+  Trials trials;
+  auto s = make_scheduler("random", options(1, 27, 3, 10), trials.callback());
+  const auto jobs = jobs_of(drive(*s, 4));
+  ASSERT_EQ(jobs.size(), 10u);
+  for (const Job& j : jobs) EXPECT_EQ(key(j), Key(j.trial, 0, 0, 27));
+  EXPECT_EQ(as_set(trials_at(jobs, 0)).size(), 10u);
+  EXPECT_EQ(trials.bracket_of, std::vector<int>(10, 0));
+}
+
+TEST(SuccessiveHalvingTest, KeepsExactlyTopOneOverEta) {
+  Trials trials;
+  auto s = make_scheduler("sh", options(1, 27, 3, 27), trials.callback());
+  const auto jobs = jobs_of(drive(*s, 1));
+  const std::vector<std::int64_t> budgets{1, 3, 9, 27};
+  const std::vector<std::size_t> sizes{27, 9, 3, 1};
+  for (int rung = 0; rung < 4; ++rung) {
+    const auto at = trials_at(jobs, rung);
+    ASSERT_EQ(at.size(), sizes[rung]) << rung;
+    for (const Job& j : jobs)
+      if (j.rung == rung) {
+        EXPECT_EQ(j.budget_epochs, budgets[rung]);
+      }
+    if (rung > 0) {
+      EXPECT_EQ(as_set(at), best(trials_at(jobs, rung - 1), sizes[rung])) << rung;
+    }
+  }
+  EXPECT_EQ(jobs.size(), 27u + 9 + 3 + 1);
+}
+
+TEST(SuccessiveHalvingTest, WaitsForTheWholeRung) {
+  Trials trials;
+  auto s = make_scheduler("sh", options(1, 9, 3, 9), trials.callback());
+  std::vector<Job> rung0;
+  while (auto j = s->next_job()) rung0.push_back(*j);
+  ASSERT_EQ(rung0.size(), 9u);
+  for (std::size_t i = 0; i + 1 < rung0.size(); ++i) {
+    s->on_result(default_objective(rung0[i]));
+    EXPECT_FALSE(s->next_job().has_value()) << "promoted before the rung finished";
+  }
+  s->on_result(default_objective(rung0.back()));
+  auto promoted = s->next_job();
+  ASSERT_TRUE(promoted.has_value());
+  EXPECT_EQ(promoted->rung, 1);
+  EXPECT_EQ(promoted->budget_epochs, 3);
+}
+
+TEST(SuccessiveHalvingTest, TiesBrokenByLowerTrialId) {
+  Trials trials;
+  auto s = make_scheduler("sh", options(1, 9, 3, 9), trials.callback());
+  const auto jobs = jobs_of(drive(*s, 4, [](const Job& j) {
+    return JobResult{j.trial, j.budget_epochs, 0.5, TrialState::kComplete};
+  }));
+  EXPECT_EQ(as_set(trials_at(jobs, 1)), (std::set<TrialId>{0, 1, 2}));
+  EXPECT_EQ(as_set(trials_at(jobs, 2)), (std::set<TrialId>{0}));
+}
+
+TEST(SuccessiveHalvingTest, FailedTrialNeverPromoted) {
+  // Trial 0 diverged (with a huge score it must not be trusted for), 1..7 failed; only trial 8 is promotable,
+  // so rung 1 shrinks from the planned 3 to 1.
+  Trials trials;
+  auto s = make_scheduler("sh", options(1, 9, 3, 9), trials.callback());
+  const auto jobs = jobs_of(drive(*s, 4, [](const Job& j) {
+    if (j.trial == 0) return JobResult{j.trial, j.budget_epochs, 1e9, TrialState::kDiverged};
+    if (j.trial < 8) return JobResult{j.trial, j.budget_epochs, -HUGE_VAL, TrialState::kFailed};
+    return JobResult{j.trial, j.budget_epochs, 0.1, TrialState::kComplete};
+  }));
+  EXPECT_EQ(trials_at(jobs, 0).size(), 9u);
+  EXPECT_EQ(trials_at(jobs, 1), (std::vector<TrialId>{8}));
+  EXPECT_EQ(trials_at(jobs, 2), (std::vector<TrialId>{8}));
+}
+
+TEST(SuccessiveHalvingTest, AllFailedEndsTheBracket) {
+  Trials trials;
+  auto s = make_scheduler("sh", options(1, 9, 3, 9), trials.callback());
+  const auto jobs = jobs_of(drive(*s, 2, [](const Job& j) {
+    return JobResult{j.trial, j.budget_epochs, std::nan(""), TrialState::kComplete};  // NaN counts as failed
+  }));
+  EXPECT_EQ(jobs.size(), 9u);
+}
+
+TEST(HyperBandTest, FullRunHandsOutPlannedJobsPerBracketAndRung) {
+  for (const auto& [min, max, eta, iterations] : std::vector<std::tuple<int, int, int, int>>{
+           {1, 27, 3, 2}, {1, 128, 2, 1}, {1, 100, 3, 1}}) {
+    Trials trials;
+    auto s = make_scheduler("hyperband", options(min, max, eta, 0, iterations), trials.callback());
+    const auto jobs = jobs_of(drive(*s, 3));
+    std::map<std::tuple<int, int, std::int64_t>, std::int64_t> got, want;  // (bracket, rung, budget) -> jobs
+    std::map<int, std::int64_t> created_want, created_got;                  // bracket -> new trials
+    for (const Job& j : jobs) ++got[{j.bracket, j.rung, j.budget_epochs}];
+    for (int b : trials.bracket_of) ++created_got[b];
+    for (const BracketPlan& p : hyperband_plan(min, max, eta)) {
+      for (std::size_t i = 0; i < p.rungs.size(); ++i)
+        want[{p.bracket, static_cast<int>(i), p.rungs[i].budget_epochs}] += iterations * p.rungs[i].configs;
+      created_want[p.bracket] += iterations * p.rungs[0].configs;
+    }
+    EXPECT_EQ(got, want) << max;
+    EXPECT_EQ(created_got, created_want) << max;
+  }
+}
+
+TEST(HyperBandTest, NextBracketStartsWhileARungWaits) {
+  Trials trials;
+  auto s = make_scheduler("hyperband", options(1, 27, 3), trials.callback());
+  for (int i = 0; i < 27; ++i) {
+    auto j = s->next_job();
+    ASSERT_TRUE(j.has_value());
+    EXPECT_EQ(j->bracket, 3);
+  }
+  auto j = s->next_job();  // bracket 3 waits for its 27 results; bracket 2 starts
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->bracket, 2);
+  EXPECT_EQ(j->rung, 0);
+  EXPECT_EQ(j->budget_epochs, 3);
+}
+
+TEST(AshaTest, PromotesBeforeTheRungHasReported) {
+  Trials trials;
+  auto s = make_scheduler("asha", options(1, 9, 3, 9), trials.callback());
+  std::vector<Job> first;
+  for (int i = 0; i < 3; ++i) first.push_back(*s->next_job());
+  for (const Job& j : first) {
+    EXPECT_EQ(j.rung, 0);
+    EXPECT_EQ(j.budget_epochs, 1);
+    s->on_result(default_objective(j));
+  }
+  // Only 3 of 9 rung-0 trials have reported, yet the best of them (floor(3/3) = 1) goes on at once.
+  auto j = s->next_job();
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->rung, 1);
+  EXPECT_EQ(j->budget_epochs, 3);
+  EXPECT_EQ(std::set<TrialId>{j->trial}, best({0, 1, 2}, 1));
+  // Nothing else is promotable, so a new trial starts rather than waiting.
+  auto next = s->next_job();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->rung, 0);
+  EXPECT_EQ(next->trial, 3);
+}
+
+TEST(AshaTest, FinishesWithEveryRungTopPromotedAndReachesMax) {
+  for (int workers : {1, 4}) {
+    Trials trials;
+    auto s = make_scheduler("asha", options(1, 10, 3, 27), trials.callback());
+    const auto jobs = jobs_of(drive(*s, workers));
+    const std::vector<std::int64_t> budgets{1, 3, 9, 10};  // last rung capped at max
+    for (const Job& j : jobs) EXPECT_EQ(j.budget_epochs, budgets.at(j.rung));
+    EXPECT_EQ(trials_at(jobs, 0).size(), 27u);
+    for (int rung = 1; rung < 4; ++rung) {
+      const auto below = trials_at(jobs, rung - 1);
+      const auto at = as_set(trials_at(jobs, rung));
+      // At the end the top floor(n_k/eta) of each rung has been promoted (maybe more, promoted earlier).
+      for (TrialId t : best(below, below.size() / 3)) EXPECT_TRUE(at.count(t)) << workers << " " << rung << " " << t;
+      EXPECT_EQ(at.size(), trials_at(jobs, rung).size()) << "a trial ran twice at one rung";
+    }
+    EXPECT_FALSE(trials_at(jobs, 3).empty());
+  }
+}
+
+TEST(AshaTest, FailedTrialNeverPromoted) {
+  Trials trials;
+  auto s = make_scheduler("asha", options(1, 9, 3, 9), trials.callback());
+  const auto jobs = jobs_of(drive(*s, 4, [](const Job& j) {
+    if (j.trial != 5) return JobResult{j.trial, j.budget_epochs, 1e9, TrialState::kFailed};
+    return JobResult{j.trial, j.budget_epochs, 0.0, TrialState::kComplete};
+  }));
+  for (const Job& j : jobs)
+    if (j.rung > 0) {
+      EXPECT_EQ(j.trial, 5);
+    }
+  EXPECT_EQ(trials_at(jobs, 0).size(), 9u);
+}
+
+TEST(SchedulerTest, FourWorkersGiveTheSameJobMultisetAsOne) {
+  // ASHA is left out on purpose: what it promotes depends on the order results arrive (that is its point).
+  for (const std::string name : {"random", "sh", "hyperband"}) {
+    std::multiset<std::tuple<int, int, std::int64_t>> shape[2];
+    std::multiset<Key> full[2];
+    for (int k = 0; k < 2; ++k) {
+      Trials trials;
+      auto s = make_scheduler(name, options(1, 27, 3, 0, 2), trials.callback());
+      for (const Job& j : jobs_of(drive(*s, k == 0 ? 1 : 4))) {
+        shape[k].insert({j.bracket, j.rung, j.budget_epochs});
+        full[k].insert(key(j));
+      }
+    }
+    EXPECT_EQ(shape[0], shape[1]) << name;
+    // Trial ids are interleaved across HyperBand's brackets with parallel workers; within one bracket they are not.
+    if (name != "hyperband") {
+      EXPECT_EQ(full[0], full[1]) << name;
+    }
+  }
+}
+
+TEST(SchedulerTest, ReplayingTheCallsGivesIdenticalJobs) {
+  for (const std::string& name : scheduler_names()) {
+    Trials first;
+    auto s = make_scheduler(name, options(1, 27, 3, 0, 2), first.callback());
+    const auto events = drive(*s, 4);
+    Trials again;
+    auto r = make_scheduler(name, options(1, 27, 3, 0, 2), again.callback());
+    for (const Event& e : events) {
+      if (e.is_job) {
+        auto j = r->next_job();
+        ASSERT_TRUE(j.has_value()) << name;
+        ASSERT_EQ(key(*j), key(e.job)) << name;
+      } else {
+        r->on_result(e.result);
+      }
+    }
+    EXPECT_TRUE(r->done()) << name;
+    EXPECT_EQ(again.bracket_of, first.bracket_of) << name;
+  }
+}
+
+TEST(SchedulerTest, ResultForAJobNotHandedOutThrows) {
+  for (const std::string& name : scheduler_names()) {
+    Trials trials;
+    auto s = make_scheduler(name, options(1, 27, 3), trials.callback());
+    EXPECT_THROW(s->on_result({999, 1, 0.5, TrialState::kComplete}), Error) << name;
+    const Job j = *s->next_job();
+    EXPECT_THROW(s->on_result({j.trial, j.budget_epochs + 1, 0.5, TrialState::kComplete}), Error) << name;
+    s->on_result(default_objective(j));
+    EXPECT_THROW(s->on_result(default_objective(j)), Error) << name << ": reported twice";
+  }
+}
+
+TEST(SchedulerTest, BadOptionsThrowInputError) {
+  Trials trials;
+  for (const std::string& name : scheduler_names()) {
+    EXPECT_THROW(make_scheduler(name, options(0, 27, 3), trials.callback()), InputError) << name;
+    EXPECT_THROW(make_scheduler(name, options(5, 4, 3), trials.callback()), InputError) << name;
+    EXPECT_THROW(make_scheduler(name, options(1, 27, 1), trials.callback()), InputError) << name;
+    EXPECT_THROW(make_scheduler(name, options(1, 27, 3, -1), trials.callback()), InputError) << name;
+    EXPECT_THROW(make_scheduler(name, options(1, 27, 3, 0, 0), trials.callback()), InputError) << name;
+  }
+  try {
+    make_scheduler("bohb", options(1, 27, 3), trials.callback());
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("bohb"), std::string::npos) << what;
+    for (const std::string& name : scheduler_names()) EXPECT_NE(what.find(name), std::string::npos) << what;
+  }
+}
+
+TEST(SchedulerTest, ZeroConfigsMeansHyperBandsLargestBracket) {
+  for (const std::string name : {"random", "sh", "asha"}) {
+    Trials trials;
+    auto s = make_scheduler(name, options(1, 27, 3, 0), trials.callback());
+    drive(*s, 4);
+    EXPECT_EQ(trials.bracket_of.size(), 27u) << name;
+  }
+}
+
+TEST(SchedulerTest, NamesMatch) {
+  Trials trials;
+  EXPECT_EQ(scheduler_names(), (std::vector<std::string>{"random", "sh", "hyperband", "asha"}));
+  for (const std::string& name : scheduler_names())
+    EXPECT_EQ(make_scheduler(name, options(1, 27, 3), trials.callback())->name(), name);
+}
+
+}  // namespace
+}  // namespace fhist::sched
