@@ -46,7 +46,7 @@ void run_estimate(EstimateCmd& c) {
                         {"feature_dtype", c.feature_dtype},
                         {"seed", c.refit.seed}};
   for (const auto& e : history.epochs()) out["epochs"].push_back(e.epoch);
-  for (const std::string name : {std::string("original"), std::string("refit"), fh_name}) {
+  for (const std::string& name : {std::string("original"), std::string("refit"), fh_name}) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto est = make_estimator(name, c.refit)->estimate(history);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

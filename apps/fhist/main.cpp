@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   fhist::cli::register_train(app);
   fhist::cli::register_estimate(app);
+  fhist::cli::register_search(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,6 +12,8 @@ enum class Stream : std::uint64_t {
   kAugment = 3,
   kRefit = 4,
   kInit = 5,
+  kSample = 6,  // a search's configuration for trial i
+  kTrial = 7,   // a search's training seed for trial i
 };
 
 inline std::uint64_t splitmix64(std::uint64_t x) {

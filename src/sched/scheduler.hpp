@@ -41,6 +41,9 @@ class Scheduler {
   virtual void on_result(const JobResult& result) = 0;
   // True when every job has been handed out and reported.
   virtual bool done() const = 0;
+  // Trials that will never get another job (eliminated, failed, or at their last rung), each returned once; the
+  // study deletes their checkpoints.
+  virtual std::vector<TrialId> take_retired() = 0;
   virtual std::string name() const = 0;
 };
 

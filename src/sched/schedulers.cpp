@@ -71,14 +71,19 @@ class RandomSearch final : public Scheduler {
     ++started_;
     return job;
   }
-  void on_result(const JobResult& result) override { out_.take(result, name()); }
+  void on_result(const JobResult& result) override {
+    out_.take(result, name());
+    retired_.push_back(result.trial);
+  }
   bool done() const override { return started_ >= n_ && out_.empty(); }
+  std::vector<TrialId> take_retired() override { return std::exchange(retired_, {}); }
   std::string name() const override { return "random"; }
 
  private:
   std::int64_t n_, max_budget_, started_ = 0;
   NewTrial new_trial_;
   Outstanding out_;
+  std::vector<TrialId> retired_;
 };
 
 // One synchronous successive-halving bracket: a rung is promoted only after all of its jobs reported.
@@ -97,10 +102,11 @@ class SyncBracket {
     return Job{trial, plan_.bracket, static_cast<int>(rung_), plan_.rungs[rung_].budget_epochs};
   }
 
-  void on_result(const JobResult& result) {
+  void on_result(const JobResult& result, std::vector<TrialId>& retired) {
     results_.push_back({effective_score(result), result.trial});
     if (static_cast<std::int64_t>(results_.size()) < rung_size_) return;
     if (rung_ + 1 >= plan_.rungs.size()) {
+      for (const Scored& s : results_) retired.push_back(s.trial);
       rung_ = plan_.rungs.size();
       return;
     }
@@ -111,6 +117,7 @@ class SyncBracket {
       if (static_cast<std::int64_t>(queue_.size()) >= plan_.rungs[rung_ + 1].configs || is_failed(s.score)) break;
       queue_.push_back(s.trial);
     }
+    for (std::size_t i = queue_.size(); i < results_.size(); ++i) retired.push_back(results_[i].trial);
     results_.clear();
     handed_ = 0;
     rung_size_ = static_cast<std::int64_t>(queue_.size());
@@ -145,17 +152,19 @@ class BracketSequence final : public Scheduler {
   }
   void on_result(const JobResult& result) override {
     const std::size_t b = out_.take(result, name_).second;
-    brackets_[b].on_result(result);
+    brackets_[b].on_result(result, retired_);
     while (first_open_ < brackets_.size() && brackets_[first_open_].done()) ++first_open_;
   }
   bool done() const override {
     return out_.empty() && std::all_of(brackets_.begin(), brackets_.end(), [](auto& b) { return b.done(); });
   }
   std::string name() const override { return name_; }
+  std::vector<TrialId> take_retired() override { return std::exchange(retired_, {}); }
 
  private:
   std::string name_;
   NewTrial new_trial_;
+  std::vector<TrialId> retired_;
   std::vector<SyncBracket> brackets_;
   std::size_t first_open_ = 0;  // brackets before it are done (just skips work)
   Outstanding out_;
@@ -190,8 +199,17 @@ class Asha final : public Scheduler {
     auto& rung = results_[job.rung];
     const Scored s{effective_score(result), result.trial};
     rung.insert(std::upper_bound(rung.begin(), rung.end(), s), s);  // kept in ranking order
+    // Any other trial may still be promoted later, until the very end.
+    if (is_failed(s.score) || job.rung + 1 == static_cast<int>(budgets_.size())) retire(result.trial);
   }
   bool done() const override { return started_ >= n_ && out_.empty() && !find_promotion(); }
+  std::vector<TrialId> take_retired() override {
+    if (done()) {
+      for (const auto& rung : results_)
+        for (const Scored& s : rung) retire(s.trial);
+    }
+    return std::exchange(retired_, {});
+  }
   std::string name() const override { return "asha"; }
 
  private:
@@ -213,6 +231,11 @@ class Asha final : public Scheduler {
   std::vector<std::vector<Scored>> results_;  // per rung, in ranking order
   std::vector<std::set<TrialId>> promoted_;   // per rung, trials already promoted out of it
   Outstanding out_;
+  std::set<TrialId> retired_set_;
+  std::vector<TrialId> retired_;
+  void retire(TrialId t) {
+    if (retired_set_.insert(t).second) retired_.push_back(t);
+  }
 };
 
 }  // namespace

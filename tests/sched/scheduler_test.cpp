@@ -363,3 +363,41 @@ TEST(SchedulerTest, NamesMatch) {
 
 }  // namespace
 }  // namespace fhist::sched
+
+namespace fhist::sched {
+namespace {
+
+// Every trial is retired exactly once, and never before its last job has reported.
+TEST(SchedulerRetired, EveryTrialRetiresOnceAfterItsLastJob) {
+  for (const std::string name : {"random", "sh", "hyperband", "asha"}) {
+    Trials trials;
+    auto s = make_scheduler(name, options(1, 27, 3), trials.callback());
+    std::map<TrialId, int> retired;
+    std::map<TrialId, int> last_job_index, job_count;
+    std::vector<Job> running;
+    int index = 0;
+    while (true) {
+      while (running.size() < 3) {
+        auto job = s->next_job();
+        if (!job) break;
+        ASSERT_EQ(retired.count(job->trial), 0u) << name << ": job for a retired trial " << job->trial;
+        running.push_back(*job);
+        last_job_index[job->trial] = index++;
+      }
+      if (running.empty()) break;
+      const Job job = running.front();
+      running.erase(running.begin());
+      s->on_result(default_objective(job));
+      for (TrialId t : s->take_retired()) {
+        ++retired[t];
+        EXPECT_TRUE(std::none_of(running.begin(), running.end(), [&](const Job& j) { return j.trial == t; }))
+            << name << ": trial " << t << " retired while running";
+      }
+    }
+    EXPECT_EQ(retired.size(), trials.bracket_of.size()) << name;
+    for (const auto& [t, n] : retired) EXPECT_EQ(n, 1) << name << " trial " << t;
+  }
+}
+
+}  // namespace
+}  // namespace fhist::sched

@@ -1,0 +1,235 @@
+// fhist plan | search | evaluate: the search side of the CLI.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "core/errors.hpp"
+#include "data/dataset.hpp"
+#include "models/model.hpp"
+#include "sched/scheduler.hpp"
+#include "study/study.hpp"
+#include "train/trainer.hpp"
+
+namespace fhist::cli {
+namespace {
+
+void add_budget_flags(CLI::App& sub, sched::SchedulerOptions& s) {
+  sub.add_option("--min-budget", s.min_budget, "smallest budget, epochs")->capture_default_str();
+  sub.add_option("--max-budget", s.max_budget, "largest budget, epochs (the lr schedule's length)")
+      ->capture_default_str();
+  sub.add_option("--eta", s.eta, "budget multiplier and keep-1/eta factor")->capture_default_str();
+}
+
+// ---- plan
+struct PlanCmd {
+  std::string algo = "hyperband";
+  sched::SchedulerOptions s;
+  bool json = false;
+};
+
+void run_plan(const PlanCmd& c) {
+  std::vector<sched::BracketPlan> plan;
+  if (c.algo == "hyperband" || c.algo == "bohb") {
+    plan = sched::hyperband_plan(c.s.min_budget, c.s.max_budget, c.s.eta);
+  } else {
+    const auto hb = sched::hyperband_plan(c.s.min_budget, c.s.max_budget, c.s.eta);
+    const auto n = c.s.n_configs > 0 ? c.s.n_configs : hb.front().rungs.front().configs;
+    if (c.algo == "random") {
+      plan = {{0, {{n, c.s.max_budget}}}};
+    } else {
+      plan = {sched::successive_halving_plan(n, c.s.min_budget, c.s.max_budget, c.s.eta)};
+    }
+  }
+  if (c.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& b : plan) {
+      nlohmann::json rungs = nlohmann::json::array();
+      for (const auto& r : b.rungs) rungs.push_back({{"configs", r.configs}, {"budget_epochs", r.budget_epochs}});
+      j.push_back({{"bracket", b.bracket}, {"rungs", rungs}});
+    }
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  fmt::print("{} plan: budgets {}..{} epochs, eta {}{}\n", c.algo, c.s.min_budget, c.s.max_budget, c.s.eta,
+             c.algo == "asha" ? " (ASHA promotes asynchronously; this is the synchronous equivalent)" : "");
+  for (const auto& b : plan) {
+    std::string rungs;
+    std::int64_t epochs = 0, prev = 0;
+    for (const auto& r : b.rungs) {
+      rungs += fmt::format("{:>5} x {:<4}", r.configs, fmt::format("{}ep", r.budget_epochs));
+      epochs += r.configs * (r.budget_epochs - prev);
+      prev = r.budget_epochs;
+    }
+    fmt::print("  bracket {:>2}: {}  = {} epochs\n", b.bracket, rungs, epochs);
+  }
+  fmt::print("total: {} configurations, {} epochs (promoted trials continue from their checkpoints)\n",
+             [&] {
+               std::int64_t n = 0;
+               for (const auto& b : plan) n += b.rungs.front().configs;
+               return n;
+             }(),
+             sched::total_epochs(plan));
+}
+
+// ---- search
+struct SearchCmd {
+  study::StudyOptions o;
+  std::string journal = "runs/search.db";
+  bool resume = false;
+  RuntimeOptions rt;
+};
+
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.2f}%", 100.0 * v) : "failed"; }
+
+void print_summary(const study::StudySummary& s, const std::string& estimator) {
+  fmt::print("\n");
+  if (!s.best) {
+    fmt::print("no trial finished successfully\n");
+  } else {
+    fmt::print("best: trial {} {} | {} score {} at {} epochs\n", s.best->trial, s.best_config.to_string(), estimator,
+               pct(s.best->score), s.best->budget_epochs);
+  }
+  fmt::print("spent: {} trials, {} epochs, {:.0f} s of training\n", s.trials, s.epochs_trained, s.seconds);
+  fmt::print("journal: {}\n", s.journal);
+}
+
+void run_search(SearchCmd& c) {
+  const std::string device = apply_runtime(c.rt);
+  const auto on_result = [](const study::TrialResult& r, const study::StudySummary& s) {
+    fmt::print("[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {} epochs "
+               "spent{}\n",
+               r.bracket, r.rung, r.trial, r.budget_epochs, pct(r.score), 100.0 * r.original_val_acc, r.seconds,
+               s.epochs_trained, r.message.empty() ? "" : " | " + r.message);
+    std::fflush(stdout);
+  };
+  study::StudySummary summary;
+  std::string estimator = c.o.estimator;
+  if (c.resume) {
+    const auto stored = study::journal_options(c.journal);
+    estimator = stored.estimator;
+    fmt::print("resuming {}: {} + {} estimator on {}, seed {}\n", c.journal, stored.algo, stored.estimator,
+               stored.data, stored.seed);
+    summary = study::resume_study(c.journal, on_result);
+  } else {
+    c.o.device = device;
+    c.o.threads = at::get_num_threads();
+    c.o.validate();
+    fmt::print("search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
+               "{} threads\n",
+               c.o.algo, c.o.estimator, c.o.space, c.o.model, c.o.data, c.o.train_size, c.o.val_size,
+               c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads());
+    summary = study::run_study(c.o, c.journal, on_result);
+  }
+  print_summary(summary, estimator);
+}
+
+// ---- evaluate
+struct EvaluateCmd {
+  std::string journal;
+  std::int64_t epochs = 0;
+  RuntimeOptions rt;
+};
+
+void run_evaluate(const EvaluateCmd& c) {
+  const std::string device = apply_runtime(c.rt);
+  if (c.epochs < 1) throw InputError(fmt::format("--epochs must be >= 1 (got {})", c.epochs));
+  const auto o = study::journal_options(c.journal);
+  const auto s = study::summarize_journal(c.journal);
+  if (!s.best) throw InputError(fmt::format("{}: no finished trial to evaluate", c.journal));
+  const auto& cfg = s.best_config;
+  auto tt = data::load_dataset(o.data);
+  auto split = data::split_train_val(tt.train, o.train_size, o.val_size, o.seed);
+  const auto train_val = data::concat(split.train, split.val);
+  train::TrainOptions t;
+  t.epochs = c.epochs;
+  t.max_epochs = c.epochs;
+  if (cfg.has("lr")) t.lr = cfg.get_double("lr");
+  if (cfg.has("weight_decay")) t.weight_decay = cfg.get_double("weight_decay");
+  if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
+  if (cfg.has("batch_size")) t.batch_size = cfg.get_int("batch_size");
+  t.seed = o.seed;
+  t.augment = data::AugmentOptions::parse(o.augment);
+  t.device = torch::Device(device);
+  t.estimate_each_epoch = false;
+  models::ModelSpec spec;
+  spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
+  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
+  spec.in_channels = tt.train.channels();
+  spec.num_classes = tt.train.num_classes;
+  train::seed_weight_init(t.seed);
+  // Train on train + validation, report on the official test set (the paper's final evaluation). The trainer's
+  // "validation" pass is the test set here; nothing is selected by it.
+  train::Trainer trainer(models::make_model(spec), train_val, tt.test, t);
+  fmt::print("evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", s.best->trial,
+             cfg.to_string(), c.journal, train_val.size(), c.epochs);
+  while (!trainer.finished()) {
+    const auto r = trainer.run_epoch();
+    fmt::print("epoch {:>3}  loss {:.4f}  test {:.2f}%  {:.1f} s\n", r.epoch, r.train_loss, 100.0 * r.original_val_acc,
+               r.seconds);
+    std::fflush(stdout);
+  }
+  fmt::print("test accuracy: {:.2f}%\n", 100.0 * trainer.records().back().original_val_acc);
+}
+
+}  // namespace
+
+void register_search(CLI::App& app) {
+  {
+    auto c = std::make_shared<PlanCmd>();
+    auto* sub = app.add_subcommand("plan", "print the brackets and rungs a search would run, before running it");
+    sub->add_option("--algo", c->algo, "random | sh | hyperband | bohb | asha")
+        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
+        ->capture_default_str();
+    add_budget_flags(*sub, c->s);
+    sub->add_option("--n-configs", c->s.n_configs, "random/sh/asha: configurations (0 = HyperBand's largest bracket)");
+    sub->add_flag("--json", c->json, "print JSON");
+    sub->callback([c]() { run_plan(*c); });
+  }
+  {
+    auto c = std::make_shared<SearchCmd>();
+    auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
+    sub->add_option("--space", c->o.space, "built-in space (hparams) or a JSON file")->capture_default_str();
+    sub->add_option("--data", c->o.data, "dataset spec, as for train")->capture_default_str();
+    sub->add_option("--model", c->o.model, "network, unless the space chooses it")
+        ->check(CLI::IsMember(models::model_names()))
+        ->capture_default_str();
+    sub->add_option("--width-mult", c->o.width_mult, "width, unless the space chooses it")->capture_default_str();
+    sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha")
+        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
+        ->capture_default_str();
+    sub->add_option("--estimator", c->o.estimator, "original | fh | curve: the score trials are ranked by")
+        ->check(CLI::IsMember({"original", "fh", "curve"}))
+        ->capture_default_str();
+    add_budget_flags(*sub, c->o.sched);
+    sub->add_option("--n-configs", c->o.sched.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
+        ->capture_default_str();
+    sub->add_option("--iterations", c->o.sched.iterations, "hyperband/bohb: rounds of all brackets")
+        ->capture_default_str();
+    sub->add_option("--train-size", c->o.train_size, "training images")->capture_default_str();
+    sub->add_option("--val-size", c->o.val_size, "validation images (every trial is scored on these)")
+        ->capture_default_str();
+    sub->add_option("--augment", c->o.augment, "as for train")->capture_default_str();
+    sub->add_option("--window", c->o.window, "K for the fh estimator")->capture_default_str();
+    sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
+    sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
+    sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
+    sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");
+    add_runtime_flags(*sub, c->rt);
+    sub->callback([c]() { run_search(*c); });
+  }
+  {
+    auto c = std::make_shared<EvaluateCmd>();
+    auto* sub = app.add_subcommand("evaluate",
+                                   "retrain a search's best configuration on train + validation, report test accuracy");
+    sub->add_option("--journal", c->journal, "the search's journal")->required();
+    sub->add_option("--epochs", c->epochs, "epochs of the retraining (its lr schedule's length)")->required();
+    add_runtime_flags(*sub, c->rt);
+    sub->callback([c]() { run_evaluate(*c); });
+  }
+}
+
+}  // namespace fhist::cli

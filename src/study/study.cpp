@@ -1,0 +1,444 @@
+#include "study/study.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <limits>
+#include <map>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+#include "curve/curve.hpp"
+#include "data/dataset.hpp"
+#include "search/sampler.hpp"
+#include "store/trial_store.hpp"
+#include "train/trainer.hpp"
+
+namespace fhist::study {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
+// Configuration keys the objective understands; anything else in a space is refused before any work.
+const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult", "model"};
+
+space::SearchSpace load_space(const std::string& spec) {
+  const auto names = space::builtin_space_names();
+  if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
+  if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
+  throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
+                               fmt::join(names, ", ")));
+}
+
+void check_space_params(const space::SearchSpace& s) {
+  for (const auto& p : s.params()) {
+    if (std::find(kKnownParams.begin(), kKnownParams.end(), p.name) == kKnownParams.end()) {
+      throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {})",
+                                   s.name(), p.name, fmt::join(kKnownParams, ", ")));
+    }
+  }
+}
+
+sched::TrialState state_of(const std::string& s) {
+  if (s == "failed") return sched::TrialState::kFailed;
+  if (s == "diverged") return sched::TrialState::kDiverged;
+  return sched::TrialState::kComplete;
+}
+
+// Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
+class Runner {
+ public:
+  Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
+         std::string journal, bool replaying)
+      : o_(std::move(options)), space_(std::move(space)), store_(std::move(store)), journal_(std::move(journal)) {
+    if (o_.algo == "bohb") {
+      sampler_ = std::make_unique<search::KdeSampler>(space_);
+    } else {
+      sampler_ = std::make_unique<search::RandomSampler>(space_);
+    }
+    const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
+    scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
+    if (replaying) {
+      for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
+    }
+    auto tt = data::load_dataset(o_.data);
+    split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, o_.seed);
+    summary_.journal = store_->path();
+  }
+
+  StudySummary run(const ResultCallback& on_result) {
+    std::deque<sched::Job> rerun = replay();
+    while (true) {
+      sched::Job job;
+      if (!rerun.empty()) {
+        job = rerun.front();
+        rerun.pop_front();
+      } else {
+        auto next = scheduler_->next_job();
+        if (!next) break;
+        job = *next;
+        store::Event e;
+        e.kind = "start";
+        e.trial = job.trial;
+        e.bracket = job.bracket;
+        e.rung = job.rung;
+        e.budget_epochs = job.budget_epochs;
+        store_->add_event(e);
+      }
+      store_->set_trial_state(job.trial, "running");
+      TrialResult r = run_job(job);
+      store::Event e;
+      e.kind = "result";
+      e.trial = r.trial;
+      e.bracket = r.bracket;
+      e.rung = r.rung;
+      e.budget_epochs = r.budget_epochs;
+      e.score = r.score;
+      e.state = r.state;
+      e.seconds = r.seconds;
+      e.message = r.message;
+      store_->add_event(e);
+      apply_result(r);
+      if (on_result) on_result(r, summary_);
+    }
+    if (!scheduler_->done()) throw Error("internal: the scheduler stopped handing out jobs before it was done");
+    return summary_;
+  }
+
+ private:
+  sched::TrialId new_trial(int bracket) {
+    const std::int64_t id = next_trial_++;
+    space::Config config;
+    auto it = recorded_.find(id);
+    if (it != recorded_.end()) {
+      if (it->second.bracket != bracket) {
+        throw store::StoreError(fmt::format("{}: trial {} was created for bracket {}, the replay asks for bracket {}; "
+                                            "the journal does not match this fhist version",
+                                            journal_, id, it->second.bracket, bracket));
+      }
+      config = space::Config::from_json(it->second.config);
+    } else {
+      // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
+      space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
+      config = sampler_->sample(rng);
+      store::TrialRow row;
+      row.trial = id;
+      row.bracket = bracket;
+      row.config = config.to_json();
+      store_->add_trial(row);
+    }
+    configs_[id] = config;
+    return id;
+  }
+
+  // Feeds the journal's events back through the scheduler and sampler; returns the jobs that had started but not
+  // reported (they run again, continuing from their checkpoints).
+  std::deque<sched::Job> replay() {
+    std::map<std::int64_t, std::pair<std::int64_t, sched::Job>> started;  // trial -> (seq, job)
+    for (const auto& ev : store_->events()) {
+      if (ev.kind == "start") {
+        auto job = scheduler_->next_job();
+        if (!job || job->trial != ev.trial || job->budget_epochs != ev.budget_epochs) {
+          throw store::StoreError(fmt::format("{}: replay diverged at event {} (journal: trial {} for {} epochs); "
+                                              "the journal does not match this fhist version or was edited",
+                                              journal_, ev.seq, ev.trial, ev.budget_epochs));
+        }
+        started[ev.trial] = {ev.seq, *job};
+      } else {
+        auto it = started.find(ev.trial);
+        if (it == started.end()) {
+          throw store::StoreError(fmt::format("{}: event {} reports trial {} that never started", journal_, ev.seq,
+                                              ev.trial));
+        }
+        TrialResult r;
+        r.trial = ev.trial;
+        r.bracket = it->second.second.bracket;
+        r.rung = it->second.second.rung;
+        r.budget_epochs = ev.budget_epochs;
+        r.score = ev.score;
+        r.state = ev.state;
+        r.message = ev.message;
+        r.seconds = ev.seconds;
+        r.original_val_acc = last_original(ev.trial);
+        started.erase(it);
+        apply_result(r);
+      }
+    }
+    std::vector<std::pair<std::int64_t, sched::Job>> pending;
+    for (const auto& [trial, sj] : started) pending.push_back(sj);
+    std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::deque<sched::Job> out;
+    for (const auto& p : pending) out.push_back(p.second);
+    return out;
+  }
+
+  double last_original(std::int64_t trial) const {
+    const auto rows = store_->epochs(trial);
+    return rows.empty() ? 0.0 : rows.back().record.value("original_val_acc", 0.0);
+  }
+
+  void apply_result(const TrialResult& r) {
+    scheduler_->on_result({r.trial, r.budget_epochs, r.score, state_of(r.state)});
+    sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
+    summary_.seconds += r.seconds;
+    summary_.trials = static_cast<std::int64_t>(configs_.size());
+    summary_.epochs_trained = static_cast<std::int64_t>(store_->epochs().size());
+    const bool better_budget = !summary_.best || r.budget_epochs > summary_.best->budget_epochs;
+    const bool same_budget_better = summary_.best && r.budget_epochs == summary_.best->budget_epochs &&
+                                    r.score > summary_.best->score;
+    if (std::isfinite(r.score) && (better_budget || same_budget_better)) {
+      summary_.best = r;
+      summary_.best_config = configs_.at(r.trial);
+    }
+    store_->set_trial_state(r.trial, r.state == "complete" ? "paused" : r.state, r.message);
+    for (auto t : scheduler_->take_retired()) {
+      const auto row = store_->trial(t);
+      if (row && row->state == "paused") store_->set_trial_state(t, "complete");
+      if (!o_.keep_checkpoints) {
+        std::error_code ec;
+        fs::remove_all(trial_dir(journal_, t), ec);
+      }
+    }
+  }
+
+  TrialResult run_job(const sched::Job& job) {
+    const auto t0 = std::chrono::steady_clock::now();
+    TrialResult r;
+    r.trial = job.trial;
+    r.bracket = job.bracket;
+    r.rung = job.rung;
+    r.budget_epochs = job.budget_epochs;
+    try {
+      const auto& cfg = configs_.at(job.trial);
+      train::TrainOptions t;
+      t.epochs = job.budget_epochs;
+      t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
+      if (cfg.has("lr")) t.lr = cfg.get_double("lr");
+      if (cfg.has("weight_decay")) t.weight_decay = cfg.get_double("weight_decay");
+      if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
+      if (cfg.has("batch_size")) t.batch_size = cfg.get_int("batch_size");
+      t.window = o_.window;
+      t.seed = derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
+      t.augment = data::AugmentOptions::parse(o_.augment);
+      t.device = torch::Device(o_.device);
+      t.estimate_each_epoch = o_.estimator == "fh";
+      models::ModelSpec spec;
+      spec.name = cfg.has("model") ? cfg.get_string("model") : o_.model;
+      spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o_.width_mult;
+      spec.in_channels = split_.train.channels();
+      spec.num_classes = split_.train.num_classes;
+      train::seed_weight_init(t.seed);
+      train::Trainer trainer(models::make_model(spec), split_.train, split_.val, t);
+      const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
+      if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
+      std::int64_t recorded = 0;
+      for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
+      while (!trainer.finished()) {
+        trainer.run_epoch();
+        trainer.save_checkpoint(ckpt);  // before the journal row: a crash in between only re-adds the row
+      }
+      for (const auto& rec : trainer.records()) {
+        if (rec.epoch <= recorded) continue;
+        store_->add_epoch({job.trial, rec.epoch,
+                           {{"train_loss", rec.train_loss},
+                            {"original_val_acc", rec.original_val_acc},
+                            {"refit_val_acc", std::isfinite(rec.refit_val_acc) ? nlohmann::json(rec.refit_val_acc)
+                                                                                : nlohmann::json(nullptr)},
+                            {"estimate", std::isfinite(rec.estimate) ? nlohmann::json(rec.estimate)
+                                                                     : nlohmann::json(nullptr)},
+                            {"lr", rec.lr},
+                            {"seconds", rec.seconds},
+                            {"estimate_seconds", rec.estimate_seconds}}});
+      }
+      const auto& last = trainer.records().back();
+      r.original_val_acc = last.original_val_acc;
+      if (o_.estimator == "fh") {
+        r.score = last.estimate;
+      } else if (o_.estimator == "curve") {
+        std::vector<double> accs;
+        for (const auto& rec : trainer.records()) accs.push_back(rec.original_val_acc);
+        r.score = curve::extrapolate(accs, o_.sched.max_budget);
+      } else {
+        r.score = last.original_val_acc;
+      }
+      r.state = "complete";
+    } catch (const DivergedError& e) {
+      r.state = "diverged";
+      r.score = kFailedScore;
+      r.message = e.what();
+    } catch (const store::StoreError&) {
+      throw;  // the journal itself failing is not the trial's fault
+    } catch (const Error& e) {
+      r.state = "failed";
+      r.score = kFailedScore;
+      r.message = e.what();
+    } catch (const c10::Error& e) {
+      r.state = "failed";
+      r.score = kFailedScore;
+      r.message = e.what_without_backtrace();
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  }
+
+  StudyOptions o_;
+  space::SearchSpace space_;
+  std::unique_ptr<store::TrialStore> store_;
+  std::string journal_;
+  std::unique_ptr<search::Sampler> sampler_;
+  std::unique_ptr<sched::Scheduler> scheduler_;
+  data::TrainVal split_;
+  std::map<std::int64_t, store::TrialRow> recorded_;
+  std::map<std::int64_t, space::Config> configs_;
+  std::int64_t next_trial_ = 0;
+  StudySummary summary_;
+};
+
+nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
+  return {{"options", o.to_json()},
+          {"space_definition", s.to_json()},
+          {"fhist_version", FHIST_VERSION_STRING},
+          {"schema_version", store::kSchemaVersion}};
+}
+
+}  // namespace
+
+std::string trial_dir(const std::string& journal, std::int64_t trial) {
+  return fmt::format("{}.trials/trial_{:05d}", journal, trial);
+}
+
+void StudyOptions::validate() const {
+  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
+  if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
+    throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));
+  }
+  const std::vector<std::string> estimators = {"original", "fh", "curve"};
+  if (std::find(estimators.begin(), estimators.end(), estimator) == estimators.end()) {
+    throw InputError(fmt::format("--estimator '{}': expected one of {}", estimator, fmt::join(estimators, ", ")));
+  }
+  if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
+  if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
+  if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
+  sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
+  data::AugmentOptions::parse(augment);
+}
+
+nlohmann::json StudyOptions::to_json() const {
+  return {{"space", space},         {"data", data},
+          {"model", model},         {"width_mult", width_mult},
+          {"train_size", train_size}, {"val_size", val_size},
+          {"augment", augment},     {"algo", algo},
+          {"estimator", estimator}, {"min_budget", sched.min_budget},
+          {"max_budget", sched.max_budget}, {"eta", sched.eta},
+          {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
+          {"window", window},       {"seed", seed},
+          {"keep_checkpoints", keep_checkpoints}, {"device", device},
+          {"threads", threads}};
+}
+
+StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
+  StudyOptions o;
+  try {
+    o.space = j.at("space").get<std::string>();
+    o.data = j.at("data").get<std::string>();
+    o.model = j.at("model").get<std::string>();
+    o.width_mult = j.at("width_mult").get<double>();
+    o.train_size = j.at("train_size").get<std::int64_t>();
+    o.val_size = j.at("val_size").get<std::int64_t>();
+    o.augment = j.at("augment").get<std::string>();
+    o.algo = j.at("algo").get<std::string>();
+    o.estimator = j.at("estimator").get<std::string>();
+    o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
+    o.sched.max_budget = j.at("max_budget").get<std::int64_t>();
+    o.sched.eta = j.at("eta").get<int>();
+    o.sched.n_configs = j.at("n_configs").get<std::int64_t>();
+    o.sched.iterations = j.at("iterations").get<int>();
+    o.window = j.at("window").get<int>();
+    o.seed = j.at("seed").get<std::uint64_t>();
+    o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();
+    o.device = j.at("device").get<std::string>();
+    o.threads = j.at("threads").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
+  }
+  return o;
+}
+
+StudySummary run_study(const StudyOptions& options, const std::string& journal, const ResultCallback& on_result) {
+  options.validate();
+  auto space = load_space(options.space);
+  check_space_params(space);
+  if (fs::exists(journal)) {
+    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
+                                 "--journal (nothing was changed)",
+                                 journal));
+  }
+  auto store = store::open_sqlite_store(journal, true);
+  store->write_study(study_record(options, space));
+  Runner runner(options, std::move(space), std::move(store), journal, false);
+  return runner.run(on_result);
+}
+
+namespace {
+std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store) {
+  const auto study = store.read_study();
+  if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
+  auto options = StudyOptions::from_json(study->at("options"));
+  const auto names = space::builtin_space_names();
+  auto space = std::find(names.begin(), names.end(), options.space) != names.end()
+                   ? space::builtin_space(options.space)
+                   : space::SearchSpace::from_json(study->at("space_definition"), store.path());
+  return {options, space};
+}
+}  // namespace
+
+StudySummary resume_study(const std::string& journal, const ResultCallback& on_result) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
+  auto store = store::open_sqlite_store(journal, false);
+  auto [options, space] = read_definition(*store);
+  Runner runner(options, std::move(space), std::move(store), journal, true);
+  return runner.run(on_result);
+}
+
+StudyOptions journal_options(const std::string& journal) {
+  auto store = store::open_sqlite_store(journal, false);
+  return read_definition(*store).first;
+}
+
+StudySummary summarize_journal(const std::string& journal) {
+  auto store = store::open_sqlite_store(journal, false);
+  auto [options, space] = read_definition(*store);
+  (void)space;
+  StudySummary s;
+  s.journal = store->path();
+  std::map<std::int64_t, space::Config> configs;
+  for (const auto& t : store->trials()) configs[t.trial] = space::Config::from_json(t.config);
+  s.trials = static_cast<std::int64_t>(configs.size());
+  s.epochs_trained = static_cast<std::int64_t>(store->epochs().size());
+  for (const auto& ev : store->events()) {
+    if (ev.kind != "result") continue;
+    s.seconds += ev.seconds;
+    if (!std::isfinite(ev.score)) continue;
+    if (!s.best || ev.budget_epochs > s.best->budget_epochs ||
+        (ev.budget_epochs == s.best->budget_epochs && ev.score > s.best->score)) {
+      TrialResult r;
+      r.trial = ev.trial;
+      r.bracket = ev.bracket;
+      r.rung = ev.rung;
+      r.budget_epochs = ev.budget_epochs;
+      r.score = ev.score;
+      r.state = ev.state;
+      r.seconds = ev.seconds;
+      s.best = r;
+      s.best_config = configs.at(ev.trial);
+    }
+  }
+  return s;
+}
+
+}  // namespace fhist::study

@@ -1,0 +1,76 @@
+#pragma once
+// A search: sampler + scheduler + objective (training with feature-history estimates) + journal, with resume.
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sched/scheduler.hpp"
+#include "space/space.hpp"
+
+namespace fhist::study {
+
+struct StudyOptions {
+  std::string space = "hparams";     // built-in name or a JSON file
+  std::string data = "fashion-mnist";
+  std::string model = "resnet18";    // used unless the space has a "model" parameter
+  double width_mult = 0.25;          // used unless the space has "width_mult"
+  std::int64_t train_size = 8000;
+  std::int64_t val_size = 2000;
+  std::string augment = "crop,flip";
+  std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
+  std::string estimator = "fh";      // original | fh | curve: the score schedulers rank by
+  sched::SchedulerOptions sched;     // budgets in epochs, eta, n_configs, iterations
+  int window = 10;
+  std::uint64_t seed = 0;
+  bool keep_checkpoints = false;
+  std::string device = "cpu";
+  int threads = 0;                   // recorded only; the CLI applies it
+
+  // Throws InputError naming the flag.
+  void validate() const;
+  nlohmann::json to_json() const;
+  static StudyOptions from_json(const nlohmann::json& j);
+};
+
+// One finished job, as the study reports it.
+struct TrialResult {
+  std::int64_t trial = 0;
+  int bracket = 0;
+  int rung = 0;
+  std::int64_t budget_epochs = 0;
+  double score = 0.0;                // the estimator's score (-inf: failed / diverged)
+  double original_val_acc = 0.0;     // the network's own accuracy at the end of the job
+  std::string state;                 // complete | failed | diverged
+  std::string message;
+  double seconds = 0.0;
+};
+
+struct StudySummary {
+  std::optional<TrialResult> best;   // best score at the largest budget any trial reached
+  space::Config best_config;
+  std::int64_t trials = 0;
+  std::int64_t epochs_trained = 0;   // every epoch of every trial, resumed ones counted once
+  double seconds = 0.0;              // wall seconds of all jobs
+  std::string journal;
+};
+
+// Called after every finished job, with the running totals.
+using ResultCallback = std::function<void(const TrialResult&, const StudySummary&)>;
+
+// Creates a new journal (refusing an existing one) and runs the search to the end.
+StudySummary run_study(const StudyOptions& options, const std::string& journal, const ResultCallback& on_result = {});
+// Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
+// sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
+StudySummary resume_study(const std::string& journal, const ResultCallback& on_result = {});
+// The summary of a journal without running anything.
+StudySummary summarize_journal(const std::string& journal);
+// The options a journal was created with.
+StudyOptions journal_options(const std::string& journal);
+
+// Where a study keeps trial checkpoints: "<journal>.trials/trial_<id>/".
+std::string trial_dir(const std::string& journal, std::int64_t trial);
+
+}  // namespace fhist::study

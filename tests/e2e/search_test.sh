@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# End-to-end searches on a small Fashion-MNIST subset: every algorithm, every estimator, fhist plan, kill -9 and
+# resume, a journal held by another search, evaluate.
+# Usage: search_test.sh FHIST PYTHON WORKDIR
+set -uo pipefail
+FHIST=$(readlink -f "$1")
+PY=$2
+WORK=$3
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+fails=0
+passes=0
+pass() { echo "ok   - $1"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
+
+TINY=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 2 --seed 5)
+
+# --- plan: the closed form for eta=3, 1..27
+"$FHIST" plan --algo hyperband --min-budget 1 --max-budget 27 --eta 3 --json > plan.json
+"$PY" - plan.json <<'PY' && pass "plan --json for eta 3, 1..27" || fail "plan: $(cat plan.json)"
+import json, sys
+p = json.load(open(sys.argv[1]))
+got = [[(r["configs"], r["budget_epochs"]) for r in b["rungs"]] for b in p]
+assert [b["bracket"] for b in p] == [3, 2, 1, 0]
+assert got == [[(27, 1), (9, 3), (3, 9), (1, 27)], [(12, 3), (4, 9), (1, 27)], [(6, 9), (2, 27)], [(4, 27)]], got
+PY
+"$FHIST" plan --algo hyperband --min-budget 1 --max-budget 128 --eta 2 | grep -q "^total: " \
+  && pass "plan prints a total" || fail "plan table"
+
+# --- every algorithm with the fh estimator, every estimator with hyperband
+run_search() {  # name algo estimator extra...
+  local name=$1 algo=$2 est=$3; shift 3
+  if "$FHIST" search "${TINY[@]}" --space hparams --algo "$algo" --estimator "$est" --min-budget 1 --max-budget 4 --eta 2 \
+       --journal "$name.db" "$@" > "$name.log" 2>&1 && grep -q "^best: trial" "$name.log" \
+       && grep -q "^journal: $name.db" "$name.log"; then
+    pass "search $algo + $est"
+  else
+    fail "search $algo + $est: $(tail -20 "$name.log")"
+  fi
+}
+run_search hb_fh hyperband fh
+run_search hb_orig hyperband original
+run_search hb_curve hyperband curve
+run_search bohb_fh bohb fh
+run_search sh_fh sh fh --n-configs 4
+run_search asha_fh asha fh --n-configs 4
+run_search rs_fh random fh --n-configs 3
+
+"$PY" - hb_fh.db <<'PY' && pass "journal: trials, epochs, events consistent with the plan" || fail "journal content"
+import sqlite3, sys, json
+db = sqlite3.connect(sys.argv[1])
+tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
+assert {"study", "trials", "epochs", "events"} <= tables, tables
+n_trials = db.execute("select count(*) from trials").fetchone()[0]
+assert n_trials == 4 + 3 + 3, n_trials  # HyperBand 1..4, eta 2: brackets of 4, 3, 3 configs
+starts = db.execute("select count(*) from events where kind='start'").fetchone()[0]
+results = db.execute("select count(*) from events where kind='result'").fetchone()[0]
+assert starts == results == 4 + 2 + 1 + 3 + 1 + 3, (starts, results)
+dup = db.execute("select count(*) from (select trial, epoch, count(*) c from epochs group by trial, epoch having c > 1)").fetchone()[0]
+assert dup == 0
+epochs = db.execute("select count(*) from epochs").fetchone()[0]
+assert epochs == 28, epochs  # promoted trials continue: 8 + 8 + 12
+PY
+ls -d hb_fh.db.trials/trial_* >/dev/null 2>&1 && fail "checkpoints of finished trials were not deleted" \
+  || pass "checkpoints of eliminated trials deleted"
+
+# --- kill -9 in the middle, then --resume: same incumbent and same results as the uninterrupted run
+"$FHIST" search "${TINY[@]}" --space hparams --algo bohb --estimator fh --min-budget 1 --max-budget 4 --eta 2 --journal killed.db \
+  > killed1.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$("$PY" -c "import sqlite3; print(sqlite3.connect('file:killed.db?mode=ro', uri=True).execute(\"select count(*) from events where kind='result'\").fetchone()[0])" 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge 6 ] && break
+  sleep 0.2
+done
+# a second search on the same journal while the first holds it
+out=$("$FHIST" search --resume --journal killed.db 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q "in use by another search" <<<"$out"; then pass "a journal in use is refused"; else fail "concurrent open: rc $rc $out"; fi
+kill -9 $pid; wait $pid 2>/dev/null
+"$FHIST" search --resume --journal killed.db > killed2.log 2>&1 || fail "resume failed: $(tail killed2.log)"
+"$PY" - bohb_fh.db killed.db <<'PY' && pass "kill -9 + resume reaches the uninterrupted run's results" || fail "resume differs: $(tail -5 killed2.log)"
+import sqlite3, sys
+def results(path):
+    db = sqlite3.connect(path)
+    return db.execute("select trial, budget_epochs, score, state from events where kind='result' order by trial, budget_epochs").fetchall()
+def configs(path):
+    return sqlite3.connect(path).execute("select id, config from trials order by id").fetchall()
+def epochs(path):
+    return sqlite3.connect(path).execute("select trial, epoch from epochs order by trial, epoch").fetchall()
+a, b = sys.argv[1], sys.argv[2]
+assert configs(a) == configs(b)
+assert results(a) == results(b), (results(a), results(b))
+assert epochs(a) == epochs(b)   # no epoch trained twice, none missing
+PY
+diff <(grep '^best:' bohb_fh.log) <(grep '^best:' killed2.log) > /dev/null && pass "same incumbent after resume" \
+  || fail "incumbent: $(grep '^best:' bohb_fh.log) vs $(grep '^best:' killed2.log)"
+
+# --- evaluate the best configuration
+"$FHIST" evaluate --journal hb_fh.db --epochs 2 --threads 2 > eval.log 2>&1 && grep -qE "^test accuracy: [0-9.]+%" eval.log \
+  && pass "evaluate retrains the best configuration" || fail "evaluate: $(tail eval.log)"
+
+# --- bad input
+out=$("$FHIST" search "${TINY[@]}" --journal hb_fh.db 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "already exists: pass --resume" <<<"$out" && pass "existing journal not overwritten" || fail "existing journal: $rc $out"
+cat > bad_space.json <<'JSON'
+{"name": "bad", "params": [{"name": "dropout", "type": "float", "low": 0, "high": 0.5}]}
+JSON
+out=$("$FHIST" search "${TINY[@]}" --space bad_space.json --journal bad.db 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "parameter 'dropout' is not a training option" <<<"$out" && pass "unknown space parameter" || fail "bad space: $rc $out"
+out=$("$FHIST" plan --eta 1 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q -- "--eta must be >= 2" <<<"$out" && pass "eta 1 refused" || fail "eta: $rc $out"
+
+echo "e2e search: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
