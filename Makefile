@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc)
 FHIST      := $(BUILD_DIR)/fhist
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test demo demo-train clean
 
 all: build
 
@@ -20,13 +20,22 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
-# The main job: a real training run on Fashion-MNIST with the feature-history estimate printed every epoch.
+# The main job: a HyperBand search on Fashion-MNIST whose trials are ranked by the feature-history estimate.
+DEMO_BUDGETS := --algo hyperband --min-budget 1 --max-budget 9 --eta 3
 demo: build
-	rm -rf runs/demo runs/demo.json
+	rm -rf runs/demo.db runs/demo.db.*
+	mkdir -p runs
+	$(FHIST) plan $(DEMO_BUDGETS)
+	$(FHIST) search --space hparams --data fashion-mnist --model resnet18 $(DEMO_BUDGETS) --estimator fh \
+	  --train-size 2000 --val-size 1000 --window 10 --seed 0 --journal runs/demo.db
+
+# One network trained for 15 epochs with the original accuracy and the fh estimate printed side by side.
+demo-train: build
+	rm -rf runs/demo-train runs/demo-train.json
 	mkdir -p runs
 	$(FHIST) train --data fashion-mnist --model resnet18 --width-mult 0.25 \
 	  --epochs 15 --max-epochs 15 --train-size 8000 --val-size 2000 --window 10 --seed 0 \
-	  --compare-impl --run-dir runs/demo --json runs/demo.json
+	  --compare-impl --run-dir runs/demo-train --json runs/demo-train.json
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "core/progress.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
 #include "sched/scheduler.hpp"
@@ -60,7 +61,7 @@ void run_plan(const PlanCmd& c) {
     std::string rungs;
     std::int64_t epochs = 0, prev = 0;
     for (const auto& r : b.rungs) {
-      rungs += fmt::format("{:>5} x {:<4}", r.configs, fmt::format("{}ep", r.budget_epochs));
+      rungs += fmt::format("{:>5} x {:<6}", r.configs, fmt::format("{}ep", r.budget_epochs));
       epochs += r.configs * (r.budget_epochs - prev);
       prev = r.budget_epochs;
     }
@@ -99,7 +100,18 @@ void print_summary(const study::StudySummary& s, const std::string& estimator) {
 
 void run_search(SearchCmd& c) {
   const std::string device = apply_runtime(c.rt);
-  const auto on_result = [](const study::TrialResult& r, const study::StudySummary& s) {
+  // A progress bar for the running job on a terminal; one line per finished job always.
+  std::unique_ptr<ProgressBar> bar;
+  study::Callbacks cb;
+  cb.on_step = [&](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
+    if (step == 1) {
+      bar = std::make_unique<ProgressBar>(steps, fmt::format("[bracket {} rung {}] trial {} epoch {}/{}", job.bracket,
+                                                             job.rung, job.trial, epoch, job.budget_epochs));
+    }
+    bar->update(step, fmt::format("loss {:.4f}", loss));
+  };
+  cb.on_result = [&](const study::TrialResult& r, const study::StudySummary& s) {
+    if (bar) bar->finish();
     fmt::print("[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {} epochs "
                "spent{}\n",
                r.bracket, r.rung, r.trial, r.budget_epochs, pct(r.score), 100.0 * r.original_val_acc, r.seconds,
@@ -113,7 +125,7 @@ void run_search(SearchCmd& c) {
     estimator = stored.estimator;
     fmt::print("resuming {}: {} + {} estimator on {}, seed {}\n", c.journal, stored.algo, stored.estimator,
                stored.data, stored.seed);
-    summary = study::resume_study(c.journal, on_result);
+    summary = study::resume_study(c.journal, cb);
   } else {
     c.o.device = device;
     c.o.threads = at::get_num_threads();
@@ -122,7 +134,7 @@ void run_search(SearchCmd& c) {
                "{} threads\n",
                c.o.algo, c.o.estimator, c.o.space, c.o.model, c.o.data, c.o.train_size, c.o.val_size,
                c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads());
-    summary = study::run_study(c.o, c.journal, on_result);
+    summary = study::run_study(c.o, c.journal, cb);
   }
   print_summary(summary, estimator);
 }

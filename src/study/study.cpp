@@ -50,6 +50,14 @@ sched::TrialState state_of(const std::string& s) {
   return sched::TrialState::kComplete;
 }
 
+nlohmann::json epoch_json(const train::EpochRecord& rec) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {{"train_loss", rec.train_loss},  {"original_val_acc", rec.original_val_acc},
+          {"refit_val_acc", num(rec.refit_val_acc)}, {"estimate", num(rec.estimate)},
+          {"lr", rec.lr},                  {"seconds", rec.seconds},
+          {"estimate_seconds", rec.estimate_seconds}};
+}
+
 // Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
 class Runner {
  public:
@@ -71,7 +79,8 @@ class Runner {
     summary_.journal = store_->path();
   }
 
-  StudySummary run(const ResultCallback& on_result) {
+  StudySummary run(const Callbacks& callbacks) {
+    callbacks_ = callbacks;
     std::deque<sched::Job> rerun = replay();
     while (true) {
       sched::Job job;
@@ -104,7 +113,7 @@ class Runner {
       e.message = r.message;
       store_->add_event(e);
       apply_result(r);
-      if (on_result) on_result(r, summary_);
+      if (callbacks_.on_result) callbacks_.on_result(r, summary_);
     }
     if (!scheduler_->done()) throw Error("internal: the scheduler stopped handing out jobs before it was done");
     return summary_;
@@ -236,24 +245,24 @@ class Runner {
       train::Trainer trainer(models::make_model(spec), split_.train, split_.val, t);
       const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
       if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
+      // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
       std::int64_t recorded = 0;
       for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
+      auto add_rows = [&]() {
+        for (const auto& rec : trainer.records()) {
+          if (rec.epoch <= recorded) continue;
+          store_->add_epoch({job.trial, rec.epoch, epoch_json(rec)});
+          recorded = rec.epoch;
+        }
+      };
+      add_rows();
       while (!trainer.finished()) {
-        trainer.run_epoch();
-        trainer.save_checkpoint(ckpt);  // before the journal row: a crash in between only re-adds the row
-      }
-      for (const auto& rec : trainer.records()) {
-        if (rec.epoch <= recorded) continue;
-        store_->add_epoch({job.trial, rec.epoch,
-                           {{"train_loss", rec.train_loss},
-                            {"original_val_acc", rec.original_val_acc},
-                            {"refit_val_acc", std::isfinite(rec.refit_val_acc) ? nlohmann::json(rec.refit_val_acc)
-                                                                                : nlohmann::json(nullptr)},
-                            {"estimate", std::isfinite(rec.estimate) ? nlohmann::json(rec.estimate)
-                                                                     : nlohmann::json(nullptr)},
-                            {"lr", rec.lr},
-                            {"seconds", rec.seconds},
-                            {"estimate_seconds", rec.estimate_seconds}}});
+        const auto epoch = trainer.epochs_done() + 1;
+        trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
+          if (callbacks_.on_step) callbacks_.on_step(job, epoch, step, steps, loss);
+        });
+        trainer.save_checkpoint(ckpt);
+        add_rows();
       }
       const auto& last = trainer.records().back();
       r.original_val_acc = last.original_val_acc;
@@ -297,6 +306,7 @@ class Runner {
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
   StudySummary summary_;
+  Callbacks callbacks_;
 };
 
 nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
@@ -369,7 +379,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-StudySummary run_study(const StudyOptions& options, const std::string& journal, const ResultCallback& on_result) {
+StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks) {
   options.validate();
   auto space = load_space(options.space);
   check_space_params(space);
@@ -381,7 +391,7 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
   auto store = store::open_sqlite_store(journal, true);
   store->write_study(study_record(options, space));
   Runner runner(options, std::move(space), std::move(store), journal, false);
-  return runner.run(on_result);
+  return runner.run(callbacks);
 }
 
 namespace {
@@ -397,12 +407,12 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 }
 }  // namespace
 
-StudySummary resume_study(const std::string& journal, const ResultCallback& on_result) {
+StudySummary resume_study(const std::string& journal, const Callbacks& callbacks) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
   auto store = store::open_sqlite_store(journal, false);
   auto [options, space] = read_definition(*store);
   Runner runner(options, std::move(space), std::move(store), journal, true);
-  return runner.run(on_result);
+  return runner.run(callbacks);
 }
 
 StudyOptions journal_options(const std::string& journal) {

@@ -59,12 +59,19 @@ struct StudySummary {
 
 // Called after every finished job, with the running totals.
 using ResultCallback = std::function<void(const TrialResult&, const StudySummary&)>;
+// Called after every optimisation step of a job: (job, epoch, step in epoch, steps in epoch, running loss).
+using StepCallback = std::function<void(const sched::Job&, std::int64_t, std::int64_t, std::int64_t, double)>;
+
+struct Callbacks {
+  ResultCallback on_result;
+  StepCallback on_step;
+};
 
 // Creates a new journal (refusing an existing one) and runs the search to the end.
-StudySummary run_study(const StudyOptions& options, const std::string& journal, const ResultCallback& on_result = {});
+StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks = {});
 // Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
 // sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
-StudySummary resume_study(const std::string& journal, const ResultCallback& on_result = {});
+StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {});
 // The summary of a journal without running anything.
 StudySummary summarize_journal(const std::string& journal);
 // The options a journal was created with.

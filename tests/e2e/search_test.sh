@@ -94,6 +94,27 @@ PY
 diff <(grep '^best:' bohb_fh.log) <(grep '^best:' killed2.log) > /dev/null && pass "same incumbent after resume" \
   || fail "incumbent: $(grep '^best:' bohb_fh.log) vs $(grep '^best:' killed2.log)"
 
+# --- failures are data: diverging trials are recorded and ranked last, the search goes on
+cat > diverge.json <<'JSON'
+{"name": "diverge", "params": [{"name": "lr", "type": "categorical", "choices": [0.05, 1e9]}]}
+JSON
+# (seed 2 draws both values; which trials diverge is deterministic for a seed)
+"$FHIST" search --data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 2 --seed 2 \
+  --space diverge.json --algo random --n-configs 6 --min-budget 1 --max-budget 2 \
+  --journal diverge.db > diverge.log 2>&1 || fail "search with diverging trials exits non-zero: $(tail diverge.log)"
+"$PY" - diverge.db <<'PY' && pass "diverged trials recorded, search finished, best is a healthy trial" || fail "diverge: $(tail diverge.log)"
+import sqlite3, sys, json
+db = sqlite3.connect(sys.argv[1])
+states = [r[0] for r in db.execute("select state from events where kind='result'")]
+assert len(states) == 6 and "diverged" in states and "complete" in states, states
+msg = db.execute("select message from events where state='diverged' limit 1").fetchone()[0]
+assert "diverged" in msg and "loss" in msg, msg
+assert all(r[0] == "diverged" for r in db.execute("select state from trials where json_extract(config, '$.lr') > 1"))
+# the epoch a diverged trial finished before it diverged is in the journal
+assert db.execute("select count(*) from epochs e join trials t on e.trial = t.id where t.state = 'diverged'").fetchone()[0] > 0
+PY
+grep -q '^best: trial .*"lr":0.05' diverge.log && pass "incumbent is not a diverged trial" || fail "incumbent: $(grep best: diverge.log)"
+
 # --- evaluate the best configuration
 "$FHIST" evaluate --journal hb_fh.db --epochs 2 --threads 2 > eval.log 2>&1 && grep -qE "^test accuracy: [0-9.]+%" eval.log \
   && pass "evaluate retrains the best configuration" || fail "evaluate: $(tail eval.log)"
