@@ -11,8 +11,9 @@
 namespace fhist::models {
 
 struct ModelOutput {
-  torch::Tensor features;  // float [B, feature_dim]: the pooled vector fed to the head
-  torch::Tensor logits;    // float [B, num_classes]
+  torch::Tensor features;    // float [B, feature_dim]: the pooled vector fed to the head
+  torch::Tensor logits;      // float [B, num_classes]
+  torch::Tensor aux_logits;  // float [B, num_classes] from an auxiliary head in training mode; else undefined
 };
 
 class Classifier : public torch::nn::Module {
@@ -22,6 +23,9 @@ class Classifier : public torch::nn::Module {
   // The final linear layer h: features -> logits. Its weight is [num_classes, feature_dim].
   virtual torch::nn::Linear& head() = 0;
   virtual std::int64_t feature_dim() const = 0;
+  // Called by the trainer before each epoch with (epoch - 1) / max_epochs in [0, 1): schedules that live inside
+  // the model (e.g. DARTS' drop-path probability) follow it. Default: nothing.
+  virtual void set_training_progress(double fraction) { static_cast<void>(fraction); }
 };
 using ClassifierPtr = std::shared_ptr<Classifier>;
 

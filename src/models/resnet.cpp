@@ -60,7 +60,7 @@ ModelOutput ResNet::forward(const torch::Tensor& x) {
   auto y = torch::relu(stem_bn_(stem_(x)));
   y = stages_->forward(y);
   auto features = torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
-  return {features, fc_(features)};
+  return {features, fc_(features), {}};
 }
 
 }  // namespace fhist::models

@@ -25,7 +25,7 @@ SimpleCnn::SimpleCnn(double width_mult, std::int64_t in_channels, std::int64_t n
 
 ModelOutput SimpleCnn::forward(const torch::Tensor& x) {
   auto features = torch::adaptive_avg_pool2d(body_->forward(x), {1, 1}).flatten(1);
-  return {features, fc_(features)};
+  return {features, fc_(features), {}};
 }
 
 }  // namespace fhist::models

@@ -92,6 +92,7 @@ EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
   std::mt19937_64 aug_rng(derive_seed(options_.seed, Stream::kAugment, static_cast<std::uint64_t>(epoch)));
 
   model_->train();
+  model_->set_training_progress(static_cast<double>(epoch - 1) / static_cast<double>(options_.max_epochs));
   EpochRecorder recorder(options_.feature_dtype);
   auto& group_options = static_cast<torch::optim::SGDOptions&>(optimizer_->param_groups()[0].options());
   double loss_sum = 0.0;
@@ -106,6 +107,9 @@ EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
     optimizer_->zero_grad();
     auto out = model_->forward(x);
     auto loss = torch::nn::functional::cross_entropy(out.logits, y);
+    if (out.aux_logits.defined()) {
+      loss = loss + options_.aux_weight * torch::nn::functional::cross_entropy(out.aux_logits, y);
+    }
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
       throw DivergedError(fmt::format("epoch {}, step {}: training loss is {} (lr {:.4g}); the run diverged", epoch,

@@ -23,6 +23,7 @@ struct TrainOptions {
   double lr = 0.1;
   double momentum = 0.9;
   double weight_decay = 5e-4;
+  double aux_weight = 0.4;         // loss weight of an auxiliary head, for models that have one (DARTS)
   int window = 10;                 // K: epochs of features kept
   torch::Dtype feature_dtype = torch::kFloat16;
   std::uint64_t seed = 0;
