@@ -58,6 +58,40 @@ nlohmann::json epoch_json(const train::EpochRecord& rec) {
           {"estimate_seconds", rec.estimate_seconds}};
 }
 
+store::Event result_event(const TrialResult& r) {
+  store::Event e;
+  e.kind = "result";
+  e.trial = r.trial;
+  e.bracket = r.bracket;
+  e.rung = r.rung;
+  e.budget_epochs = r.budget_epochs;
+  e.score = r.score;
+  e.state = r.state;
+  e.seconds = r.seconds;
+  e.message = r.message;
+  return e;
+}
+
+TrialResult result_of(const store::Event& e) {
+  TrialResult r;
+  r.trial = e.trial;
+  r.bracket = e.bracket;
+  r.rung = e.rung;
+  r.budget_epochs = e.budget_epochs;
+  r.score = e.score;
+  r.state = e.state;
+  r.message = e.message;
+  r.seconds = e.seconds;
+  return r;
+}
+
+// The incumbent is the best finite score among results at the largest budget any trial reached.
+bool improves(const std::optional<TrialResult>& best, const TrialResult& r) {
+  if (!std::isfinite(r.score)) return false;
+  return !best || r.budget_epochs > best->budget_epochs ||
+         (r.budget_epochs == best->budget_epochs && r.score > best->score);
+}
+
 // Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
 class Runner {
  public:
@@ -101,17 +135,7 @@ class Runner {
       }
       store_->set_trial_state(job.trial, "running");
       TrialResult r = run_job(job);
-      store::Event e;
-      e.kind = "result";
-      e.trial = r.trial;
-      e.bracket = r.bracket;
-      e.rung = r.rung;
-      e.budget_epochs = r.budget_epochs;
-      e.score = r.score;
-      e.state = r.state;
-      e.seconds = r.seconds;
-      e.message = r.message;
-      store_->add_event(e);
+      store_->add_event(result_event(r));
       apply_result(r);
       if (callbacks_.on_result) callbacks_.on_result(r, summary_);
     }
@@ -164,15 +188,7 @@ class Runner {
           throw store::StoreError(fmt::format("{}: event {} reports trial {} that never started", journal_, ev.seq,
                                               ev.trial));
         }
-        TrialResult r;
-        r.trial = ev.trial;
-        r.bracket = it->second.second.bracket;
-        r.rung = it->second.second.rung;
-        r.budget_epochs = ev.budget_epochs;
-        r.score = ev.score;
-        r.state = ev.state;
-        r.message = ev.message;
-        r.seconds = ev.seconds;
+        TrialResult r = result_of(ev);
         r.original_val_acc = last_original(ev.trial);
         started.erase(it);
         apply_result(r);
@@ -197,10 +213,7 @@ class Runner {
     summary_.seconds += r.seconds;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
     summary_.epochs_trained = static_cast<std::int64_t>(store_->epochs().size());
-    const bool better_budget = !summary_.best || r.budget_epochs > summary_.best->budget_epochs;
-    const bool same_budget_better = summary_.best && r.budget_epochs == summary_.best->budget_epochs &&
-                                    r.score > summary_.best->score;
-    if (std::isfinite(r.score) && (better_budget || same_budget_better)) {
+    if (improves(summary_.best, r)) {
       summary_.best = r;
       summary_.best_config = configs_.at(r.trial);
     }
@@ -223,22 +236,13 @@ class Runner {
     r.rung = job.rung;
     r.budget_epochs = job.budget_epochs;
     try {
-      const auto& cfg = configs_.at(job.trial);
       train::TrainOptions t;
+      models::ModelSpec spec;
+      apply_config(configs_.at(job.trial), o_, t, spec);
       t.epochs = job.budget_epochs;
       t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
-      if (cfg.has("lr")) t.lr = cfg.get_double("lr");
-      if (cfg.has("weight_decay")) t.weight_decay = cfg.get_double("weight_decay");
-      if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
-      if (cfg.has("batch_size")) t.batch_size = cfg.get_int("batch_size");
-      t.window = o_.window;
       t.seed = derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
-      t.augment = data::AugmentOptions::parse(o_.augment);
-      t.device = torch::Device(o_.device);
       t.estimate_each_epoch = o_.estimator == "fh";
-      models::ModelSpec spec;
-      spec.name = cfg.has("model") ? cfg.get_string("model") : o_.model;
-      spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o_.width_mult;
       spec.in_channels = split_.train.channels();
       spec.num_classes = split_.train.num_classes;
       train::seed_weight_init(t.seed);
@@ -317,6 +321,18 @@ nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) 
 }
 
 }  // namespace
+
+void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
+  if (cfg.has("lr")) t.lr = cfg.get_double("lr");
+  if (cfg.has("weight_decay")) t.weight_decay = cfg.get_double("weight_decay");
+  if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
+  if (cfg.has("batch_size")) t.batch_size = cfg.get_int("batch_size");
+  t.window = o.window;
+  t.augment = data::AugmentOptions::parse(o.augment);
+  t.device = torch::Device(o.device);
+  spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
+  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
+}
 
 std::string trial_dir(const std::string& journal, std::int64_t trial) {
   return fmt::format("{}.trials/trial_{:05d}", journal, trial);
@@ -433,17 +449,8 @@ StudySummary summarize_journal(const std::string& journal) {
   for (const auto& ev : store->events()) {
     if (ev.kind != "result") continue;
     s.seconds += ev.seconds;
-    if (!std::isfinite(ev.score)) continue;
-    if (!s.best || ev.budget_epochs > s.best->budget_epochs ||
-        (ev.budget_epochs == s.best->budget_epochs && ev.score > s.best->score)) {
-      TrialResult r;
-      r.trial = ev.trial;
-      r.bracket = ev.bracket;
-      r.rung = ev.rung;
-      r.budget_epochs = ev.budget_epochs;
-      r.score = ev.score;
-      r.state = ev.state;
-      r.seconds = ev.seconds;
+    const TrialResult r = result_of(ev);
+    if (improves(s.best, r)) {
       s.best = r;
       s.best_config = configs.at(ev.trial);
     }

@@ -10,6 +10,13 @@
 #include "sched/scheduler.hpp"
 #include "space/space.hpp"
 
+namespace fhist::models {
+struct ModelSpec;
+}
+namespace fhist::train {
+struct TrainOptions;
+}
+
 namespace fhist::study {
 
 struct StudyOptions {
@@ -76,6 +83,11 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
 StudySummary summarize_journal(const std::string& journal);
 // The options a journal was created with.
 StudyOptions journal_options(const std::string& journal);
+
+// A trial's network and training options: the study's defaults, overridden by the configuration's parameters
+// (lr, weight_decay, momentum, batch_size, width_mult, model). Throws InputError for a parameter of the wrong type.
+void apply_config(const space::Config& config, const StudyOptions& options, train::TrainOptions& train,
+                  models::ModelSpec& model);
 
 // Where a study keeps trial checkpoints: "<journal>.trials/trial_<id>/".
 std::string trial_dir(const std::string& journal, std::int64_t trial);

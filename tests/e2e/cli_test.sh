@@ -1,24 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the fhist program on real Fashion-MNIST subsets, bad input, NumPy interop.
 # Usage: cli_test.sh FHIST PYTHON WORKDIR
-set -uo pipefail
-FHIST=$(readlink -f "$1")
-PY=$2
-WORK=$3
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-fails=0
-passes=0
-pass() { echo "ok   - $1"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
-
-# expect_exit CODE PATTERN NAME -- CMD...: exit code and a stderr/stdout pattern.
-expect_exit() {
-  local code=$1 pattern=$2 name=$3; shift 4
-  local out
-  out=$("$@" 2>&1); local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qE -- "$pattern" <<<"$out"; then pass "$name"
-  else fail "$name (exit $rc, wanted $code and /$pattern/): $out"; fi
-}
+source "$(dirname "$0")/lib.sh" "$@"
 
 SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --threads 2 --seed 3)
 SIZES=(--train-size 1500 --val-size 500)
@@ -119,5 +102,4 @@ expect_exit 1 "val_features.npy: truncated NPY data" "truncated NPY file" -- \
   bash -c "cp -r feats feats_bad && truncate -s 300 feats_bad/epoch_0004/val_features.npy && '$FHIST' estimate --features feats_bad"
 expect_exit 2 "--device 'tpu'" "bad device" -- "$FHIST" estimate --features feats --device tpu
 
-echo "e2e: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish "e2e"

@@ -2,15 +2,7 @@
 # End-to-end searches on a small Fashion-MNIST subset: every algorithm, every estimator, fhist plan, kill -9 and
 # resume, a journal held by another search, evaluate.
 # Usage: search_test.sh FHIST PYTHON WORKDIR
-set -uo pipefail
-FHIST=$(readlink -f "$1")
-PY=$2
-WORK=$3
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-fails=0
-passes=0
-pass() { echo "ok   - $1"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/lib.sh" "$@"
 
 TINY=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 2 --seed 5)
 
@@ -130,5 +122,4 @@ out=$("$FHIST" search "${TINY[@]}" --space bad_space.json --journal bad.db 2>&1)
 out=$("$FHIST" plan --eta 1 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q -- "--eta must be >= 2" <<<"$out" && pass "eta 1 refused" || fail "eta: $rc $out"
 
-echo "e2e search: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish "e2e search"
