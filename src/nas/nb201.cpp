@@ -13,8 +13,7 @@ namespace nn = torch::nn;
 namespace {
 
 constexpr int kNodes = 3;  // intermediate nodes 1..3; node 0 is the cell input
-const std::array<const char*, 6> kEdgeNames = {"edge_1_0", "edge_2_0", "edge_2_1",
-                                               "edge_3_0", "edge_3_1", "edge_3_2"};
+const std::array<const char*, 6> kEdgeNames = {"edge_1_0", "edge_2_0", "edge_2_1", "edge_3_0", "edge_3_1", "edge_3_2"};
 
 bool is_op(const std::string& op) {
   const auto names = nb201_op_names();
@@ -47,9 +46,7 @@ std::vector<std::string> nb201_op_names() {
 }
 
 Nb201Arch parse_nb201_arch(const std::string& s) {
-  auto fail = [&s](const std::string& what) {
-    throw InputError(fmt::format("NAS-Bench-201 arch '{}': {}", s, what));
-  };
+  auto fail = [&s](const std::string& what) { throw InputError(fmt::format("NAS-Bench-201 arch '{}': {}", s, what)); };
   const auto nodes = split(s, '+');
   if (nodes.size() != kNodes) {
     fail(fmt::format("expected {} nodes separated by '+', got {}{}", kNodes, nodes.size(),
@@ -106,8 +103,8 @@ Nb201Arch nb201_arch_from_config(const space::Config& config) {
   for (std::size_t e = 0; e < kEdgeNames.size(); ++e) {
     arch.ops[e] = config.get_string(kEdgeNames[e]);  // InputError naming the field if missing / not a string
     if (!is_op(arch.ops[e])) {
-      throw InputError(fmt::format("config: parameter '{}': unknown NAS-Bench-201 op '{}' (known: {})",
-                                   kEdgeNames[e], arch.ops[e], known_ops()));
+      throw InputError(fmt::format("config: parameter '{}': unknown NAS-Bench-201 op '{}' (known: {})", kEdgeNames[e],
+                                   arch.ops[e], known_ops()));
     }
   }
   return arch;
@@ -121,7 +118,8 @@ space::Config nb201_config(const Nb201Arch& arch) {
 
 Nb201OpImpl::Nb201OpImpl(const std::string& op, std::int64_t c_in, std::int64_t c_out, std::int64_t stride)
     : c_in_(c_in), c_out_(c_out), stride_(stride) {
-  if (stride != 1 && stride != 2) throw InputError(fmt::format("NAS-Bench-201 op '{}': stride {} is not 1 or 2", op, stride));
+  if (stride != 1 && stride != 2)
+    throw InputError(fmt::format("NAS-Bench-201 op '{}': stride {} is not 1 or 2", op, stride));
   if (op == "none") {
     kind_ = Kind::kNone;
   } else if (op == "skip_connect") {
@@ -130,8 +128,8 @@ Nb201OpImpl::Nb201OpImpl(const std::string& op, std::int64_t c_in, std::int64_t 
       reduce_ = register_module("reduce", FactorizedReduce(c_in, c_out));
     } else if (c_in != c_out) {
       // The original's stride-1 channel change (1x1 conv + BN) never occurs in TinyNetwork; not implemented.
-      throw InputError(fmt::format("NAS-Bench-201 op 'skip_connect': stride 1 needs c_in == c_out (got {} and {})",
-                                   c_in, c_out));
+      throw InputError(
+          fmt::format("NAS-Bench-201 op 'skip_connect': stride 1 needs c_in == c_out (got {} and {})", c_in, c_out));
     }
   } else if (op == "nor_conv_1x1" || op == "nor_conv_3x3") {
     kind_ = Kind::kConv;
@@ -149,8 +147,8 @@ torch::Tensor Nb201OpImpl::forward(const torch::Tensor& x) {
   switch (kind_) {
     case Kind::kNone: {
       if (c_in_ != c_out_) {
-        return torch::zeros({x.size(0), c_out_, (x.size(2) + stride_ - 1) / stride_, (x.size(3) + stride_ - 1) / stride_},
-                            x.options());
+        return torch::zeros(
+            {x.size(0), c_out_, (x.size(2) + stride_ - 1) / stride_, (x.size(3) + stride_ - 1) / stride_}, x.options());
       }
       // As the original: x * 0 on the (strided) input, so the output keeps x's shape and graph.
       const auto sub = stride_ == 1 ? x : x.slice(2, 0, x.size(2), stride_).slice(3, 0, x.size(3), stride_);
@@ -196,9 +194,10 @@ torch::Tensor Nb201ReductionImpl::forward(const torch::Tensor& x) {
 TinyNetwork::TinyNetwork(std::int64_t channels, std::int64_t cells_per_stage, const Nb201Arch& arch,
                          std::int64_t num_classes, std::int64_t in_channels) {
   if (channels < 1 || cells_per_stage < 0 || num_classes < 1 || in_channels < 1) {
-    throw InputError(fmt::format("TinyNetwork: need C >= 1, N >= 0, num_classes >= 1, in_channels >= 1 (got C={}, "
-                                 "N={}, num_classes={}, in_channels={})",
-                                 channels, cells_per_stage, num_classes, in_channels));
+    throw InputError(
+        fmt::format("TinyNetwork: need C >= 1, N >= 0, num_classes >= 1, in_channels >= 1 (got C={}, "
+                    "N={}, num_classes={}, in_channels={})",
+                    channels, cells_per_stage, num_classes, in_channels));
   }
   stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(in_channels, channels, 3).padding(1).bias(false)));
   stem_bn_ = register_module("stem_bn", nn::BatchNorm2d(channels));
