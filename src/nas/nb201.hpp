@@ -1,0 +1,105 @@
+#pragma once
+// NAS-Bench-201 (REFERENCE §2): the cell's arch strings, its search space, and TinyNetwork, the benchmark's
+// network built from one cell repeated in three stages.
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/model.hpp"
+#include "nas/ops.hpp"
+#include "space/space.hpp"
+
+namespace fhist::nas {
+
+// One cell: the op on each of the 6 edges, in arch-string order
+// (node1<-0, node2<-0, node2<-1, node3<-0, node3<-1, node3<-2).
+struct Nb201Arch {
+  std::array<std::string, 6> ops;
+  bool operator==(const Nb201Arch& o) const { return ops == o.ops; }
+  bool operator!=(const Nb201Arch& o) const { return !(*this == o); }
+};
+
+// none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3 (the benchmark's order).
+std::vector<std::string> nb201_op_names();
+
+// Parses exactly `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. Throws InputError naming the offending token on any
+// deviation (unknown op, node count, inputs per node, input index, bars).
+Nb201Arch parse_nb201_arch(const std::string& s);
+// The inverse of parse_nb201_arch: parse_nb201_arch(to_string(a)) == a, and to_string(parse(s)) == s.
+std::string to_string(const Nb201Arch& arch);
+
+// 6 categorical parameters edge_1_0, edge_2_0, edge_2_1, edge_3_0, edge_3_1, edge_3_2 over nb201_op_names().
+space::SearchSpace nb201_space();
+// Reads the six edge_* fields (other fields, e.g. training hparams, are ignored). Throws InputError naming the
+// field if one is missing, not a string, or not an op name.
+Nb201Arch nb201_arch_from_config(const space::Config& config);
+space::Config nb201_config(const Nb201Arch& arch);
+
+// One of the 5 operations, from c_in to c_out channels at `stride` (1 or 2). Throws InputError for an unknown op.
+// x: float [B, c_in, H, W] -> [B, c_out, ceil(H / stride), ceil(W / stride)].
+class Nb201OpImpl : public torch::nn::Module {
+ public:
+  Nb201OpImpl(const std::string& op, std::int64_t c_in, std::int64_t c_out, std::int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  enum class Kind { kNone, kSkip, kConv, kAvgPool };
+  Kind kind_ = Kind::kNone;
+  std::int64_t c_in_, c_out_, stride_;
+  ReLUConvBN conv_{nullptr};          // nor_conv_kxk, or avg_pool's 1x1 channel change
+  FactorizedReduce reduce_{nullptr};  // skip_connect with stride 2
+};
+TORCH_MODULE(Nb201Op);
+
+// The 4-node cell at C channels, stride 1: node 0 = input, node i = sum_{j<i} op_{i<-j}(node j), output node 3.
+// x: float [B, C, H, W] -> same shape.
+class Nb201CellImpl : public torch::nn::Module {
+ public:
+  Nb201CellImpl(const Nb201Arch& arch, std::int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  std::vector<Nb201Op> edges_;  // arch order
+};
+TORCH_MODULE(Nb201Cell);
+
+// Residual reduction block between stages: ReLU-Conv3x3(stride 2)-BN -> ReLU-Conv3x3-BN, plus the shortcut
+// AvgPool2d(2, 2) -> Conv1x1(bias=False). x: float [B, c_in, H, W] (H, W even) -> [B, c_out, H / 2, W / 2].
+class Nb201ReductionImpl : public torch::nn::Module {
+ public:
+  Nb201ReductionImpl(std::int64_t c_in, std::int64_t c_out);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  ReLUConvBN conv_a_{nullptr};
+  ReLUConvBN conv_b_{nullptr};
+  torch::nn::Conv2d shortcut_{nullptr};
+};
+TORCH_MODULE(Nb201Reduction);
+
+// The benchmark network: stem Conv3x3(in_channels -> C) + BN; N cells at C, reduction, N cells at 2C, reduction,
+// N cells at 4C; head BN -> ReLU -> global average pool (features, [B, 4C]) -> Linear(4C -> num_classes).
+// Inputs need H and W divisible by 4 (two halvings with matching main and shortcut paths), e.g. 28x28 or 32x32.
+class TinyNetwork : public models::Classifier {
+ public:
+  // Throws InputError if channels, in_channels or num_classes < 1, or cells_per_stage < 0.
+  TinyNetwork(std::int64_t channels, std::int64_t cells_per_stage, const Nb201Arch& arch, std::int64_t num_classes,
+              std::int64_t in_channels = 3);
+  // x: float [B, in_channels, H, W]; throws InputError unless H and W are divisible by 4.
+  models::ModelOutput forward(const torch::Tensor& x) override;
+  torch::nn::Linear& head() override { return fc_; }
+  std::int64_t feature_dim() const override { return feature_dim_; }
+
+ private:
+  torch::nn::Conv2d stem_{nullptr};
+  torch::nn::BatchNorm2d stem_bn_{nullptr};
+  torch::nn::Sequential layers_{nullptr};  // cells and reduction blocks
+  torch::nn::BatchNorm2d head_bn_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+  std::int64_t feature_dim_ = 0;
+};
+
+}  // namespace fhist::nas
