@@ -37,8 +37,9 @@ std::string op_list() { return fmt::format("{}", fmt::join(darts_ops(), ", ")); 
 // Input j of pair k is legal when it is an earlier state of node k/2 + 2: 0 .. k/2 + 1.
 int max_input(int pair) { return pair / 2 + 1; }
 
+// Only intermediate nodes may be concatenated: in a reduction cell the inputs 0/1 keep the previous resolution.
 std::string concat_error(int v, const std::vector<int>& seen) {
-  if (v < 0 || v > kSteps + 1) return fmt::format("concat index {} is out of range (0..{})", v, kSteps + 1);
+  if (v < 2 || v > kSteps + 1) return fmt::format("concat index {} is not an intermediate node (2..{})", v, kSteps + 1);
   if (std::find(seen.begin(), seen.end(), v) != seen.end()) return fmt::format("concat index {} is repeated", v);
   return {};
 }

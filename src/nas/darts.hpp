@@ -15,8 +15,8 @@
 namespace fhist::nas {
 
 // One cell's wiring: 8 (op, input) pairs, two per intermediate node 2..5; inputs 0 and 1 are the outputs of cells
-// k-2 and k-1, input j >= 2 is intermediate node j. `*_concat` lists the states whose channel concat is the cell's
-// output (normally [2, 3, 4, 5]).
+// k-2 and k-1, input j >= 2 is intermediate node j. `*_concat` lists the intermediate nodes whose channel concat is
+// the cell's output (normally [2, 3, 4, 5]).
 struct Genotype {
   using Edge = std::pair<std::string, int>;
   std::vector<Edge> normal;

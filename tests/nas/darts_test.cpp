@@ -67,6 +67,7 @@ TEST(DartsGenotype, MalformedTextNamesTheOffendingToken) {
       {replace_first(v2, "normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3, 3]"), "concat index 3 is repeated"},
       {replace_first(v2, "reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(2, 7)"), "at '7'"},
       {replace_first(v2, "reduce_concat=[2, 3, 4, 5]", "reduce_concat=[]"), "empty concat"},
+      {replace_first(v2, "reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(1, 6)"), "at '1'"},
       {replace_first(v2, "Genotype(", "Genotyp("), "at 'Genotyp'"},
       {v2 + " extra", "at 'extra'"},
       {replace_first(v2, "'max_pool_3x3', 1)]", "'max_pool_3x3, 1)]"), "unterminated string"},
