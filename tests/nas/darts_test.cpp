@@ -1,0 +1,283 @@
+#include "nas/darts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace fhist::nas {
+namespace {
+
+// genotypes.py's DARTS_V2, verbatim.
+const char* const kDartsV2Text =
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
+    "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
+    "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], "
+    "reduce_concat=[2, 3, 4, 5])";
+
+std::string replace_first(std::string s, const std::string& from, const std::string& to) {
+  const auto at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_genotype(text);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(DartsGenotype, DartsV2TextRoundTrip) {
+  EXPECT_EQ(parse_genotype(kDartsV2Text), darts_v2());
+  EXPECT_EQ(to_string(darts_v2()), kDartsV2Text);
+  EXPECT_EQ(parse_genotype(to_string(darts_v2())), darts_v2());
+  // genotypes.py writes most concats as range(2, 6); double quotes, newlines and trailing commas are Python too.
+  std::string alt = replace_first(kDartsV2Text, "normal_concat=[2, 3, 4, 5]", "normal_concat=range(2, 6)");
+  alt = replace_first(alt, "reduce_concat=[2, 3, 4, 5]", "reduce_concat = range(2,6),\n");
+  alt = replace_first(alt, "('sep_conv_3x3', 0)", "(\"sep_conv_3x3\", 0,)");
+  EXPECT_EQ(parse_genotype(alt), darts_v2());
+}
+
+TEST(DartsGenotype, MalformedTextNamesTheOffendingToken) {
+  const std::string v2 = kDartsV2Text;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // {text, what the message must contain}
+      {replace_first(v2, "'dil_conv_3x3'", "'dil_conv_7x7'"), "'dil_conv_7x7'"},  // unknown op
+      {replace_first(v2, "('sep_conv_3x3', 0), ", ""), "'normal' has 7"},         // 7 pairs
+      {replace_first(v2, "('max_pool_3x3', 0), ", "('max_pool_3x3', 0), ('max_pool_3x3', 0), "),
+       "'reduce' has 9"},                                                                         // 9 pairs
+      {replace_first(v2, "('sep_conv_3x3', 1)", "('sep_conv_3x3', 2)"), "input 2 of normal[1]"},  // node 2: 0..1
+      {replace_first(v2, "('dil_conv_3x3', 2)", "('dil_conv_3x3', 6)"), "at '6'"},                // node 5: 0..4
+      {replace_first(v2, "('skip_connect', 0)", "('skip_connect', -1)"), "at '-1'"},              // negative input
+      {replace_first(v2, "('sep_conv_3x3', 0)", "('sep_conv_3x3' 0)"), "expected ',' at '0'"},    // syntax
+      {replace_first(v2, "('sep_conv_3x3', 0)", "(sep_conv_3x3, 0)"), "at 'sep_conv_3x3'"},       // unquoted op
+      {replace_first(v2, "normal_concat", "normal_concatt"), "'normal_concatt'"},                 // unknown field
+      {replace_first(v2, ", reduce_concat=[2, 3, 4, 5]", ""), "missing field 'reduce_concat'"},
+      {replace_first(v2, "reduce_concat", "normal_concat"), "repeated field at 'normal_concat'"},
+      {replace_first(v2, "normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3, 4, 6]"), "at '6'"},
+      {replace_first(v2, "normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3, 3]"), "concat index 3 is repeated"},
+      {replace_first(v2, "reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(2, 7)"), "at '7'"},
+      {replace_first(v2, "reduce_concat=[2, 3, 4, 5]", "reduce_concat=[]"), "empty concat"},
+      {replace_first(v2, "reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(1, 6)"), "at '1'"},
+      {replace_first(v2, "Genotype(", "Genotyp("), "at 'Genotyp'"},
+      {v2 + " extra", "at 'extra'"},
+      {replace_first(v2, "'max_pool_3x3', 1)]", "'max_pool_3x3, 1)]"), "unterminated string"},
+      {v2.substr(0, v2.size() - 1), "at 'end of text'"},
+      {"", "at 'end of text'"},
+      {replace_first(v2, "('skip_connect', 2)", "('skip_connect', 2.5)"), "at '2.'"},
+  };
+  for (const auto& [text, needle] : cases) {
+    const std::string msg = error_of(text);
+    EXPECT_NE(msg.find(needle), std::string::npos) << "text: " << text << "\nmessage: " << msg;
+  }
+}
+
+TEST(DartsGenotype, ValidateGenotypeRejectsWhatTheParserRejects) {
+  auto g = darts_v2();
+  g.normal[7].second = 5;
+  EXPECT_THROW(validate_genotype(g), InputError);
+  g = darts_v2();
+  g.reduce.pop_back();
+  EXPECT_THROW(validate_genotype(g), InputError);
+  g = darts_v2();
+  g.reduce_concat = {};
+  EXPECT_THROW(validate_genotype(g), InputError);
+  g = darts_v2();
+  g.normal[0].first = "conv_3x3";
+  EXPECT_THROW(NetworkCIFAR(4, 10, 5, false, g), InputError);
+}
+
+TEST(DartsNetwork, DartsV2ParameterCountAtEvaluationSize) {
+  // DARTS' evaluation network: C = 36, 20 cells, 10 classes, 3 input channels. The DARTS repo's train.py logs
+  // "param size = 3.349342MB" (count_parameters_in_MB skips names containing "auxiliary"); this build gives exactly
+  // that, so every op, preprocessing layer and BN affine pair matches the original. The auxiliary head on the
+  // 4*144 = 576-channel map after cell 13: Conv1x1 576*128 + BN 2*128 + Conv2x2 128*768*4 + BN 2*768
+  // + Linear 768*10 + 10 = 73,728 + 256 + 393,216 + 1,536 + 7,690 = 476,426.
+  NetworkCIFAR with_aux(36, 10, 20, true, darts_v2());
+  NetworkCIFAR without_aux(36, 10, 20, false, darts_v2());
+  EXPECT_EQ(with_aux.auxiliary_parameters(), 476426);
+  EXPECT_EQ(models::count_parameters(with_aux), 3349342 + 476426);
+  EXPECT_EQ(models::count_parameters(without_aux), 3349342);
+  EXPECT_EQ(without_aux.auxiliary_parameters(), 0);
+  EXPECT_EQ(with_aux.feature_dim(), 4 * 144);
+  EXPECT_EQ(with_aux.head()->weight.sizes(), (std::vector<std::int64_t>{10, 576}));
+}
+
+TEST(DartsNetwork, ForwardShapesAndEvalModeHasNoAuxLogits) {
+  torch::manual_seed(0);
+  NetworkCIFAR net(4, 10, 5, true, darts_v2());
+  net.eval();
+  EXPECT_EQ(net.feature_dim(), 64);  // 4 concatenated nodes x (C doubled twice)
+  torch::NoGradGuard no_grad;
+  auto out = net.forward(torch::randn({2, 3, 32, 32}));
+  EXPECT_EQ(out.features.sizes(), (std::vector<std::int64_t>{2, 64}));
+  EXPECT_EQ(out.logits.sizes(), (std::vector<std::int64_t>{2, 10}));
+  EXPECT_FALSE(out.aux_logits.defined());
+  // One-channel 28x28 inputs (MNIST-like), and inputs too large for the auxiliary head are fine in eval mode.
+  NetworkCIFAR gray(4, 7, 5, true, darts_v2(), 1);
+  gray.eval();
+  EXPECT_EQ(gray.forward(torch::randn({2, 1, 28, 28})).logits.sizes(), (std::vector<std::int64_t>{2, 7}));
+  EXPECT_EQ(net.forward(torch::randn({1, 3, 64, 64})).logits.sizes(), (std::vector<std::int64_t>{1, 10}));
+}
+
+TEST(DartsNetwork, TrainingStepWithAuxHeadAndDropPath) {
+  for (std::int64_t size : {32, 28}) {
+    torch::manual_seed(1);
+    NetworkCIFAR net(4, 10, 5, true, darts_v2());
+    net.train();
+    net.set_training_progress(0.5);
+    EXPECT_DOUBLE_EQ(net.drop_path_prob(), 0.1);
+    torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(0.025).momentum(0.9));
+    const auto x = torch::randn({2, 3, size, size});
+    const auto y = torch::tensor({3, 7}, torch::kLong);
+    auto out = net.forward(x);
+    ASSERT_TRUE(out.aux_logits.defined()) << size;
+    EXPECT_EQ(out.aux_logits.sizes(), (std::vector<std::int64_t>{2, 10}));
+    auto loss = torch::nn::functional::cross_entropy(out.logits, y) +
+                0.4 * torch::nn::functional::cross_entropy(out.aux_logits, y);
+    EXPECT_TRUE(std::isfinite(loss.item<double>())) << size;
+    const auto before = net.head()->weight.clone();
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    EXPECT_FALSE(torch::equal(before, net.head()->weight)) << size;
+  }
+}
+
+TEST(DartsNetwork, AuxHeadRejectsMapsItCannotPool) {
+  NetworkCIFAR net(4, 10, 5, true, darts_v2());
+  net.train();
+  try {
+    net.forward(torch::randn({2, 3, 64, 64}));
+    FAIL() << "64x64 input accepted by the auxiliary head";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("16x16"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DartsNetwork, DropPathKeepsOrZeroesWholeSamples) {
+  torch::manual_seed(2);
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    const auto x = torch::ones({1000, 3, 2, 2}, dtype);
+    const auto y = drop_path(x, 0.25);
+    EXPECT_EQ(y.dtype(), x.dtype());
+    const auto per_sample = y.flatten(1);
+    const auto kept = per_sample.eq(1.0 / 0.75).all(1);
+    const auto zeroed = per_sample.eq(0.0).all(1);
+    EXPECT_TRUE(kept.logical_or(zeroed).all().item<bool>());
+    const auto n_kept = kept.sum().item<std::int64_t>();
+    EXPECT_GT(n_kept, 650);  // ~750 expected; binomial sd ~14
+    EXPECT_LT(n_kept, 850);
+  }
+}
+
+TEST(DartsNetwork, DropPathFollowsTrainingProgress) {
+  torch::manual_seed(3);
+  NetworkCIFAR net(4, 10, 5, false, darts_v2(), 3, 0.2);
+  const auto x = torch::randn({2, 3, 32, 32});
+  torch::NoGradGuard no_grad;
+  net.train();
+  // Fraction 0: no drop path, so training-mode outputs (BN on batch statistics) repeat exactly.
+  net.set_training_progress(0.0);
+  EXPECT_EQ(net.drop_path_prob(), 0.0);
+  EXPECT_TRUE(torch::equal(net.forward(x).logits, net.forward(x).logits));
+  // Fraction 0.75: drop prob 0.15 on every non-identity op; the masks come from Torch's generator, so outputs
+  // repeat under the same seed and differ between consecutive draws.
+  net.set_training_progress(0.75);
+  EXPECT_DOUBLE_EQ(net.drop_path_prob(), 0.15);
+  torch::manual_seed(4);
+  const auto a = net.forward(x).logits;
+  const auto b = net.forward(x).logits;
+  torch::manual_seed(4);
+  const auto a2 = net.forward(x).logits;
+  EXPECT_TRUE(torch::equal(a, a2));
+  EXPECT_FALSE(torch::equal(a, b));
+  // Eval mode ignores drop path.
+  net.eval();
+  EXPECT_TRUE(torch::equal(net.forward(x).logits, net.forward(x).logits));
+  net.set_training_progress(5.0);  // clamped to 1
+  EXPECT_DOUBLE_EQ(net.drop_path_prob(), 0.2);
+  EXPECT_THROW(NetworkCIFAR(4, 10, 5, false, darts_v2(), 3, 1.0), InputError);
+}
+
+TEST(DartsSpace, SampledGenotypesAreValidAndRoundTrip) {
+  space::Rng rng(42);
+  const auto space = darts_space();
+  EXPECT_EQ(space.dims(), 32u);
+  std::set<std::string> ops_seen;
+  std::set<int> node5_inputs;
+  for (int t = 0; t < 1000; ++t) {
+    const auto g = sample_genotype(rng);
+    ASSERT_NO_THROW(validate_genotype(g));
+    EXPECT_EQ(g.normal_concat, (std::vector<int>{2, 3, 4, 5}));
+    EXPECT_EQ(g.reduce_concat, (std::vector<int>{2, 3, 4, 5}));
+    for (const auto* edges : {&g.normal, &g.reduce}) {
+      ASSERT_EQ(edges->size(), 8u);
+      for (int k = 0; k < 8; k += 2) EXPECT_NE((*edges)[k].second, (*edges)[k + 1].second);
+      for (const auto& [op, in] : *edges) {
+        EXPECT_NE(op, "none");
+        ops_seen.insert(op);
+      }
+      node5_inputs.insert((*edges)[6].second);
+    }
+    EXPECT_EQ(parse_genotype(to_string(g)), g);
+    const auto config = darts_config(g);
+    EXPECT_NO_THROW(space.validate(config));
+    EXPECT_EQ(darts_genotype_from_config(config), g);
+  }
+  EXPECT_EQ(ops_seen.size(), 7u);
+  EXPECT_EQ(node5_inputs, (std::set<int>{0, 1, 2, 3, 4}));
+  // The space's own rejection sampler yields the same kind of genotype.
+  for (int t = 0; t < 100; ++t) {
+    const auto config = space.sample(rng);
+    EXPECT_EQ(darts_config(darts_genotype_from_config(config)), config);
+  }
+}
+
+TEST(DartsSpace, ConfigRejectsWhatTheSpaceCannotHold) {
+  auto g = darts_v2();
+  g.normal[0].first = "none";
+  EXPECT_THROW(darts_config(g), InputError);
+  g = darts_v2();
+  g.normal[1].second = 0;  // node 2 reads input 0 twice
+  try {
+    darts_config(g);
+    FAIL() << "duplicate inputs accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("normal_2_inputs_differ"), std::string::npos) << e.what();
+  }
+  g = darts_v2();
+  g.reduce_concat = {2, 3, 4};
+  EXPECT_THROW(darts_config(g), InputError);
+  auto config = darts_config(darts_v2());
+  config.set("reduce_3_in_b", 3);  // node 3 reads 0..2
+  EXPECT_THROW(darts_genotype_from_config(config), InputError);
+}
+
+TEST(DartsSpace, SampledGenotypesBuildAndTrain) {
+  space::Rng rng(7);
+  torch::manual_seed(5);
+  for (int t = 0; t < 10; ++t) {
+    const auto g = sample_genotype(rng);
+    NetworkCIFAR net(4, 10, 5, true, g);
+    net.train();
+    net.set_training_progress(0.5);
+    auto out = net.forward(torch::randn({2, 3, 32, 32}));
+    ASSERT_TRUE(out.aux_logits.defined());
+    auto loss = out.logits.logsumexp(1).mean() + 0.4 * out.aux_logits.logsumexp(1).mean();
+    loss.backward();
+    EXPECT_TRUE(std::isfinite(loss.item<double>())) << to_string(g);
+  }
+}
+
+}  // namespace
+}  // namespace fhist::nas
