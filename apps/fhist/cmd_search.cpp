@@ -11,6 +11,7 @@
 #include "core/progress.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
+#include "nas/network.hpp"
 #include "sched/scheduler.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
@@ -170,7 +171,7 @@ void run_evaluate(const EvaluateCmd& c) {
   train::seed_weight_init(t.seed);
   // Train on train + validation, report on the official test set (the paper's final evaluation). The trainer's
   // "validation" pass is the test set here; nothing is selected by it.
-  train::Trainer trainer(models::make_model(spec), train_val, tt.test, t);
+  train::Trainer trainer(nas::make_network(spec), train_val, tt.test, t);
   fmt::print("evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", s.best->trial,
              cfg.to_string(), c.journal, train_val.size(), c.epochs);
   while (!trainer.finished()) {
@@ -199,10 +200,11 @@ void register_search(CLI::App& app) {
   {
     auto c = std::make_shared<SearchCmd>();
     auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
-    sub->add_option("--space", c->o.space, "built-in space (hparams) or a JSON file")->capture_default_str();
+    sub->add_option("--space", c->o.space, "built-in space (hparams, randaugment, nb201, darts) or a JSON file")
+        ->capture_default_str();
     sub->add_option("--data", c->o.data, "dataset spec, as for train")->capture_default_str();
     sub->add_option("--model", c->o.model, "network, unless the space chooses it")
-        ->check(CLI::IsMember(models::model_names()))
+        ->check(CLI::IsMember(nas::network_names()))
         ->capture_default_str();
     sub->add_option("--width-mult", c->o.width_mult, "width, unless the space chooses it")->capture_default_str();
     sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha")
@@ -220,6 +222,13 @@ void register_search(CLI::App& app) {
     sub->add_option("--val-size", c->o.val_size, "validation images (every trial is scored on these)")
         ->capture_default_str();
     sub->add_option("--augment", c->o.augment, "as for train")->capture_default_str();
+    sub->add_option("--lr", c->o.lr, "initial lr, unless the space sets it")->capture_default_str();
+    sub->add_option("--weight-decay", c->o.weight_decay, "unless the space sets it")->capture_default_str();
+    sub->add_option("--batch-size", c->o.batch_size, "unless the space sets it")->capture_default_str();
+    sub->add_option("--channels", c->o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
+    sub->add_option("--cells", c->o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")
+        ->capture_default_str();
+    sub->add_flag("--auxiliary", c->o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
     sub->add_option("--window", c->o.window, "K for the fh estimator")->capture_default_str();
     sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");

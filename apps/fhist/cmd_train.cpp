@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,10 @@
 #include "core/progress.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
+#include "nas/darts.hpp"
+#include "nas/nb201.hpp"
+#include "nas/network.hpp"
+#include "study/study.hpp"
 #include "train/trainer.hpp"
 
 namespace fhist::cli {
@@ -30,6 +35,13 @@ struct TrainCmd {
   bool resume = false;
   bool no_checkpoint = false;
   std::string json_path;
+  std::string arch;       // nb201
+  std::string genotype;   // darts
+  std::int64_t channels = 0;
+  std::int64_t cells = 0;
+  bool auxiliary = false;
+  std::string space;      // validates --config
+  std::string config;     // a configuration (JSON text or file) applied on top of the flags
   train::TrainOptions opts;
   RuntimeOptions rt;
 };
@@ -49,6 +61,41 @@ nlohmann::json record_json(const train::EpochRecord& r) {
           {"estimate_paper_seconds", num(r.estimate_paper_seconds)}};
 }
 
+// --config: one configuration of a search space (e.g. {"ra_n": 2, "ra_m": 9} or an NB-201 cell's edges), applied
+// over the flags exactly as a search would apply it to a trial.
+void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
+  nlohmann::json j;
+  const bool inline_json = c.config.find('{') != std::string::npos;
+  try {
+    if (inline_json) {
+      j = nlohmann::json::parse(c.config);
+    } else {
+      std::ifstream in(c.config);
+      if (!in) throw InputError(fmt::format("--config {}: no such file (pass JSON text or a file)", c.config));
+      j = nlohmann::json::parse(in);
+    }
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(fmt::format("--config {}: not valid JSON ({})", inline_json ? "text" : c.config, e.what()));
+  }
+  const auto config = space::Config::from_json(j);
+  if (!c.space.empty()) study::load_space(c.space).validate(config);
+  study::StudyOptions o;
+  o.model = spec.name;
+  o.width_mult = spec.width_mult;
+  o.lr = c.opts.lr;
+  o.weight_decay = c.opts.weight_decay;
+  o.batch_size = c.opts.batch_size;
+  o.augment = c.augment;
+  o.window = c.opts.window;
+  o.device = c.opts.device.str();
+  o.channels = spec.channels;
+  o.cells = spec.cells;
+  o.auxiliary = spec.auxiliary;
+  const double momentum = c.opts.momentum;
+  study::apply_config(config, o, c.opts, spec);
+  if (!config.has("momentum")) c.opts.momentum = momentum;
+}
+
 std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:6.2f}", 100.0 * v) : "     -"; }
 
 void run_train(TrainCmd& c) {
@@ -59,6 +106,17 @@ void run_train(TrainCmd& c) {
     throw InputError(fmt::format("--feature-dtype '{}': expected float16 or float32", c.feature_dtype));
   }
   c.opts.feature_dtype = c.feature_dtype == "float16" ? torch::kFloat16 : torch::kFloat32;
+
+  models::ModelSpec spec;
+  spec.name = c.model;
+  spec.width_mult = c.width_mult;
+  spec.arch = c.model == "nb201" ? c.arch : c.model == "darts" ? c.genotype : "";
+  if (c.model == "nb201") nas::parse_nb201_arch(c.arch);  // a bad string fails before any data is read
+  if (c.model == "darts" && !c.genotype.empty()) nas::parse_genotype(c.genotype);
+  spec.channels = c.channels;
+  spec.cells = c.cells;
+  spec.auxiliary = c.auxiliary;
+  if (!c.config.empty()) apply_config_flag(c, spec);
   c.opts.validate();  // before any data is read
 
   const std::string ckpt = (std::filesystem::path(c.run_dir) / "checkpoint.pt").string();
@@ -72,13 +130,10 @@ void run_train(TrainCmd& c) {
   auto tt = data::load_dataset(c.data);
   auto split = data::split_train_val(tt.train, c.train_size, c.val_size, c.opts.seed);
 
-  models::ModelSpec spec;
-  spec.name = c.model;
-  spec.width_mult = c.width_mult;
   spec.in_channels = tt.train.channels();
   spec.num_classes = tt.train.num_classes;
   train::seed_weight_init(c.opts.seed);
-  auto model = models::make_model(spec);
+  auto model = nas::make_network(spec);
 
   train::Trainer trainer(model, split.train, split.val, c.opts);
   if (c.resume) {
@@ -167,8 +222,15 @@ void register_train(CLI::App& app) {
                   "fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR | cifar100:DIR")
       ->capture_default_str();
   sub->add_option("--model", c->model, "network")
-      ->check(CLI::IsMember(models::model_names()))
+      ->check(CLI::IsMember(nas::network_names()))
       ->capture_default_str();
+  sub->add_option("--arch", c->arch, "nb201: the cell, e.g. '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'");
+  sub->add_option("--genotype", c->genotype, "darts: Genotype(normal=[...], ...) text (default DARTS_V2)");
+  sub->add_option("--channels", c->channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
+  sub->add_option("--cells", c->cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")->capture_default_str();
+  sub->add_flag("--auxiliary", c->auxiliary, "darts: auxiliary head (loss weight 0.4)");
+  sub->add_option("--space", c->space, "check --config against this space (hparams, randaugment, nb201, darts, FILE)");
+  sub->add_option("--config", c->config, "a configuration as JSON text or a JSON file, applied over the flags");
   sub->add_option("--width-mult", c->width_mult, "channel width multiplier")->capture_default_str();
   sub->add_option("--epochs", c->opts.epochs, "budget: epochs to train")->capture_default_str();
   sub->add_option("--max-epochs", c->opts.max_epochs, "length of the linear lr schedule")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "data/randaugment.hpp"
 
 namespace fhist::data {
 
@@ -18,7 +19,25 @@ AugmentOptions AugmentOptions::parse(const std::string& text) {
   std::stringstream ss(text);
   std::string tok;
   while (std::getline(ss, tok, ',')) {
-    if (tok == "flip") {
+    if (tok.rfind("randaug", 0) == 0) {
+      // randaugN-M
+      const std::string spec = tok.substr(7);
+      const auto dash = spec.find('-');
+      try {
+        if (dash == std::string::npos) throw std::invalid_argument("");
+        std::size_t used_n = 0, used_m = 0;
+        o.randaugment_n = std::stoi(spec.substr(0, dash), &used_n);
+        o.randaugment_m = std::stoi(spec.substr(dash + 1), &used_m);
+        if (used_n != dash || used_m != spec.size() - dash - 1) throw std::invalid_argument("");
+      } catch (const std::exception&) {
+        throw InputError(fmt::format("--augment '{}': bad token '{}' (expected randaugN-M, e.g. randaug2-9)", text,
+                                     tok));
+      }
+      RandAugmentOptions ra;
+      ra.num_ops = o.randaugment_n;
+      ra.magnitude = o.randaugment_m;
+      ra.validate();
+    } else if (tok == "flip") {
       o.flip = true;
     } else if (tok == "crop") {
       o.crop_padding = 4;
@@ -48,12 +67,21 @@ std::string AugmentOptions::to_string() const {
   if (crop_padding > 0) add(fmt::format("crop{}", crop_padding));
   if (flip) add("flip");
   if (cutout > 0) add(fmt::format("cutout{}", cutout));
+  if (randaugment_n > 0) s = fmt::format("randaug{}-{}", randaugment_n, randaugment_m) + (s.empty() ? "" : "," + s);
   return s.empty() ? "none" : s;
 }
 
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const AugmentOptions* aug,
                          std::mt19937_64* rng, const torch::Device& device) {
-  auto x = ds.images.index_select(0, indices).to(torch::kFloat32).div_(255.0);
+  auto raw = ds.images.index_select(0, indices);
+  if (aug != nullptr && rng != nullptr && aug->randaugment_n > 0) {
+    // RandAugment works on uint8 images, one at a time, before the geometric pad-and-crop / flip / Cutout.
+    RandAugmentOptions ra;
+    ra.num_ops = aug->randaugment_n;
+    ra.magnitude = aug->randaugment_m;
+    for (std::int64_t i = 0; i < raw.size(0); ++i) raw[i].copy_(rand_augment(raw[i], ra, *rng));
+  }
+  auto x = raw.to(torch::kFloat32).div_(255.0);
   const auto b = x.size(0), h = x.size(2), w = x.size(3);
   if (aug != nullptr && rng != nullptr) {
     if (aug->crop_padding > 0) {

@@ -14,8 +14,11 @@ struct AugmentOptions {
   bool flip = true;          // horizontal flip with probability 1/2
   int crop_padding = 4;      // zero-pad each side by this much, then take a random crop of the original size
   int cutout = 0;            // side of the zeroed square (DeVries & Taylor); 0 = off
+  int randaugment_n = 0;     // RandAugment ops per image, applied first (0 = off)
+  int randaugment_m = 9;     // RandAugment magnitude bin, 0..30
 
-  // Parses "crop,flip", "crop,flip,cutout16", "none", ... Throws InputError naming the bad token.
+  // Parses "crop,flip", "crop,flip,cutout16", "randaug2-9,crop,flip", "none", ... Throws InputError naming the bad
+  // token.
   static AugmentOptions parse(const std::string& text);
   std::string to_string() const;
 };

@@ -34,6 +34,12 @@ struct ModelSpec {
   double width_mult = 1.0;        // multiplies every layer's channel count
   std::int64_t in_channels = 3;
   std::int64_t num_classes = 10;
+  // Cell networks (built by nas::make_network): the NAS-Bench-201 arch string or DARTS genotype text, initial
+  // channels and cells (0 = the network's default), and DARTS' auxiliary head.
+  std::string arch;
+  std::int64_t channels = 0;
+  std::int64_t cells = 0;
+  bool auxiliary = false;
 };
 
 std::vector<std::string> model_names();

@@ -409,11 +409,15 @@ SearchSpace builtin_space(const std::string& name) {
                                       Param::categorical("batch_size", {64, 128, 256}),
                                   });
   }
+  if (name == "randaugment") {
+    // RandAugment's two hyperparameters (Cubuk et al.): ops per image and the global magnitude bin.
+    return SearchSpace("randaugment", {Param::integer("ra_n", 1, 3), Param::integer("ra_m", 0, 30)});
+  }
   std::string known;
   for (const auto& n : builtin_space_names()) known += (known.empty() ? "" : ", ") + n;
   throw InputError(fmt::format("unknown search space '{}' (known: {})", name, known));
 }
 
-std::vector<std::string> builtin_space_names() { return {"hparams"}; }
+std::vector<std::string> builtin_space_names() { return {"hparams", "randaugment"}; }
 
 }  // namespace fhist::space

@@ -13,6 +13,9 @@
 #include "core/rng.hpp"
 #include "curve/curve.hpp"
 #include "data/dataset.hpp"
+#include "nas/darts.hpp"
+#include "nas/nb201.hpp"
+#include "nas/network.hpp"
 #include "search/sampler.hpp"
 #include "store/trial_store.hpp"
 #include "train/trainer.hpp"
@@ -25,20 +28,25 @@ namespace {
 
 constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
 // Configuration keys the objective understands; anything else in a space is refused before any work.
-const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult", "model"};
+const std::vector<std::string> kKnownParams = {"lr",    "weight_decay", "momentum", "batch_size",
+                                               "width_mult", "model", "ra_n",  "ra_m"};
 
-space::SearchSpace load_space(const std::string& spec) {
-  const auto names = space::builtin_space_names();
-  if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
-  if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
-  throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
-                               fmt::join(names, ", ")));
-}
+bool has_prefix(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// A parameter of a cell-based space: it selects part of the architecture, not a training option.
+bool is_nb201_param(const std::string& name) { return has_prefix(name, "edge_"); }
+bool is_darts_param(const std::string& name) { return has_prefix(name, "normal_") || has_prefix(name, "reduce_"); }
 
 void check_space_params(const space::SearchSpace& s) {
+  const auto nb201 = nas::nb201_space(), darts = nas::darts_space();
+  auto in = [](const space::SearchSpace& sp, const std::string& n) {
+    return std::any_of(sp.params().begin(), sp.params().end(), [&](const space::Param& p) { return p.name == n; });
+  };
   for (const auto& p : s.params()) {
-    if (std::find(kKnownParams.begin(), kKnownParams.end(), p.name) == kKnownParams.end()) {
-      throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {})",
+    if (std::find(kKnownParams.begin(), kKnownParams.end(), p.name) == kKnownParams.end() && !in(nb201, p.name) &&
+        !in(darts, p.name)) {
+      throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {}, and "
+                                   "the cell parameters of the nb201 and darts spaces)",
                                    s.name(), p.name, fmt::join(kKnownParams, ", ")));
     }
   }
@@ -246,7 +254,7 @@ class Runner {
       spec.in_channels = split_.train.channels();
       spec.num_classes = split_.train.num_classes;
       train::seed_weight_init(t.seed);
-      train::Trainer trainer(models::make_model(spec), split_.train, split_.val, t);
+      train::Trainer trainer(nas::make_network(spec), split_.train, split_.val, t);
       const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
       if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
       // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
@@ -322,16 +330,39 @@ nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) 
 
 }  // namespace
 
+space::SearchSpace load_space(const std::string& spec) {
+  if (spec == "nb201") return nas::nb201_space();
+  if (spec == "darts") return nas::darts_space();
+  const auto names = space::builtin_space_names();
+  if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
+  if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
+  throw InputError(fmt::format("--space '{}': neither a built-in space ({}, nb201, darts) nor an existing JSON file",
+                               spec, fmt::join(names, ", ")));
+}
+
 void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
-  if (cfg.has("lr")) t.lr = cfg.get_double("lr");
-  if (cfg.has("weight_decay")) t.weight_decay = cfg.get_double("weight_decay");
+  t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
+  t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.weight_decay;
   if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
-  if (cfg.has("batch_size")) t.batch_size = cfg.get_int("batch_size");
+  t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.batch_size;
   t.window = o.window;
   t.augment = data::AugmentOptions::parse(o.augment);
+  if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
+  if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
   t.device = torch::Device(o.device);
   spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
   spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
+  spec.channels = o.channels;
+  spec.cells = o.cells;
+  spec.auxiliary = o.auxiliary;
+  const auto& values = cfg.values();
+  if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_nb201_param(kv.first); })) {
+    spec.name = "nb201";
+    spec.arch = nas::to_string(nas::nb201_arch_from_config(cfg));
+  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_darts_param(kv.first); })) {
+    spec.name = "darts";
+    spec.arch = nas::to_string(nas::darts_genotype_from_config(cfg));
+  }
 }
 
 std::string trial_dir(const std::string& journal, std::int64_t trial) {
@@ -359,6 +390,9 @@ nlohmann::json StudyOptions::to_json() const {
           {"model", model},         {"width_mult", width_mult},
           {"train_size", train_size}, {"val_size", val_size},
           {"augment", augment},     {"algo", algo},
+          {"lr", lr},               {"weight_decay", weight_decay},
+          {"batch_size", batch_size}, {"channels", channels},
+          {"cells", cells},         {"auxiliary", auxiliary},
           {"estimator", estimator}, {"min_budget", sched.min_budget},
           {"max_budget", sched.max_budget}, {"eta", sched.eta},
           {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
@@ -377,6 +411,12 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.train_size = j.at("train_size").get<std::int64_t>();
     o.val_size = j.at("val_size").get<std::int64_t>();
     o.augment = j.at("augment").get<std::string>();
+    o.lr = j.at("lr").get<double>();
+    o.weight_decay = j.at("weight_decay").get<double>();
+    o.batch_size = j.at("batch_size").get<std::int64_t>();
+    o.channels = j.at("channels").get<std::int64_t>();
+    o.cells = j.at("cells").get<std::int64_t>();
+    o.auxiliary = j.at("auxiliary").get<bool>();
     o.algo = j.at("algo").get<std::string>();
     o.estimator = j.at("estimator").get<std::string>();
     o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
@@ -399,6 +439,13 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
   options.validate();
   auto space = load_space(options.space);
   check_space_params(space);
+  {
+    // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
+    space::Rng rng(options.seed);
+    train::TrainOptions t;
+    models::ModelSpec spec;
+    apply_config(space.sample(rng), options, t, spec);
+  }
   if (fs::exists(journal)) {
     throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
                                  "--journal (nothing was changed)",
@@ -416,9 +463,10 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
   if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
   auto options = StudyOptions::from_json(study->at("options"));
   const auto names = space::builtin_space_names();
-  auto space = std::find(names.begin(), names.end(), options.space) != names.end()
-                   ? space::builtin_space(options.space)
-                   : space::SearchSpace::from_json(study->at("space_definition"), store.path());
+  const bool builtin = std::find(names.begin(), names.end(), options.space) != names.end() ||
+                       options.space == "nb201" || options.space == "darts";
+  auto space = builtin ? load_space(options.space)
+                       : space::SearchSpace::from_json(study->at("space_definition"), store.path());
   return {options, space};
 }
 }  // namespace

@@ -27,6 +27,14 @@ struct StudyOptions {
   std::int64_t train_size = 8000;
   std::int64_t val_size = 2000;
   std::string augment = "crop,flip";
+  // Training defaults, unless the space sets them (lr, weight_decay, batch_size).
+  double lr = 0.1;
+  double weight_decay = 5e-4;
+  std::int64_t batch_size = 256;
+  // Cell networks (nb201, darts): initial channels and cells (0 = the model's default), DARTS auxiliary head.
+  std::int64_t channels = 0;
+  std::int64_t cells = 0;
+  bool auxiliary = false;
   std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
   std::string estimator = "fh";      // original | fh | curve: the score schedulers rank by
   sched::SchedulerOptions sched;     // budgets in epochs, eta, n_configs, iterations
@@ -84,8 +92,12 @@ StudySummary summarize_journal(const std::string& journal);
 // The options a journal was created with.
 StudyOptions journal_options(const std::string& journal);
 
+// A built-in space by name (hparams, randaugment, nb201, darts) or a JSON space file. Throws InputError.
+space::SearchSpace load_space(const std::string& spec);
+
 // A trial's network and training options: the study's defaults, overridden by the configuration's parameters
-// (lr, weight_decay, momentum, batch_size, width_mult, model). Throws InputError for a parameter of the wrong type.
+// (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201
+// cells, normal_*/reduce_* for DARTS cells). Throws InputError for a parameter of the wrong type.
 void apply_config(const space::Config& config, const StudyOptions& options, train::TrainOptions& train,
                   models::ModelSpec& model);
 

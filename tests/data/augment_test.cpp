@@ -84,3 +84,34 @@ TEST(Augment, ParseRejectsUnknownTokens) {
 
 }  // namespace
 }  // namespace fhist::data
+
+namespace fhist::data {
+namespace {
+
+TEST(Augment, RandAugmentTokenAppliesOpsToUint8ImagesFirst) {
+  auto o = AugmentOptions::parse("randaug2-9,crop,flip");
+  EXPECT_EQ(o.randaugment_n, 2);
+  EXPECT_EQ(o.randaugment_m, 9);
+  EXPECT_EQ(o.to_string(), "randaug2-9,crop4,flip");
+  EXPECT_THROW(AugmentOptions::parse("randaug2"), InputError);
+  EXPECT_THROW(AugmentOptions::parse("randaug2-40"), InputError);  // M out of 0..30
+  // With RandAugment only, a batch differs from the plain images and stays deterministic for a seed.
+  Dataset ds;
+  ds.images = (torch::arange(8 * 3 * 12 * 12, torch::kInt64) % 251).to(torch::kUInt8).view({8, 3, 12, 12});
+  ds.labels = torch::zeros({8}, torch::kInt64);
+  ds.num_classes = 2;
+  ds.mean = {0, 0, 0};
+  ds.std = {1, 1, 1};
+  auto ra = AugmentOptions::parse("randaug3-20");
+  auto idx = torch::arange(8, torch::kInt64);
+  std::mt19937_64 r1(4), r2(4);
+  auto a = make_batch(ds, idx, &ra, &r1, torch::kCPU);
+  auto b = make_batch(ds, idx, &ra, &r2, torch::kCPU);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, make_batch(ds, idx, nullptr, nullptr, torch::kCPU)));
+  EXPECT_TRUE(torch::equal(ds.images, (torch::arange(8 * 3 * 12 * 12, torch::kInt64) % 251).to(torch::kUInt8)
+                                          .view({8, 3, 12, 12})));  // the dataset itself is untouched
+}
+
+}  // namespace
+}  // namespace fhist::data
