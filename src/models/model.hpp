@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fhist::models {
@@ -30,10 +31,25 @@ class Classifier : public torch::nn::Module {
 using ClassifierPtr = std::shared_ptr<Classifier>;
 
 struct ModelSpec {
-  std::string name = "resnet18";  // see model_names()
-  double width_mult = 1.0;        // multiplies every layer's channel count
-  std::int64_t in_channels = 3;
-  std::int64_t num_classes = 10;
+  // A constructor rather than an aggregate so that brace-initializing only the leading fields, as callers do
+  // ({"cnn", 0.5, 1, 3}), does not trip -Wmissing-field-initializers now that trailing fields exist.
+  ModelSpec(std::string name_ = "resnet18", double width_mult_ = 1.0, std::int64_t in_channels_ = 3,
+            std::int64_t num_classes_ = 10, std::vector<double> depth_mults_ = {},
+            std::vector<double> width_mults_ = {})
+      : name(std::move(name_)),
+        width_mult(width_mult_),
+        in_channels(in_channels_),
+        num_classes(num_classes_),
+        depth_mults(std::move(depth_mults_)),
+        width_mults(std::move(width_mults_)) {}
+
+  std::string name;           // see model_names()
+  double width_mult;          // multiplies every layer's channel count
+  std::int64_t in_channels;
+  std::int64_t num_classes;
+  // "resnet-scale" only (paper A.6): per-stage multipliers d2..d5 and w2..w5; empty = all 1 (ResNet-18).
+  std::vector<double> depth_mults;
+  std::vector<double> width_mults;
 };
 
 std::vector<std::string> model_names();
