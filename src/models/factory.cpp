@@ -42,8 +42,12 @@ ClassifierPtr make_model(const ModelSpec& spec) {
     throw InputError(fmt::format("--depth-mult/--stage-width-mult apply to resnet-scale only (model '{}')", spec.name));
   }
   const double w = spec.width_mult;
-  if (spec.name == "resnet18") return std::make_shared<ResNet>(std::vector<int>{2, 2, 2, 2}, w, spec.in_channels, spec.num_classes);
-  if (spec.name == "resnet34") return std::make_shared<ResNet>(std::vector<int>{3, 4, 6, 3}, w, spec.in_channels, spec.num_classes);
+  if (spec.name == "resnet18") {
+    return std::make_shared<ResNet>(std::vector<int>{2, 2, 2, 2}, w, spec.in_channels, spec.num_classes);
+  }
+  if (spec.name == "resnet34") {
+    return std::make_shared<ResNet>(std::vector<int>{3, 4, 6, 3}, w, spec.in_channels, spec.num_classes);
+  }
   if (spec.name == "resnet50") {
     std::vector<std::int64_t> widths;
     for (int s = 0; s < 4; ++s) widths.push_back(scaled_channels(64 << s, w));

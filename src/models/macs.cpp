@@ -136,7 +136,8 @@ std::int64_t count_macs(Classifier& model, c10::IntArrayRef input_shape) {
   }
   const std::int64_t macs = counter.macs;
   // Every Classifier ends in a Linear head, so a zero count means RecordFunction is compiled out of this LibTorch.
-  TORCH_CHECK(macs > 0, "count_macs: RecordFunction observed no conv2d/linear/matmul call (profiling disabled in LibTorch?)");
+  TORCH_CHECK(macs > 0,
+              "count_macs: RecordFunction observed no conv2d/linear/matmul call (profiling disabled in LibTorch?)");
   return macs;
 }
 

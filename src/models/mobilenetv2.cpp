@@ -20,7 +20,9 @@ class InvertedResidualImpl : public nn::Module {
         bn2_(register_module("bn2", nn::BatchNorm2d(expansion * in))),
         project_(register_module("conv3", conv(expansion * in, out, 1, 1))),
         bn3_(register_module("bn3", nn::BatchNorm2d(out))) {
-    if (stride == 1 && in != out) shortcut_ = register_module("shortcut", nn::Sequential(conv(in, out, 1, 1), nn::BatchNorm2d(out)));
+    if (stride == 1 && in != out) {
+      shortcut_ = register_module("shortcut", nn::Sequential(conv(in, out, 1, 1), nn::BatchNorm2d(out)));
+    }
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = torch::relu(bn1_(expand_(x)));

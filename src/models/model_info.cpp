@@ -53,7 +53,8 @@ std::vector<double> parse_stage_mults(const std::string& text, const std::string
       used = 0;
     }
     if (used == 0 || used != p.size() || !std::isfinite(v) || v <= 0.0) {
-      throw InputError(fmt::format("{} must be 4 positive numbers separated by commas, one per stage C2..C5 (got '{}')", flag, text));
+      throw InputError(
+          fmt::format("{} must be 4 positive numbers separated by commas, one per stage C2..C5 (got '{}')", flag, text));
     }
     mults.push_back(v);
   }
@@ -65,7 +66,9 @@ std::vector<double> parse_stage_mults(const std::string& text, const std::string
 
 std::string with_thousands(std::int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n);
-  for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3) {
+    digits.insert(static_cast<std::size_t>(i), ",");
+  }
   return n < 0 ? "-" + digits : digits;
 }
 
