@@ -24,5 +24,6 @@ std::string apply_runtime(const RuntimeOptions& o);
 void register_train(CLI::App& app);
 void register_estimate(CLI::App& app);
 void register_search(CLI::App& app);  // plan, search, evaluate
+void register_model_info(CLI::App& app);
 
 }  // namespace fhist::cli

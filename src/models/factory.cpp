@@ -3,13 +3,30 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "models/mobilenetv2.hpp"
 #include "models/model.hpp"
 #include "models/resnet.hpp"
 #include "models/simple_cnn.hpp"
+#include "models/vgg.hpp"
 
 namespace fhist::models {
+namespace {
 
-std::vector<std::string> model_names() { return {"resnet18", "resnet34", "cnn"}; }
+void check_stage_mults(const std::vector<double>& mults, const char* flag, double max) {
+  if (mults.empty()) return;
+  if (mults.size() != 4) {
+    throw InputError(fmt::format("{} needs 4 values, one per stage C2..C5 (got {})", flag, mults.size()));
+  }
+  for (double m : mults) {
+    if (!(m > 0.0) || m > max) throw InputError(fmt::format("{} values must be in (0, {}] (got {})", flag, max, m));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> model_names() {
+  return {"resnet18", "resnet34", "resnet50", "resnet-scale", "vgg16", "mobilenetv2", "cnn"};
+}
 
 std::int64_t scaled_channels(std::int64_t channels, double width_mult) {
   return std::max<std::int64_t>(1, std::llround(static_cast<double>(channels) * width_mult));
@@ -21,14 +38,33 @@ ClassifierPtr make_model(const ModelSpec& spec) {
   }
   if (spec.num_classes < 2) throw InputError(fmt::format("a classifier needs >= 2 classes (got {})", spec.num_classes));
   if (spec.in_channels < 1) throw InputError(fmt::format("input channels must be >= 1 (got {})", spec.in_channels));
+  if (spec.name != "resnet-scale" && (!spec.depth_mults.empty() || !spec.width_mults.empty())) {
+    throw InputError(fmt::format("--depth-mult/--stage-width-mult apply to resnet-scale only (model '{}')", spec.name));
+  }
+  const double w = spec.width_mult;
   if (spec.name == "resnet18") {
-    return std::make_shared<ResNet>(std::vector<int>{2, 2, 2, 2}, spec.width_mult, spec.in_channels, spec.num_classes);
+    return std::make_shared<ResNet>(std::vector<int>{2, 2, 2, 2}, w, spec.in_channels, spec.num_classes);
   }
   if (spec.name == "resnet34") {
-    return std::make_shared<ResNet>(std::vector<int>{3, 4, 6, 3}, spec.width_mult, spec.in_channels, spec.num_classes);
+    return std::make_shared<ResNet>(std::vector<int>{3, 4, 6, 3}, w, spec.in_channels, spec.num_classes);
   }
-  if (spec.name == "cnn") return std::make_shared<SimpleCnn>(spec.width_mult, spec.in_channels, spec.num_classes);
-  throw InputError(fmt::format("--model '{}': unknown model (expected one of resnet18, resnet34, cnn)", spec.name));
+  if (spec.name == "resnet50") {
+    std::vector<std::int64_t> widths;
+    for (int s = 0; s < 4; ++s) widths.push_back(scaled_channels(64 << s, w));
+    return std::make_shared<ResNet>(std::vector<int>{3, 4, 6, 3}, widths, scaled_channels(64, w), true,
+                                    spec.in_channels, spec.num_classes);
+  }
+  if (spec.name == "resnet-scale") {
+    check_stage_mults(spec.depth_mults, "--depth-mult", 8.0);
+    check_stage_mults(spec.width_mults, "--stage-width-mult", 16.0);
+    return make_scaled_resnet(spec.depth_mults, spec.width_mults, w, spec.in_channels, spec.num_classes);
+  }
+  if (spec.name == "vgg16") return std::make_shared<Vgg16>(w, spec.in_channels, spec.num_classes);
+  if (spec.name == "mobilenetv2") return std::make_shared<MobileNetV2>(w, spec.in_channels, spec.num_classes);
+  if (spec.name == "cnn") return std::make_shared<SimpleCnn>(w, spec.in_channels, spec.num_classes);
+  std::string known;
+  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+  throw InputError(fmt::format("--model '{}': unknown model (expected one of {})", spec.name, known));
 }
 
 std::int64_t count_parameters(const torch::nn::Module& m) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fhist::models {
@@ -34,6 +35,9 @@ struct ModelSpec {
   double width_mult = 1.0;        // multiplies every layer's channel count
   std::int64_t in_channels = 3;
   std::int64_t num_classes = 10;
+  // "resnet-scale" only (paper A.6): per-stage multipliers d2..d5 and w2..w5; empty = all 1 (ResNet-18).
+  std::vector<double> depth_mults;
+  std::vector<double> width_mults;
   // Cell networks (built by nas::make_network): the NAS-Bench-201 arch string or DARTS genotype text, initial
   // channels and cells (0 = the network's default), and DARTS' auxiliary head.
   std::string arch;
