@@ -6,6 +6,8 @@
 
 #include "commands.hpp"
 #include "models/model_info.hpp"
+#include "nas/nb201.hpp"
+#include "nas/network.hpp"
 
 namespace fhist::cli {
 namespace {
@@ -24,7 +26,10 @@ void run_model_info(ModelInfoCmd& c) {
   if (!c.stage_width_mult.empty()) {
     c.spec.width_mults = models::parse_stage_mults(c.stage_width_mult, "--stage-width-mult");
   }
-  const auto info = models::describe_model(c.spec, shape);
+  if (c.spec.name == "nb201") nas::parse_nb201_arch(c.spec.arch);
+  c.spec.in_channels = shape[0];
+  auto model = nas::make_network(c.spec);
+  const auto info = models::describe_model(*model, shape);
   const double gmacs = static_cast<double>(info.macs) / 1e9;
   if (c.json) {
     nlohmann::json out = {{"model", c.spec.name},
@@ -40,6 +45,7 @@ void run_model_info(ModelInfoCmd& c) {
     fmt::print("{}\n", out.dump(2));
     return;
   }
+  if (!c.spec.arch.empty()) fmt::print("arch         {}\n", c.spec.arch);
   fmt::print("model        {} (width x{}), input {}x{}x{}, {} classes\n", c.spec.name, c.spec.width_mult, shape[0],
              shape[1], shape[2], c.spec.num_classes);
   fmt::print("parameters   {}\n", models::with_thousands(info.parameters));
@@ -52,7 +58,11 @@ void run_model_info(ModelInfoCmd& c) {
 void register_model_info(CLI::App& app) {
   auto c = std::make_shared<ModelInfoCmd>();
   auto* sub = app.add_subcommand("model-info", "parameter count, multiply-accumulates and feature size of a model");
-  sub->add_option("--model", c->spec.name, "network")->check(CLI::IsMember(models::model_names()))->required();
+  sub->add_option("--model", c->spec.name, "network")->check(CLI::IsMember(nas::network_names()))->required();
+  sub->add_option("--arch", c->spec.arch, "nb201: the cell's arch string; darts: Genotype(...) text (default DARTS_V2)");
+  sub->add_option("--channels", c->spec.channels, "nb201/darts: initial channels (0 = 16 / 36)");
+  sub->add_option("--cells", c->spec.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)");
+  sub->add_flag("--auxiliary", c->spec.auxiliary, "darts: count the auxiliary head too");
   sub->add_option("--width-mult", c->spec.width_mult, "multiplies every layer's channel count")->capture_default_str();
   sub->add_option("--depth-mult", c->depth_mult, "resnet-scale: d2,d3,d4,d5 (stage s has round(2 d_s) blocks)");
   sub->add_option("--stage-width-mult", c->stage_width_mult,

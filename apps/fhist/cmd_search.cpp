@@ -200,7 +200,7 @@ void register_search(CLI::App& app) {
   {
     auto c = std::make_shared<SearchCmd>();
     auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
-    sub->add_option("--space", c->o.space, "built-in space (hparams, randaugment, nb201, darts) or a JSON file")
+    sub->add_option("--space", c->o.space, "built-in space (hparams, randaugment, nb201, darts, resnet-scale) or a JSON file")
         ->capture_default_str();
     sub->add_option("--data", c->o.data, "dataset spec, as for train")->capture_default_str();
     sub->add_option("--model", c->o.model, "network, unless the space chooses it")
@@ -229,6 +229,7 @@ void register_search(CLI::App& app) {
     sub->add_option("--cells", c->o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")
         ->capture_default_str();
     sub->add_flag("--auxiliary", c->o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
+    sub->add_option("--flops-cap", c->o.flops_cap, "resnet-scale: 2x (1.12 G MACs) or 4x (2.24 G) ResNet-18");
     sub->add_option("--window", c->o.window, "K for the fh estimator")->capture_default_str();
     sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");

@@ -22,10 +22,8 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 }  // namespace
 
-ModelInfo describe_model(ModelSpec spec, const std::vector<std::int64_t>& input_shape) {
-  spec.in_channels = input_shape.at(0);
-  auto model = make_model(spec);
-  return {count_parameters(*model), count_macs(*model, input_shape), model->feature_dim()};
+ModelInfo describe_model(Classifier& model, const std::vector<std::int64_t>& input_shape) {
+  return {count_parameters(model), count_macs(model, input_shape), model.feature_dim()};
 }
 
 std::vector<std::int64_t> parse_input_shape(const std::string& text, const std::string& flag) {

@@ -12,8 +12,8 @@ struct ModelInfo {
   std::int64_t feature_dim = 0;
 };
 
-// spec.in_channels is taken from input_shape[0].
-ModelInfo describe_model(ModelSpec spec, const std::vector<std::int64_t>& input_shape);
+// Parameters, MACs for one image of `input_shape` (C, H, W) and feature size of a built model.
+ModelInfo describe_model(Classifier& model, const std::vector<std::int64_t>& input_shape);
 
 // "3x32x32" -> {3, 32, 32}. Anything else (missing sizes, zero, junk) throws InputError naming `flag`.
 std::vector<std::int64_t> parse_input_shape(const std::string& text, const std::string& flag);

@@ -30,4 +30,10 @@ class ResNet : public Classifier {
 ClassifierPtr make_scaled_resnet(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
                                  double width_mult, std::int64_t in_channels, std::int64_t num_classes);
 
+// Multiply-accumulates of make_scaled_resnet's network (conv + linear, one image of in_channels x height x width),
+// computed from the architecture without building it: cheap enough for a search-space constraint.
+std::int64_t scaled_resnet_macs(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
+                                std::int64_t in_channels, std::int64_t height, std::int64_t width,
+                                std::int64_t num_classes);
+
 }  // namespace fhist::models

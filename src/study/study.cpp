@@ -16,6 +16,7 @@
 #include "nas/darts.hpp"
 #include "nas/nb201.hpp"
 #include "nas/network.hpp"
+#include "models/resnet.hpp"
 #include "search/sampler.hpp"
 #include "store/trial_store.hpp"
 #include "train/trainer.hpp"
@@ -28,8 +29,11 @@ namespace {
 
 constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
 // Configuration keys the objective understands; anything else in a space is refused before any work.
-const std::vector<std::string> kKnownParams = {"lr",    "weight_decay", "momentum", "batch_size",
-                                               "width_mult", "model", "ra_n",  "ra_m"};
+const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult",
+                                               "model", "ra_n", "ra_m", "d2", "d3", "d4", "d5",
+                                               "w2", "w3", "w4", "w5"};
+const std::vector<std::string> kDepthParams = {"d2", "d3", "d4", "d5"};
+const std::vector<std::string> kWidthParams = {"w2", "w3", "w4", "w5"};
 
 bool has_prefix(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -330,14 +334,47 @@ nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) 
 
 }  // namespace
 
-space::SearchSpace load_space(const std::string& spec) {
+namespace {
+
+// Paper A.6: scale ResNet-18's stages C2..C5 in depth (d_s x 2 blocks) and width (w_s x channels) under a MACs cap
+// relative to ResNet-18's 0.56 G on 3x32x32 / 100 classes.
+space::SearchSpace resnet_scale_space(const std::string& flops_cap) {
+  std::vector<space::Param> params;
+  for (const auto& d : kDepthParams) params.push_back(space::Param::categorical(d, {1.0, 1.5, 2.0, 2.5, 3.0}));
+  for (const auto& w : kWidthParams) params.push_back(space::Param::categorical(w, {1.0, 1.25, 1.5, 1.75, 2.0}));
+  std::vector<space::Constraint> constraints;
+  if (!flops_cap.empty()) {
+    if (flops_cap != "2x" && flops_cap != "4x") {
+      throw InputError(fmt::format("--flops-cap '{}': expected 2x (1.12 G MACs) or 4x (2.24 G)", flops_cap));
+    }
+    const double cap = flops_cap == "2x" ? 1.12e9 : 2.24e9;
+    constraints.push_back({"macs <= " + flops_cap + " ResNet-18", [cap](const space::Config& c) {
+                             std::vector<double> d, w;
+                             for (const auto& k : kDepthParams) d.push_back(c.get_double(k));
+                             for (const auto& k : kWidthParams) w.push_back(c.get_double(k));
+                             return static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100)) <= cap;
+                           }});
+  }
+  return space::SearchSpace("resnet-scale", std::move(params), std::move(constraints));
+}
+
+}  // namespace
+
+std::vector<std::string> space_names() {
+  auto names = space::builtin_space_names();
+  for (const char* n : {"nb201", "darts", "resnet-scale"}) names.push_back(n);
+  return names;
+}
+
+space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap) {
   if (spec == "nb201") return nas::nb201_space();
   if (spec == "darts") return nas::darts_space();
+  if (spec == "resnet-scale") return resnet_scale_space(flops_cap);
   const auto names = space::builtin_space_names();
   if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
   if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
-  throw InputError(fmt::format("--space '{}': neither a built-in space ({}, nb201, darts) nor an existing JSON file",
-                               spec, fmt::join(names, ", ")));
+  throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
+                               fmt::join(space_names(), ", ")));
 }
 
 void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
@@ -356,7 +393,19 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   spec.cells = o.cells;
   spec.auxiliary = o.auxiliary;
   const auto& values = cfg.values();
-  if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_nb201_param(kv.first); })) {
+  auto stage_mults = [&](const std::vector<std::string>& keys) {
+    std::vector<double> m;
+    for (const auto& k : keys) m.push_back(cfg.has(k) ? cfg.get_double(k) : 1.0);
+    return m;
+  };
+  auto has_any = [&](const std::vector<std::string>& keys) {
+    return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return cfg.has(k); });
+  };
+  if (has_any(kDepthParams) || has_any(kWidthParams)) {
+    spec.name = "resnet-scale";
+    spec.depth_mults = stage_mults(kDepthParams);
+    spec.width_mults = stage_mults(kWidthParams);
+  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_nb201_param(kv.first); })) {
     spec.name = "nb201";
     spec.arch = nas::to_string(nas::nb201_arch_from_config(cfg));
   } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_darts_param(kv.first); })) {
@@ -393,6 +442,7 @@ nlohmann::json StudyOptions::to_json() const {
           {"lr", lr},               {"weight_decay", weight_decay},
           {"batch_size", batch_size}, {"channels", channels},
           {"cells", cells},         {"auxiliary", auxiliary},
+          {"flops_cap", flops_cap},
           {"estimator", estimator}, {"min_budget", sched.min_budget},
           {"max_budget", sched.max_budget}, {"eta", sched.eta},
           {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
@@ -417,6 +467,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.channels = j.at("channels").get<std::int64_t>();
     o.cells = j.at("cells").get<std::int64_t>();
     o.auxiliary = j.at("auxiliary").get<bool>();
+    o.flops_cap = j.at("flops_cap").get<std::string>();
     o.algo = j.at("algo").get<std::string>();
     o.estimator = j.at("estimator").get<std::string>();
     o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
@@ -437,7 +488,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
 
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks) {
   options.validate();
-  auto space = load_space(options.space);
+  auto space = load_space(options.space, options.flops_cap);
   check_space_params(space);
   {
     // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
@@ -462,10 +513,9 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
   const auto study = store.read_study();
   if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
   auto options = StudyOptions::from_json(study->at("options"));
-  const auto names = space::builtin_space_names();
-  const bool builtin = std::find(names.begin(), names.end(), options.space) != names.end() ||
-                       options.space == "nb201" || options.space == "darts";
-  auto space = builtin ? load_space(options.space)
+  const auto all = space_names();
+  const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
+  auto space = builtin ? load_space(options.space, options.flops_cap)
                        : space::SearchSpace::from_json(study->at("space_definition"), store.path());
   return {options, space};
 }

@@ -35,6 +35,8 @@ struct StudyOptions {
   std::int64_t channels = 0;
   std::int64_t cells = 0;
   bool auxiliary = false;
+  // resnet-scale: MACs cap of a candidate at 3x32x32 / 100 classes: "2x" (1.12 G), "4x" (2.24 G) or "" (none).
+  std::string flops_cap;
   std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
   std::string estimator = "fh";      // original | fh | curve: the score schedulers rank by
   sched::SchedulerOptions sched;     // budgets in epochs, eta, n_configs, iterations
@@ -92,8 +94,10 @@ StudySummary summarize_journal(const std::string& journal);
 // The options a journal was created with.
 StudyOptions journal_options(const std::string& journal);
 
-// A built-in space by name (hparams, randaugment, nb201, darts) or a JSON space file. Throws InputError.
-space::SearchSpace load_space(const std::string& spec);
+// A built-in space by name (hparams, randaugment, nb201, darts, resnet-scale) or a JSON space file.
+// `flops_cap` applies to resnet-scale ("2x", "4x" or ""). Throws InputError.
+space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "");
+std::vector<std::string> space_names();
 
 // A trial's network and training options: the study's defaults, overridden by the configuration's parameters
 // (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201

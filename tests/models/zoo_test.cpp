@@ -6,6 +6,7 @@
 #include "models/macs.hpp"
 #include "models/model.hpp"
 #include "models/model_info.hpp"
+#include "models/resnet.hpp"
 
 namespace fhist::models {
 namespace {
@@ -171,10 +172,27 @@ TEST(ModelInfo, ParsesInputShapeAndMultipliersAndNamesTheFlag) {
   EXPECT_EQ(with_thousands(11220132), "11,220,132");
   EXPECT_EQ(with_thousands(999), "999");
   EXPECT_EQ(with_thousands(1000), "1,000");
-  const auto info = describe_model({"resnet18", 1.0, 1, 100}, {3, 32, 32});
+  auto net = make_model({"resnet18", 1.0, 3, 100});
+  const auto info = describe_model(*net, {3, 32, 32});
   EXPECT_EQ(info.parameters, 11220132);
   EXPECT_EQ(info.macs, 555468800);
   EXPECT_EQ(info.feature_dim, 512);
+}
+
+}  // namespace
+}  // namespace fhist::models
+
+namespace fhist::models {
+namespace {
+
+TEST(Macs, ScaledResnetFormulaEqualsTheCountedNetwork) {
+  EXPECT_EQ(scaled_resnet_macs({}, {}, 3, 32, 32, 100), 555468800);  // ResNet-18
+  const std::vector<std::vector<double>> depths = {{2, 1.5, 1, 0.5}, {1, 2, 2, 1}};
+  const std::vector<std::vector<double>> widths = {{1.25, 1, 1.5, 1}, {2, 1.75, 1, 1.25}};
+  for (std::size_t i = 0; i < depths.size(); ++i) {
+    auto net = make_model({"resnet-scale", 1.0, 3, 100, depths[i], widths[i]});
+    EXPECT_EQ(count_macs(*net, {3, 32, 32}), scaled_resnet_macs(depths[i], widths[i], 3, 32, 32, 100)) << i;
+  }
 }
 
 }  // namespace
