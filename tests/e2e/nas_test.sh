@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end: the paper's spaces and models from the command line (tiny sizes, real Fashion-MNIST subsets).
+# Usage: nas_test.sh FHIST PYTHON WORKDIR
+source "$(dirname "$0")/lib.sh" "$@"
+
+ARCH='|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
+DATA=(--data fashion-mnist --train-size 400 --val-size 200 --threads 2 --seed 1 --no-checkpoint)
+
+# --- model-info prints the paper's counts
+expect_exit 0 "parameters   11,220,132" "model-info resnet18" -- "$FHIST" model-info --model resnet18 --input 3x32x32 --classes 100
+expect_exit 0 "MACs         1,159,448,576" "model-info resnet34" -- "$FHIST" model-info --model resnet34 --input 3x32x32 --classes 100
+expect_exit 0 "parameters   3,349,342" "model-info DARTS_V2" -- "$FHIST" model-info --model darts --classes 10
+expect_exit 0 "parameters   802,426" "model-info nb201 cell" -- "$FHIST" model-info --model nb201 --arch "$ARCH" --classes 10
+
+# --- one candidate of each space trains and is estimated alone
+run_train() {  # name, then train flags
+  local name=$1; shift
+  if "$FHIST" train "${DATA[@]}" --epochs 2 --max-epochs 2 --json "$name.json" "$@" > "$name.log" 2>&1 \
+     && "$PY" -c "import json,sys; d=json.load(open('$name.json')); assert len(d['epochs'])==2 and d['epochs'][-1]['estimate'] is not None" ; then
+    pass "train $name"
+  else
+    fail "train $name: $(tail -5 "$name.log")"
+  fi
+}
+run_train nb201 --model nb201 --arch "$ARCH" --channels 4 --cells 1
+run_train darts --model darts --channels 4 --cells 5 --auxiliary --batch-size 64
+run_train randaug --model cnn --space randaugment --config '{"ra_n": 2, "ra_m": 9}'
+run_train nb201cfg --space nb201 --channels 4 --cells 1 \
+  --config '{"edge_1_0": "nor_conv_1x1", "edge_2_0": "skip_connect", "edge_2_1": "avg_pool_3x3", "edge_3_0": "none", "edge_3_1": "nor_conv_3x3", "edge_3_2": "skip_connect"}'
+grep -q '"augment": "randaug2-9,crop4,flip"' randaug.json && pass "the config's RandAugment is applied" || fail "randaug json: $(grep augment randaug.json)"
+
+# --- searches over the paper's spaces
+run_search() {  # name, then search flags
+  local name=$1; shift
+  if "$FHIST" search --data fashion-mnist --train-size 300 --val-size 100 --threads 2 --seed 2 --algo hyperband \
+       --estimator fh --min-budget 1 --max-budget 2 --eta 2 --journal "$name.db" "$@" > "$name.log" 2>&1 \
+     && grep -q "^best: trial" "$name.log"; then
+    pass "search $name"
+  else
+    fail "search $name: $(tail -5 "$name.log")"
+  fi
+}
+run_search s_nb201 --space nb201 --channels 4 --cells 1
+run_search s_darts --space darts --channels 4 --cells 5 --batch-size 64
+run_search s_randaug --space randaugment --model cnn
+run_search s_scale --space resnet-scale --flops-cap 2x --width-mult 0.125
+
+# --- bad input names the token or field
+expect_exit 2 "unknown op 'conv_9x9'|conv_9x9" "bad nb201 arch" -- \
+  "$FHIST" train --model nb201 --arch '|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|'
+expect_exit 2 "sep_conv_9x9" "bad DARTS genotype" -- \
+  "$FHIST" train --model darts --genotype "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_9x9', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+expect_exit 2 "ra_m" "config out of the space" -- \
+  "$FHIST" train "${DATA[@]}" --model cnn --space randaugment --config '{"ra_n": 2, "ra_m": 99}'
+expect_exit 2 "not valid JSON" "config not JSON" -- "$FHIST" train --model cnn --config '{"ra_n": 2,'
+expect_exit 2 "--input" "bad --input" -- "$FHIST" model-info --model resnet18 --input 3x32
+expect_exit 2 "--flops-cap '3x'" "bad flops cap" -- \
+  "$FHIST" search --space resnet-scale --flops-cap 3x --journal bad.db
+
+finish "e2e nas"
