@@ -386,6 +386,8 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   t.augment = data::AugmentOptions::parse(o.augment);
   if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
   if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
+  // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
+  if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
   t.device = torch::Device(o.device);
   spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
   spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;

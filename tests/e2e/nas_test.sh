@@ -27,7 +27,7 @@ run_train darts --model darts --channels 4 --cells 5 --auxiliary --batch-size 64
 run_train randaug --model cnn --space randaugment --config '{"ra_n": 2, "ra_m": 9}'
 run_train nb201cfg --space nb201 --channels 4 --cells 1 \
   --config '{"edge_1_0": "nor_conv_1x1", "edge_2_0": "skip_connect", "edge_2_1": "avg_pool_3x3", "edge_3_0": "none", "edge_3_1": "nor_conv_3x3", "edge_3_2": "skip_connect"}'
-grep -q '"augment": "randaug2-9,crop4,flip"' randaug.json && pass "the config's RandAugment is applied" || fail "randaug json: $(grep augment randaug.json)"
+grep -q '"augment": "randaug2-9,crop4,flip,cutout16"' randaug.json && pass "the config's RandAugment is applied" || fail "randaug json: $(grep augment randaug.json)"
 
 # --- searches over the paper's spaces
 run_search() {  # name, then search flags
