@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   double width = 0.25;
   std::int64_t train_size = 8000, val_size = 2000, batch = 256;
   int window = 10, threads = 0, repeats = 3;
+  std::string precision = "fp32";
+  bool channels_last = false;
   app.add_option("--data", data)->capture_default_str();
   app.add_option("--model", model)->capture_default_str();
   app.add_option("--width-mult", width)->capture_default_str();
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "0 = all cores")->capture_default_str();
   app.add_option("--device", device)->capture_default_str();
   app.add_option("--repeats", repeats)->capture_default_str();
+  app.add_option("--precision", precision, "fp32 | bf16")->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  app.add_flag("--channels-last", channels_last);
   app.add_option("--json", json_path, "also write the figures as JSON");
   CLI11_PARSE(app, argc, argv);
 
@@ -63,6 +67,9 @@ int main(int argc, char** argv) {
     o.window = window;
     o.estimate_each_epoch = false;
     o.device = torch::Device(device);
+    o.bf16 = precision == "bf16";
+    o.channels_last = channels_last;
+    o.data_on_device = o.device.is_cuda();
     fhist::train::Trainer trainer(net, split.train, split.val, o);
     const auto rec = trainer.run_epoch();
     const double epoch_s = rec.seconds;
@@ -80,9 +87,9 @@ int main(int argc, char** argv) {
     const double paper_s = median_seconds(repeats, [&] { acc_paper = paper->estimate(history).accuracy; });
 
     const auto& f = history.latest().train_features;
-    fmt::print("estimator benchmark: {} x{} on {} ({} train / {} val), device {}, {} threads, K = {}, d = {}\n",
-               model, width, tt.train.name, split.train.size(), split.val.size(), device, at::get_num_threads(),
-               window, f.size(1));
+    fmt::print("estimator benchmark: {} x{} on {} ({} train / {} val), device {}, {}{}, {} threads, K = {}, d = {}\n",
+               model, width, tt.train.name, split.train.size(), split.val.size(), device, precision,
+               channels_last ? ", channels-last" : "", at::get_num_threads(), window, f.size(1));
     fmt::print("{:<34} {:>10} {:>12}\n", "", "seconds", "x epoch");
     fmt::print("{:<34} {:>10.3f} {:>12.4f}\n", "one training epoch (+ val pass)", epoch_s, 1.0);
     fmt::print("{:<34} {:>10.3f} {:>12.4f}\n", "fh estimate, paper-faithful (A.1)", paper_s, paper_s / epoch_s);
@@ -93,6 +100,7 @@ int main(int argc, char** argv) {
       nlohmann::json j = {{"model", model},          {"width_mult", width},
                           {"data", tt.train.name},   {"train_size", split.train.size()},
                           {"val_size", split.val.size()}, {"device", device},
+                          {"precision", precision},  {"channels_last", channels_last},
                           {"threads", at::get_num_threads()}, {"window", window},
                           {"epoch_seconds", epoch_s}, {"paper_seconds", paper_s},
                           {"fast_seconds", fast_s},  {"paper_ratio", paper_s / epoch_s},

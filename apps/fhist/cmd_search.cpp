@@ -129,6 +129,8 @@ void run_search(SearchCmd& c) {
     summary = study::resume_study(c.journal, cb);
   } else {
     c.o.device = device;
+    c.o.bf16 = c.rt.precision == "bf16";
+    c.o.channels_last = c.rt.channels_last;
     c.o.threads = at::get_num_threads();
     c.o.validate();
     fmt::print("search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
@@ -159,6 +161,8 @@ void run_evaluate(const EvaluateCmd& c) {
   const auto train_val = data::concat(split.train, split.val);
   auto eval_options = o;
   eval_options.device = device;
+  eval_options.bf16 = c.rt.precision == "bf16";
+  eval_options.channels_last = c.rt.channels_last;
   train::TrainOptions t;
   models::ModelSpec spec;
   study::apply_config(cfg, eval_options, t, spec);
@@ -236,6 +240,7 @@ void register_search(CLI::App& app) {
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
     sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");
     add_runtime_flags(*sub, c->rt);
+    add_speed_flags(*sub, c->rt);
     sub->callback([c]() { run_search(*c); });
   }
   {
@@ -245,6 +250,7 @@ void register_search(CLI::App& app) {
     sub->add_option("--journal", c->journal, "the search's journal")->required();
     sub->add_option("--epochs", c->epochs, "epochs of the retraining (its lr schedule's length)")->required();
     add_runtime_flags(*sub, c->rt);
+    add_speed_flags(*sub, c->rt);
     sub->callback([c]() { run_evaluate(*c); });
   }
 }

@@ -101,6 +101,9 @@ std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:6.2f}", 100
 void run_train(TrainCmd& c) {
   const std::string device = apply_runtime(c.rt);
   c.opts.device = torch::Device(device);
+  c.opts.bf16 = c.rt.precision == "bf16";
+  c.opts.channels_last = c.rt.channels_last;
+  c.opts.data_on_device = c.opts.device.is_cuda();  // small datasets: keep every image on the GPU
   c.opts.augment = data::AugmentOptions::parse(c.augment);
   if (c.feature_dtype != "float16" && c.feature_dtype != "float32") {
     throw InputError(fmt::format("--feature-dtype '{}': expected float16 or float32", c.feature_dtype));
@@ -171,6 +174,8 @@ void run_train(TrainCmd& c) {
                         {"feature_dtype", c.feature_dtype},
                         {"seed", c.opts.seed},
                         {"device", device},
+                        {"precision", c.rt.precision},
+                        {"channels_last", c.rt.channels_last},
                         {"threads", at::get_num_threads()}};
   auto write_json = [&]() {
     if (c.json_path.empty()) return;
@@ -258,6 +263,7 @@ void register_train(CLI::App& app) {
   sub->add_flag("--no-checkpoint", c->no_checkpoint, "do not write checkpoints");
   sub->add_option("--json", c->json_path, "write per-epoch results and the test accuracy as JSON");
   add_runtime_flags(*sub, c->rt);
+  add_speed_flags(*sub, c->rt);
   sub->callback([c]() { run_train(*c); });
 }
 

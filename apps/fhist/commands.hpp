@@ -15,9 +15,13 @@ constexpr int kExitUsage = 2;
 struct RuntimeOptions {
   int threads = 0;              // 0 = all cores
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  std::string precision = "fp32";  // fp32 | bf16 (autocast)
+  bool channels_last = false;
 };
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o);
+// Adds --precision and --channels-last (for commands that train).
+void add_speed_flags(CLI::App& app, RuntimeOptions& o);
 // Applies --threads (LibTorch defaults to 1 intra-op thread here) and returns the resolved device name.
 std::string apply_runtime(const RuntimeOptions& o);
 

@@ -13,6 +13,13 @@ void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {
   app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
 }
 
+void add_speed_flags(CLI::App& app, RuntimeOptions& o) {
+  app.add_option("--precision", o.precision, "fp32 | bf16 (bfloat16 autocast for forward and loss)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+  app.add_flag("--channels-last", o.channels_last, "NHWC memory format (faster convolutions on GPUs)");
+}
+
 std::string apply_runtime(const RuntimeOptions& o) {
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);

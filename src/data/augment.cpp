@@ -73,9 +73,11 @@ std::string AugmentOptions::to_string() const {
 
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const AugmentOptions* aug,
                          std::mt19937_64* rng, const torch::Device& device) {
-  auto raw = ds.images.index_select(0, indices);
+  // The dataset may live on the GPU (--data-on-device): gather there, augment there.
+  auto raw = ds.images.index_select(0, indices.to(ds.images.device()));
   if (aug != nullptr && rng != nullptr && aug->randaugment_n > 0) {
-    // RandAugment works on uint8 images, one at a time, before the geometric pad-and-crop / flip / Cutout.
+    // RandAugment works on uint8 images, one at a time (on the CPU), before pad-and-crop / flip / Cutout.
+    raw = raw.cpu();
     RandAugmentOptions ra;
     ra.num_ops = aug->randaugment_n;
     ra.magnitude = aug->randaugment_m;
@@ -102,7 +104,7 @@ torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const 
         if (coin(*rng)) flip_rows.push_back(i);
       }
       if (!flip_rows.empty()) {
-        auto rows = torch::tensor(flip_rows, torch::kInt64);
+        auto rows = torch::tensor(flip_rows, torch::kInt64).to(x.device());
         x.index_copy_(0, rows, x.index_select(0, rows).flip({3}));
       }
     }
@@ -119,8 +121,8 @@ torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const 
       }
     }
   }
-  auto mean = torch::tensor(ds.mean).view({1, -1, 1, 1});
-  auto stdv = torch::tensor(ds.std).view({1, -1, 1, 1});
+  auto mean = torch::tensor(ds.mean).view({1, -1, 1, 1}).to(x.device());
+  auto stdv = torch::tensor(ds.std).view({1, -1, 1, 1}).to(x.device());
   x = (x - mean) / stdv;
   return x.to(device);
 }

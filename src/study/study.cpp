@@ -389,6 +389,9 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
   if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
   t.device = torch::Device(o.device);
+  t.bf16 = o.bf16;
+  t.channels_last = o.channels_last;
+  t.data_on_device = t.device.is_cuda();
   spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
   spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
   spec.channels = o.channels;
@@ -450,6 +453,7 @@ nlohmann::json StudyOptions::to_json() const {
           {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
           {"window", window},       {"seed", seed},
           {"keep_checkpoints", keep_checkpoints}, {"device", device},
+          {"bf16", bf16},           {"channels_last", channels_last},
           {"threads", threads}};
 }
 
@@ -481,6 +485,8 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.seed = j.at("seed").get<std::uint64_t>();
     o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();
     o.device = j.at("device").get<std::string>();
+    o.bf16 = j.at("bf16").get<bool>();
+    o.channels_last = j.at("channels_last").get<bool>();
     o.threads = j.at("threads").get<int>();
   } catch (const nlohmann::json::exception& e) {
     throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));

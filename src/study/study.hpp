@@ -44,6 +44,8 @@ struct StudyOptions {
   std::uint64_t seed = 0;
   bool keep_checkpoints = false;
   std::string device = "cpu";
+  bool bf16 = false;                 // bfloat16 autocast
+  bool channels_last = false;
   int threads = 0;                   // recorded only; the CLI applies it
 
   // Throws InputError naming the flag.

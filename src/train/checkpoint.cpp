@@ -126,6 +126,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     ar.read("optimizer", optim_ar);
     model_->load(model_ar);
     model_->to(options_.device);
+    apply_memory_format();  // loading replaces the parameters' storage
     optimizer_->load(optim_ar);
     ar.read("history", hist_ar);
     torch::Tensor count;

@@ -1,5 +1,7 @@
 #include "train/trainer.hpp"
 
+#include "train/autocast.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+
 
 namespace fhist::train {
 
@@ -45,11 +48,27 @@ Trainer::Trainer(models::ClassifierPtr model, const data::Dataset& train, const 
   options_.validate();
   options_.refit.seed = options_.seed;
   if (train_.size() == 0 || val_.size() == 0) throw InputError("training and validation sets must not be empty");
+  if (options_.data_on_device) {
+    for (data::Dataset* ds : {&train_, &val_}) {
+      ds->images = ds->images.to(options_.device);
+      ds->labels = ds->labels.to(options_.device);
+    }
+  }
   model_->to(options_.device);
+  apply_memory_format();
   optimizer_ = std::make_unique<torch::optim::SGD>(
       model_->parameters(),
       torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
 }
+
+void Trainer::apply_memory_format() {
+  if (!options_.channels_last) return;
+  torch::NoGradGuard ng;
+  for (auto& p : model_->parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
 
 std::int64_t Trainer::steps_per_epoch() const {
   return (train_.size() + options_.batch_size - 1) / options_.batch_size;
@@ -63,9 +82,15 @@ Trainer::EvalPass Trainer::eval_pass(const data::Dataset& ds, bool keep_features
   for (std::int64_t s = 0; s < ds.size(); s += options_.eval_batch_size) {
     const auto idx = torch::arange(s, std::min(ds.size(), s + options_.eval_batch_size), torch::kInt64);
     auto x = data::make_batch(ds, idx, nullptr, nullptr, options_.device);
+    if (options_.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    AutocastScope autocast(options_.bf16, options_.device);
     auto out = model_->forward(x);
-    correct += out.logits.argmax(1).eq(ds.labels.index_select(0, idx).to(options_.device)).sum().item<std::int64_t>();
+    correct += out.logits.argmax(1)
+                   .eq(ds.labels.index_select(0, idx.to(ds.labels.device())).to(options_.device))
+                   .sum()
+                   .item<std::int64_t>();
     if (keep_features) feats.push_back(out.features.to(options_.feature_dtype));
+    // (features leave autocast as bfloat16 under --precision bf16; the history stores its own dtype)
   }
   EvalPass r;
   r.accuracy = static_cast<double>(correct) / static_cast<double>(ds.size());
@@ -95,38 +120,51 @@ EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
   model_->set_training_progress(static_cast<double>(epoch - 1) / static_cast<double>(options_.max_epochs));
   EpochRecorder recorder(options_.feature_dtype);
   auto& group_options = static_cast<torch::optim::SGDOptions&>(optimizer_->param_groups()[0].options());
-  double loss_sum = 0.0;
+  // The loss is summed on the device and read back only every `sync_every` steps: on a GPU a read-back per step
+  // would stall the queue. The divergence check and progress run at those points.
+  const std::int64_t sync_every =
+      options_.sync_every > 0 ? options_.sync_every : (options_.device.is_cuda() ? 20 : 1);
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(options_.device));
+  double loss_sum_host = 0.0;
   double lr = options_.lr;
   for (std::int64_t s = 0; s < steps; ++s) {
     const auto start = s * options_.batch_size;
     const auto idx = perm.narrow(0, start, std::min(options_.batch_size, n - start));
     auto x = data::make_batch(train_, idx, &options_.augment, &aug_rng, options_.device);
-    auto y = train_.labels.index_select(0, idx).to(options_.device);
+    if (options_.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = train_.labels.index_select(0, idx.to(train_.labels.device())).to(options_.device);
     lr = options_.lr * (1.0 - static_cast<double>(global_step_) / static_cast<double>(total_steps));
     group_options.lr(lr);
     optimizer_->zero_grad();
-    auto out = model_->forward(x);
-    auto loss = torch::nn::functional::cross_entropy(out.logits, y);
-    if (out.aux_logits.defined()) {
-      loss = loss + options_.aux_weight * torch::nn::functional::cross_entropy(out.aux_logits, y);
+    models::ModelOutput out;
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(options_.bf16, options_.device);
+      out = model_->forward(x);
+      loss = torch::nn::functional::cross_entropy(out.logits, y);
+      if (out.aux_logits.defined()) {
+        loss = loss + options_.aux_weight * torch::nn::functional::cross_entropy(out.aux_logits, y);
+      }
     }
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      throw DivergedError(fmt::format("epoch {}, step {}: training loss is {} (lr {:.4g}); the run diverged", epoch,
-                                      s + 1, loss_value, lr));
+    loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(idx.size(0));
+    if ((s + 1) % sync_every == 0 || s + 1 == steps) {
+      loss_sum_host = loss_sum.item<double>();
+      if (!std::isfinite(loss_sum_host)) {
+        throw DivergedError(fmt::format("epoch {}, step {}: training loss is {} (lr {:.4g}); the run diverged", epoch,
+                                        s + 1, loss.item<double>(), lr));
+      }
+      if (on_step) on_step(s + 1, steps, loss_sum_host / static_cast<double>(start + idx.size(0)));
     }
     loss.backward();
     optimizer_->step();
     ++global_step_;
     recorder.add_train_batch(out.features, y);
-    loss_sum += loss_value * static_cast<double>(idx.size(0));
-    if (on_step) on_step(s + 1, steps, loss_sum / static_cast<double>(start + idx.size(0)));
   }
 
   EpochRecord rec;
   rec.epoch = epoch;
   rec.lr = lr;
-  rec.train_loss = loss_sum / static_cast<double>(n);
+  rec.train_loss = loss_sum_host / static_cast<double>(n);
   auto val = eval_pass(val_, true);
   rec.original_val_acc = val.accuracy;
   {

@@ -34,6 +34,11 @@ struct TrainOptions {
   std::string save_features_dir;   // per-epoch NPY layout (see estimator.hpp); empty = off
   torch::Device device = torch::kCPU;
   std::int64_t eval_batch_size = 1024;
+  bool bf16 = false;               // bfloat16 autocast for forward and loss (CPU and CUDA); weights stay float32
+  bool channels_last = false;      // NHWC memory format for 4-d weights and inputs (faster convolutions on GPUs)
+  bool data_on_device = false;     // copy the image tensors to `device` once, so batches never cross the bus
+  // Steps between host synchronisations (loss read-back, progress, divergence check); 0 = 1 on CPU, 20 on CUDA.
+  std::int64_t sync_every = 0;
 
   // Throws InputError naming the flag for a value out of range or inconsistent with another.
   void validate() const;
@@ -59,7 +64,7 @@ using StepCallback = std::function<void(std::int64_t, std::int64_t, double)>;
 
 class Trainer {
  public:
-  // The model is moved to options.device. Datasets are borrowed and must outlive the trainer.
+  // The model is moved to options.device. The datasets are shallow copies (their tensors share storage).
   Trainer(models::ClassifierPtr model, const data::Dataset& train, const data::Dataset& val, TrainOptions options);
 
   // Trains the next epoch, records its features and estimates. Throws DivergedError on a non-finite loss.
@@ -90,8 +95,10 @@ class Trainer {
   std::int64_t steps_per_epoch() const;
 
   models::ClassifierPtr model_;
-  const data::Dataset& train_;
-  const data::Dataset& val_;
+  void apply_memory_format();
+
+  data::Dataset train_;
+  data::Dataset val_;
   TrainOptions options_;
   std::unique_ptr<torch::optim::SGD> optimizer_;
   FeatureHistory history_;

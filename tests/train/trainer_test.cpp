@@ -1,5 +1,6 @@
 #include "train/trainer.hpp"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -140,6 +141,50 @@ TEST(TrainOptions, RejectsInconsistentValues) {
   o = small_options(2);
   o.batch_size = 0;
   EXPECT_THROW(o.validate(), InputError);
+}
+
+}  // namespace
+}  // namespace fhist::train
+
+namespace fhist::train {
+namespace {
+
+TEST(Trainer, Bf16AutocastAndChannelsLastTrainOnCpu) {
+  auto train = toy(96, 1), val = toy(40, 2);
+  auto o = small_options(4);
+  o.bf16 = true;
+  o.channels_last = true;
+  Trainer t(fresh_model(3), train, val, o);
+  while (!t.finished()) t.run_epoch();
+  for (const auto& r : t.records()) {
+    EXPECT_TRUE(std::isfinite(r.train_loss));
+    EXPECT_TRUE(std::isfinite(r.estimate));
+  }
+  EXPECT_LT(t.records().back().train_loss, t.records().front().train_loss);
+  for (const auto& p : t.model().parameters()) {
+    EXPECT_EQ(p.scalar_type(), torch::kFloat32);  // autocast: weights stay float32
+    if (p.dim() == 4) {
+      EXPECT_TRUE(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+  // Autocast is scoped: nothing leaks into code that runs after the trainer.
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+}
+
+TEST(Trainer, ReadingTheLossBackEveryFewStepsChangesNothing) {
+  at::set_num_threads(1);
+  auto train = toy(96, 1), val = toy(40, 2);
+  auto o = small_options(3);
+  Trainer every(fresh_model(5), train, val, o);
+  o.sync_every = 2;  // as on a GPU: fewer host synchronisations
+  Trainer sparse(fresh_model(5), train, val, o);
+  std::vector<std::int64_t> reported;
+  while (!every.finished()) {
+    every.run_epoch();
+    sparse.run_epoch([&](std::int64_t step, std::int64_t, double) { reported.push_back(step); });
+  }
+  expect_same_state(every, sparse);
+  EXPECT_EQ(reported, (std::vector<std::int64_t>{2, 3, 2, 3, 2, 3}));  // 3 steps an epoch: at 2 and at the end
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# GPU check: build against the local PyTorch's LibTorch with ninja, run the tests labelled `cuda`, the speed
+# benchmarks (estimate vs epoch, paper-faithful vs fast; C++ vs PyTorch-Python step time) and a 30-epoch ResNet-18
+# Fashion-MNIST `fhist train`; write JSON results to OUT_DIR. Meant to finish in under 6 minutes on one H100.
+#
+#   scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR]
+#
+# --cpu-smoke runs the same steps on the CPU at tiny sizes (what CI machines and `make test` hosts can do).
+# Without Debian's dataset-fashion-mnist, pass --fashion-mnist DIR (the four IDX .gz files) or the 30-epoch run is
+# skipped with a message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR]}
+shift
+smoke=0
+fmnist=/usr/share/datasets/fashion-mnist
+while [ $# -gt 0 ]; do
+  case $1 in
+    --cpu-smoke) smoke=1 ;;
+    --fashion-mnist) fmnist=$2; shift ;;
+    *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$out"
+out=$(readlink -f "$out")
+log() { echo "[gpu-check $(date +%T)] $*"; }
+
+prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
+build=build-gpu
+[ "$smoke" = 1 ] && build=build-gpu-smoke
+log "configure ($build) against ${prefix:-the system LibTorch}"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+-DCMAKE_PREFIX_PATH=$prefix} > "$out/configure.log"
+cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+bin=$build
+
+if [ "$smoke" = 1 ]; then
+  device=cpu; precision=fp32; extra=(); width=0.125; train_size=512; val_size=256; batch=32; steps=3; epochs=2
+else
+  device=cuda; precision=bf16; extra=(--channels-last); width=1; train_size=10000; val_size=2000; batch=256
+  steps=30; epochs=30
+fi
+
+log "tests labelled cuda"
+ctest --test-dir "$build" -L cuda --output-on-failure > "$out/cuda-tests.log" 2>&1 || { cat "$out/cuda-tests.log"; exit 1; }
+tail -3 "$out/cuda-tests.log"
+
+# CIFAR-size data in the real binary format (the estimator's cost depends on shapes, not pixel values).
+data=$build/cifar-synthetic
+if [ ! -f "$data/test_batch.bin" ]; then
+  mkdir -p "$data"
+  python3 - "$data" <<'PY'
+import os, random, sys
+d = sys.argv[1]; rnd = random.Random(0)
+def batch(path, n):
+    with open(path, "wb") as f:
+        for _ in range(n):
+            f.write(bytes([rnd.randrange(10)]) + os.urandom(3072))
+for i in range(1, 6):
+    batch(f"{d}/data_batch_{i}.bin", 2400)
+batch(f"{d}/test_batch.bin", 1000)
+PY
+fi
+
+log "estimator benchmark (ResNet-18 x$width, CIFAR size, $device $precision)"
+"$bin/fhist_bench_estimator" --data "cifar10:$data" --model resnet18 --width-mult "$width" --train-size "$train_size" \
+  --val-size "$val_size" --device "$device" --precision "$precision" "${extra[@]}" --repeats 3 \
+  --json "$out/bench-estimator.json" | tee "$out/bench-estimator.txt"
+
+log "training-step time, C++ vs PyTorch-Python (ResNet-18 x$width, batch $batch, 32x32)"
+"$bin/fhist_bench_step" --device "$device" --batch-size "$batch" --width-mult "$width" --steps "$steps" \
+  --precision "$precision" "${extra[@]}" --json "$out/step-cpp.json"
+if python3 -c 'import torch' 2>/dev/null; then
+  python3 bench/step_bench.py --device "$device" --batch-size "$batch" --width-mult "$width" --steps "$steps" \
+    --precision "$precision" "${extra[@]}" --json "$out/step-python.json"
+  python3 - "$out" <<'PY'
+import json, sys
+o = sys.argv[1]
+c = json.load(open(f"{o}/step-cpp.json")); p = json.load(open(f"{o}/step-python.json"))
+r = c["median_step_seconds"] / p["median_step_seconds"]
+json.dump({"cpp_over_python": r, "goal": "<= 1/1.2 = 0.833"}, open(f"{o}/step-ratio.json", "w"), indent=2)
+print(f"C++ / Python step time: {r:.3f} (goal <= 0.833)")
+PY
+else
+  log "no PyTorch in python3: the Python side of the step comparison is skipped"
+fi
+
+if [ -d "$fmnist" ]; then
+  log "fhist train: ResNet-18 x$width on Fashion-MNIST, $epochs epochs, estimate every epoch ($device $precision)"
+  rm -rf "$build/gpu-check-train"
+  "$bin/fhist" train --data "fashion-mnist:$fmnist" --model resnet18 --width-mult "$width" --epochs "$epochs" \
+    --max-epochs "$epochs" --train-size "$train_size" --val-size "$val_size" --device "$device" \
+    --precision "$precision" "${extra[@]}" --run-dir "$build/gpu-check-train" --json "$out/train.json" \
+    | tee "$out/train.txt"
+else
+  log "no Fashion-MNIST at $fmnist: the 30-epoch run is skipped (pass --fashion-mnist DIR)"
+fi
+log "results in $out"
