@@ -123,6 +123,7 @@ class Runner {
     auto tt = data::load_dataset(o_.data);
     split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, o_.seed);
     summary_.journal = store_->path();
+    epochs_recorded_ = static_cast<std::int64_t>(store_->epochs().size());  // read once; counted from here on
   }
 
   StudySummary run(const Callbacks& callbacks) {
@@ -224,7 +225,7 @@ class Runner {
     sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
     summary_.seconds += r.seconds;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
-    summary_.epochs_trained = static_cast<std::int64_t>(store_->epochs().size());
+    summary_.epochs_trained = epochs_recorded_;
     if (improves(summary_.best, r)) {
       summary_.best = r;
       summary_.best_config = configs_.at(r.trial);
@@ -268,6 +269,7 @@ class Runner {
         for (const auto& rec : trainer.records()) {
           if (rec.epoch <= recorded) continue;
           store_->add_epoch({job.trial, rec.epoch, epoch_json(rec)});
+          ++epochs_recorded_;
           recorded = rec.epoch;
         }
       };
@@ -322,6 +324,7 @@ class Runner {
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
   StudySummary summary_;
+  std::int64_t epochs_recorded_ = 0;  // rows in the journal's epochs table
   Callbacks callbacks_;
 };
 
