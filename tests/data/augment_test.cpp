@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "core/errors.hpp"
 #include "data/augment.hpp"
+#include "data/randaugment.hpp"
 
 namespace fhist::data {
 namespace {
@@ -111,6 +116,116 @@ TEST(Augment, RandAugmentTokenAppliesOpsToUint8ImagesFirst) {
   EXPECT_FALSE(torch::equal(a, make_batch(ds, idx, nullptr, nullptr, torch::kCPU)));
   EXPECT_TRUE(torch::equal(ds.images, (torch::arange(8 * 3 * 12 * 12, torch::kInt64) % 251).to(torch::kUInt8)
                                           .view({8, 3, 12, 12})));  // the dataset itself is untouched
+}
+
+}  // namespace
+}  // namespace fhist::data
+
+namespace fhist::data {
+namespace {
+
+// The straightforward per-image pad-and-crop / flip / Cutout that make_batch's whole-batch version replaced: same
+// draws from `rng` in the same order (crop dy, dx per image; the flip coins; Cutout y, x per image), one small tensor
+// op per image. make_batch must give exactly the same batch for the same seed.
+torch::Tensor reference_batch(const Dataset& ds, const torch::Tensor& indices, const AugmentOptions& aug,
+                              std::mt19937_64& rng) {
+  auto raw = ds.images.index_select(0, indices);
+  if (aug.randaugment_n > 0) {
+    RandAugmentOptions ra;
+    ra.num_ops = aug.randaugment_n;
+    ra.magnitude = aug.randaugment_m;
+    for (std::int64_t i = 0; i < raw.size(0); ++i) raw[i].copy_(rand_augment(raw[i], ra, rng));
+  }
+  auto x = raw.to(torch::kFloat32).div_(255.0);
+  const auto b = x.size(0), h = x.size(2), w = x.size(3);
+  if (aug.crop_padding > 0) {
+    const int p = aug.crop_padding;
+    auto padded = torch::constant_pad_nd(x, {p, p, p, p}, 0.0);
+    auto out = torch::empty_like(x);
+    std::uniform_int_distribution<int> off(0, 2 * p);
+    for (std::int64_t i = 0; i < b; ++i) {
+      const int dy = off(rng), dx = off(rng);
+      out[i].copy_(padded[i].narrow(1, dy, h).narrow(2, dx, w));
+    }
+    x = out;
+  }
+  if (aug.flip) {
+    std::bernoulli_distribution coin(0.5);
+    for (std::int64_t i = 0; i < b; ++i) {
+      if (coin(rng)) x[i].copy_(x[i].flip({2}));
+    }
+  }
+  if (aug.cutout > 0) {
+    std::uniform_int_distribution<std::int64_t> cy(0, h - 1), cx(0, w - 1);
+    const std::int64_t half = aug.cutout / 2;
+    for (std::int64_t i = 0; i < b; ++i) {
+      const auto y = cy(rng), xc = cx(rng);
+      const auto y0 = std::clamp<std::int64_t>(y - half, 0, h), y1 = std::clamp<std::int64_t>(y + half, 0, h);
+      const auto x0 = std::clamp<std::int64_t>(xc - half, 0, w), x1 = std::clamp<std::int64_t>(xc + half, 0, w);
+      if (y1 <= y0 || x1 <= x0) continue;
+      x[i].narrow(1, y0, y1 - y0).narrow(2, x0, x1 - x0).zero_();
+    }
+  }
+  auto mean = torch::tensor(ds.mean).view({1, -1, 1, 1});
+  auto stdv = torch::tensor(ds.std).view({1, -1, 1, 1});
+  return (x - mean) / stdv;
+}
+
+TEST(Augment, WholeBatchAugmentEqualsPerImageReference) {
+  struct Case {
+    std::int64_t n, c, h, w;
+    std::string aug;
+  };
+  const std::vector<Case> cases = {
+      {40, 1, 28, 28, "crop4,flip,cutout16"},  // Fashion-MNIST-like
+      {40, 3, 32, 32, "crop2,flip,cutout8"},   // CIFAR-like
+      {40, 3, 32, 32, "crop4,flip,cutout16"},
+      {40, 1, 28, 20, "crop4,flip,cutout16"},  // non-square
+      {40, 3, 20, 32, "crop2,flip,cutout8"},
+      {40, 3, 9, 7, "crop3,flip,cutout7"},     // odd side: a 6x6 square, mostly clipped at the borders
+      {40, 1, 6, 5, "crop2,cutout40"},         // square larger than the image: the whole image
+      {40, 2, 12, 12, "crop5"},                // each op alone
+      {40, 2, 12, 12, "flip"},
+      {40, 2, 12, 12, "cutout4"},
+      {40, 2, 12, 12, "none"},
+      {16, 3, 12, 12, "randaug2-9,crop,flip,cutout6"},
+      {1, 3, 32, 32, "crop4,flip,cutout16"},   // a batch of one
+  };
+  for (const auto& k : cases) {
+    Dataset ds;
+    ds.images = (torch::arange(k.n * k.c * k.h * k.w, torch::kInt64) * 7 % 236 + 20).to(torch::kUInt8)
+                    .view({k.n, k.c, k.h, k.w});  // every pixel >= 20, so Cutout's zeros are visible
+    ds.labels = torch::zeros({k.n}, torch::kInt64);
+    ds.num_classes = 2;
+    for (std::int64_t ch = 0; ch < k.c; ++ch) {
+      ds.mean.push_back(0.1f + 0.2f * static_cast<float>(ch));
+      ds.std.push_back(0.3f + 0.1f * static_cast<float>(ch));
+    }
+    const auto o = AugmentOptions::parse(k.aug);
+    for (const std::uint64_t seed : {1u, 7u, 12345u}) {
+      SCOPED_TRACE(testing::Message() << k.c << "x" << k.h << "x" << k.w << " " << k.aug << " seed " << seed);
+      // A shuffled batch with a repeated image, smaller than the set.
+      std::mt19937_64 pick(seed);
+      std::vector<std::int64_t> idx_v;
+      for (std::int64_t i = 0; i < std::max<std::int64_t>(1, k.n - 3); ++i) {
+        idx_v.push_back(static_cast<std::int64_t>(pick() % static_cast<std::uint64_t>(k.n)));
+      }
+      if (idx_v.size() > 1) idx_v.back() = idx_v.front();
+      const auto idx = torch::tensor(idx_v, torch::kInt64);
+      std::mt19937_64 r_ref(seed), r_new(seed);
+      const auto expect = reference_batch(ds, idx, o, r_ref);
+      const auto got = make_batch(ds, idx, &o, &r_new, torch::kCPU);
+      EXPECT_EQ(got.sizes(), expect.sizes());
+      EXPECT_EQ(got.scalar_type(), torch::kFloat32);
+      EXPECT_TRUE(torch::equal(got, expect)) << "max diff " << (got - expect).abs().max().item<float>();
+      EXPECT_EQ(r_new(), r_ref()) << "make_batch drew a different number of values from the rng";
+      if (o.cutout >= 2 * std::max(k.h, k.w)) {  // the clipped square covers everything: -mean/std throughout
+        const auto blank = (torch::zeros({1, k.c, k.h, k.w}) - torch::tensor(ds.mean).view({1, -1, 1, 1})) /
+                           torch::tensor(ds.std).view({1, -1, 1, 1});
+        EXPECT_TRUE(torch::equal(got, blank.expand_as(got)));
+      }
+    }
+  }
 }
 
 }  // namespace
