@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -82,6 +84,7 @@ struct SearchCmd {
   study::StudyOptions o;
   std::string journal = "runs/search.db";
   bool resume = false;
+  bool workers_given = false;
   RuntimeOptions rt;
 };
 
@@ -99,12 +102,46 @@ void print_summary(const study::StudySummary& s, const std::string& estimator) {
   fmt::print("journal: {}\n", s.journal);
 }
 
+// The running jobs on one line of stderr (a terminal only): several workers report steps at once.
+class JobsLine {
+ public:
+  void step(const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_[job.trial] = fmt::format("t{} {}/{}ep {:>3}% {:.3f}", job.trial, epoch, job.budget_epochs,
+                                      100 * step / std::max<std::int64_t>(steps, 1), loss);
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    std::string line;
+    for (const auto& [t, s] : running_) line += (line.empty() ? "" : " | ") + s;
+    fmt::print(stderr, "\r\033[K{}", line);
+    std::fflush(stderr);
+  }
+  // Called before a result line is printed.
+  void finished(std::int64_t trial) {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(trial);
+    if (enabled_) fmt::print(stderr, "\r\033[K");
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::int64_t, std::string> running_;
+  bool enabled_ = ProgressBar::stderr_is_terminal();
+  std::chrono::steady_clock::time_point last_{};
+};
+
 void run_search(SearchCmd& c) {
-  const std::string device = apply_runtime(c.rt);
-  // A progress bar for the running job on a terminal; one line per finished job always.
+  const std::string device = apply_runtime(c.rt, true);
+  // A progress bar for the running job on a terminal (a line of running jobs with several workers); one line per
+  // finished job always.
   std::unique_ptr<ProgressBar> bar;
+  JobsLine jobs;
+  const int workers = c.resume && !c.workers_given ? study::journal_options(c.journal).workers : c.o.workers;
   study::Callbacks cb;
   cb.on_step = [&](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
+    if (workers > 1) return jobs.step(job, epoch, step, steps, loss);
     if (step == 1) {
       bar = std::make_unique<ProgressBar>(steps, fmt::format("[bracket {} rung {}] trial {} epoch {}/{}", job.bracket,
                                                              job.rung, job.trial, epoch, job.budget_epochs));
@@ -113,6 +150,7 @@ void run_search(SearchCmd& c) {
   };
   cb.on_result = [&](const study::TrialResult& r, const study::StudySummary& s) {
     if (bar) bar->finish();
+    jobs.finished(r.trial);
     fmt::print("[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {} epochs "
                "spent{}\n",
                r.bracket, r.rung, r.trial, r.budget_epochs, pct(r.score), 100.0 * r.original_val_acc, r.seconds,
@@ -124,9 +162,9 @@ void run_search(SearchCmd& c) {
   if (c.resume) {
     const auto stored = study::journal_options(c.journal);
     estimator = stored.estimator;
-    fmt::print("resuming {}: {} + {} estimator on {}, seed {}\n", c.journal, stored.algo, stored.estimator,
-               stored.data, stored.seed);
-    summary = study::resume_study(c.journal, cb);
+    fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored.algo,
+               stored.estimator, stored.data, stored.seed, workers);
+    summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt);
   } else {
     c.o.device = device;
     c.o.bf16 = c.rt.precision == "bf16";
@@ -134,9 +172,10 @@ void run_search(SearchCmd& c) {
     c.o.threads = at::get_num_threads();
     c.o.validate();
     fmt::print("search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
-               "{} threads\n",
+               "{} threads, {} worker(s) on {}\n",
                c.o.algo, c.o.estimator, c.o.space, c.o.model, c.o.data, c.o.train_size, c.o.val_size,
-               c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads());
+               c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads(),
+               c.o.workers, device);
     summary = study::run_study(c.o, c.journal, cb);
   }
   print_summary(summary, estimator);
@@ -239,6 +278,12 @@ void register_search(CLI::App& app) {
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
     sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");
+    sub->add_option("--workers", c->o.workers,
+                    "jobs trained at once (threads; CPU workers split --threads; with a --device list, worker i "
+                    "uses device i mod n); allowed with --resume")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str()
+        ->each([c](const std::string&) { c->workers_given = true; });
     add_runtime_flags(*sub, c->rt);
     add_speed_flags(*sub, c->rt);
     sub->callback([c]() { run_search(*c); });

@@ -22,8 +22,9 @@ struct RuntimeOptions {
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o);
 // Adds --precision and --channels-last (for commands that train).
 void add_speed_flags(CLI::App& app, RuntimeOptions& o);
-// Applies --threads (LibTorch defaults to 1 intra-op thread here) and returns the resolved device name.
-std::string apply_runtime(const RuntimeOptions& o);
+// Applies --threads (LibTorch defaults to 1 intra-op thread here) and returns the resolved device name. With
+// `allow_list`, --device may list several devices ("cuda:0,cuda:1"), returned resolved and comma-joined.
+std::string apply_runtime(const RuntimeOptions& o, bool allow_list = false);
 
 void register_train(CLI::App& app);
 void register_estimate(CLI::App& app);

@@ -5,12 +5,13 @@
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "study/study.hpp"
 
 namespace fhist::cli {
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {
   app.add_option("--threads", o.threads, "intra-op CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N (search: a list such as cuda:0,cuda:1 for --workers)")->capture_default_str();
 }
 
 void add_speed_flags(CLI::App& app, RuntimeOptions& o) {
@@ -20,23 +21,36 @@ void add_speed_flags(CLI::App& app, RuntimeOptions& o) {
   app.add_flag("--channels-last", o.channels_last, "NHWC memory format (faster convolutions on GPUs)");
 }
 
-std::string apply_runtime(const RuntimeOptions& o) {
-  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  std::string device = o.device;
+namespace {
+std::string resolve_device(const std::string& requested, const std::string& flag) {
+  std::string device = requested;
   if (device == "auto") device = torch::cuda::is_available() ? "cuda" : "cpu";
   if (device != "cpu" && device.rfind("cuda", 0) != 0) {
-    throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", o.device));
+    throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", flag));
   }
   if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
     throw InputError(fmt::format("--device {}: this LibTorch build sees no CUDA device (use --device cpu)", device));
   }
   try {
-    (void)torch::Device(device);
+    const torch::Device d(device);
+    if (d.is_cuda() && d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw InputError(fmt::format("--device {}: only {} CUDA device(s) visible", device, torch::cuda::device_count()));
+    }
   } catch (const c10::Error&) {
-    throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", o.device));
+    throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", flag));
   }
   return device;
+}
+}  // namespace
+
+std::string apply_runtime(const RuntimeOptions& o, bool allow_list) {
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  if (o.device.find(',') == std::string::npos) return resolve_device(o.device, o.device);
+  if (!allow_list) throw InputError(fmt::format("--device '{}': this command uses one device", o.device));
+  std::string out;
+  for (const auto& d : study::device_list(o.device)) out += (out.empty() ? "" : ",") + resolve_device(d, o.device);
+  return out;
 }
 
 }  // namespace fhist::cli

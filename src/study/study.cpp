@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
@@ -123,40 +127,139 @@ class Runner {
     auto tt = data::load_dataset(o_.data);
     split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, o_.seed);
     summary_.journal = store_->path();
+    devices_ = device_list(o_.device);
     epochs_recorded_ = static_cast<std::int64_t>(store_->epochs().size());  // read once; counted from here on
   }
 
   StudySummary run(const Callbacks& callbacks) {
     callbacks_ = callbacks;
     std::deque<sched::Job> rerun = replay();
-    while (true) {
-      sched::Job job;
+    // The next job: first those the journal left running, then the scheduler's (recorded before they start).
+    auto next_job = [&]() -> std::optional<sched::Job> {
+      std::optional<sched::Job> job;
       if (!rerun.empty()) {
         job = rerun.front();
         rerun.pop_front();
       } else {
-        auto next = scheduler_->next_job();
-        if (!next) break;
-        job = *next;
+        job = scheduler_->next_job();
+        if (!job) return std::nullopt;
         store::Event e;
         e.kind = "start";
-        e.trial = job.trial;
-        e.bracket = job.bracket;
-        e.rung = job.rung;
-        e.budget_epochs = job.budget_epochs;
+        e.trial = job->trial;
+        e.bracket = job->bracket;
+        e.rung = job->rung;
+        e.budget_epochs = job->budget_epochs;
+        auto lock = lock_store();
         store_->add_event(e);
       }
-      store_->set_trial_state(job.trial, "running");
-      TrialResult r = run_job(job);
-      store_->add_event(result_event(r));
+      auto lock = lock_store();
+      store_->set_trial_state(job->trial, "running");
+      return job;
+    };
+    auto report = [&](const TrialResult& r) {
+      {
+        auto lock = lock_store();
+        store_->add_event(result_event(r));
+      }
       apply_result(r);
       if (callbacks_.on_result) callbacks_.on_result(r, summary_);
+    };
+    if (o_.workers <= 1) {
+      // One job at a time on this thread: the order of everything is fixed by the seed.
+      while (auto job = next_job()) report(run_job(*job, configs_.at(job->trial), devices_.front()));
+    } else {
+      run_parallel(next_job, report);
     }
     if (!scheduler_->done()) throw Error("internal: the scheduler stopped handing out jobs before it was done");
     return summary_;
   }
 
  private:
+  // Not derived from std::exception, so run_job's handlers let it through: the job is abandoned, not failed, and
+  // stays "started" in the journal (a resume reruns it).
+  struct Cancelled {};
+
+  std::unique_lock<std::mutex> lock_store() { return std::unique_lock<std::mutex>(store_mu_); }
+
+  // Runs up to o_.workers jobs at once, each on its own thread; the scheduler, the sampler and the callbacks' results
+  // stay on this thread. A worker's fatal error (the journal failing) stops the others at their next step and is
+  // rethrown once all have stopped.
+  template <class NextJob, class Report>
+  void run_parallel(NextJob& next_job, Report& report) {
+    struct Slot {
+      std::thread thread;
+      bool busy = false;
+      std::optional<TrialResult> result;
+      std::exception_ptr error;
+    };
+    const auto n = static_cast<std::size_t>(o_.workers);
+    std::vector<Slot> slots(n);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::size_t> finished;
+    // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
+    const int threads = std::max(1, at::get_num_threads() / o_.workers);
+    struct JoinAll {  // also on the way out of an exception thrown on this thread
+      std::vector<Slot>& slots;
+      std::atomic<bool>& cancel;
+      ~JoinAll() {
+        cancel = true;
+        for (auto& s : slots) {
+          if (s.thread.joinable()) s.thread.join();
+        }
+      }
+    } join_all{slots, cancel_};
+    std::exception_ptr fatal;
+    std::size_t busy = 0;
+    while (true) {
+      for (std::size_t i = 0; i < n && !fatal; ++i) {
+        if (slots[i].busy) continue;
+        auto job = next_job();
+        if (!job) break;
+        Slot& slot = slots[i];
+        slot.busy = true;
+        slot.result.reset();
+        slot.error = nullptr;
+        ++busy;
+        // The worker gets its own copy of the configuration: configs_ grows on this thread while it trains.
+        slot.thread = std::thread([this, &slot, &mu, &cv, &finished, i, threads, job = *job,
+                                   config = configs_.at(job->trial),
+                                   device = devices_[i % devices_.size()]]() {
+          try {
+            at::set_num_threads(threads);
+            slot.result = run_job(job, config, device);
+          } catch (...) {
+            slot.error = std::current_exception();
+          }
+          std::lock_guard<std::mutex> lock(mu);
+          finished.push_back(i);
+          cv.notify_one();
+        });
+      }
+      if (busy == 0) break;
+      std::size_t i = 0;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return !finished.empty(); });
+        i = finished.front();
+        finished.pop_front();
+      }
+      Slot& slot = slots[i];
+      slot.thread.join();
+      slot.busy = false;
+      --busy;
+      if (slot.error) {
+        if (!fatal) {
+          fatal = slot.error;
+          cancel_ = true;
+        }
+        continue;
+      }
+      if (!fatal) report(*slot.result);
+    }
+    if (fatal) std::rethrow_exception(fatal);
+  }
+
   sched::TrialId new_trial(int bracket) {
     const std::int64_t id = next_trial_++;
     space::Config config;
@@ -176,6 +279,7 @@ class Runner {
       row.trial = id;
       row.bracket = bracket;
       row.config = config.to_json();
+      auto lock = lock_store();
       store_->add_trial(row);
     }
     configs_[id] = config;
@@ -225,6 +329,7 @@ class Runner {
     sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
     summary_.seconds += r.seconds;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
+    auto lock = lock_store();
     summary_.epochs_trained = epochs_recorded_;
     if (improves(summary_.best, r)) {
       summary_.best = r;
@@ -241,7 +346,7 @@ class Runner {
     }
   }
 
-  TrialResult run_job(const sched::Job& job) {
+  TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device) {
     const auto t0 = std::chrono::steady_clock::now();
     TrialResult r;
     r.trial = job.trial;
@@ -251,21 +356,33 @@ class Runner {
     try {
       train::TrainOptions t;
       models::ModelSpec spec;
-      apply_config(configs_.at(job.trial), o_, t, spec);
+      apply_config(config, o_, t, spec);
+      t.device = torch::Device(device);
+      t.data_on_device = t.device.is_cuda();
       t.epochs = job.budget_epochs;
       t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
       t.seed = derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
       t.estimate_each_epoch = o_.estimator == "fh";
       spec.in_channels = split_.train.channels();
       spec.num_classes = split_.train.num_classes;
-      train::seed_weight_init(t.seed);
-      train::Trainer trainer(nas::make_network(spec), split_.train, split_.val, t);
+      models::ClassifierPtr net;
+      {
+        // Weight init draws from Torch's global generator: seeding and drawing must not interleave across workers.
+        std::lock_guard<std::mutex> lock(init_mu_);
+        train::seed_weight_init(t.seed);
+        net = nas::make_network(spec);
+      }
+      train::Trainer trainer(net, split_.train, split_.val, t);
       const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
       if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
       // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
       std::int64_t recorded = 0;
-      for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
+      {
+        auto lock = lock_store();
+        for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
+      }
       auto add_rows = [&]() {
+        auto lock = lock_store();
         for (const auto& rec : trainer.records()) {
           if (rec.epoch <= recorded) continue;
           store_->add_epoch({job.trial, rec.epoch, epoch_json(rec)});
@@ -277,6 +394,7 @@ class Runner {
       while (!trainer.finished()) {
         const auto epoch = trainer.epochs_done() + 1;
         trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
+          if (cancel_) throw Cancelled{};
           if (callbacks_.on_step) callbacks_.on_step(job, epoch, step, steps, loss);
         });
         trainer.save_checkpoint(ckpt);
@@ -324,8 +442,12 @@ class Runner {
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
   StudySummary summary_;
-  std::int64_t epochs_recorded_ = 0;  // rows in the journal's epochs table
+  std::int64_t epochs_recorded_ = 0;  // rows in the journal's epochs table (guarded by store_mu_)
   Callbacks callbacks_;
+  std::vector<std::string> devices_;
+  std::mutex store_mu_;               // the journal is shared by the workers and the scheduling thread
+  std::mutex init_mu_;
+  std::atomic<bool> cancel_{false};
 };
 
 nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
@@ -391,7 +513,7 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
   // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
   if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
-  t.device = torch::Device(o.device);
+  t.device = torch::Device(device_list(o.device).front());
   t.bf16 = o.bf16;
   t.channels_last = o.channels_last;
   t.data_on_device = t.device.is_cuda();
@@ -422,6 +544,21 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   }
 }
 
+std::vector<std::string> device_list(const std::string& devices) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (true) {
+    const auto comma = devices.find(',', begin);
+    out.push_back(devices.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (out.back().empty()) {
+      throw InputError(fmt::format("--device '{}': empty entry in the device list (expected e.g. cuda:0,cuda:1)",
+                                   devices));
+    }
+    if (comma == std::string::npos) return out;
+    begin = comma + 1;
+  }
+}
+
 std::string trial_dir(const std::string& journal, std::int64_t trial) {
   return fmt::format("{}.trials/trial_{:05d}", journal, trial);
 }
@@ -435,6 +572,8 @@ void StudyOptions::validate() const {
   if (std::find(estimators.begin(), estimators.end(), estimator) == estimators.end()) {
     throw InputError(fmt::format("--estimator '{}': expected one of {}", estimator, fmt::join(estimators, ", ")));
   }
+  if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
+  device_list(device);
   if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
   if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
   if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
@@ -457,6 +596,7 @@ nlohmann::json StudyOptions::to_json() const {
           {"window", window},       {"seed", seed},
           {"keep_checkpoints", keep_checkpoints}, {"device", device},
           {"bf16", bf16},           {"channels_last", channels_last},
+          {"workers", workers},
           {"threads", threads}};
 }
 
@@ -491,6 +631,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.bf16 = j.at("bf16").get<bool>();
     o.channels_last = j.at("channels_last").get<bool>();
     o.threads = j.at("threads").get<int>();
+    o.workers = j.value("workers", 1);  // journals written before --workers existed
   } catch (const nlohmann::json::exception& e) {
     throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
   }
@@ -532,10 +673,14 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 }
 }  // namespace
 
-StudySummary resume_study(const std::string& journal, const Callbacks& callbacks) {
+StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
   auto store = store::open_sqlite_store(journal, false);
   auto [options, space] = read_definition(*store);
+  if (workers) {
+    if (*workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *workers));
+    options.workers = *workers;
+  }
   Runner runner(options, std::move(space), std::move(store), journal, true);
   return runner.run(callbacks);
 }

@@ -43,7 +43,13 @@ struct StudyOptions {
   int window = 10;
   std::uint64_t seed = 0;
   bool keep_checkpoints = false;
+  // One device ("cpu", "cuda", "cuda:1") or a comma-separated list ("cuda:0,cuda:1"); worker i trains on device
+  // i mod the list's length.
   std::string device = "cpu";
+  // Jobs trained at the same time, each on its own thread (CPU workers share the intra-op threads equally). With
+  // more than one, the order in which results arrive, hence the scheduler's decisions, depends on timing; each
+  // trial's own training stays seeded by (seed, trial).
+  int workers = 1;
   bool bf16 = false;                 // bfloat16 autocast
   bool channels_last = false;
   int threads = 0;                   // recorded only; the CLI applies it
@@ -78,7 +84,9 @@ struct StudySummary {
 
 // Called after every finished job, with the running totals.
 using ResultCallback = std::function<void(const TrialResult&, const StudySummary&)>;
-// Called after every optimisation step of a job: (job, epoch, step in epoch, steps in epoch, running loss).
+// Called after every optimisation step of a job: (job, epoch, step in epoch, steps in epoch, running loss). With
+// workers > 1 it is called from the workers' threads, several at once: it must be thread-safe. on_result is always
+// called from the thread that called run_study / resume_study.
 using StepCallback = std::function<void(const sched::Job&, std::int64_t, std::int64_t, std::int64_t, double)>;
 
 struct Callbacks {
@@ -90,7 +98,9 @@ struct Callbacks {
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks = {});
 // Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
 // sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
-StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {});
+// `workers`, when given, replaces the stored number of workers (the search's other settings cannot change).
+StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
+                          std::optional<int> workers = std::nullopt);
 // The summary of a journal without running anything.
 StudySummary summarize_journal(const std::string& journal);
 // The options a journal was created with.
@@ -106,6 +116,9 @@ std::vector<std::string> space_names();
 // cells, normal_*/reduce_* for DARTS cells). Throws InputError for a parameter of the wrong type.
 void apply_config(const space::Config& config, const StudyOptions& options, train::TrainOptions& train,
                   models::ModelSpec& model);
+
+// The devices of a --device list ("cuda:0,cuda:1" -> {"cuda:0", "cuda:1"}). Throws InputError for an empty entry.
+std::vector<std::string> device_list(const std::string& devices);
 
 // Where a study keeps trial checkpoints: "<journal>.trials/trial_<id>/".
 std::string trial_dir(const std::string& journal, std::int64_t trial);

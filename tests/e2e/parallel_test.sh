@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Searches with several workers: jobs overlap, every trial trains exactly as it would alone (HyperBand's decisions
+# do not depend on the order results arrive in), and kill -9 with two jobs running + --resume loses nothing.
+# Usage: parallel_test.sh FHIST PYTHON WORKDIR
+source "$(dirname "$0")/lib.sh" "$@"
+
+BASE=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --seed 7 --space hparams
+      --algo hyperband --estimator fh --min-budget 1 --max-budget 8 --eta 2)
+HB=("${BASE[@]}" --device cpu)
+
+# One thread per job in both runs, so each job's arithmetic is the same.
+"$FHIST" search "${HB[@]}" --threads 1 --journal serial.db > serial.log 2>&1 || fail "serial search: $(tail serial.log)"
+"$FHIST" search "${HB[@]}" --threads 2 --workers 2 --journal par.db > par.log 2>&1 || fail "parallel search: $(tail par.log)"
+grep -q "2 worker(s)" par.log && pass "search reports its workers" || fail "workers line: $(head -1 par.log)"
+
+"$PY" - serial.db par.db <<'PY' && pass "2 workers: jobs overlap, never more than 2 at once" || fail "overlap"
+import sqlite3, sys
+for path, want in ((sys.argv[1], 1), (sys.argv[2], 2)):
+    out = peak = 0
+    for (kind,) in sqlite3.connect(path).execute("select kind from events order by seq"):
+        out += 1 if kind == "start" else -1
+        peak = max(peak, out)
+    assert peak == want, (path, peak)
+PY
+
+"$PY" - serial.db par.db <<'PY' && pass "2 workers give the serial run's trials, scores and epochs" || fail "parallel differs from serial"
+import sqlite3, sys
+def results(p):
+    return sorted(sqlite3.connect(p).execute("select trial, bracket, rung, budget_epochs, score, state from events where kind='result'"))
+def configs(p):
+    return sqlite3.connect(p).execute("select id, bracket, config from trials order by id").fetchall()
+def epochs(p):
+    return sqlite3.connect(p).execute("select trial, epoch, record from epochs order by trial, epoch").fetchall()
+a, b = sys.argv[1], sys.argv[2]
+assert configs(a) == configs(b)
+assert results(a) == results(b), (results(a), results(b))
+strip = lambda rows: [(t, e) for t, e, _ in rows]
+assert strip(epochs(a)) == strip(epochs(b))
+PY
+diff <(grep '^best:' serial.log) <(grep '^best:' par.log) > /dev/null && pass "same incumbent with 2 workers" \
+  || fail "incumbent: $(grep '^best:' serial.log) vs $(grep '^best:' par.log)"
+
+# --- kill -9 while two jobs run, resume with two workers
+"$FHIST" search "${HB[@]}" --threads 2 --workers 2 --journal killed.db > killed1.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$("$PY" -c "
+import sqlite3
+db = sqlite3.connect('file:killed.db?mode=ro', uri=True)
+r = db.execute(\"select sum(kind='result'), sum(kind='start') - sum(kind='result') from events\").fetchone()
+print(1 if (r[0] or 0) >= 4 and r[1] == 2 else 0)" 2>/dev/null || echo 0)
+  [ "$n" = 1 ] && break
+  sleep 0.1
+done
+kill -9 $pid; wait $pid 2>/dev/null
+running=$("$PY" -c "import sqlite3; print(sqlite3.connect('killed.db').execute(\"select sum(kind='start') - sum(kind='result') from events\").fetchone()[0])")
+[ "$running" -ge 1 ] && pass "killed with $running job(s) running" || fail "kill came too late ($running running)"
+"$FHIST" search --resume --workers 2 --threads 2 --journal killed.db > killed2.log 2>&1 || fail "resume: $(tail killed2.log)"
+grep -q "2 worker(s)" killed2.log && pass "resume takes --workers" || fail "resume workers: $(head -1 killed2.log)"
+"$PY" - par.db killed.db <<'PY' && pass "kill -9 with 2 workers + resume: same results, no epoch twice" || fail "resume differs"
+import sqlite3, sys
+def results(p):
+    return sorted(sqlite3.connect(p).execute("select trial, budget_epochs, score, state from events where kind='result'"))
+def epochs(p):
+    return sqlite3.connect(p).execute("select trial, epoch from epochs order by trial, epoch").fetchall()
+a, b = sys.argv[1], sys.argv[2]
+assert results(a) == results(b), (results(a), results(b))
+assert epochs(a) == epochs(b)
+PY
+
+# --- bad input
+expect_exit 2 "--workers" "--workers 0 refused" -- "$FHIST" search "${HB[@]}" --workers 0 --journal w0.db
+expect_exit 2 "empty entry in the device list" "empty device in a list refused" -- \
+  "$FHIST" search "${BASE[@]}" --device cpu, --journal dl.db
+expect_exit 2 "uses one device" "train refuses a device list" -- \
+  "$FHIST" train --data fashion-mnist --model cnn --train-size 100 --val-size 50 --epochs 1 --device cpu,cpu
+[ ! -e w0.db ] && [ ! -e dl.db ] && pass "refused searches wrote no journal" || fail "journal written on bad input"
+
+finish "e2e parallel"
