@@ -164,6 +164,7 @@ void run_search(SearchCmd& c) {
     estimator = stored.estimator;
     fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored.algo,
                stored.estimator, stored.data, stored.seed, workers);
+    std::fflush(stdout);
     summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt);
   } else {
     c.o.device = device;
@@ -176,6 +177,7 @@ void run_search(SearchCmd& c) {
                c.o.algo, c.o.estimator, c.o.space, c.o.model, c.o.data, c.o.train_size, c.o.val_size,
                c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads(),
                c.o.workers, device);
+    std::fflush(stdout);
     summary = study::run_study(c.o, c.journal, cb);
   }
   print_summary(summary, estimator);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 #include "store/trial_store.hpp"
 
@@ -115,9 +116,12 @@ std::string column_text(sqlite3_stmt* s, int i) {
 
 class SqliteStore final : public TrialStore {
  public:
-  SqliteStore(const std::string& path, bool create) : path_(path), lock_(path) {
+  // read_only: no lock (a running search may hold it) and no writes; WAL lets it read while the search writes.
+  SqliteStore(const std::string& path, bool create, bool read_only) : path_(path) {
+    if (!read_only) lock_.emplace(path);
     sqlite3* raw = nullptr;
-    const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | (create ? SQLITE_OPEN_CREATE : 0) |
+                      SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);  // owned even on failure: sqlite3_open_v2 allocates a handle to carry the message
     if (rc != SQLITE_OK) fail(rc, "cannot open");
@@ -141,10 +145,10 @@ class SqliteStore final : public TrialStore {
     // WAL: a commit is one append to the -wal file; NORMAL syncs at checkpoints, which survives any process crash
     // (kill -9) and keeps the database consistent on power loss, where only the last commits may be lost.
     // journal_mode answers with the mode it ended up in: some file systems (no shared memory) cannot do WAL.
-    if (query_text("PRAGMA journal_mode = WAL") != "wal") {
+    if (!read_only && query_text("PRAGMA journal_mode = WAL") != "wal") {
       throw StoreError(fmt::format("{}: cannot switch the journal to WAL mode", path_));
     }
-    exec("PRAGMA synchronous = NORMAL");
+    if (!read_only) exec("PRAGMA synchronous = NORMAL");
     exec("PRAGMA foreign_keys = ON");
     if (empty) exec(kSchema);
 
@@ -371,7 +375,7 @@ class SqliteStore final : public TrialStore {
 
   // Declaration order is destruction order reversed: statements, then the connection, then (last) the lock.
   std::string path_;
-  LockFile lock_;
+  std::optional<LockFile> lock_;
   std::unique_ptr<sqlite3, DbCloser> db_;
   Stmt put_study_, get_study_, add_trial_, set_state_, add_epoch_, add_event_;
   Stmt all_trials_, one_trial_, all_epochs_, trial_epochs_, all_events_;
@@ -387,7 +391,13 @@ std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, bool crea
     const auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);  // a failure shows up on open below
   }
-  return std::make_unique<SqliteStore>(path, create);
+  return std::make_unique<SqliteStore>(path, create, false);
+}
+
+std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw StoreError("no journal at " + path);
+  return std::make_unique<SqliteStore>(path, false, true);
 }
 
 }  // namespace fhist::store

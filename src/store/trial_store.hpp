@@ -75,5 +75,8 @@ class TrialStore {
 // Throws StoreError if the file is not an fhist journal or its schema version differs from kSchemaVersion
 // (naming both versions). Every write is its own transaction, durable once the call returns.
 std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, bool create);
+// Opens an existing journal for reading only, without the lock: reports and exports work while a search runs (WAL
+// readers see the last committed state). Writes throw StoreError.
+std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path);
 
 }  // namespace fhist::store

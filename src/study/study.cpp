@@ -686,12 +686,14 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
 }
 
 StudyOptions journal_options(const std::string& journal) {
-  auto store = store::open_sqlite_store(journal, false);
+  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  auto store = store::open_sqlite_store_readonly(journal);
   return read_definition(*store).first;
 }
 
 StudySummary summarize_journal(const std::string& journal) {
-  auto store = store::open_sqlite_store(journal, false);
+  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  auto store = store::open_sqlite_store_readonly(journal);
   auto [options, space] = read_definition(*store);
   (void)space;
   StudySummary s;

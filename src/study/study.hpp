@@ -101,9 +101,9 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
 // `workers`, when given, replaces the stored number of workers (the search's other settings cannot change).
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
                           std::optional<int> workers = std::nullopt);
-// The summary of a journal without running anything.
+// The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
-// The options a journal was created with.
+// The options a journal was created with (read-only).
 StudyOptions journal_options(const std::string& journal);
 
 // A built-in space by name (hparams, randaugment, nb201, darts, resnet-scale) or a JSON space file.

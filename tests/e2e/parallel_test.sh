@@ -52,6 +52,11 @@ print(1 if (r[0] or 0) >= 4 and r[1] == 2 else 0)" 2>/dev/null || echo 0)
   [ "$n" = 1 ] && break
   sleep 0.1
 done
+# report and export read the journal while the search holds it
+out=$("$FHIST" report --journal killed.db 2>&1) && grep -q "started and not reported" <<<"$out" \
+  && pass "report on a running search" || fail "report while running: $out"
+"$FHIST" export --journal killed.db --table epochs > running.csv && [ "$(wc -l < running.csv)" -ge 2 ] \
+  && pass "export on a running search" || fail "export while running: $(head -3 running.csv)"
 kill -9 $pid; wait $pid 2>/dev/null
 running=$("$PY" -c "import sqlite3; print(sqlite3.connect('killed.db').execute(\"select sum(kind='start') - sum(kind='result') from events\").fetchone()[0])")
 [ "$running" -ge 1 ] && pass "killed with $running job(s) running" || fail "kill came too late ($running running)"
@@ -67,6 +72,29 @@ a, b = sys.argv[1], sys.argv[2]
 assert results(a) == results(b), (results(a), results(b))
 assert epochs(a) == epochs(b)
 PY
+
+# --- report and export
+diff <(grep '^best:' par.log) <("$FHIST" report --journal par.db | grep '^best:') > /dev/null \
+  && pass "report names the search's incumbent" || fail "report: $("$FHIST" report --journal par.db 2>&1)"
+"$FHIST" export --journal par.db --table results -o results.csv 2> export.log \
+  && "$FHIST" export --journal par.db --table epochs --format json -o epochs.json \
+  && "$FHIST" export --journal par.db --table trials > trials.csv || fail "export: $(cat export.log)"
+"$PY" - par.db results.csv epochs.json trials.csv <<'PY' && pass "export: results CSV, epochs JSON, trials CSV match the journal" || fail "export content"
+import csv, json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = list(csv.DictReader(open(sys.argv[2])))
+events = db.execute("select trial, budget_epochs, score from events where kind='result' order by seq").fetchall()
+assert [(int(r["trial"]), int(r["budget_epochs"]), float(r["score"])) for r in rows] == events
+assert all(float(r["params_lr"]) > 0 for r in rows)
+epochs = json.load(open(sys.argv[3]))
+assert len(epochs) == db.execute("select count(*) from epochs").fetchone()[0]
+assert all(0 <= e["original_val_acc"] <= 1 and e["epoch"] >= 1 for e in epochs)
+trials = list(csv.DictReader(open(sys.argv[4])))
+assert len(trials) == db.execute("select count(*) from trials").fetchone()[0]
+assert max(int(t["budget_epochs"]) for t in trials) == 8
+PY
+expect_exit 2 "table" "export --table bogus refused" -- "$FHIST" export --journal par.db --table bogus
+expect_exit 2 "missing.db: no such file" "report on a missing journal" -- "$FHIST" report --journal missing.db
 
 # --- bad input
 expect_exit 2 "--workers" "--workers 0 refused" -- "$FHIST" search "${HB[@]}" --workers 0 --journal w0.db

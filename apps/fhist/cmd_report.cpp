@@ -1,0 +1,118 @@
+// fhist report | export: reading a journal, also while its search runs.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "commands.hpp"
+#include "core/errors.hpp"
+#include "core/fs.hpp"
+#include "study/report.hpp"
+#include "study/study.hpp"
+
+namespace fhist::cli {
+namespace {
+
+struct ReportCmd {
+  std::string journal;
+  int top = 10;
+};
+
+std::string pct(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:.2f}%", 100.0 * v.get<double>()) : std::string("-");
+}
+
+void run_report(const ReportCmd& c) {
+  const auto o = study::journal_options(c.journal);
+  const auto s = study::summarize_journal(c.journal);
+  const auto results = study::journal_table(c.journal, "results");
+  const auto trials = study::journal_table(c.journal, "trials");
+  fmt::print("{}: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
+             "{} worker(s) on {}\n",
+             c.journal, o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,
+             o.sched.max_budget, o.sched.eta, o.seed, o.workers, o.device);
+  std::int64_t unreported = 0;
+  for (const auto& row : trials.rows) unreported += row[2] == "running" ? 1 : 0;
+  fmt::print("{} trials, {} jobs reported, {} epochs trained, {:.0f} s of training", s.trials, results.rows.size(),
+             s.epochs_trained, s.seconds);
+  fmt::print("{}\n", unreported > 0 ? fmt::format("; {} job(s) started and not reported (running now, or interrupted: "
+                                                  "search --resume reruns them)",
+                                                  unreported)
+                                    : std::string());
+  if (!s.best) {
+    fmt::print("no trial has finished successfully yet\n");
+    return;
+  }
+  fmt::print("best: trial {} {} | {} score {:.2f}% at {} epochs\n", s.best->trial, s.best_config.to_string(),
+             o.estimator, 100.0 * s.best->score, s.best->budget_epochs);
+  // The ranking at the largest budget reached, as the incumbent is chosen.
+  const auto col = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(trials.columns.begin(), trials.columns.end(), name) -
+                                    trials.columns.begin());
+  };
+  const auto budget = col("budget_epochs"), score = col("score"), orig = col("original_val_acc");
+  std::vector<const std::vector<nlohmann::json>*> top;
+  for (const auto& row : trials.rows) {
+    if (row[budget] == s.best->budget_epochs && row[score].is_number()) top.push_back(&row);
+  }
+  std::stable_sort(top.begin(), top.end(),
+                   [&](const std::vector<nlohmann::json>* a, const std::vector<nlohmann::json>* b) {
+                     return (*a)[score].get<double>() > (*b)[score].get<double>();
+                   });
+  if (static_cast<int>(top.size()) > c.top) top.resize(static_cast<std::size_t>(c.top));
+  fmt::print("top {} at {} epochs by {} score:\n  {:>4} {:>6} {:>8} {:>9}  config\n", top.size(),
+             s.best->budget_epochs, o.estimator, "rank", "trial", "score", "original");
+  for (std::size_t i = 0; i < top.size(); ++i) {
+    const auto& row = *top[i];
+    nlohmann::json cfg = nlohmann::json::object();
+    for (std::size_t k = 0; k < trials.columns.size(); ++k) {
+      if (trials.columns[k].rfind("params_", 0) == 0 && !row[k].is_null()) cfg[trials.columns[k].substr(7)] = row[k];
+    }
+    fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row[0].get<std::int64_t>(), pct(row[score]), pct(row[orig]),
+               cfg.dump());
+  }
+}
+
+struct ExportCmd {
+  std::string journal;
+  std::string table = "results";
+  std::string format = "csv";
+  std::string output;
+};
+
+void run_export(const ExportCmd& c) {
+  const auto table = study::journal_table(c.journal, c.table);
+  const std::string text = c.format == "csv" ? study::to_csv(table) : study::to_json(table).dump(2) + "\n";
+  if (c.output.empty() || c.output == "-") {
+    fmt::print("{}", text);
+  } else {
+    write_file_atomically(c.output, [&](std::ostream& out) { out << text; });
+    fmt::print(stderr, "wrote {} rows of {} to {}\n", table.rows.size(), c.table, c.output);
+  }
+}
+
+}  // namespace
+
+void register_report(CLI::App& app) {
+  {
+    auto c = std::make_shared<ReportCmd>();
+    auto* sub = app.add_subcommand("report", "a search's progress, incumbent and top trials (also while it runs)");
+    sub->add_option("--journal", c->journal, "the search's journal")->required();
+    sub->add_option("--top", c->top, "trials to list")->check(CLI::PositiveNumber)->capture_default_str();
+    sub->callback([c]() { run_report(*c); });
+  }
+  {
+    auto c = std::make_shared<ExportCmd>();
+    auto* sub = app.add_subcommand("export", "a journal's epochs, results or trials as CSV or JSON, for plots");
+    sub->add_option("--journal", c->journal, "the search's journal")->required();
+    sub->add_option("--table", c->table, "epochs | results | trials")
+        ->check(CLI::IsMember(study::journal_table_names()))
+        ->capture_default_str();
+    sub->add_option("--format", c->format, "csv | json")->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
+    sub->add_option("-o,--output", c->output, "file to write (default: standard output)");
+    sub->callback([c]() { run_export(*c); });
+  }
+}
+
+}  // namespace fhist::cli

@@ -1,0 +1,149 @@
+#include "study/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/errors.hpp"
+#include "store/trial_store.hpp"
+
+namespace fhist::study {
+
+namespace {
+
+// Configuration columns are "params_<name>" (as Optuna's trials_dataframe), so "lr" the parameter and "lr" the
+// epoch's scheduled learning rate stay apart.
+std::vector<std::string> param_names(const std::vector<store::TrialRow>& trials) {
+  std::set<std::string> names;
+  for (const auto& t : trials) {
+    if (!t.config.is_object()) continue;
+    for (const auto& [k, v] : t.config.items()) names.insert(k);
+  }
+  return {names.begin(), names.end()};
+}
+
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+nlohmann::json field(const nlohmann::json& record, const char* key) {
+  if (!record.is_object() || !record.contains(key)) return nullptr;
+  return record.at(key);
+}
+
+void add_params(std::vector<nlohmann::json>& row, const std::vector<std::string>& params,
+                const std::map<std::int64_t, const store::TrialRow*>& by_id, std::int64_t trial) {
+  const auto it = by_id.find(trial);
+  for (const auto& p : params) {
+    row.push_back(it != by_id.end() && it->second->config.is_object() && it->second->config.contains(p)
+                      ? it->second->config.at(p)
+                      : nlohmann::json(nullptr));
+  }
+}
+
+std::string csv_cell(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  }
+  return v.dump();
+}
+
+}  // namespace
+
+std::vector<std::string> journal_table_names() { return {"epochs", "results", "trials"}; }
+
+Table journal_table(const std::string& journal, const std::string& name) {
+  const auto names = journal_table_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    throw InputError(fmt::format("--table '{}': expected one of {}", name, fmt::join(names, ", ")));
+  }
+  if (!std::filesystem::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  auto store = store::open_sqlite_store_readonly(journal);
+  const auto trials = store->trials();
+  std::map<std::int64_t, const store::TrialRow*> by_id;
+  for (const auto& t : trials) by_id[t.trial] = &t;
+  const auto params = param_names(trials);
+  auto with_params = [&](std::vector<std::string> cols) {
+    for (const auto& p : params) cols.push_back("params_" + p);
+    return cols;
+  };
+  Table table;
+  if (name == "epochs") {
+    const char* keys[] = {"train_loss", "original_val_acc", "estimate", "refit_val_acc",
+                          "lr",         "seconds",          "estimate_seconds"};
+    table.columns = {"trial", "epoch", "bracket"};
+    table.columns.insert(table.columns.end(), std::begin(keys), std::end(keys));
+    table.columns = with_params(table.columns);
+    for (const auto& e : store->epochs()) {
+      const auto it = by_id.find(e.trial);
+      std::vector<nlohmann::json> row = {e.trial, e.epoch,
+                                         it != by_id.end() ? nlohmann::json(it->second->bracket) : nullptr};
+      for (const char* k : keys) row.push_back(field(e.record, k));
+      add_params(row, params, by_id, e.trial);
+      table.rows.push_back(std::move(row));
+    }
+  } else if (name == "results") {
+    table.columns = with_params(
+        {"seq", "trial", "bracket", "rung", "budget_epochs", "score", "state", "seconds", "message"});
+    for (const auto& ev : store->events()) {
+      if (ev.kind != "result") continue;
+      std::vector<nlohmann::json> row = {ev.seq,   ev.trial,   ev.bracket,        ev.rung,   ev.budget_epochs,
+                                         number(ev.score), ev.state, number(ev.seconds), ev.message};
+      add_params(row, params, by_id, ev.trial);
+      table.rows.push_back(std::move(row));
+    }
+  } else {
+    // The last reported result of each trial is at its largest budget (budgets only grow).
+    std::map<std::int64_t, store::Event> last;
+    for (const auto& ev : store->events()) {
+      if (ev.kind == "result") last[ev.trial] = ev;
+    }
+    std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> original;  // (trial, epoch) -> accuracy
+    for (const auto& e : store->epochs()) original[{e.trial, e.epoch}] = field(e.record, "original_val_acc");
+    table.columns = with_params({"trial", "bracket", "state", "message", "budget_epochs", "score", "original_val_acc"});
+    for (const auto& t : trials) {
+      std::vector<nlohmann::json> row = {t.trial, t.bracket, t.state, t.message};
+      const auto it = last.find(t.trial);
+      if (it == last.end()) {
+        row.insert(row.end(), {nullptr, nullptr, nullptr});
+      } else {
+        const auto o = original.find({t.trial, it->second.budget_epochs});
+        row.insert(row.end(), {it->second.budget_epochs, number(it->second.score),
+                               o != original.end() ? o->second : nlohmann::json(nullptr)});
+      }
+      add_params(row, params, by_id, t.trial);
+      table.rows.push_back(std::move(row));
+    }
+  }
+  return table;
+}
+
+std::string to_csv(const Table& table) {
+  std::string out;
+  auto line = [&](auto begin, auto end, auto cell) {
+    for (auto it = begin; it != end; ++it) out += (it == begin ? "" : ",") + cell(*it);
+    out += "\n";
+  };
+  line(table.columns.begin(), table.columns.end(), [](const std::string& c) { return csv_cell(c); });
+  for (const auto& row : table.rows) line(row.begin(), row.end(), [](const nlohmann::json& v) { return csv_cell(v); });
+  return out;
+}
+
+nlohmann::json to_json(const Table& table) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& row : table.rows) {
+    nlohmann::json obj = nlohmann::json::object();
+    for (std::size_t i = 0; i < table.columns.size() && i < row.size(); ++i) obj[table.columns[i]] = row[i];
+    out.push_back(std::move(obj));
+  }
+  return out;
+}
+
+}  // namespace fhist::study

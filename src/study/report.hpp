@@ -1,0 +1,33 @@
+#pragma once
+// Reading a journal for people and plots: flat tables (CSV / JSON) of its epochs, results and trials, and a ranking
+// of the trials. Read-only, so it works while a search is running on the journal. No Torch in this header.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace fhist::study {
+
+// A flat table: one column per field, configuration parameters flattened to one column each (named after the
+// parameter). Cells are JSON scalars; null where there is no value (NaN, a failed trial's score).
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<nlohmann::json>> rows;
+};
+
+// "epochs": a row per trained epoch (trial, epoch, bracket, the configuration, train_loss, original_val_acc,
+//           estimate, refit_val_acc, lr, seconds, estimate_seconds);
+// "results": a row per finished job in journal order (seq, trial, bracket, rung, budget_epochs, score, state,
+//           seconds, message, the configuration);
+// "trials": a row per trial (trial, bracket, state, message, budget_epochs reached, score and original_val_acc at
+//           that budget, the configuration).
+// Throws InputError for another name, store::StoreError for a journal that cannot be read.
+Table journal_table(const std::string& journal, const std::string& name);
+std::vector<std::string> journal_table_names();
+
+// RFC 4180 CSV: a header line, then the rows; fields with a comma, quote or line break are quoted.
+std::string to_csv(const Table& table);
+// An array of objects, one per row.
+nlohmann::json to_json(const Table& table);
+
+}  // namespace fhist::study
