@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Searches with several workers: jobs overlap, every trial trains exactly as it would alone (HyperBand's decisions
-# do not depend on the order results arrive in), and kill -9 with two jobs running + --resume loses nothing.
+# do not depend on the order results arrive in), and kill -9 with two jobs running + --resume loses nothing. Also
+# fhist report / export (on a running search too) and scripts/rank-correlation.py on an export.
 # Usage: parallel_test.sh FHIST PYTHON WORKDIR
+SCRIPTS=$(readlink -f "$(dirname "$0")/../../scripts")
 source "$(dirname "$0")/lib.sh" "$@"
 
 BASE=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --seed 7 --space hparams
@@ -93,6 +95,27 @@ trials = list(csv.DictReader(open(sys.argv[4])))
 assert len(trials) == db.execute("select count(*) from trials").fetchone()[0]
 assert max(int(t["budget_epochs"]) for t in trials) == 8
 PY
+# rank-correlation.py on the export: a hand-made history with known answers, then the real one
+"$PY" - <<'PY' > known.json
+import json
+rows = []
+finals = [0.9, 0.8, 0.7, 0.6]          # trial t's final accuracy
+for t, fin in enumerate(finals):
+    rows.append({"trial": t, "epoch": 1, "original_val_acc": fin, "estimate": 1 - fin})   # original right, fh reversed
+    rows.append({"trial": t, "epoch": 2, "original_val_acc": fin, "estimate": fin})
+print(json.dumps(rows))
+PY
+"$PY" "$SCRIPTS/rank-correlation.py" known.json --json known_out.json > known.log && "$PY" - known_out.json <<'PY' \
+  && pass "rank-correlation.py: known rankings give rho/tau +-1 and the right regret" || fail "rank-correlation: $(cat known.log)"
+import json, sys
+e = json.load(open(sys.argv[1]))["epochs"]
+assert len(e) == 1 and e[0]["epoch"] == 1
+assert abs(e[0]["spearman_original"] - 1) < 1e-12 and abs(e[0]["kendall_original"] - 1) < 1e-12
+assert abs(e[0]["spearman_fh"] + 1) < 1e-12 and abs(e[0]["kendall_fh"] + 1) < 1e-12
+assert e[0]["regret_original"] == 0 and abs(e[0]["regret_fh"] - 0.3) < 1e-12
+PY
+"$PY" "$SCRIPTS/rank-correlation.py" epochs.json --json rank.json > rank.log && grep -q "^mean over epochs 1..7" rank.log \
+  && pass "rank-correlation.py on an exported search" || fail "rank-correlation on export: $(cat rank.log)"
 expect_exit 2 "table" "export --table bogus refused" -- "$FHIST" export --journal par.db --table bogus
 expect_exit 2 "missing.db: no such file" "report on a missing journal" -- "$FHIST" report --journal missing.db
 
