@@ -10,8 +10,16 @@ epoch: by the network's own accuracy at e ("original"), and by the feature-histo
 Spearman's rho, Kendall's tau-b, and the regret of picking the top-ranked trial at e (best final accuracy minus the
 picked trial's final accuracy), and writes the same as JSON with --json.
 
-Usage: rank-correlation.py epochs.json [--json out.json]
+With --sh N,ETA it also replays successive halving on the recorded histories (as a tabular benchmark does): many
+random subsets of N trials start at 1 epoch, each rung keeps the top 1/ETA by the score (original or fh) and
+multiplies the budget by ETA, the survivor is trained to the final epoch. fhist's training is deterministic per trial
+and a promoted trial continues from its checkpoint, so a trial's scores at epoch e are the same whichever rungs led
+there: the replay is what a real SH run over those N trials would have chosen. Regret is measured by the final
+accuracy.
+
+Usage: rank-correlation.py epochs.json [--json out.json] [--sh N,ETA] [--repeats R]
 """
+import random
 import json
 import math
 import sys
@@ -107,11 +115,49 @@ def main(argv):
         print(f"mean over epochs 1..{final_epoch - 1}: rho original {mean('spearman_original'):.3f}, "
               f"fh {mean('spearman_fh'):.3f}; tau original {mean('kendall_original'):.3f}, fh {mean('kendall_fh'):.3f}; "
               f"regret original {100 * mean('regret_original'):.2f} pt, fh {100 * mean('regret_fh'):.2f} pt")
+    result = {"trials": len(trials), "final_epoch": final_epoch, "best_final": best_final, "epochs": table}
+    if "--sh" in argv:
+        n, eta = (int(v) for v in argv[argv.index("--sh") + 1].split(","))
+        repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else 2000
+        if not 2 <= n <= len(trials) or eta < 2:
+            print(f"--sh {n},{eta}: need 2 <= N <= {len(trials)} trials and ETA >= 2", file=sys.stderr)
+            return 2
+        result["sh"] = successive_halving(by_trial, trials, final_epoch, n, eta, repeats)
+        sh = result["sh"]
+        print(f"successive halving, {n} trials, eta {eta}, rungs at {sh['budgets']} epochs, {repeats} random subsets:")
+        for key in ("original", "fh"):
+            print(f"  by {key:>8}: mean regret {100 * sh[key]['mean_regret']:.2f} pt, picks the subset's best "
+                  f"{100 * sh[key]['p_best']:.1f}% of the time")
     if out_json:
         with open(out_json, "w") as fp:
-            json.dump({"trials": len(trials), "final_epoch": final_epoch, "best_final": best_final,
-                       "epochs": table}, fp, indent=2)
+            json.dump(result, fp, indent=2)
     return 0
+
+
+def successive_halving(by_trial, trials, final_epoch, n, eta, repeats):
+    budgets = [1]
+    while budgets[-1] * eta < final_epoch:
+        budgets.append(budgets[-1] * eta)
+    final = {t: by_trial[t][final_epoch]["original_val_acc"] for t in trials}
+    rng = random.Random(0)
+    out = {"budgets": budgets}
+    subsets = [rng.sample(trials, n) for _ in range(repeats)]
+    for key, field in (("original", "original_val_acc"), ("fh", "estimate")):
+        regrets, hits = [], 0
+        for subset in subsets:
+            alive = list(subset)
+            for b in budgets:
+                if len(alive) == 1:
+                    break
+                keep = max(1, len(alive) // eta)
+                # ties broken by trial id, the same for both scores
+                alive = sorted(alive, key=lambda t: (-by_trial[t][b][field], t))[:keep]
+            chosen = max(alive, key=lambda t: (by_trial[t][final_epoch][field], -t))
+            best = max(final[t] for t in subset)
+            regrets.append(best - final[chosen])
+            hits += final[chosen] == best
+        out[key] = {"mean_regret": sum(regrets) / len(regrets), "p_best": hits / len(subsets)}
+    return out
 
 
 if __name__ == "__main__":

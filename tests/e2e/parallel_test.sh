@@ -105,10 +105,16 @@ for t, fin in enumerate(finals):
     rows.append({"trial": t, "epoch": 2, "original_val_acc": fin, "estimate": fin})
 print(json.dumps(rows))
 PY
-"$PY" "$SCRIPTS/rank-correlation.py" known.json --json known_out.json > known.log && "$PY" - known_out.json <<'PY' \
-  && pass "rank-correlation.py: known rankings give rho/tau +-1 and the right regret" || fail "rank-correlation: $(cat known.log)"
+"$PY" "$SCRIPTS/rank-correlation.py" known.json --json known_out.json --sh 4,2 --repeats 10 > known.log \
+  && "$PY" - known_out.json <<'PY' && pass "rank-correlation.py: known rankings give rho/tau +-1, regrets, SH replay" \
+  || fail "rank-correlation: $(cat known.log)"
 import json, sys
-e = json.load(open(sys.argv[1]))["epochs"]
+out = json.load(open(sys.argv[1]))
+# SH over all 4: the 1-epoch rung keeps 2; by original trials 0 and 1 (then 0 wins), by fh 3 and 2 (then 2 wins)
+assert out["sh"]["budgets"] == [1], out["sh"]
+assert out["sh"]["original"] == {"mean_regret": 0.0, "p_best": 1.0}, out["sh"]
+assert abs(out["sh"]["fh"]["mean_regret"] - 0.2) < 1e-12 and out["sh"]["fh"]["p_best"] == 0.0, out["sh"]
+e = out["epochs"]
 assert len(e) == 1 and e[0]["epoch"] == 1
 assert abs(e[0]["spearman_original"] - 1) < 1e-12 and abs(e[0]["kendall_original"] - 1) < 1e-12
 assert abs(e[0]["spearman_fh"] + 1) < 1e-12 and abs(e[0]["kendall_fh"] + 1) < 1e-12
