@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check: build against the local PyTorch's LibTorch with ninja, run the tests labelled `cuda`, the speed
-# benchmarks (estimate vs epoch, paper-faithful vs fast; C++ vs PyTorch-Python step time) and a 30-epoch ResNet-18
-# Fashion-MNIST `fhist train`; write JSON results to OUT_DIR. Meant to finish in under 6 minutes on one H100.
+# benchmarks (estimate vs epoch, paper-faithful vs fast; C++ vs PyTorch-Python step time), a 30-epoch ResNet-18
+# Fashion-MNIST `fhist train` and a small search with 1 vs 4 workers; write JSON results to OUT_DIR. Meant to finish in under 6 minutes on one H100.
 #
 #   scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR]
 #
@@ -36,9 +36,10 @@ bin=$build
 
 if [ "$smoke" = 1 ]; then
   device=cpu; precision=fp32; extra=(); width=0.125; train_size=512; val_size=256; batch=32; steps=3; epochs=2
+  search_width=0.125; search_train=256; search_val=128
 else
   device=cuda; precision=bf16; extra=(--channels-last); width=1; train_size=10000; val_size=2000; batch=256
-  steps=30; epochs=30
+  steps=30; epochs=30; search_width=0.25; search_train=2000; search_val=1000
 fi
 
 log "tests labelled cuda"
@@ -94,5 +95,27 @@ if [ -d "$fmnist" ]; then
     | tee "$out/train.txt"
 else
   log "no Fashion-MNIST at $fmnist: the 30-epoch run is skipped (pass --fashion-mnist DIR)"
+fi
+if [ -d "$fmnist" ]; then
+  # Small trials leave a GPU idle between kernels; several workers (each on a CUDA stream of its own) fill it.
+  log "search: HyperBand 1..4 eta 2 on Fashion-MNIST, $search_train images, 1 worker vs 4 workers ($device)"
+  for w in 1 4; do
+    rm -rf "$build/gpu-check-search-$w.db"*
+    t0=$(date +%s.%N)
+    "$bin/fhist" search --data "fashion-mnist:$fmnist" --model resnet18 --width-mult "$search_width" \
+      --space hparams --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --train-size "$search_train" \
+      --val-size "$search_val" --seed 0 \
+      --device "$device" --precision "$precision" "${extra[@]}" --workers "$w" \
+      --journal "$build/gpu-check-search-$w.db" > "$out/search-workers-$w.txt"
+    echo "$t0 $(date +%s.%N)" > "$out/search-workers-$w.time"
+  done
+  python3 - "$out" <<'PY'
+import json, sys
+o = sys.argv[1]
+wall = {w: (lambda a, b: b - a)(*map(float, open(f"{o}/search-workers-{w}.time").read().split())) for w in (1, 4)}
+json.dump({"wall_seconds_1_worker": wall[1], "wall_seconds_4_workers": wall[4], "speedup": wall[1] / wall[4]},
+          open(f"{o}/search-workers.json", "w"), indent=2)
+print(f"search wall time: 1 worker {wall[1]:.1f} s, 4 workers {wall[4]:.1f} s, speed-up {wall[1] / wall[4]:.2f}x")
+PY
 fi
 log "results in $out"

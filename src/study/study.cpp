@@ -13,6 +13,9 @@
 #include <mutex>
 #include <thread>
 
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include "core/errors.hpp"
 #include "core/rng.hpp"
 #include "curve/curve.hpp"
@@ -227,6 +230,15 @@ class Runner {
                                    device = devices_[i % devices_.size()]]() {
           try {
             at::set_num_threads(threads);
+            // Each GPU worker issues its kernels on a stream of its own, so workers sharing a GPU overlap instead of
+            // queueing on its default stream. The current stream is per thread; everything the job does (data copy,
+            // training, estimates) runs on this thread.
+            std::optional<c10::StreamGuard> stream;
+            const torch::Device dev(device);
+            if (dev.is_cuda()) {
+              const auto* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
+              stream.emplace(impl->getStreamFromGlobalPool(dev.has_index() ? dev : impl->getDevice()));
+            }
             slot.result = run_job(job, config, device);
           } catch (...) {
             slot.error = std::current_exception();
