@@ -30,7 +30,11 @@ prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/
 build=build-gpu
 [ "$smoke" = 1 ] && build=build-gpu-smoke
 log "configure ($build) against ${prefix:-the system LibTorch}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+-DCMAKE_PREFIX_PATH=$prefix} > "$out/configure.log"
+[ -n "$prefix" ] && python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda,
+  "cxx11 ABI", torch._C._GLIBCXX_USE_CXX11_ABI)' 2>/dev/null | tee "$out/torch-version.txt" || true
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+-DCMAKE_PREFIX_PATH=$prefix} > "$out/configure.log" 2>&1 \
+  || { tail -50 "$out/configure.log"; exit 1; }
+grep -- '-- fhist:' "$out/configure.log" || true  # LibTorch version, its libstdc++ ABI, how fmt is used
 cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
 bin=$build
 

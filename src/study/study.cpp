@@ -1,6 +1,7 @@
 #include "study/study.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (moved here in fmt 11, the fmt that PyTorch 2.5+ wheels ship)
 
 #include <atomic>
 #include <chrono>

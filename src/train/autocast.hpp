@@ -6,20 +6,36 @@
 
 namespace fhist::train {
 
-// bfloat16 autocast for one scope, on the device's autocast backend. The 1.13 entry points still exist (deprecated)
-// in LibTorch 2.x; newer releases get the device-type API.
+// LibTorch 2.4 brought the device-type autocast API (pytorch/pytorch#124359) and deprecated the per-device functions
+// 1.13 has (is_enabled, is_cpu_enabled, set_autocast_gpu_dtype, ...): they still compile there, with a deprecation
+// warning at build time and a TORCH_WARN_DEPRECATION at run time, so 2.4+ gets the new API.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define FHIST_AUTOCAST_DEVICE_TYPE_API 1
+#else
+#define FHIST_AUTOCAST_DEVICE_TYPE_API 0
+#endif
+
+// Whether autocast is on for the device's backend (the CPU's or CUDA's), on either API.
+inline bool autocast_enabled(const torch::Device& device) {
+#if FHIST_AUTOCAST_DEVICE_TYPE_API
+  return at::autocast::is_autocast_enabled(device.is_cuda() ? at::kCUDA : at::kCPU);
+#else
+  return device.is_cuda() ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+// bfloat16 autocast for one scope, on the device's autocast backend.
 class AutocastScope {
  public:
   AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
     if (!enabled_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    previous_ = autocast_enabled(device);
+#if FHIST_AUTOCAST_DEVICE_TYPE_API
     const auto type = cuda_ ? at::kCUDA : at::kCPU;
-    previous_ = at::autocast::is_autocast_enabled(type);
     previous_dtype_ = at::autocast::get_autocast_dtype(type);
     at::autocast::set_autocast_dtype(type, at::kBFloat16);
     at::autocast::set_autocast_enabled(type, true);
 #else
-    previous_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
     previous_dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
     if (cuda_) {
       at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
@@ -34,7 +50,7 @@ class AutocastScope {
   ~AutocastScope() {
     if (!enabled_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if FHIST_AUTOCAST_DEVICE_TYPE_API
     const auto type = cuda_ ? at::kCUDA : at::kCPU;
     at::autocast::set_autocast_enabled(type, previous_);
     at::autocast::set_autocast_dtype(type, previous_dtype_);
@@ -57,6 +73,5 @@ class AutocastScope {
   bool previous_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };
-
 
 }  // namespace fhist::train

@@ -1,5 +1,6 @@
 // CUDA path (label `cuda`): skipped where no GPU is visible, so CI (CPU only) reports them as skipped.
 // scripts/gpu-check.sh runs them on a GPU machine.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include "estimate/estimator.hpp"

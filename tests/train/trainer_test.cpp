@@ -1,12 +1,13 @@
 #include "train/trainer.hpp"
 
-#include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/errors.hpp"
 #include "test_util.hpp"
+#include "train/autocast.hpp"
 
 namespace fhist::train {
 namespace {
@@ -168,7 +169,7 @@ TEST(Trainer, Bf16AutocastAndChannelsLastTrainOnCpu) {
     }
   }
   // Autocast is scoped: nothing leaks into code that runs after the trainer.
-  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_FALSE(autocast_enabled(torch::kCPU));
 }
 
 TEST(Trainer, ReadingTheLossBackEveryFewStepsChangesNothing) {
