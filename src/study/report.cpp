@@ -1,6 +1,7 @@
 #include "study/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it there)
 
 #include <algorithm>
 #include <cmath>
