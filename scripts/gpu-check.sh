@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
 # GPU check: build against the local PyTorch's LibTorch with ninja, run the tests labelled `cuda`, the speed
 # benchmarks (estimate vs epoch, paper-faithful vs fast; C++ vs PyTorch-Python step time), a 30-epoch ResNet-18
-# Fashion-MNIST `fhist train` and a small search with 1 vs 4 workers; write JSON results to OUT_DIR. Meant to finish in under 6 minutes on one H100.
+# Fashion-MNIST `fhist train` and a small search with 1 vs 4 workers; write JSON results to OUT_DIR. Meant to finish
+# in under 6 minutes on one H100.
 #
-#   scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR]
+#   scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR] [--kit DIR]
 #
+# --kit DIR: what scripts/device-kit.sh packed (Debian .debs of the build dependencies, Fashion-MNIST), for a
+# machine without them: the packages are unpacked into DIR/root (never into /) and put on CMake's search path.
 # --cpu-smoke runs the same steps on the CPU at tiny sizes (what CI machines and `make test` hosts can do).
 # Without Debian's dataset-fashion-mnist, pass --fashion-mnist DIR (the four IDX .gz files) or the 30-epoch run is
 # skipped with a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR]}
+out=${1:?usage: scripts/gpu-check.sh OUT_DIR [--cpu-smoke] [--fashion-mnist DIR] [--kit DIR]}
 shift
 smoke=0
 fmnist=/usr/share/datasets/fashion-mnist
+kit=
 while [ $# -gt 0 ]; do
   case $1 in
     --cpu-smoke) smoke=1 ;;
     --fashion-mnist) fmnist=$2; shift ;;
+    --kit) kit=$(readlink -f "$2"); shift ;;
     *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -27,12 +32,38 @@ out=$(readlink -f "$out")
 log() { echo "[gpu-check $(date +%T)] $*"; }
 
 prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
+if [ -n "$kit" ]; then
+  root=$kit/root
+  rm -rf "$root" && mkdir -p "$root"
+  for deb in "$kit"/debs/*.deb; do
+    if command -v dpkg-deb > /dev/null; then
+      dpkg-deb -x "$deb" "$root"
+    else  # a .deb is an ar archive holding data.tar.*; Python reads both
+      python3 - "$deb" "$root" <<'PY'
+import io, sys, tarfile
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"!<arch>\n", sys.argv[1]
+pos = 8
+while pos < len(data):
+    name, size = data[pos:pos + 16].decode().strip().rstrip("/"), int(data[pos + 48:pos + 58].decode())
+    body = data[pos + 60:pos + 60 + size]
+    if name.startswith("data.tar"):
+        tarfile.open(fileobj=io.BytesIO(body)).extractall(sys.argv[2])
+    pos += 60 + size + (size % 2)
+PY
+    fi
+  done
+  prefix="${prefix:+$prefix;}$root/usr"
+  [ -d "$kit/fashion-mnist" ] && fmnist=$kit/fashion-mnist
+  log "kit: $(ls "$kit"/debs | wc -l) packages unpacked into $root"
+fi
 build=build-gpu
 [ "$smoke" = 1 ] && build=build-gpu-smoke
 log "configure ($build) against ${prefix:-the system LibTorch}"
 [ -n "$prefix" ] && python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda,
   "cxx11 ABI", torch._C._GLIBCXX_USE_CXX11_ABI)' 2>/dev/null | tee "$out/torch-version.txt" || true
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+-DCMAKE_PREFIX_PATH=$prefix} > "$out/configure.log" 2>&1 \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+"-DCMAKE_PREFIX_PATH=$prefix"} \
+  ${kit:+-DFHIST_GTEST_SOURCE_DIR=$kit/root/usr/src/googletest} > "$out/configure.log" 2>&1 \
   || { tail -50 "$out/configure.log"; exit 1; }
 grep -- '-- fhist:' "$out/configure.log" || true  # LibTorch version, its libstdc++ ABI, how fmt is used
 cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
