@@ -153,4 +153,12 @@ json.dump({"wall_seconds_1_worker": wall[1], "wall_seconds_4_workers": wall[4], 
 print(f"search wall time: 1 worker {wall[1]:.1f} s, 4 workers {wall[4]:.1f} s, speed-up {wall[1] / wall[4]:.2f}x")
 PY
 fi
-log "results in $out"
+# Everything in one file as well (a device session brings back a few files only).
+python3 - "$out" <<'PY'
+import glob, json, os, sys
+o = sys.argv[1]
+summary = {os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glob(f"{o}/*.json")) if not f.endswith("summary.json")}
+summary["text"] = {os.path.basename(f): open(f).read()[-4000:] for f in sorted(glob.glob(f"{o}/*.txt"))}
+json.dump(summary, open(f"{o}/summary.json", "w"), indent=2)
+PY
+log "results in $out (all of them in $out/summary.json)"
