@@ -75,6 +75,24 @@ assert results(a) == results(b), (results(a), results(b))
 assert epochs(a) == epochs(b)
 PY
 
+# --- the asynchronous ones with 2 workers: ASHA and BOHB finish with a consistent journal
+for algo in asha bohb; do
+  "$FHIST" search "${BASE[@]/hyperband/$algo}" --device cpu --n-configs 6 --threads 2 --workers 2 --journal "$algo.db" \
+    > "$algo.log" 2>&1 || fail "$algo with 2 workers: $(tail "$algo.log")"
+  "$PY" - "$algo.db" <<'PY' && pass "$algo with 2 workers: every job reported once, epochs contiguous" || fail "$algo journal"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+starts = db.execute("select trial, budget_epochs from events where kind='start' order by trial, budget_epochs").fetchall()
+results = db.execute("select trial, budget_epochs from events where kind='result' order by trial, budget_epochs").fetchall()
+assert starts == results and len(results) > 0, (starts, results)
+for (trial,) in db.execute("select id from trials"):
+    epochs = [e for (e,) in db.execute("select epoch from epochs where trial = ? order by epoch", (trial,))]
+    assert epochs == list(range(1, len(epochs) + 1)), (trial, epochs)
+    reached = max(b for t, b in results if t == trial)
+    assert len(epochs) == reached, (trial, epochs, reached)
+PY
+done
+
 # --- report and export
 diff <(grep '^best:' par.log) <("$FHIST" report --journal par.db | grep '^best:') > /dev/null \
   && pass "report names the search's incumbent" || fail "report: $("$FHIST" report --journal par.db 2>&1)"
