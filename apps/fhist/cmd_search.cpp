@@ -187,6 +187,7 @@ void run_search(SearchCmd& c) {
 struct EvaluateCmd {
   std::string journal;
   std::int64_t epochs = 0;
+  std::int64_t trial = -1;  // -1: the incumbent
   RuntimeOptions rt;
 };
 
@@ -195,8 +196,15 @@ void run_evaluate(const EvaluateCmd& c) {
   if (c.epochs < 1) throw InputError(fmt::format("--epochs must be >= 1 (got {})", c.epochs));
   const auto o = study::journal_options(c.journal);
   const auto s = study::summarize_journal(c.journal);
-  if (!s.best) throw InputError(fmt::format("{}: no finished trial to evaluate", c.journal));
-  const auto& cfg = s.best_config;
+  space::Config cfg;
+  std::int64_t trial = c.trial;
+  if (trial < 0) {
+    if (!s.best) throw InputError(fmt::format("{}: no finished trial to evaluate", c.journal));
+    cfg = s.best_config;
+    trial = s.best->trial;
+  } else {
+    cfg = study::trial_config(c.journal, trial);
+  }
   auto tt = data::load_dataset(o.data);
   auto split = data::split_train_val(tt.train, o.train_size, o.val_size, o.seed);
   const auto train_val = data::concat(split.train, split.val);
@@ -217,7 +225,7 @@ void run_evaluate(const EvaluateCmd& c) {
   // Train on train + validation, report on the official test set (the paper's final evaluation). The trainer's
   // "validation" pass is the test set here; nothing is selected by it.
   train::Trainer trainer(nas::make_network(spec), train_val, tt.test, t);
-  fmt::print("evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", s.best->trial,
+  fmt::print("evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", trial,
              cfg.to_string(), c.journal, train_val.size(), c.epochs);
   while (!trainer.finished()) {
     const auto r = trainer.run_epoch();
@@ -296,6 +304,7 @@ void register_search(CLI::App& app) {
                                    "retrain a search's best configuration on train + validation, report test accuracy");
     sub->add_option("--journal", c->journal, "the search's journal")->required();
     sub->add_option("--epochs", c->epochs, "epochs of the retraining (its lr schedule's length)")->required();
+    sub->add_option("--trial", c->trial, "evaluate this trial's configuration instead of the incumbent's");
     add_runtime_flags(*sub, c->rt);
     add_speed_flags(*sub, c->rt);
     sub->callback([c]() { run_evaluate(*c); });

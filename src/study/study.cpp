@@ -704,6 +704,17 @@ StudyOptions journal_options(const std::string& journal) {
   return read_definition(*store).first;
 }
 
+space::Config trial_config(const std::string& journal, std::int64_t trial) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  auto store = store::open_sqlite_store_readonly(journal);
+  const auto row = store->trial(trial);
+  if (!row) {
+    const auto n = static_cast<std::int64_t>(store->trials().size());
+    throw InputError(fmt::format("--trial {}: {} has trials 0..{}", trial, journal, n - 1));
+  }
+  return space::Config::from_json(row->config);
+}
+
 StudySummary summarize_journal(const std::string& journal) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
   auto store = store::open_sqlite_store_readonly(journal);

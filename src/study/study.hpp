@@ -103,6 +103,8 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
                           std::optional<int> workers = std::nullopt);
 // The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
+// The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.
+space::Config trial_config(const std::string& journal, std::int64_t trial);
 // The options a journal was created with (read-only).
 StudyOptions journal_options(const std::string& journal);
 
