@@ -62,8 +62,15 @@ build=build-gpu
 log "configure ($build) against ${prefix:-the system LibTorch}"
 [ -n "$prefix" ] && python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda,
   "cxx11 ABI", torch._C._GLIBCXX_USE_CXX11_ABI)' 2>/dev/null | tee "$out/torch-version.txt" || true
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+"-DCMAKE_PREFIX_PATH=$prefix"} \
-  ${kit:+-DFHIST_GTEST_SOURCE_DIR=$kit/root/usr/src/googletest} > "$out/configure.log" 2>&1 \
+# A CUDA LibTorch's TorchConfig runs FindCUDA and enable_language(CUDA): nvcc must be found (PATH, else the usual
+# toolkit location). -DUSE_SYSTEM_NVTX=ON: 2.7 wheels otherwise fall back to libnvToolsExt, which CUDA 12.9+ toolkits
+# no longer ship, and with it take the toolkit's NVTX3 (PyTorch 2.8 release notes, #151583); 2.8+ and Debian's
+# LibTorch ignore it.
+if ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+{ cmake --version | head -1; ${CXX:-c++} --version | head -1; nvcc --version 2>/dev/null | tail -2 || true; } \
+  > "$out/toolchain.txt" 2>&1 || true
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${prefix:+"-DCMAKE_PREFIX_PATH=$prefix"} -DUSE_SYSTEM_NVTX=ON \
+  ${kit:+"-DFHIST_GTEST_SOURCE_DIR=$kit/root/usr/src/googletest"} > "$out/configure.log" 2>&1 \
   || { tail -50 "$out/configure.log"; exit 1; }
 grep -- '-- fhist:' "$out/configure.log" || true  # LibTorch version, its libstdc++ ABI, how fmt is used
 cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
