@@ -5,6 +5,7 @@
 
 #include "estimate/estimator.hpp"
 #include "models/model.hpp"
+#include "toy_data.hpp"
 #include "train/trainer.hpp"
 
 namespace fhist {
@@ -14,19 +15,7 @@ namespace {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"; \
   static_cast<void>(0)
 
-data::Dataset toy(std::int64_t n, std::uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  data::Dataset ds;
-  ds.name = "toy";
-  ds.labels = torch::randint(0, 3, {n}, gen, torch::kInt64);
-  auto img = torch::rand({n, 3, 16, 16}, gen) * 120;
-  for (std::int64_t i = 0; i < n; ++i) img[i][0].narrow(0, 5 * ds.labels[i].item<std::int64_t>(), 5).add_(120);
-  ds.images = img.to(torch::kUInt8);
-  ds.num_classes = 3;
-  ds.mean = {0.3f, 0.3f, 0.3f};
-  ds.std = {0.3f, 0.3f, 0.3f};
-  return ds;
-}
+data::Dataset toy(std::int64_t n, std::uint64_t seed) { return testing::toy_dataset(n, seed, 3, 16); }
 
 TEST(Cuda, TrainsWithDataOnDeviceBf16AndChannelsLast) {
   REQUIRE_CUDA();

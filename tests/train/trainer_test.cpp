@@ -1,33 +1,19 @@
 #include "train/trainer.hpp"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/errors.hpp"
 #include "test_util.hpp"
+#include "toy_data.hpp"
 #include "train/autocast.hpp"
 
 namespace fhist::train {
 namespace {
 
-// Tiny 3-class images: each class brightens a different band of rows, plus noise.
-data::Dataset toy(std::int64_t n, std::uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  data::Dataset ds;
-  ds.name = "toy";
-  ds.labels = torch::randint(0, 3, {n}, gen, torch::kInt64);
-  auto img = torch::rand({n, 1, 9, 9}, gen) * 120;
-  for (std::int64_t i = 0; i < n; ++i) {
-    img[i][0].narrow(0, 3 * ds.labels[i].item<std::int64_t>(), 3).add_(120);
-  }
-  ds.images = img.to(torch::kUInt8);
-  ds.num_classes = 3;
-  ds.mean = {0.3f};
-  ds.std = {0.3f};
-  return ds;
-}
+// 1-channel 9x9 images (tests/toy_data.hpp).
+data::Dataset toy(std::int64_t n, std::uint64_t seed) { return testing::toy_dataset(n, seed, 1, 9); }
 
 TrainOptions small_options(std::int64_t epochs) {
   TrainOptions o;
