@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -138,7 +139,10 @@ void run_search(SearchCmd& c) {
   // finished job always.
   std::unique_ptr<ProgressBar> bar;
   JobsLine jobs;
-  const int workers = c.resume && !c.workers_given ? study::journal_options(c.journal).workers : c.o.workers;
+  // A resumed search runs with its stored settings; only --workers may replace one.
+  const std::optional<study::StudyOptions> stored =
+      c.resume ? std::optional<study::StudyOptions>(study::journal_options(c.journal)) : std::nullopt;
+  const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
   study::Callbacks cb;
   cb.on_step = [&](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
     if (workers > 1) return jobs.step(job, epoch, step, steps, loss);
@@ -160,10 +164,9 @@ void run_search(SearchCmd& c) {
   study::StudySummary summary;
   std::string estimator = c.o.estimator;
   if (c.resume) {
-    const auto stored = study::journal_options(c.journal);
-    estimator = stored.estimator;
-    fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored.algo,
-               stored.estimator, stored.data, stored.seed, workers);
+    estimator = stored->estimator;
+    fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored->algo,
+               stored->estimator, stored->data, stored->seed, workers);
     std::fflush(stdout);
     summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt);
   } else {

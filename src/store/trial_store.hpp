@@ -49,6 +49,8 @@ struct Event {
   std::string message;           // result: failure message
 };
 
+// Every method may be called from several threads at once (a search's workers write epochs while the scheduling
+// thread writes events); calls are serialized.
 class TrialStore {
  public:
   virtual ~TrialStore() = default;

@@ -153,18 +153,13 @@ class Runner {
         e.bracket = job->bracket;
         e.rung = job->rung;
         e.budget_epochs = job->budget_epochs;
-        auto lock = lock_store();
         store_->add_event(e);
       }
-      auto lock = lock_store();
       store_->set_trial_state(job->trial, "running");
       return job;
     };
     auto report = [&](const TrialResult& r) {
-      {
-        auto lock = lock_store();
-        store_->add_event(result_event(r));
-      }
+      store_->add_event(result_event(r));
       apply_result(r);
       if (callbacks_.on_result) callbacks_.on_result(r, summary_);
     };
@@ -182,8 +177,6 @@ class Runner {
   // Not derived from std::exception, so run_job's handlers let it through: the job is abandoned, not failed, and
   // stays "started" in the journal (a resume reruns it).
   struct Cancelled {};
-
-  std::unique_lock<std::mutex> lock_store() { return std::unique_lock<std::mutex>(store_mu_); }
 
   // Runs up to o_.workers jobs at once, each on its own thread; the scheduler, the sampler and the callbacks' results
   // stay on this thread. A worker's fatal error (the journal failing) stops the others at their next step and is
@@ -292,7 +285,6 @@ class Runner {
       row.trial = id;
       row.bracket = bracket;
       row.config = config.to_json();
-      auto lock = lock_store();
       store_->add_trial(row);
     }
     configs_[id] = config;
@@ -342,7 +334,6 @@ class Runner {
     sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
     summary_.seconds += r.seconds;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
-    auto lock = lock_store();
     summary_.epochs_trained = epochs_recorded_;
     if (improves(summary_.best, r)) {
       summary_.best = r;
@@ -390,12 +381,8 @@ class Runner {
       if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
       // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
       std::int64_t recorded = 0;
-      {
-        auto lock = lock_store();
-        for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
-      }
+      for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
       auto add_rows = [&]() {
-        auto lock = lock_store();
         for (const auto& rec : trainer.records()) {
           if (rec.epoch <= recorded) continue;
           store_->add_epoch({job.trial, rec.epoch, epoch_json(rec)});
@@ -455,10 +442,9 @@ class Runner {
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
   StudySummary summary_;
-  std::int64_t epochs_recorded_ = 0;  // rows in the journal's epochs table (guarded by store_mu_)
+  std::atomic<std::int64_t> epochs_recorded_{0};  // rows in the journal's epochs table; workers add to it
   Callbacks callbacks_;
   std::vector<std::string> devices_;
-  std::mutex store_mu_;               // the journal is shared by the workers and the scheduling thread
   std::mutex init_mu_;
   std::atomic<bool> cancel_{false};
 };
