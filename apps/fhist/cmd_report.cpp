@@ -79,10 +79,11 @@ struct ExportCmd {
   std::string table = "results";
   std::string format = "csv";
   std::string output;
+  std::string estimator;
 };
 
 void run_export(const ExportCmd& c) {
-  const auto table = study::journal_table(c.journal, c.table);
+  const auto table = study::journal_table(c.journal, c.table, c.estimator);
   const std::string text = c.format == "csv" ? study::to_csv(table) : study::to_json(table).dump(2) + "\n";
   if (c.output.empty() || c.output == "-") {
     fmt::print("{}", text);
@@ -111,6 +112,9 @@ void register_report(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--format", c->format, "csv | json")->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
     sub->add_option("-o,--output", c->output, "file to write (default: standard output)");
+    sub->add_option("--estimator", c->estimator,
+                    "also re-score every trial by this estimator from the stored measurements (any registry name, "
+                    "e.g. tse-e:3)");
     sub->callback([c]() { run_export(*c); });
   }
 }

@@ -1,5 +1,6 @@
 // fhist plan | search | evaluate: the search side of the CLI.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <cmath>
@@ -16,6 +17,7 @@
 #include "models/model.hpp"
 #include "nas/network.hpp"
 #include "sched/scheduler.hpp"
+#include "score/scores.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
 
@@ -91,13 +93,19 @@ struct SearchCmd {
 
 std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.2f}%", 100.0 * v) : "failed"; }
 
+// An accuracy estimator's score as a percentage, a ranking score (tse, params) as the number it is.
+std::string score_text(double v, const std::string& estimator) {
+  if (!std::isfinite(v) || score::make_estimator(estimator)->info().is_accuracy) return pct(v);
+  return fmt::format("{:.4g}", v);
+}
+
 void print_summary(const study::StudySummary& s, const std::string& estimator) {
   fmt::print("\n");
   if (!s.best) {
     fmt::print("no trial finished successfully\n");
   } else {
     fmt::print("best: trial {} {} | {} score {} at {} epochs\n", s.best->trial, s.best_config.to_string(), estimator,
-               pct(s.best->score), s.best->budget_epochs);
+               score_text(s.best->score, estimator), s.best->budget_epochs);
   }
   fmt::print("spent: {} trials, {} epochs, {:.0f} s of training\n", s.trials, s.epochs_trained, s.seconds);
   fmt::print("journal: {}\n", s.journal);
@@ -143,6 +151,7 @@ void run_search(SearchCmd& c) {
   const std::optional<study::StudyOptions> stored =
       c.resume ? std::optional<study::StudyOptions>(study::journal_options(c.journal)) : std::nullopt;
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
+  const std::string estimator = stored ? stored->estimator : c.o.estimator;
   study::Callbacks cb;
   cb.on_step = [&](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
     if (workers > 1) return jobs.step(job, epoch, step, steps, loss);
@@ -157,14 +166,13 @@ void run_search(SearchCmd& c) {
     jobs.finished(r.trial);
     fmt::print("[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {} epochs "
                "spent{}\n",
-               r.bracket, r.rung, r.trial, r.budget_epochs, pct(r.score), 100.0 * r.original_val_acc, r.seconds,
+               r.bracket, r.rung, r.trial, r.budget_epochs, score_text(r.score, estimator), 100.0 * r.original_val_acc,
+               r.seconds,
                s.epochs_trained, r.message.empty() ? "" : " | " + r.message);
     std::fflush(stdout);
   };
   study::StudySummary summary;
-  std::string estimator = c.o.estimator;
   if (c.resume) {
-    estimator = stored->estimator;
     fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored->algo,
                stored->estimator, stored->data, stored->seed, workers);
     std::fflush(stdout);
@@ -175,11 +183,20 @@ void run_search(SearchCmd& c) {
     c.o.channels_last = c.rt.channels_last;
     c.o.threads = at::get_num_threads();
     c.o.validate();
-    fmt::print("search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
-               "{} threads, {} worker(s) on {}\n",
-               c.o.algo, c.o.estimator, c.o.space, c.o.model, c.o.data, c.o.train_size, c.o.val_size,
-               c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads(),
-               c.o.workers, device);
+    if (!c.o.table.empty()) {
+      // The table's data, network and training settings apply (study::run_study), not this command's defaults.
+      fmt::print("search: {} + {} estimator over the configurations of table {} ({}), budgets {}..{} eta {}, seed {}, "
+                 "{} threads, {} worker(s) on {}\n",
+                 c.o.algo, c.o.estimator, c.o.table,
+                 c.o.objective == "table" ? "read from the table" : "trained as the table did", c.o.sched.min_budget,
+                 c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads(), c.o.workers, device);
+    } else {
+      fmt::print("search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
+                 "{} threads, {} worker(s) on {}\n",
+                 c.o.algo, c.o.estimator, c.o.space, c.o.model, c.o.data, c.o.train_size, c.o.val_size,
+                 c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads(),
+                 c.o.workers, device);
+    }
     std::fflush(stdout);
     summary = study::run_study(c.o, c.journal, cb);
   }
@@ -266,8 +283,9 @@ void register_search(CLI::App& app) {
     sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha")
         ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
         ->capture_default_str();
-    sub->add_option("--estimator", c->o.estimator, "original | fh | curve: the score trials are ranked by")
-        ->check(CLI::IsMember({"original", "fh", "curve"}))
+    sub->add_option("--estimator", c->o.estimator,
+                    fmt::format("the score trials are ranked by: {} (tse-e:E, tse-ema:MU); every one is recorded",
+                                fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
     add_budget_flags(*sub, c->o.sched);
     sub->add_option("--n-configs", c->o.sched.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
@@ -287,6 +305,11 @@ void register_search(CLI::App& app) {
     sub->add_flag("--auxiliary", c->o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
     sub->add_option("--flops-cap", c->o.flops_cap, "resnet-scale: 2x (1.12 G MACs) or 4x (2.24 G) ResNet-18");
     sub->add_option("--window", c->o.window, "K for the fh estimator")->capture_default_str();
+    sub->add_option("--table", c->o.table,
+                    "restrict candidates to a table's configurations (fhist table), trained as the table did");
+    sub->add_option("--objective", c->o.objective, "train | table (read each job from --table instead of training)")
+        ->check(CLI::IsMember({"train", "table"}))
+        ->capture_default_str();
     sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();

@@ -48,17 +48,11 @@ struct TrainCmd {
 
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-nlohmann::json record_json(const train::EpochRecord& r) {
-  return {{"epoch", r.epoch},
-          {"lr", r.lr},
-          {"train_loss", r.train_loss},
-          {"original_val_acc", r.original_val_acc},
-          {"refit_val_acc", num(r.refit_val_acc)},
-          {"estimate", num(r.estimate)},
-          {"estimate_paper", num(r.estimate_paper)},
-          {"seconds", r.seconds},
-          {"estimate_seconds", r.estimate_seconds},
-          {"estimate_paper_seconds", num(r.estimate_paper_seconds)}};
+nlohmann::json record_json(const train::EpochRecord& r, const score::TrialHistory& upto) {
+  auto j = study::epoch_row(r, upto);
+  j["epoch"] = r.epoch;
+  j["estimate_paper_seconds"] = num(r.estimate_paper_seconds);
+  return j;
 }
 
 // --config: one configuration of a search space (e.g. {"ra_n": 2, "ra_m": 9} or an NB-201 cell's edges), applied
@@ -180,7 +174,13 @@ void run_train(TrainCmd& c) {
   auto write_json = [&]() {
     if (c.json_path.empty()) return;
     out["epochs"] = nlohmann::json::array();
-    for (const auto& r : trainer.records()) out["epochs"].push_back(record_json(r));
+    score::TrialHistory history;
+    history.final_epoch = c.opts.max_epochs;
+    history.params = static_cast<double>(models::count_parameters(trainer.model()));
+    for (const auto& r : trainer.records()) {
+      history.epochs.push_back(study::epoch_measures(r));
+      out["epochs"].push_back(record_json(r, history));
+    }
     write_file_atomically(c.json_path, [&](std::ostream& os) { os << out.dump(2) << "\n"; });
   };
 

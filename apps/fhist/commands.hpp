@@ -31,5 +31,6 @@ void register_estimate(CLI::App& app);
 void register_search(CLI::App& app);  // plan, search, evaluate
 void register_model_info(CLI::App& app);
 void register_report(CLI::App& app);  // report, export
+void register_table(CLI::App& app);
 
 }  // namespace fhist::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   fhist::cli::register_search(app);
   fhist::cli::register_model_info(app);
   fhist::cli::register_report(app);
+  fhist::cli::register_table(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

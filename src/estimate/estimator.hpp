@@ -96,9 +96,18 @@ class Estimator {
 // "refit"     one head re-fit on the latest epoch's train features
 // "fh"        the paper's ensemble of the last K re-fit heads; all K trained at once with batched matmuls
 // "fh-paper"  the same, one head after another with autograd and torch::optim::SGD, exactly as Appendix A.1
+// "refit-paper" one head re-fit the fh-paper way
 // Throws InputError for another name.
 std::unique_ptr<Estimator> make_estimator(const std::string& name, const RefitOptions& options = {});
 std::vector<std::string> estimator_names();
+
+// The softmax output [M, c] (float32) on `epoch`'s validation features of one head re-fit on that epoch's train
+// features, with "fast" (FastFh's batched arithmetic) or "paper" (autograd + torch::optim::SGD) as `impl`. A re-fit
+// depends on its own epoch only (same init, same seeded order at every epoch), so a training loop can keep one of
+// these per epoch and average the last K: exactly the fh / fh-paper ensemble, at the cost of one re-fit per epoch
+// instead of K. Throws InputError for another impl.
+torch::Tensor refit_probabilities(const EpochFeatures& epoch, const RefitOptions& options,
+                                  const std::string& impl = "fast");
 
 // Accuracy of class scores [M, c] against labels [M].
 double accuracy(const torch::Tensor& scores, const torch::Tensor& labels);

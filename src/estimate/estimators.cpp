@@ -186,14 +186,26 @@ class FastFhEstimator : public Estimator {
 
 }  // namespace
 
-std::vector<std::string> estimator_names() { return {"original", "refit", "fh", "fh-paper"}; }
+std::vector<std::string> estimator_names() { return {"original", "refit", "fh", "fh-paper", "refit-paper"}; }
+
+torch::Tensor refit_probabilities(const EpochFeatures& epoch, const RefitOptions& options, const std::string& impl) {
+  if (impl != "fast" && impl != "paper") {
+    throw InputError(fmt::format("refit implementation '{}': expected fast or paper", impl));
+  }
+  FeatureHistory one(1, epoch.train_features.scalar_type());
+  one.add(epoch);
+  if (impl == "fast") return FastFhEstimator(options, 1).estimate(one).probabilities;
+  return PaperFhEstimator(options, 1).estimate(one).probabilities;
+}
 
 std::unique_ptr<Estimator> make_estimator(const std::string& name, const RefitOptions& options) {
   if (name == "original") return std::make_unique<OriginalEstimator>();
   if (name == "refit") return std::make_unique<FastFhEstimator>(options, 1);
   if (name == "fh") return std::make_unique<FastFhEstimator>(options, 0);
   if (name == "fh-paper") return std::make_unique<PaperFhEstimator>(options, 0);
-  throw InputError(fmt::format("unknown estimator '{}' (expected original, refit, fh or fh-paper)", name));
+  if (name == "refit-paper") return std::make_unique<PaperFhEstimator>(options, 1);
+  throw InputError(
+      fmt::format("unknown feature estimator '{}' (expected original, refit, fh, fh-paper or refit-paper)", name));
 }
 
 }  // namespace fhist

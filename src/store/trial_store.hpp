@@ -81,4 +81,8 @@ std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, bool crea
 // readers see the last committed state). Writes throw StoreError.
 std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path);
 
+// A journal that lives in memory only (`name` is what path() returns): the same contract, no file, no lock. For
+// replays over a table, where many whole searches run in one process.
+std::unique_ptr<TrialStore> open_memory_store(const std::string& name = ":memory:");
+
 }  // namespace fhist::store

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/errors.hpp"
+#include "score/scores.hpp"
 #include "store/trial_store.hpp"
 
 namespace fhist::study {
@@ -60,7 +61,7 @@ std::string csv_cell(const nlohmann::json& v) {
 
 std::vector<std::string> journal_table_names() { return {"epochs", "results", "trials"}; }
 
-Table journal_table(const std::string& journal, const std::string& name) {
+Table journal_table(const std::string& journal, const std::string& name, const std::string& estimator) {
   const auto names = journal_table_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) {
     throw InputError(fmt::format("--table '{}': expected one of {}", name, fmt::join(names, ", ")));
@@ -76,17 +77,49 @@ Table journal_table(const std::string& journal, const std::string& name) {
     return cols;
   };
   Table table;
+  // A re-ranking estimator (--estimator): its score recomputed from each trial's stored measurements.
+  std::unique_ptr<score::Estimator> rescorer;
+  std::map<std::pair<std::int64_t, std::int64_t>, double> rescored;  // (trial, epoch) -> score
+  const auto all_epochs = store->epochs();
+  if (!estimator.empty()) {
+    rescorer = score::make_estimator(estimator);
+    const auto study = store->read_study();
+    const auto final_epoch = study ? study->at("options").value("max_budget", std::int64_t{0}) : 0;
+    std::map<std::int64_t, score::TrialHistory> histories;
+    for (const auto& e : all_epochs) {
+      auto& h = histories[e.trial];
+      h.final_epoch = final_epoch;
+      const auto p = field(e.record, "params");
+      if (p.is_number()) h.params = p.get<double>();
+      h.epochs.push_back(score::measures_from_json(e.epoch, e.record));
+      rescored[{e.trial, e.epoch}] = rescorer->score(h);
+    }
+  }
   if (name == "epochs") {
-    const char* keys[] = {"train_loss", "original_val_acc", "estimate", "refit_val_acc",
-                          "lr",         "seconds",          "estimate_seconds"};
+    const char* keys[] = {"train_loss", "original_val_acc", "estimate", "refit_val_acc", "estimate_paper", "test_acc",
+                          "params",     "lr",               "seconds",  "estimate_seconds"};
+    std::size_t window = 0;
+    for (const auto& e : all_epochs) {
+      const auto w = field(e.record, "window_acc");
+      if (w.is_array()) window = std::max(window, w.size());
+    }
+    const auto names = score::estimator_names();
     table.columns = {"trial", "epoch", "bracket"};
     table.columns.insert(table.columns.end(), std::begin(keys), std::end(keys));
+    for (std::size_t k = 1; k <= window; ++k) table.columns.push_back(fmt::format("window_acc_{}", k));
+    for (const auto& n : names) table.columns.push_back("score_" + n);
+    if (rescorer) table.columns.push_back("score");
     table.columns = with_params(table.columns);
-    for (const auto& e : store->epochs()) {
+    for (const auto& e : all_epochs) {
       const auto it = by_id.find(e.trial);
       std::vector<nlohmann::json> row = {e.trial, e.epoch,
                                          it != by_id.end() ? nlohmann::json(it->second->bracket) : nullptr};
       for (const char* k : keys) row.push_back(field(e.record, k));
+      const auto w = field(e.record, "window_acc");
+      for (std::size_t k = 0; k < window; ++k) row.push_back(w.is_array() && k < w.size() ? w[k] : nullptr);
+      const auto sc = field(e.record, "scores");
+      for (const auto& n : names) row.push_back(sc.is_object() && sc.contains(n) ? sc.at(n) : nullptr);
+      if (rescorer) row.push_back(number(rescored.at({e.trial, e.epoch})));
       add_params(row, params, by_id, e.trial);
       table.rows.push_back(std::move(row));
     }
@@ -107,17 +140,30 @@ Table journal_table(const std::string& journal, const std::string& name) {
       if (ev.kind == "result") last[ev.trial] = ev;
     }
     std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> original;  // (trial, epoch) -> accuracy
-    for (const auto& e : store->epochs()) original[{e.trial, e.epoch}] = field(e.record, "original_val_acc");
-    table.columns = with_params({"trial", "bracket", "state", "message", "budget_epochs", "score", "original_val_acc"});
+    for (const auto& e : all_epochs) original[{e.trial, e.epoch}] = field(e.record, "original_val_acc");
+    std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> test;  // (trial, epoch) -> test accuracy
+    for (const auto& e : all_epochs) test[{e.trial, e.epoch}] = field(e.record, "test_acc");
+    std::vector<std::string> cols = {"trial", "bracket", "state", "message", "budget_epochs", "score",
+                                     "original_val_acc", "test_acc"};
+    if (rescorer) cols.push_back("score_" + estimator);
+    table.columns = with_params(cols);
     for (const auto& t : trials) {
       std::vector<nlohmann::json> row = {t.trial, t.bracket, t.state, t.message};
       const auto it = last.find(t.trial);
       if (it == last.end()) {
-        row.insert(row.end(), {nullptr, nullptr, nullptr});
+        row.insert(row.end(), {nullptr, nullptr, nullptr, nullptr});
+        if (rescorer) row.push_back(nullptr);
       } else {
-        const auto o = original.find({t.trial, it->second.budget_epochs});
+        const std::pair<std::int64_t, std::int64_t> at{t.trial, it->second.budget_epochs};
+        const auto o = original.find(at);
+        const auto te = test.find(at);
         row.insert(row.end(), {it->second.budget_epochs, number(it->second.score),
-                               o != original.end() ? o->second : nlohmann::json(nullptr)});
+                               o != original.end() ? o->second : nlohmann::json(nullptr),
+                               te != test.end() ? te->second : nlohmann::json(nullptr)});
+        if (rescorer) {
+          const auto rs = rescored.find(at);
+          row.push_back(rs != rescored.end() ? number(rs->second) : nlohmann::json(nullptr));
+        }
       }
       add_params(row, params, by_id, t.trial);
       table.rows.push_back(std::move(row));

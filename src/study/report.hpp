@@ -15,14 +15,17 @@ struct Table {
   std::vector<std::vector<nlohmann::json>> rows;
 };
 
-// "epochs": a row per trained epoch (trial, epoch, bracket, the configuration, train_loss, original_val_acc,
-//           estimate, refit_val_acc, lr, seconds, estimate_seconds);
+// "epochs": a row per trained epoch (trial, epoch, bracket, train_loss, original_val_acc, estimate (fh),
+//           refit_val_acc, estimate_paper (fh-paper), test_acc (tables, at the full budget), params, lr, seconds,
+//           estimate_seconds, window_acc_1..K, score_<name> for every registry estimator, the configuration);
 // "results": a row per finished job in journal order (seq, trial, bracket, rung, budget_epochs, score, state,
 //           seconds, message, the configuration);
 // "trials": a row per trial (trial, bracket, state, message, budget_epochs reached, score and original_val_acc at
-//           that budget, the configuration).
+//           that budget, test_acc there (tables), the configuration).
+// `estimator` (a registry name, optional): also a column with its score recomputed from the stored measurements
+// ("score" in epochs, "score_<name>" in trials), e.g. tse-e:3, which is not stored per epoch.
 // Throws InputError for another name, store::StoreError for a journal that cannot be read.
-Table journal_table(const std::string& journal, const std::string& name);
+Table journal_table(const std::string& journal, const std::string& name, const std::string& estimator = "");
 std::vector<std::string> journal_table_names();
 
 // RFC 4180 CSV: a header line, then the rows; fields with a comma, quote or line break are quoted.

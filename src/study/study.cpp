@@ -19,7 +19,8 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
-#include "curve/curve.hpp"
+#include "score/scores.hpp"
+#include "models/model.hpp"
 #include "data/dataset.hpp"
 #include "nas/darts.hpp"
 #include "nas/nb201.hpp"
@@ -27,6 +28,7 @@
 #include "models/resnet.hpp"
 #include "search/sampler.hpp"
 #include "store/trial_store.hpp"
+#include "study/table.hpp"
 #include "train/trainer.hpp"
 
 namespace fhist::study {
@@ -36,47 +38,13 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
-// Configuration keys the objective understands; anything else in a space is refused before any work.
-const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult",
-                                               "model", "ra_n", "ra_m", "d2", "d3", "d4", "d5",
-                                               "w2", "w3", "w4", "w5"};
-const std::vector<std::string> kDepthParams = {"d2", "d3", "d4", "d5"};
-const std::vector<std::string> kWidthParams = {"w2", "w3", "w4", "w5"};
-
-bool has_prefix(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
-// A parameter of a cell-based space: it selects part of the architecture, not a training option.
-bool is_nb201_param(const std::string& name) { return has_prefix(name, "edge_"); }
-bool is_darts_param(const std::string& name) { return has_prefix(name, "normal_") || has_prefix(name, "reduce_"); }
-
-void check_space_params(const space::SearchSpace& s) {
-  const auto nb201 = nas::nb201_space(), darts = nas::darts_space();
-  auto in = [](const space::SearchSpace& sp, const std::string& n) {
-    return std::any_of(sp.params().begin(), sp.params().end(), [&](const space::Param& p) { return p.name == n; });
-  };
-  for (const auto& p : s.params()) {
-    if (std::find(kKnownParams.begin(), kKnownParams.end(), p.name) == kKnownParams.end() && !in(nb201, p.name) &&
-        !in(darts, p.name)) {
-      throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {}, and "
-                                   "the cell parameters of the nb201 and darts spaces)",
-                                   s.name(), p.name, fmt::join(kKnownParams, ", ")));
-    }
-  }
-}
-
 sched::TrialState state_of(const std::string& s) {
   if (s == "failed") return sched::TrialState::kFailed;
   if (s == "diverged") return sched::TrialState::kDiverged;
   return sched::TrialState::kComplete;
 }
 
-nlohmann::json epoch_json(const train::EpochRecord& rec) {
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"train_loss", rec.train_loss},  {"original_val_acc", rec.original_val_acc},
-          {"refit_val_acc", num(rec.refit_val_acc)}, {"estimate", num(rec.estimate)},
-          {"lr", rec.lr},                  {"seconds", rec.seconds},
-          {"estimate_seconds", rec.estimate_seconds}};
-}
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 store::Event result_event(const TrialResult& r) {
   store::Event e;
@@ -105,19 +73,27 @@ TrialResult result_of(const store::Event& e) {
   return r;
 }
 
-// The incumbent is the best finite score among results at the largest budget any trial reached.
-bool improves(const std::optional<TrialResult>& best, const TrialResult& r) {
+// The incumbent is the best finite score among results at the largest budget any trial reached; among trials trained
+// to the full budget, the best measured validation accuracy (no estimate is needed once training is complete, and a
+// ranking score such as TSE says nothing about accuracy there).
+bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std::int64_t max_budget) {
   if (!std::isfinite(r.score)) return false;
-  return !best || r.budget_epochs > best->budget_epochs ||
-         (r.budget_epochs == best->budget_epochs && r.score > best->score);
+  if (!best || r.budget_epochs > best->budget_epochs) return true;
+  if (r.budget_epochs < best->budget_epochs) return false;
+  if (r.budget_epochs == max_budget) return r.original_val_acc > best->original_val_acc;
+  return r.score > best->score;
 }
 
 // Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
 class Runner {
  public:
   Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
-         std::string journal, bool replaying)
-      : o_(std::move(options)), space_(std::move(space)), store_(std::move(store)), journal_(std::move(journal)) {
+         std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table = nullptr)
+      : o_(std::move(options)),
+        space_(std::move(space)),
+        store_(std::move(store)),
+        journal_(std::move(journal)),
+        table_(std::move(table)) {
     if (o_.algo == "bohb") {
       sampler_ = std::make_unique<search::KdeSampler>(space_);
     } else {
@@ -125,11 +101,16 @@ class Runner {
     }
     const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
     scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
+    estimator_ = score::make_estimator(o_.estimator);
     if (replaying) {
       for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
     }
-    auto tt = data::load_dataset(o_.data);
-    split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, o_.seed);
+    if (o_.objective == "train") {
+      // Trials restricted to a table's configurations train exactly as the table's did: its split, its seeds.
+      auto tt = data::load_dataset(o_.data);
+      split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, table_ ? table_->options().seed : o_.seed);
+      if (o_.test_accuracy) test_ = tt.test;
+    }
     summary_.journal = store_->path();
     devices_ = device_list(o_.device);
     epochs_recorded_ = static_cast<std::int64_t>(store_->epochs().size());  // read once; counted from here on
@@ -140,6 +121,11 @@ class Runner {
     std::deque<sched::Job> rerun = replay();
     // The next job: first those the journal left running, then the scheduler's (recorded before they start).
     auto next_job = [&]() -> std::optional<sched::Job> {
+      // A chunked run (fhist table --minutes): start nothing new; what runs finishes and is recorded.
+      if (callbacks_.should_stop && callbacks_.should_stop()) {
+        summary_.stopped = true;
+        return std::nullopt;
+      }
       std::optional<sched::Job> job;
       if (!rerun.empty()) {
         job = rerun.front();
@@ -169,7 +155,10 @@ class Runner {
     } else {
       run_parallel(next_job, report);
     }
-    if (!scheduler_->done()) throw Error("internal: the scheduler stopped handing out jobs before it was done");
+    if (!scheduler_->done() && !summary_.stopped) {
+      throw Error("internal: the scheduler stopped handing out jobs before it was done");
+    }
+    if (scheduler_->done()) summary_.stopped = false;
     return summary_;
   }
 
@@ -281,6 +270,7 @@ class Runner {
       // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
       space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
       config = sampler_->sample(rng);
+      if (table_) config = table_->rows()[table_->nearest(config)].config;
       store::TrialRow row;
       row.trial = id;
       row.bracket = bracket;
@@ -288,6 +278,7 @@ class Runner {
       store_->add_trial(row);
     }
     configs_[id] = config;
+    if (table_) table_row_[id] = table_->nearest(config);
     return id;
   }
 
@@ -311,7 +302,7 @@ class Runner {
                                               ev.trial));
         }
         TrialResult r = result_of(ev);
-        r.original_val_acc = last_original(ev.trial);
+        r.original_val_acc = original_at(ev.trial, ev.budget_epochs);
         started.erase(it);
         apply_result(r);
       }
@@ -324,9 +315,11 @@ class Runner {
     return out;
   }
 
-  double last_original(std::int64_t trial) const {
-    const auto rows = store_->epochs(trial);
-    return rows.empty() ? 0.0 : rows.back().record.value("original_val_acc", 0.0);
+  double original_at(std::int64_t trial, std::int64_t epoch) const {
+    for (const auto& row : store_->epochs(trial)) {
+      if (row.epoch == epoch) return row.record.value("original_val_acc", 0.0);
+    }
+    return 0.0;
   }
 
   void apply_result(const TrialResult& r) {
@@ -335,7 +328,7 @@ class Runner {
     summary_.seconds += r.seconds;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
     summary_.epochs_trained = epochs_recorded_;
-    if (improves(summary_.best, r)) {
+    if (improves(summary_.best, r, o_.sched.max_budget)) {
       summary_.best = r;
       summary_.best_config = configs_.at(r.trial);
     }
@@ -350,7 +343,47 @@ class Runner {
     }
   }
 
+  // The table objective: the job's epochs are read from the table, not trained. The journal gets the same rows and
+  // results a live search would write, and `seconds` is the training time the table recorded for those epochs.
+  TrialResult table_job(const sched::Job& job) {
+    const auto& row = table_->rows()[table_row_.at(job.trial)];
+    TrialResult r;
+    r.trial = job.trial;
+    r.bracket = job.bracket;
+    r.rung = job.rung;
+    r.budget_epochs = job.budget_epochs;
+    std::int64_t recorded = 0;
+    for (const auto& e : store_->epochs(job.trial)) recorded = std::max(recorded, e.epoch);
+    score::TrialHistory history;
+    history.final_epoch = o_.sched.max_budget;
+    const auto n = std::min<std::int64_t>(job.budget_epochs, static_cast<std::int64_t>(row.epochs.size()));
+    for (std::int64_t e = 1; e <= n; ++e) {
+      const auto& rec = row.epochs[static_cast<std::size_t>(e - 1)];
+      history.epochs.push_back(score::measures_from_json(e, rec));
+      if (rec.contains("params") && rec["params"].is_number()) history.params = rec["params"].get<double>();
+      if (e <= recorded) continue;
+      store_->add_epoch({job.trial, e, rec});
+      ++epochs_recorded_;
+      r.seconds += rec.value("seconds", 0.0);
+    }
+    if (n < job.budget_epochs) {
+      r.state = row.state == "complete" ? "failed" : row.state;
+      r.score = kFailedScore;
+      r.message = row.message.empty() ? fmt::format("the table has {} epochs of this configuration", n) : row.message;
+      return r;
+    }
+    r.original_val_acc = history.epochs.back().original;
+    r.score = estimator_->score(history);
+    r.state = std::isfinite(r.score) ? "complete" : "diverged";
+    if (!std::isfinite(r.score)) {
+      r.score = kFailedScore;
+      r.message = fmt::format("the {} score is not finite after {} epochs", o_.estimator, job.budget_epochs);
+    }
+    return r;
+  }
+
   TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device) {
+    if (o_.objective == "table") return table_job(job);
     const auto t0 = std::chrono::steady_clock::now();
     TrialResult r;
     r.trial = job.trial;
@@ -365,8 +398,11 @@ class Runner {
       t.data_on_device = t.device.is_cuda();
       t.epochs = job.budget_epochs;
       t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
-      t.seed = derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
-      t.estimate_each_epoch = o_.estimator == "fh";
+      // A trial restricted to a table row trains with that row's seed, so it reproduces the table's numbers.
+      t.seed = table_ ? derive_seed(table_->options().seed, Stream::kTrial,
+                                    static_cast<std::uint64_t>(table_->rows()[table_row_.at(job.trial)].trial))
+                      : derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
+      t.estimate_each_epoch = true;  // every estimator is recorded every epoch
       spec.in_channels = split_.train.channels();
       spec.num_classes = split_.train.num_classes;
       models::ClassifierPtr net;
@@ -376,6 +412,9 @@ class Runner {
         train::seed_weight_init(t.seed);
         net = nas::make_network(spec);
       }
+      score::TrialHistory history;
+      history.final_epoch = o_.sched.max_budget;
+      history.params = static_cast<double>(models::count_parameters(*net));
       train::Trainer trainer(net, split_.train, split_.val, t);
       const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
       if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
@@ -383,9 +422,16 @@ class Runner {
       std::int64_t recorded = 0;
       for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
       auto add_rows = [&]() {
+        history.epochs.clear();
         for (const auto& rec : trainer.records()) {
+          history.epochs.push_back(epoch_measures(rec));
           if (rec.epoch <= recorded) continue;
-          store_->add_epoch({job.trial, rec.epoch, epoch_json(rec)});
+          auto row = epoch_row(rec, history);
+          // Tables (fhist table): the final test accuracy, once, at the full budget; a target, never a decision.
+          if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer.epochs_done() == rec.epoch) {
+            row["test_acc"] = trainer.evaluate_accuracy(test_);
+          }
+          store_->add_epoch({job.trial, rec.epoch, row});
           ++epochs_recorded_;
           recorded = rec.epoch;
         }
@@ -400,16 +446,11 @@ class Runner {
         trainer.save_checkpoint(ckpt);
         add_rows();
       }
-      const auto& last = trainer.records().back();
-      r.original_val_acc = last.original_val_acc;
-      if (o_.estimator == "fh") {
-        r.score = last.estimate;
-      } else if (o_.estimator == "curve") {
-        std::vector<double> accs;
-        for (const auto& rec : trainer.records()) accs.push_back(rec.original_val_acc);
-        r.score = curve::extrapolate(accs, o_.sched.max_budget);
-      } else {
-        r.score = last.original_val_acc;
+      r.original_val_acc = trainer.records().back().original_val_acc;
+      r.score = estimator_->score(history);
+      if (!std::isfinite(r.score)) {
+        throw DivergedError(fmt::format("the {} score is not finite after {} epochs", o_.estimator,
+                                        job.budget_epochs));
       }
       r.state = "complete";
     } catch (const DivergedError& e) {
@@ -435,9 +476,13 @@ class Runner {
   space::SearchSpace space_;
   std::unique_ptr<store::TrialStore> store_;
   std::string journal_;
+  std::shared_ptr<const BenchmarkTable> table_;
+  std::map<std::int64_t, std::size_t> table_row_;  // trial -> table row
   std::unique_ptr<search::Sampler> sampler_;
   std::unique_ptr<sched::Scheduler> scheduler_;
+  std::unique_ptr<score::Estimator> estimator_;
   data::TrainVal split_;
+  data::Dataset test_;  // only with test_accuracy
   std::map<std::int64_t, store::TrialRow> recorded_;
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
@@ -460,203 +505,81 @@ nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) 
 
 namespace {
 
-// Paper A.6: scale ResNet-18's stages C2..C5 in depth (d_s x 2 blocks) and width (w_s x channels) under a MACs cap
-// relative to ResNet-18's 0.56 G on 3x32x32 / 100 classes.
-space::SearchSpace resnet_scale_space(const std::string& flops_cap) {
-  std::vector<space::Param> params;
-  for (const auto& d : kDepthParams) params.push_back(space::Param::categorical(d, {1.0, 1.5, 2.0, 2.5, 3.0}));
-  for (const auto& w : kWidthParams) params.push_back(space::Param::categorical(w, {1.0, 1.25, 1.5, 1.75, 2.0}));
-  std::vector<space::Constraint> constraints;
-  if (!flops_cap.empty()) {
-    if (flops_cap != "2x" && flops_cap != "4x") {
-      throw InputError(fmt::format("--flops-cap '{}': expected 2x (1.12 G MACs) or 4x (2.24 G)", flops_cap));
-    }
-    const double cap = flops_cap == "2x" ? 1.12e9 : 2.24e9;
-    constraints.push_back({"macs <= " + flops_cap + " ResNet-18", [cap](const space::Config& c) {
-                             std::vector<double> d, w;
-                             for (const auto& k : kDepthParams) d.push_back(c.get_double(k));
-                             for (const auto& k : kWidthParams) w.push_back(c.get_double(k));
-                             return static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100)) <= cap;
-                           }});
+// A search over a table's configurations trains them (or reads them) as the table did: the table's data, network and
+// training settings replace the search's own; only the search's algorithm, estimator, budgets and seed remain.
+StudyOptions with_table_settings(StudyOptions o, const BenchmarkTable& t) {
+  const auto& b = t.options();
+  if (o.sched.max_budget != t.epochs()) {
+    throw InputError(fmt::format("--max-budget {}: the table {} trained its configurations for {} epochs (the lr "
+                                 "schedule's length); a search over it uses --max-budget {}",
+                                 o.sched.max_budget, t.path(), t.epochs(), t.epochs()));
   }
-  return space::SearchSpace("resnet-scale", std::move(params), std::move(constraints));
+  o.space = b.space;
+  o.flops_cap = b.flops_cap;
+  o.data = b.data;
+  o.model = b.model;
+  o.width_mult = b.width_mult;
+  o.train_size = b.train_size;
+  o.val_size = b.val_size;
+  o.augment = b.augment;
+  o.lr = b.lr;
+  o.weight_decay = b.weight_decay;
+  o.batch_size = b.batch_size;
+  o.channels = b.channels;
+  o.cells = b.cells;
+  o.auxiliary = b.auxiliary;
+  o.window = b.window;
+  o.test_accuracy = false;
+  return o;
+}
+
+std::shared_ptr<const BenchmarkTable> table_for(const StudyOptions& o) {
+  if (o.table.empty()) {
+    if (o.objective == "table") throw InputError("--objective table needs --table TABLE.db (built by fhist table)");
+    return nullptr;
+  }
+  return std::make_shared<const BenchmarkTable>(BenchmarkTable::load(o.table));
+}
+
+StudySummary start(StudyOptions options, std::unique_ptr<store::TrialStore> store, const std::string& journal,
+                   std::shared_ptr<const BenchmarkTable> table, const Callbacks& callbacks) {
+  if (table) options = with_table_settings(std::move(options), *table);
+  auto space = load_space(options.space, options.flops_cap);
+  store->write_study(study_record(options, space));
+  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table));
+  return runner.run(callbacks);
 }
 
 }  // namespace
 
-std::vector<std::string> space_names() {
-  auto names = space::builtin_space_names();
-  for (const char* n : {"nb201", "darts", "resnet-scale"}) names.push_back(n);
-  return names;
-}
-
-space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap) {
-  if (spec == "nb201") return nas::nb201_space();
-  if (spec == "darts") return nas::darts_space();
-  if (spec == "resnet-scale") return resnet_scale_space(flops_cap);
-  const auto names = space::builtin_space_names();
-  if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
-  if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
-  throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
-                               fmt::join(space_names(), ", ")));
-}
-
-void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
-  t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
-  t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.weight_decay;
-  if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
-  t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.batch_size;
-  t.window = o.window;
-  t.augment = data::AugmentOptions::parse(o.augment);
-  if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
-  if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
-  // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
-  if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
-  t.device = torch::Device(device_list(o.device).front());
-  t.bf16 = o.bf16;
-  t.channels_last = o.channels_last;
-  t.data_on_device = t.device.is_cuda();
-  spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
-  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
-  spec.channels = o.channels;
-  spec.cells = o.cells;
-  spec.auxiliary = o.auxiliary;
-  const auto& values = cfg.values();
-  auto stage_mults = [&](const std::vector<std::string>& keys) {
-    std::vector<double> m;
-    for (const auto& k : keys) m.push_back(cfg.has(k) ? cfg.get_double(k) : 1.0);
-    return m;
-  };
-  auto has_any = [&](const std::vector<std::string>& keys) {
-    return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return cfg.has(k); });
-  };
-  if (has_any(kDepthParams) || has_any(kWidthParams)) {
-    spec.name = "resnet-scale";
-    spec.depth_mults = stage_mults(kDepthParams);
-    spec.width_mults = stage_mults(kWidthParams);
-  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_nb201_param(kv.first); })) {
-    spec.name = "nb201";
-    spec.arch = nas::to_string(nas::nb201_arch_from_config(cfg));
-  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_darts_param(kv.first); })) {
-    spec.name = "darts";
-    spec.arch = nas::to_string(nas::darts_genotype_from_config(cfg));
-  }
-}
-
-std::vector<std::string> device_list(const std::string& devices) {
-  std::vector<std::string> out;
-  std::size_t begin = 0;
-  while (true) {
-    const auto comma = devices.find(',', begin);
-    out.push_back(devices.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
-    if (out.back().empty()) {
-      throw InputError(fmt::format("--device '{}': empty entry in the device list (expected e.g. cuda:0,cuda:1)",
-                                   devices));
-    }
-    if (comma == std::string::npos) return out;
-    begin = comma + 1;
-  }
-}
-
-std::string trial_dir(const std::string& journal, std::int64_t trial) {
-  return fmt::format("{}.trials/trial_{:05d}", journal, trial);
-}
-
-void StudyOptions::validate() const {
-  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
-  if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
-    throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));
-  }
-  const std::vector<std::string> estimators = {"original", "fh", "curve"};
-  if (std::find(estimators.begin(), estimators.end(), estimator) == estimators.end()) {
-    throw InputError(fmt::format("--estimator '{}': expected one of {}", estimator, fmt::join(estimators, ", ")));
-  }
-  if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
-  device_list(device);
-  if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
-  if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
-  if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
-  sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
-  data::AugmentOptions::parse(augment);
-}
-
-nlohmann::json StudyOptions::to_json() const {
-  return {{"space", space},         {"data", data},
-          {"model", model},         {"width_mult", width_mult},
-          {"train_size", train_size}, {"val_size", val_size},
-          {"augment", augment},     {"algo", algo},
-          {"lr", lr},               {"weight_decay", weight_decay},
-          {"batch_size", batch_size}, {"channels", channels},
-          {"cells", cells},         {"auxiliary", auxiliary},
-          {"flops_cap", flops_cap},
-          {"estimator", estimator}, {"min_budget", sched.min_budget},
-          {"max_budget", sched.max_budget}, {"eta", sched.eta},
-          {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
-          {"window", window},       {"seed", seed},
-          {"keep_checkpoints", keep_checkpoints}, {"device", device},
-          {"bf16", bf16},           {"channels_last", channels_last},
-          {"workers", workers},
-          {"threads", threads}};
-}
-
-StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
-  StudyOptions o;
-  try {
-    o.space = j.at("space").get<std::string>();
-    o.data = j.at("data").get<std::string>();
-    o.model = j.at("model").get<std::string>();
-    o.width_mult = j.at("width_mult").get<double>();
-    o.train_size = j.at("train_size").get<std::int64_t>();
-    o.val_size = j.at("val_size").get<std::int64_t>();
-    o.augment = j.at("augment").get<std::string>();
-    o.lr = j.at("lr").get<double>();
-    o.weight_decay = j.at("weight_decay").get<double>();
-    o.batch_size = j.at("batch_size").get<std::int64_t>();
-    o.channels = j.at("channels").get<std::int64_t>();
-    o.cells = j.at("cells").get<std::int64_t>();
-    o.auxiliary = j.at("auxiliary").get<bool>();
-    o.flops_cap = j.at("flops_cap").get<std::string>();
-    o.algo = j.at("algo").get<std::string>();
-    o.estimator = j.at("estimator").get<std::string>();
-    o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
-    o.sched.max_budget = j.at("max_budget").get<std::int64_t>();
-    o.sched.eta = j.at("eta").get<int>();
-    o.sched.n_configs = j.at("n_configs").get<std::int64_t>();
-    o.sched.iterations = j.at("iterations").get<int>();
-    o.window = j.at("window").get<int>();
-    o.seed = j.at("seed").get<std::uint64_t>();
-    o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();
-    o.device = j.at("device").get<std::string>();
-    o.bf16 = j.at("bf16").get<bool>();
-    o.channels_last = j.at("channels_last").get<bool>();
-    o.threads = j.at("threads").get<int>();
-    o.workers = j.value("workers", 1);  // journals written before --workers existed
-  } catch (const nlohmann::json::exception& e) {
-    throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
-  }
-  return o;
-}
-
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks) {
   options.validate();
-  auto space = load_space(options.space, options.flops_cap);
+  auto table = table_for(options);
+  const auto checked = table ? with_table_settings(options, *table) : options;
+  auto space = load_space(checked.space, checked.flops_cap);
   check_space_params(space);
   {
     // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
-    space::Rng rng(options.seed);
+    space::Rng rng(checked.seed);
     train::TrainOptions t;
     models::ModelSpec spec;
-    apply_config(space.sample(rng), options, t, spec);
+    apply_config(space.sample(rng), checked, t, spec);
   }
   if (fs::exists(journal)) {
     throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
                                  "--journal (nothing was changed)",
                                  journal));
   }
-  auto store = store::open_sqlite_store(journal, true);
-  store->write_study(study_record(options, space));
-  Runner runner(options, std::move(space), std::move(store), journal, false);
-  return runner.run(callbacks);
+  return start(options, store::open_sqlite_store(journal, true), journal, std::move(table), callbacks);
+}
+
+StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
+                              const Callbacks& callbacks) {
+  auto o = options;
+  o.objective = "table";
+  o.table = table->path();
+  o.validate();
+  return start(o, store::open_memory_store(), ":memory:", std::move(table), callbacks);
 }
 
 namespace {
@@ -680,7 +603,8 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
     if (*workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *workers));
     options.workers = *workers;
   }
-  Runner runner(options, std::move(space), std::move(store), journal, true);
+  auto table = table_for(options);
+  Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table));
   return runner.run(callbacks);
 }
 
@@ -704,19 +628,23 @@ space::Config trial_config(const std::string& journal, std::int64_t trial) {
 StudySummary summarize_journal(const std::string& journal) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
   auto store = store::open_sqlite_store_readonly(journal);
-  auto [options, space] = read_definition(*store);
-  (void)space;
+  const auto options = read_definition(*store).first;
   StudySummary s;
   s.journal = store->path();
   std::map<std::int64_t, space::Config> configs;
   for (const auto& t : store->trials()) configs[t.trial] = space::Config::from_json(t.config);
   s.trials = static_cast<std::int64_t>(configs.size());
-  s.epochs_trained = static_cast<std::int64_t>(store->epochs().size());
+  const auto epochs = store->epochs();
+  s.epochs_trained = static_cast<std::int64_t>(epochs.size());
+  std::map<std::pair<std::int64_t, std::int64_t>, double> original;
+  for (const auto& e : epochs) original[{e.trial, e.epoch}] = e.record.value("original_val_acc", 0.0);
   for (const auto& ev : store->events()) {
     if (ev.kind != "result") continue;
     s.seconds += ev.seconds;
-    const TrialResult r = result_of(ev);
-    if (improves(s.best, r)) {
+    TrialResult r = result_of(ev);
+    const auto it = original.find({ev.trial, ev.budget_epochs});
+    if (it != original.end()) r.original_val_acc = it->second;
+    if (improves(s.best, r, options.sched.max_budget)) {
       s.best = r;
       s.best_config = configs.at(ev.trial);
     }

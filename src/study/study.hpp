@@ -2,12 +2,14 @@
 // A search: sampler + scheduler + objective (training with feature-history estimates) + journal, with resume.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sched/scheduler.hpp"
+#include "score/scores.hpp"
 #include "space/space.hpp"
 
 namespace fhist::models {
@@ -15,6 +17,7 @@ struct ModelSpec;
 }
 namespace fhist::train {
 struct TrainOptions;
+struct EpochRecord;
 }
 
 namespace fhist::study {
@@ -38,7 +41,15 @@ struct StudyOptions {
   // resnet-scale: MACs cap of a candidate at 3x32x32 / 100 classes: "2x" (1.12 G), "4x" (2.24 G) or "" (none).
   std::string flops_cap;
   std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
-  std::string estimator = "fh";      // original | fh | curve: the score schedulers rank by
+  std::string estimator = "fh";      // a name of score/scores.hpp's registry: the score schedulers rank by
+  // Tables (fhist table): measure the test accuracy of every trial that reaches max_budget, at that epoch. Never
+  // read by any decision.
+  bool test_accuracy = false;
+  // A table (fhist table) whose configurations are the only candidates: a sampled configuration becomes the nearest
+  // of the table's, trained with the table's data, settings and that row's seed (so it reproduces the table).
+  std::string table;
+  // train: train every job; table: read every job's epochs from `table` instead (a replay in milliseconds).
+  std::string objective = "train";
   sched::SchedulerOptions sched;     // budgets in epochs, eta, n_configs, iterations
   int window = 10;
   std::uint64_t seed = 0;
@@ -80,6 +91,7 @@ struct StudySummary {
   std::int64_t epochs_trained = 0;   // every epoch of every trial, resumed ones counted once
   double seconds = 0.0;              // wall seconds of all jobs
   std::string journal;
+  bool stopped = false;              // should_stop ended the run before the search was done (resume goes on)
 };
 
 // Called after every finished job, with the running totals.
@@ -92,10 +104,16 @@ using StepCallback = std::function<void(const sched::Job&, std::int64_t, std::in
 struct Callbacks {
   ResultCallback on_result;
   StepCallback on_step;
+  // Asked before each new job: true = start no more jobs, let the running ones finish, return (summary.stopped).
+  std::function<bool()> should_stop;
 };
 
 // Creates a new journal (refusing an existing one) and runs the search to the end.
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks = {});
+// A whole search against a table (objective "table") with the journal in memory: for replays over many seeds.
+class BenchmarkTable;
+StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
+                              const Callbacks& callbacks = {});
 // Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
 // sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
 // `workers`, when given, replaces the stored number of workers (the search's other settings cannot change).
@@ -112,6 +130,8 @@ StudyOptions journal_options(const std::string& journal);
 // `flops_cap` applies to resnet-scale ("2x", "4x" or ""). Throws InputError.
 space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "");
 std::vector<std::string> space_names();
+// Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
+void check_space_params(const space::SearchSpace& s);
 
 // A trial's network and training options: the study's defaults, overridden by the configuration's parameters
 // (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201
@@ -121,6 +141,13 @@ void apply_config(const space::Config& config, const StudyOptions& options, trai
 
 // The devices of a --device list ("cuda:0,cuda:1" -> {"cuda:0", "cuda:1"}). Throws InputError for an empty entry.
 std::vector<std::string> device_list(const std::string& devices);
+
+// One epoch of training as the estimator registry reads it.
+score::EpochMeasures epoch_measures(const train::EpochRecord& rec);
+// The journal's row for an epoch (also `train --json`'s): the measurements, window_acc, params and every registry
+// estimator's score after that epoch (`upto`: the trial's history through it), so that a finished search can be
+// re-ranked by any estimator offline.
+nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto);
 
 // Where a study keeps trial checkpoints: "<journal>.trials/trial_<id>/".
 std::string trial_dir(const std::string& journal, std::int64_t trial);

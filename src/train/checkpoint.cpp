@@ -1,7 +1,9 @@
 // Checkpoints: one torch::serialize archive per run, replaced atomically after every epoch.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/errors.hpp"
 #include "core/fs.hpp"
@@ -12,10 +14,11 @@ namespace fhist::train {
 namespace {
 
 constexpr std::int64_t kCheckpointVersion = 1;
-constexpr std::int64_t kRecordFields = 10;
+constexpr std::int64_t kRecordFields = 10;  // then window_acc, NaN-padded to the window
 
-torch::Tensor records_to_tensor(const std::vector<EpochRecord>& records) {
-  auto t = torch::empty({static_cast<std::int64_t>(records.size()), kRecordFields}, torch::kFloat64);
+torch::Tensor records_to_tensor(const std::vector<EpochRecord>& records, int window) {
+  auto t = torch::full({static_cast<std::int64_t>(records.size()), kRecordFields + window},
+                       std::numeric_limits<double>::quiet_NaN(), torch::kFloat64);
   auto a = t.accessor<double, 2>();
   for (std::size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
@@ -23,6 +26,9 @@ torch::Tensor records_to_tensor(const std::vector<EpochRecord>& records) {
                                      r.refit_val_acc, r.estimate, r.estimate_paper, r.seconds, r.estimate_seconds,
                                      r.estimate_paper_seconds};
     for (std::int64_t j = 0; j < kRecordFields; ++j) a[static_cast<std::int64_t>(i)][j] = v[j];
+    for (std::size_t k = 0; k < r.window_acc.size() && static_cast<int>(k) < window; ++k) {
+      a[static_cast<std::int64_t>(i)][kRecordFields + static_cast<std::int64_t>(k)] = r.window_acc[k];
+    }
   }
   return t;
 }
@@ -42,6 +48,7 @@ std::vector<EpochRecord> records_from_tensor(const torch::Tensor& t) {
     r.seconds = a[i][7];
     r.estimate_seconds = a[i][8];
     r.estimate_paper_seconds = a[i][9];
+    for (std::int64_t k = kRecordFields; k < t.size(1) && std::isfinite(a[i][k]); ++k) r.window_acc.push_back(a[i][k]);
     out.push_back(r);
   }
   return out;
@@ -83,7 +90,12 @@ void Trainer::save_checkpoint(const std::string& path) const {
     hist_ar.write(p + "head_bias", e.head_bias.cpu());
   }
   ar.write("history", hist_ar);
-  ar.write("records", records_to_tensor(records_));
+  ar.write("records", records_to_tensor(records_, options_.window));
+  if (!head_probs_.empty()) {
+    ar.write("head_probs", torch::stack(std::vector<torch::Tensor>(head_probs_.begin(), head_probs_.end())).cpu());
+    ar.write("head_probs_paper",
+             torch::stack(std::vector<torch::Tensor>(head_probs_paper_.begin(), head_probs_paper_.end())).cpu());
+  }
 
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
@@ -154,6 +166,21 @@ void Trainer::load_checkpoint(const std::string& path) {
     ar.read("records", recs);
     history_ = std::move(history);
     records_ = records_from_tensor(recs);
+    head_probs_.clear();
+    head_probs_paper_.clear();
+    torch::Tensor probs, probs_paper;
+    if (ar.try_read("head_probs", probs) && ar.try_read("head_probs_paper", probs_paper)) {
+      for (std::int64_t i = 0; i < probs.size(0); ++i) {
+        head_probs_.push_back(probs[i].to(options_.device));
+        head_probs_paper_.push_back(probs_paper[i].to(options_.device));
+      }
+    } else if (options_.estimate_each_epoch) {
+      // A checkpoint without the re-fit cache: re-fit each epoch of the window once (the same heads).
+      for (const auto& e : history_.epochs()) {
+        head_probs_.push_back(refit_probabilities(e, options_.refit, "fast"));
+        head_probs_paper_.push_back(refit_probabilities(e, options_.refit, "paper"));
+      }
+    }
     epochs_done_ = pos[0].item<std::int64_t>();
     global_step_ = pos[1].item<std::int64_t>();
   } catch (const CheckpointError&) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -51,10 +52,13 @@ struct EpochRecord {
   double original_val_acc = 0;     // the network itself, eval mode
   double refit_val_acc = kNaN;     // one re-fit head on this epoch's features
   double estimate = kNaN;          // feature-history ensemble (fast implementation)
-  double estimate_paper = kNaN;    // paper-faithful implementation, with compare_impl
+  double estimate_paper = kNaN;    // the same ensemble of paper-faithful re-fits (fh-paper)
+  // Accuracy of the mean of the last k re-fit heads' softmax outputs, k = 1..min(epoch, window): [0] is refit, the
+  // last is fh. Budget-following windows (estimate/scores.hpp) read it.
+  std::vector<double> window_acc;
   double seconds = 0;              // training pass + validation pass
-  double estimate_seconds = 0;     // the fast fh estimate alone
-  double estimate_paper_seconds = kNaN;
+  double estimate_seconds = 0;     // this epoch's fast re-fit and the ensembles
+  double estimate_paper_seconds = kNaN;  // with compare_impl: the full fh-paper estimator, all K heads re-fit
 
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 };
@@ -83,6 +87,8 @@ class Trainer {
   void load_checkpoint(const std::string& path);
 
   const FeatureHistory& history() const { return history_; }
+  // The softmax outputs [M, c] of the re-fit heads of the epochs in the window, oldest first (fast impl).
+  const std::deque<torch::Tensor>& head_probabilities() const { return head_probs_; }
   models::Classifier& model() { return *model_; }
   const TrainOptions& options() const { return options_; }
 
@@ -105,6 +111,10 @@ class Trainer {
   std::int64_t epochs_done_ = 0;
   std::int64_t global_step_ = 0;
   std::vector<EpochRecord> records_;
+  // One re-fit head per epoch of the window (estimator.hpp, refit_probabilities): fh is their mean.
+  std::deque<torch::Tensor> head_probs_, head_probs_paper_;
+  void refit_latest();
+  void fill_estimates(EpochRecord& rec) const;
 };
 
 // Seeds Torch's generator for weight initialisation from the run seed.

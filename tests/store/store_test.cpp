@@ -315,5 +315,37 @@ TEST(Journal, EmptyFileIsInitialisedOnlyWithCreate) {
   EXPECT_EQ(raw_text(path, "PRAGMA journal_mode"), "wal");
 }
 
+// The in-memory journal keeps the same contract as the SQLite one for what a study does with it.
+TEST(MemoryStore, SameContractAsTheJournal) {
+  auto store = open_memory_store("mem");
+  EXPECT_EQ(store->path(), "mem");
+  EXPECT_FALSE(store->read_study());
+  store->write_study({{"options", {{"seed", 3}}}});
+  EXPECT_EQ(store->read_study()->at("options").at("seed"), 3);
+  store->add_trial({1, 0, {{"lr", 0.1}}, "pending", ""});
+  store->add_trial({0, 2, {{"lr", 0.2}}, "pending", ""});
+  EXPECT_THROW(store->add_trial({1, 0, json::object(), "pending", ""}), StoreError);
+  EXPECT_THROW(store->set_trial_state(7, "running"), StoreError);
+  EXPECT_THROW(store->add_epoch({7, 1, json::object()}), StoreError);
+  store->set_trial_state(1, "failed", "boom");
+  const auto trials = store->trials();
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].trial, 0);  // by id
+  EXPECT_EQ(store->trial(1)->state, "failed");
+  EXPECT_EQ(store->trial(1)->message, "boom");
+  EXPECT_FALSE(store->trial(5));
+  store->add_epoch({1, 1, {{"x", 1}}});
+  store->add_epoch({0, 1, {{"x", 2}}});
+  store->add_epoch({1, 2, {{"x", 3}}});
+  EXPECT_EQ(store->epochs().size(), 3u);
+  ASSERT_EQ(store->epochs(1).size(), 2u);
+  EXPECT_EQ(store->epochs(1)[1].record.at("x"), 3);
+  Event e;
+  e.kind = "start";
+  EXPECT_EQ(store->add_event(e), 1);
+  EXPECT_EQ(store->add_event(e), 2);
+  EXPECT_EQ(store->events().back().seq, 2);
+}
+
 }  // namespace
 }  // namespace fhist::store

@@ -47,6 +47,8 @@ void expect_same_state(Trainer& a, Trainer& b) {
   for (std::size_t i = 0; i < a.records().size(); ++i) {
     EXPECT_EQ(a.records()[i].train_loss, b.records()[i].train_loss);
     EXPECT_EQ(a.records()[i].estimate, b.records()[i].estimate);
+    EXPECT_EQ(a.records()[i].estimate_paper, b.records()[i].estimate_paper);
+    EXPECT_EQ(a.records()[i].window_acc, b.records()[i].window_acc);
   }
 }
 
@@ -72,6 +74,34 @@ TEST(Trainer, ContinuingFromACheckpointIsBitIdenticalToTrainingStraight) {
   // Training changed the weights (the comparison is not between two untouched models).
   auto untouched = fresh_model(7);
   EXPECT_FALSE(torch::equal(untouched->head()->weight, straight.model().head()->weight));
+}
+
+// The trainer keeps one re-fit head per epoch and averages the last K; that must be the ensemble the estimators
+// compute by re-fitting all K heads of the feature history (fh, fh-paper), and window_acc the same for every k.
+TEST(Trainer, PerEpochRefitCacheEqualsFullReEstimation) {
+  at::set_num_threads(1);
+  auto train = toy(96, 1), val = toy(40, 2);
+  auto o = small_options(6);
+  o.compare_impl = true;  // the trainer itself checks cached fh-paper against the full re-fit every epoch
+  Trainer t(fresh_model(3), train, val, o);
+  o.refit = t.options().refit;  // the trainer seeds its re-fits from the run seed
+  while (!t.finished()) {
+    const auto rec = t.run_epoch();
+    const auto k = std::min<std::size_t>(static_cast<std::size_t>(rec.epoch), 3);
+    ASSERT_EQ(rec.window_acc.size(), k);
+    EXPECT_NEAR(rec.estimate, make_estimator("fh", o.refit)->estimate(t.history()).accuracy, 1e-12);
+    EXPECT_EQ(rec.estimate, rec.window_acc.back());
+    EXPECT_EQ(rec.refit_val_acc, rec.window_acc.front());
+    EXPECT_NEAR(rec.refit_val_acc, make_estimator("refit", o.refit)->estimate(t.history()).accuracy, 1e-12);
+    // Each cached head's output is the full estimator's head output for that epoch.
+    const auto& heads = t.head_probabilities();
+    ASSERT_EQ(heads.size(), k);
+    const auto full = make_estimator("fh", o.refit)->estimate(t.history()).probabilities;
+    torch::Tensor mean = heads[0];
+    for (std::size_t i = 1; i < heads.size(); ++i) mean = mean + heads[i];
+    EXPECT_TRUE(torch::allclose(mean / static_cast<double>(k), full, 1e-5, 1e-6))
+        << (mean / static_cast<double>(k) - full).abs().max().item<double>();
+  }
 }
 
 TEST(Trainer, LinearScheduleReachesZeroAtMaxEpochsAndBudgetStopsEarly) {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
-#include "curve/curve.hpp"
+#include "score/curve.hpp"
 
 namespace fhist::curve {
 namespace {

@@ -4,7 +4,7 @@
 // fitted by Levenberg-Marquardt with a forward-difference Jacobian. Why: LM then searches at most two dimensions, a
 // coarse grid over theta gives good deterministic starting points, and a 100-point call costs a few milliseconds.
 // Positive-only parameters (rates, exponents) live in log space so LM needs no bounds.
-#include "curve/curve.hpp"
+#include "score/curve.hpp"
 
 #include <algorithm>
 #include <array>

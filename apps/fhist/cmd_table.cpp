@@ -1,0 +1,321 @@
+// fhist table: a tabular benchmark built by training. N configurations of a space trained to the full budget, every
+// epoch's measurements and every estimator's score recorded, and the final test accuracy at the full budget (the
+// target of the ranking study, never used for a decision). The table is a journal: rerunning the same command
+// resumes it, so it can be built in chunks (--minutes).
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "core/errors.hpp"
+#include "nas/network.hpp"
+#include "core/fs.hpp"
+#include "score/scores.hpp"
+#include "sched/scheduler.hpp"
+#include "study/study.hpp"
+#include "study/table.hpp"
+
+namespace fhist::cli {
+namespace {
+
+struct TableCmd {
+  study::StudyOptions o;
+  std::int64_t configs = 48;
+  std::int64_t epochs = 12;
+  std::string journal;
+  double minutes = 0;  // 0 = no limit
+  bool workers_given = false;
+  RuntimeOptions rt;
+};
+
+void run_table(TableCmd& c) {
+  const std::string device = apply_runtime(c.rt, true);
+  if (c.minutes < 0) throw InputError(fmt::format("--minutes must be >= 0 (got {})", c.minutes));
+  const bool resume = std::filesystem::exists(c.journal);
+  std::int64_t configs = c.configs, epochs = c.epochs;
+  if (resume) {
+    const auto stored = study::journal_options(c.journal);
+    if (!stored.test_accuracy || stored.algo != "random" || stored.sched.min_budget != stored.sched.max_budget) {
+      throw InputError(fmt::format("{} is a search journal, not a table (fhist table writes its own journal)",
+                                   c.journal));
+    }
+    configs = stored.sched.n_configs;
+    epochs = stored.sched.max_budget;
+    fmt::print("table {}: resuming ({} configurations of space {} x {} epochs, seed {}; the stored settings apply)\n",
+               c.journal, configs, stored.space, epochs, stored.seed);
+  } else {
+    if (c.configs < 1) throw InputError(fmt::format("--configs must be >= 1 (got {})", c.configs));
+    if (c.epochs < 1) throw InputError(fmt::format("--epochs must be >= 1 (got {})", c.epochs));
+    c.o.algo = "random";
+    c.o.sched.min_budget = c.o.sched.max_budget = c.epochs;
+    c.o.sched.n_configs = c.configs;
+    c.o.test_accuracy = true;
+    c.o.estimator = "original";  // random search decides nothing by it; every estimator is recorded anyway
+    c.o.device = device;
+    c.o.threads = at::get_num_threads();
+    c.o.validate();
+    fmt::print("table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
+               "target), seed {}, {} threads, {} worker(s)\n",
+               c.journal, configs, c.o.space, epochs, c.o.model, c.o.data, c.o.train_size, c.o.val_size, c.o.seed,
+               c.o.threads, c.o.workers);
+  }
+  std::fflush(stdout);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed_min = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
+  };
+  study::Callbacks cb;
+  std::int64_t done_here = 0;
+  cb.on_result = [&](const study::TrialResult& r, const study::StudySummary& s) {
+    ++done_here;
+    const double per = elapsed_min() / static_cast<double>(done_here);
+    const auto finished = s.epochs_trained / std::max<std::int64_t>(epochs, 1);
+    fmt::print("trial {:>3} {:>8}: val {:.2f}% {:6.1f} s | {}/{} configurations, ~{:.0f} min left\n", r.trial, r.state,
+               100.0 * r.original_val_acc, r.seconds, finished, configs,
+               per * static_cast<double>(std::max<std::int64_t>(configs - finished, 0)));
+    std::fflush(stdout);
+  };
+  // Every chunk starts at least one configuration, so rerunning the command always makes progress.
+  int asked = 0;
+  if (c.minutes > 0) cb.should_stop = [&] { return asked++ > 0 && elapsed_min() >= c.minutes; };
+  const auto summary = resume ? study::resume_study(c.journal, cb,
+                                                    c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt)
+                              : study::run_study(c.o, c.journal, cb);
+  if (summary.stopped) {
+    fmt::print("stopped after {:.1f} min (--minutes {}); rerun the same command to go on\n", elapsed_min(),
+               c.minutes);
+  } else {
+    fmt::print("table complete: {} configurations; fhist export --journal {} --table epochs -o table.csv\n",
+               summary.trials, c.journal);
+  }
+}
+
+// ---- replay
+struct ReplayCmd {
+  ReplayCmd() { s.max_budget = 0; }  // 0: the table's epochs
+  std::string table;
+  std::vector<std::string> algos = {"hyperband"};
+  std::vector<std::string> estimators = {"original", "fh"};
+  int seeds = 100;
+  std::uint64_t first_seed = 0;
+  sched::SchedulerOptions s;
+  std::string output;
+  bool json = false;
+};
+
+std::vector<std::string> split_list(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::size_t begin = 0;
+    while (begin <= item.size()) {
+      const auto comma = item.find(',', begin);
+      const auto part = item.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+      if (!part.empty()) out.push_back(part);
+      if (comma == std::string::npos) break;
+      begin = comma + 1;
+    }
+  }
+  return out;
+}
+
+void run_replay(const ReplayCmd& c) {
+  if (c.seeds < 1) throw InputError(fmt::format("--seeds must be >= 1 (got {})", c.seeds));
+  const auto table = study::BenchmarkTable::load(c.table);
+  auto algos = split_list(c.algos);
+  auto estimators = split_list(c.estimators);
+  if (estimators.size() == 1 && estimators[0] == "all") estimators = score::estimator_names();
+  study::StudyOptions base = table.options();
+  base.sched = c.s;
+  if (base.sched.max_budget == 0) base.sched.max_budget = table.epochs();
+  for (const auto& a : algos) {
+    base.algo = a;
+    base.validate();
+  }
+  for (const auto& e : estimators) {
+    base.estimator = e;
+    base.validate();
+  }
+  std::vector<std::uint64_t> seeds;
+  for (int i = 0; i < c.seeds; ++i) seeds.push_back(c.first_seed + static_cast<std::uint64_t>(i));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto runs = study::replay_table(table, base, algos, estimators, seeds);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : runs) {
+    rows.push_back({{"algo", r.algo}, {"estimator", r.estimator}, {"seed", r.seed}, {"trial", r.trial},
+                    {"table_trial", r.table_trial}, {"budget_epochs", r.budget_epochs},
+                    {"test_acc", std::isfinite(r.test_acc) ? nlohmann::json(r.test_acc) : nlohmann::json(nullptr)},
+                    {"regret", std::isfinite(r.regret) ? nlohmann::json(r.regret) : nlohmann::json(nullptr)},
+                    {"epochs", r.epochs}, {"seconds", r.seconds}});
+  }
+  if (!c.output.empty()) {
+    write_file_atomically(c.output, [&](std::ostream& out) { out << rows.dump(1) << "\n"; });
+  }
+  if (c.json) {
+    fmt::print("{}\n", rows.dump(1));
+    return;
+  }
+  fmt::print("replay over {} ({} configurations x {} epochs; best test accuracy {:.2f}%): {} searches in {:.1f} s\n",
+             c.table, table.rows().size(), table.epochs(), 100.0 * table.best_test(), runs.size(), secs);
+  fmt::print("{:<10} {:<10} {:>16} {:>14} {:>10} {:>8}\n", "algo", "estimator", "test acc (mean+-sd)", "regret (pt)",
+             "best found", "epochs");
+  for (std::size_t i = 0; i < runs.size(); i += seeds.size()) {
+    double sum = 0, sq = 0, reg = 0, hits = 0, ep = 0, n = 0;
+    for (std::size_t k = i; k < i + seeds.size(); ++k) {
+      if (!std::isfinite(runs[k].test_acc)) continue;
+      sum += runs[k].test_acc;
+      sq += runs[k].test_acc * runs[k].test_acc;
+      reg += runs[k].regret;
+      hits += runs[k].regret <= 0 ? 1 : 0;
+      ep += static_cast<double>(runs[k].epochs);
+      n += 1;
+    }
+    const double mean = n > 0 ? sum / n : 0, sd = n > 1 ? std::sqrt(std::max(0.0, (sq - n * mean * mean) / (n - 1))) : 0;
+    fmt::print("{:<10} {:<10} {:>9.2f} +- {:<4.2f} {:>14.2f} {:>9.0f}% {:>8.0f}\n", runs[i].algo, runs[i].estimator,
+               100 * mean, 100 * sd, n > 0 ? 100 * reg / n : 0.0, n > 0 ? 100 * hits / n : 0.0, n > 0 ? ep / n : 0.0);
+  }
+}
+
+// ---- rank
+struct RankCmd {
+  std::string table;
+  std::vector<std::string> estimators = {"all"};
+  std::string output;
+  bool json = false;
+};
+
+nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+void run_rank(const RankCmd& c) {
+  const auto table = study::BenchmarkTable::load(c.table);
+  auto estimators = split_list(c.estimators);
+  if (estimators.size() == 1 && estimators[0] == "all") estimators = score::estimator_names();
+  const auto rows = study::rank_table(table, estimators);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : rows) {
+    out.push_back({{"estimator", r.estimator}, {"is_accuracy", r.is_accuracy}, {"epoch", r.epoch},
+                   {"configs", r.configs}, {"spearman", finite(r.spearman)}, {"kendall", finite(r.kendall)},
+                   {"top1_regret", finite(r.top1_regret)}, {"mean_abs_error", finite(r.mean_abs_error)},
+                   {"vs_current", finite(r.vs_current)}});
+  }
+  if (!c.output.empty()) write_file_atomically(c.output, [&](std::ostream& o) { o << out.dump(1) << "\n"; });
+  if (c.json) {
+    fmt::print("{}\n", out.dump(1));
+    return;
+  }
+  fmt::print("{}: {} configurations x {} epochs; against the final test accuracy (best {:.2f}%)\n", c.table,
+             rows.empty() ? 0 : rows.front().configs, table.epochs(), 100.0 * table.best_test());
+  auto cell = [](double v, double scale, int prec) {
+    return std::isfinite(v) ? fmt::format("{:.{}f}", scale * v, prec) : std::string("-");
+  };
+  for (const char* metric : {"Kendall tau-b", "Spearman", "top-1 regret (pt)", "mean |estimate - test| (pt)"}) {
+    fmt::print("\n{} by epoch\n{:<10}", metric, "estimator");
+    for (std::int64_t e = 1; e <= table.epochs(); ++e) fmt::print(" {:>6}", e);
+    fmt::print(" {:>6}\n", "mean");
+    for (std::size_t i = 0; i < rows.size(); i += static_cast<std::size_t>(table.epochs())) {
+      const std::string m = metric;
+      if (m[0] == 'm' && !rows[i].is_accuracy) continue;
+      fmt::print("{:<10}", rows[i].estimator);
+      double sum = 0, n = 0;
+      for (std::size_t k = i; k < i + static_cast<std::size_t>(table.epochs()); ++k) {
+        const auto& r = rows[k];
+        const double v = m[0] == 'K' ? r.kendall : m[0] == 'S' ? r.spearman : m[0] == 't' ? r.top1_regret
+                                                                                           : r.mean_abs_error;
+        const double scale = (m[0] == 't' || m[0] == 'm') ? 100.0 : 1.0;
+        fmt::print(" {:>6}", cell(v, scale, m[0] == 'K' || m[0] == 'S' ? 3 : 2));
+        // The mean leaves out the last epoch, where no estimate is needed.
+        if (std::isfinite(v) && r.epoch < table.epochs()) {
+          sum += scale * v;
+          n += 1;
+        }
+      }
+      fmt::print(" {:>6}\n", n > 0 ? fmt::format("{:.{}f}", sum / n, m[0] == 'K' || m[0] == 'S' ? 3 : 2) : "-");
+    }
+  }
+}
+
+}  // namespace
+
+void register_table(CLI::App& app) {
+  {
+    auto c = std::make_shared<RankCmd>();
+    auto* sub = app.add_subcommand("rank", "how well each estimator ranks a table's configurations, epoch by epoch "
+                                           "(Spearman, Kendall tau-b, top-1 regret, error against the test accuracy)");
+    sub->add_option("--table", c->table, "a table built by fhist table")->required();
+    sub->add_option("--estimator", c->estimators, "estimators, comma-separated, or all")
+        ->delimiter(',')
+        ->capture_default_str();
+    sub->add_option("-o,--output", c->output, "write every row as JSON to this file");
+    sub->add_flag("--json", c->json, "print JSON instead of the tables");
+    sub->callback([c]() { run_rank(*c); });
+  }
+  {
+    auto c = std::make_shared<ReplayCmd>();
+    auto* sub = app.add_subcommand(
+        "replay", "run whole searches against a table instead of training (real schedulers, samplers and journal; "
+                  "candidates are the table's configurations); many seeds in seconds");
+    sub->add_option("--table", c->table, "a table built by fhist table")->required();
+    sub->add_option("--algo", c->algos, "algorithms, comma-separated: random, sh, hyperband, bohb, asha")
+        ->delimiter(',')
+        ->capture_default_str();
+    sub->add_option("--estimator", c->estimators, "estimators, comma-separated, or all")
+        ->delimiter(',')
+        ->capture_default_str();
+    sub->add_option("--seeds", c->seeds, "searches per (algo, estimator), seeds first-seed, first-seed + 1, ...")
+        ->capture_default_str();
+    sub->add_option("--first-seed", c->first_seed, "the first seed")->capture_default_str();
+    sub->add_option("--min-budget", c->s.min_budget, "smallest budget, epochs")->capture_default_str();
+    sub->add_option("--max-budget", c->s.max_budget, "largest budget (0 = the table's epochs, the only choice)")
+        ->capture_default_str();
+    sub->add_option("--eta", c->s.eta, "budget multiplier and keep-1/eta factor")->capture_default_str();
+    sub->add_option("--n-configs", c->s.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
+        ->capture_default_str();
+    sub->add_option("--iterations", c->s.iterations, "hyperband/bohb: rounds of all brackets")->capture_default_str();
+    sub->add_option("-o,--output", c->output, "write every run as JSON to this file");
+    sub->add_flag("--json", c->json, "print every run as JSON instead of the summary");
+    sub->callback([c]() { run_replay(*c); });
+  }
+
+  {
+  auto c = std::make_shared<TableCmd>();
+  auto* sub = app.add_subcommand(
+      "table", "build a tabular benchmark: N configurations trained to the full budget, every estimator per epoch, "
+               "test accuracy at the end; rerun to resume");
+  sub->add_option("--journal", c->journal, "the table (an fhist journal); resumed if it exists")->required();
+  sub->add_option("--space", c->o.space, "built-in space or a JSON file")->capture_default_str();
+  sub->add_option("--configs", c->configs, "configurations to train")->capture_default_str();
+  sub->add_option("--epochs", c->epochs, "full budget (the lr schedule's length)")->capture_default_str();
+  sub->add_option("--minutes", c->minutes, "start no new configuration after this many minutes (0 = no limit)")
+      ->capture_default_str();
+  sub->add_option("--data", c->o.data, "dataset spec, as for train")->capture_default_str();
+  sub->add_option("--model", c->o.model, "network, unless the space chooses it")
+      ->check(CLI::IsMember(nas::network_names()))
+      ->capture_default_str();
+  sub->add_option("--width-mult", c->o.width_mult, "width, unless the space chooses it")->capture_default_str();
+  sub->add_option("--train-size", c->o.train_size, "training images")->capture_default_str();
+  sub->add_option("--val-size", c->o.val_size, "validation images (every estimate is measured on these)")
+      ->capture_default_str();
+  sub->add_option("--augment", c->o.augment, "as for train")->capture_default_str();
+  sub->add_option("--lr", c->o.lr, "initial lr, unless the space sets it")->capture_default_str();
+  sub->add_option("--weight-decay", c->o.weight_decay, "unless the space sets it")->capture_default_str();
+  sub->add_option("--batch-size", c->o.batch_size, "unless the space sets it")->capture_default_str();
+  sub->add_option("--channels", c->o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
+  sub->add_option("--cells", c->o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")
+      ->capture_default_str();
+  sub->add_option("--window", c->o.window, "K: heads kept for fh and the window estimators")->capture_default_str();
+  sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
+  sub->add_option("--workers", c->o.workers, "configurations trained at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->each([c](const std::string&) { c->workers_given = true; });
+  add_runtime_flags(*sub, c->rt);
+  sub->callback([c]() { run_table(*c); });
+  }
+}
+
+}  // namespace fhist::cli

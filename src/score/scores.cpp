@@ -1,0 +1,190 @@
+#include "score/scores.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "core/errors.hpp"
+#include "score/curve.hpp"
+
+namespace fhist::score {
+
+namespace {
+
+const EpochMeasures& last(const TrialHistory& h) {
+  if (h.epochs.empty()) throw InputError("cannot score a trial that has not finished an epoch");
+  return h.epochs.back();
+}
+
+// A budget-following window: the last ceil(t/2) heads at epoch t (at most the K recorded), so that the heads of the
+// first, still poor epochs leave the ensemble as training goes on.
+double fh_half(const TrialHistory& h) {
+  const auto& e = last(h);
+  if (e.window_acc.empty()) return kNaN;
+  const auto want = static_cast<std::size_t>((e.epoch + 1) / 2);
+  return e.window_acc[std::min(std::max<std::size_t>(want, 1), e.window_acc.size()) - 1];
+}
+
+double tse_e(const TrialHistory& h, int e_last) {
+  last(h);
+  double sum = 0.0;
+  const auto n = h.epochs.size();
+  for (std::size_t i = n - std::min<std::size_t>(n, static_cast<std::size_t>(e_last)); i < n; ++i) {
+    sum += h.epochs[i].train_loss;
+  }
+  return -sum;
+}
+
+double tse_ema(const TrialHistory& h, double mu) {
+  last(h);
+  double ema = h.epochs.front().train_loss;
+  for (std::size_t i = 1; i < h.epochs.size(); ++i) ema = (1.0 - mu) * ema + mu * h.epochs[i].train_loss;
+  return -ema;
+}
+
+double curve_score(const TrialHistory& h) {
+  std::vector<double> acc;
+  for (const auto& e : h.epochs) {
+    if (!std::isfinite(e.original)) return kNaN;
+    acc.push_back(std::clamp(e.original, 0.0, 1.0));
+  }
+  if (acc.empty()) throw InputError("cannot score a trial that has not finished an epoch");
+  const auto final_epoch = std::max<std::int64_t>(h.final_epoch, static_cast<std::int64_t>(acc.size()));
+  return curve::extrapolate(acc, final_epoch);
+}
+
+class FnEstimator : public Estimator {
+ public:
+  FnEstimator(EstimatorInfo info, std::function<double(const TrialHistory&)> fn)
+      : info_(std::move(info)), fn_(std::move(fn)) {}
+  double score(const TrialHistory& h) const override { return fn_(h); }
+  const EstimatorInfo& info() const override { return info_; }
+
+ private:
+  EstimatorInfo info_;
+  std::function<double(const TrialHistory&)> fn_;
+};
+
+struct Entry {
+  EstimatorInfo info;
+  std::function<double(const TrialHistory&)> fn;
+};
+
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> r = {
+      {{"original", true, "the network's own validation accuracy at the latest epoch"},
+       [](const TrialHistory& h) { return last(h).original; }},
+      {{"refit", true, "one linear head re-fit on the latest epoch's train features"},
+       [](const TrialHistory& h) { return last(h).refit; }},
+      {{"fh", true, "the paper's feature-history ensemble of the last K re-fit heads"},
+       [](const TrialHistory& h) { return last(h).fh; }},
+      {{"fh-paper", true, "fh with the paper-faithful re-fit (autograd + SGD, Appendix A.1)"},
+       [](const TrialHistory& h) { return last(h).fh_paper; }},
+      {{"fh-half", true, "fh over the last ceil(t/2) epochs at epoch t (at most K): a window that follows the budget"},
+       fh_half},
+      {{"curve", true, "learning-curve extrapolation of the original accuracy to the final epoch (median of 9 fits)"},
+       curve_score},
+      {{"tse", false, "minus the sum of all epochs' training losses (Ru et al. 2021)"},
+       [](const TrialHistory& h) { return tse_e(h, std::numeric_limits<int>::max()); }},
+      {{"tse-e", false, "minus the sum of the last E epochs' training losses, E = 1 (tse-e:E for another E)"},
+       [](const TrialHistory& h) { return tse_e(h, 1); }},
+      {{"tse-ema", false, "minus the moving average of training losses, ema = 0.1 ema + 0.9 loss (tse-ema:MU)"},
+       [](const TrialHistory& h) { return tse_ema(h, 0.9); }},
+      {{"params", false, "the network's parameter count (zero-cost baseline for spaces that change the network)"},
+       [](const TrialHistory& h) { return h.params; }},
+  };
+  return r;
+}
+
+[[noreturn]] void unknown(const std::string& name) {
+  throw InputError(fmt::format("unknown estimator '{}': expected one of {} (tse-e:E and tse-ema:MU take a parameter)",
+                               name, fmt::join(estimator_names(), ", ")));
+}
+
+double parse_number(const std::string& name, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError(fmt::format("estimator '{}': '{}' is not a number", name, text));
+}
+
+}  // namespace
+
+const std::vector<EstimatorInfo>& estimators() {
+  static const std::vector<EstimatorInfo> infos = [] {
+    std::vector<EstimatorInfo> v;
+    for (const auto& e : registry()) v.push_back(e.info);
+    return v;
+  }();
+  return infos;
+}
+
+std::vector<std::string> estimator_names() {
+  std::vector<std::string> names;
+  for (const auto& e : registry()) names.push_back(e.info.name);
+  return names;
+}
+
+std::unique_ptr<Estimator> make_estimator(const std::string& name) {
+  const auto colon = name.find(':');
+  if (colon != std::string::npos) {
+    const std::string base = name.substr(0, colon), arg = name.substr(colon + 1);
+    if (base == "tse-e") {
+      const double e = parse_number(name, arg);
+      if (!(e >= 1) || e != std::floor(e) || e > 1e6) {
+        throw InputError(fmt::format("estimator '{}': E must be a whole number of epochs >= 1", name));
+      }
+      return std::make_unique<FnEstimator>(
+          EstimatorInfo{name, false, fmt::format("minus the sum of the last {} epochs' training losses", e)},
+          [e](const TrialHistory& h) { return tse_e(h, static_cast<int>(e)); });
+    }
+    if (base == "tse-ema") {
+      const double mu = parse_number(name, arg);
+      if (!(mu > 0 && mu <= 1)) throw InputError(fmt::format("estimator '{}': MU must be in (0, 1]", name));
+      return std::make_unique<FnEstimator>(
+          EstimatorInfo{name, false, fmt::format("minus the moving average of training losses, mu = {}", mu)},
+          [mu](const TrialHistory& h) { return tse_ema(h, mu); });
+    }
+    unknown(name);
+  }
+  for (const auto& e : registry()) {
+    if (e.info.name == name) return std::make_unique<FnEstimator>(e.info, e.fn);
+  }
+  unknown(name);
+}
+
+std::map<std::string, double> score_all(const TrialHistory& h) {
+  std::map<std::string, double> out;
+  for (const auto& e : registry()) {
+    const double v = e.fn(h);
+    out[e.info.name] = std::isfinite(v) ? v : kNaN;
+  }
+  return out;
+}
+
+EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& r) {
+  auto num = [&](const char* key) {
+    const auto it = r.find(key);
+    return it != r.end() && it->is_number() ? it->get<double>() : kNaN;
+  };
+  EpochMeasures m;
+  m.epoch = epoch;
+  m.train_loss = num("train_loss");
+  m.original = num("original_val_acc");
+  m.refit = num("refit_val_acc");
+  m.fh = num("estimate");
+  m.fh_paper = num("estimate_paper");
+  const auto it = r.find("window_acc");
+  if (it != r.end() && it->is_array()) {
+    for (const auto& v : *it) m.window_acc.push_back(v.is_number() ? v.get<double>() : kNaN);
+  }
+  return m;
+}
+
+}  // namespace fhist::score

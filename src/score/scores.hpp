@@ -1,0 +1,67 @@
+#pragma once
+// Every estimator fhist knows, by name, as a score of what a trial has measured so far, epoch by epoch. The
+// feature-based measurements (refit, fh, fh-paper, the budget windows) are computed by the trainer from the feature
+// history (estimate/estimator.hpp) and stored in the journal; every score here is a function of those stored
+// measurements, so any finished search or table can be re-ranked offline by any estimator. No Torch.
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace fhist::score {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// One epoch of a trial, as the journal holds it. Accuracies are fractions in [0, 1]; NaN where not measured.
+struct EpochMeasures {
+  std::int64_t epoch = 0;        // 1-based
+  double train_loss = kNaN;      // mean training cross-entropy of the epoch's batches (training pass)
+  double original = kNaN;        // the network's own head on the validation split (eval mode)
+  double refit = kNaN;           // one head re-fit on this epoch's train features
+  double fh = kNaN;              // the paper's ensemble of the last K re-fit heads
+  double fh_paper = kNaN;        // the same with the paper-faithful re-fit
+  // window_acc[k-1]: accuracy of the mean of the last k re-fit heads, k = 1..min(epoch, K).
+  std::vector<double> window_acc;
+};
+
+struct TrialHistory {
+  std::vector<EpochMeasures> epochs;  // epochs 1..t in order
+  std::int64_t final_epoch = 0;       // the schedule's last epoch (a search's max budget): what is predicted
+  double params = kNaN;               // parameter count of the network
+};
+
+struct EstimatorInfo {
+  std::string name;
+  // true: an estimate of the final validation/test accuracy (a fraction, comparable across spaces and with the
+  // network's accuracy); false: a ranking score only (higher is better, no unit).
+  bool is_accuracy = false;
+  std::string description;
+};
+
+class Estimator {
+ public:
+  virtual ~Estimator() = default;
+  // The score after the history's last epoch; higher is better. NaN where it cannot be computed (e.g. fh on a
+  // journal written without feature estimates). Throws InputError on an empty history.
+  virtual double score(const TrialHistory& history) const = 0;
+  virtual const EstimatorInfo& info() const = 0;
+};
+
+// By name: original, refit, fh, fh-paper, fh-half, curve, tse, tse-e (E = 1; "tse-e:E" for another E >= 1), tse-ema
+// (mu = 0.9; "tse-ema:MU" for another 0 < MU <= 1), params. Throws InputError naming the known ones.
+std::unique_ptr<Estimator> make_estimator(const std::string& name);
+// The registry in order, with the default parameters.
+const std::vector<EstimatorInfo>& estimators();
+std::vector<std::string> estimator_names();
+
+// Every registry estimator's score after the history's last epoch (NaN where not computable).
+std::map<std::string, double> score_all(const TrialHistory& history);
+
+// Reads one epoch's measurements from a journal epoch record (train_loss, original_val_acc, refit_val_acc,
+// estimate, estimate_paper, window_acc; null or missing = NaN).
+EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& record);
+
+}  // namespace fhist::score

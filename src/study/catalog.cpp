@@ -1,0 +1,277 @@
+// The catalog side of a study: built-in spaces, configuration -> network and training options, the journal's epoch
+// rows, and the study options' validation and JSON form.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/errors.hpp"
+#include "data/dataset.hpp"
+#include "models/model.hpp"
+#include "models/resnet.hpp"
+#include "nas/darts.hpp"
+#include "nas/nb201.hpp"
+#include "nas/network.hpp"
+#include "score/scores.hpp"
+#include "store/trial_store.hpp"
+#include "study/study.hpp"
+#include "train/trainer.hpp"
+
+namespace fhist::study {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Configuration keys the objective understands; anything else in a space is refused before any work.
+const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult",
+                                               "model", "ra_n", "ra_m", "d2", "d3", "d4", "d5",
+                                               "w2", "w3", "w4", "w5"};
+const std::vector<std::string> kDepthParams = {"d2", "d3", "d4", "d5"};
+const std::vector<std::string> kWidthParams = {"w2", "w3", "w4", "w5"};
+
+bool has_prefix(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// A parameter of a cell-based space: it selects part of the architecture, not a training option.
+bool is_nb201_param(const std::string& name) { return has_prefix(name, "edge_"); }
+bool is_darts_param(const std::string& name) { return has_prefix(name, "normal_") || has_prefix(name, "reduce_"); }
+
+}  // namespace
+
+void check_space_params(const space::SearchSpace& s) {
+  const auto nb201 = nas::nb201_space(), darts = nas::darts_space();
+  auto in = [](const space::SearchSpace& sp, const std::string& n) {
+    return std::any_of(sp.params().begin(), sp.params().end(), [&](const space::Param& p) { return p.name == n; });
+  };
+  for (const auto& p : s.params()) {
+    if (std::find(kKnownParams.begin(), kKnownParams.end(), p.name) == kKnownParams.end() && !in(nb201, p.name) &&
+        !in(darts, p.name)) {
+      throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {}, and "
+                                   "the cell parameters of the nb201 and darts spaces)",
+                                   s.name(), p.name, fmt::join(kKnownParams, ", ")));
+    }
+  }
+}
+
+
+namespace {
+
+// Paper A.6: scale ResNet-18's stages C2..C5 in depth (d_s x 2 blocks) and width (w_s x channels) under a MACs cap
+// relative to ResNet-18's 0.56 G on 3x32x32 / 100 classes.
+space::SearchSpace resnet_scale_space(const std::string& flops_cap) {
+  std::vector<space::Param> params;
+  for (const auto& d : kDepthParams) params.push_back(space::Param::categorical(d, {1.0, 1.5, 2.0, 2.5, 3.0}));
+  for (const auto& w : kWidthParams) params.push_back(space::Param::categorical(w, {1.0, 1.25, 1.5, 1.75, 2.0}));
+  std::vector<space::Constraint> constraints;
+  if (!flops_cap.empty()) {
+    if (flops_cap != "2x" && flops_cap != "4x") {
+      throw InputError(fmt::format("--flops-cap '{}': expected 2x (1.12 G MACs) or 4x (2.24 G)", flops_cap));
+    }
+    const double cap = flops_cap == "2x" ? 1.12e9 : 2.24e9;
+    constraints.push_back({"macs <= " + flops_cap + " ResNet-18", [cap](const space::Config& c) {
+                             std::vector<double> d, w;
+                             for (const auto& k : kDepthParams) d.push_back(c.get_double(k));
+                             for (const auto& k : kWidthParams) w.push_back(c.get_double(k));
+                             return static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100)) <= cap;
+                           }});
+  }
+  return space::SearchSpace("resnet-scale", std::move(params), std::move(constraints));
+}
+
+}  // namespace
+
+score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
+  score::EpochMeasures m;
+  m.epoch = rec.epoch;
+  m.train_loss = rec.train_loss;
+  m.original = rec.original_val_acc;
+  m.refit = rec.refit_val_acc;
+  m.fh = rec.estimate;
+  m.fh_paper = rec.estimate_paper;
+  m.window_acc = rec.window_acc;
+  return m;
+}
+
+nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto) {
+  const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json window = nlohmann::json::array();
+  for (double v : rec.window_acc) window.push_back(num(v));
+  nlohmann::json scores = nlohmann::json::object();
+  for (const auto& [name, v] : score::score_all(upto)) scores[name] = num(v);
+  return {{"train_loss", rec.train_loss},
+          {"original_val_acc", rec.original_val_acc},
+          {"refit_val_acc", num(rec.refit_val_acc)},
+          {"estimate", num(rec.estimate)},
+          {"estimate_paper", num(rec.estimate_paper)},
+          {"window_acc", window},
+          {"params", num(upto.params)},
+          {"scores", scores},
+          {"lr", rec.lr},
+          {"seconds", rec.seconds},
+          {"estimate_seconds", rec.estimate_seconds}};
+}
+
+std::vector<std::string> space_names() {
+  auto names = space::builtin_space_names();
+  for (const char* n : {"nb201", "darts", "resnet-scale"}) names.push_back(n);
+  return names;
+}
+
+space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap) {
+  if (spec == "nb201") return nas::nb201_space();
+  if (spec == "darts") return nas::darts_space();
+  if (spec == "resnet-scale") return resnet_scale_space(flops_cap);
+  const auto names = space::builtin_space_names();
+  if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
+  if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
+  throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
+                               fmt::join(space_names(), ", ")));
+}
+
+void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
+  t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
+  t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.weight_decay;
+  if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
+  t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.batch_size;
+  t.window = o.window;
+  t.augment = data::AugmentOptions::parse(o.augment);
+  if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
+  if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
+  // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
+  if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
+  t.device = torch::Device(device_list(o.device).front());
+  t.bf16 = o.bf16;
+  t.channels_last = o.channels_last;
+  t.data_on_device = t.device.is_cuda();
+  spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
+  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
+  spec.channels = o.channels;
+  spec.cells = o.cells;
+  spec.auxiliary = o.auxiliary;
+  const auto& values = cfg.values();
+  auto stage_mults = [&](const std::vector<std::string>& keys) {
+    std::vector<double> m;
+    for (const auto& k : keys) m.push_back(cfg.has(k) ? cfg.get_double(k) : 1.0);
+    return m;
+  };
+  auto has_any = [&](const std::vector<std::string>& keys) {
+    return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return cfg.has(k); });
+  };
+  if (has_any(kDepthParams) || has_any(kWidthParams)) {
+    spec.name = "resnet-scale";
+    spec.depth_mults = stage_mults(kDepthParams);
+    spec.width_mults = stage_mults(kWidthParams);
+  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_nb201_param(kv.first); })) {
+    spec.name = "nb201";
+    spec.arch = nas::to_string(nas::nb201_arch_from_config(cfg));
+  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return is_darts_param(kv.first); })) {
+    spec.name = "darts";
+    spec.arch = nas::to_string(nas::darts_genotype_from_config(cfg));
+  }
+}
+
+std::vector<std::string> device_list(const std::string& devices) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (true) {
+    const auto comma = devices.find(',', begin);
+    out.push_back(devices.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (out.back().empty()) {
+      throw InputError(fmt::format("--device '{}': empty entry in the device list (expected e.g. cuda:0,cuda:1)",
+                                   devices));
+    }
+    if (comma == std::string::npos) return out;
+    begin = comma + 1;
+  }
+}
+
+std::string trial_dir(const std::string& journal, std::int64_t trial) {
+  return fmt::format("{}.trials/trial_{:05d}", journal, trial);
+}
+
+void StudyOptions::validate() const {
+  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
+  if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
+    throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));
+  }
+  try {
+    score::make_estimator(estimator);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("--estimator: {}", e.what()));
+  }
+  if (objective != "train" && objective != "table") {
+    throw InputError(fmt::format("--objective '{}': expected train or table", objective));
+  }
+  if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
+  device_list(device);
+  if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
+  if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
+  if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
+  sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
+  data::AugmentOptions::parse(augment);
+}
+
+nlohmann::json StudyOptions::to_json() const {
+  return {{"space", space},         {"data", data},
+          {"model", model},         {"width_mult", width_mult},
+          {"train_size", train_size}, {"val_size", val_size},
+          {"augment", augment},     {"algo", algo},
+          {"lr", lr},               {"weight_decay", weight_decay},
+          {"batch_size", batch_size}, {"channels", channels},
+          {"cells", cells},         {"auxiliary", auxiliary},
+          {"flops_cap", flops_cap},   {"test_accuracy", test_accuracy},
+          {"table", table},           {"objective", objective},
+          {"estimator", estimator}, {"min_budget", sched.min_budget},
+          {"max_budget", sched.max_budget}, {"eta", sched.eta},
+          {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
+          {"window", window},       {"seed", seed},
+          {"keep_checkpoints", keep_checkpoints}, {"device", device},
+          {"bf16", bf16},           {"channels_last", channels_last},
+          {"workers", workers},
+          {"threads", threads}};
+}
+
+StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
+  StudyOptions o;
+  try {
+    o.space = j.at("space").get<std::string>();
+    o.data = j.at("data").get<std::string>();
+    o.model = j.at("model").get<std::string>();
+    o.width_mult = j.at("width_mult").get<double>();
+    o.train_size = j.at("train_size").get<std::int64_t>();
+    o.val_size = j.at("val_size").get<std::int64_t>();
+    o.augment = j.at("augment").get<std::string>();
+    o.lr = j.at("lr").get<double>();
+    o.weight_decay = j.at("weight_decay").get<double>();
+    o.batch_size = j.at("batch_size").get<std::int64_t>();
+    o.channels = j.at("channels").get<std::int64_t>();
+    o.cells = j.at("cells").get<std::int64_t>();
+    o.auxiliary = j.at("auxiliary").get<bool>();
+    o.flops_cap = j.at("flops_cap").get<std::string>();
+    o.algo = j.at("algo").get<std::string>();
+    o.estimator = j.at("estimator").get<std::string>();
+    o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
+    o.sched.max_budget = j.at("max_budget").get<std::int64_t>();
+    o.sched.eta = j.at("eta").get<int>();
+    o.sched.n_configs = j.at("n_configs").get<std::int64_t>();
+    o.sched.iterations = j.at("iterations").get<int>();
+    o.window = j.at("window").get<int>();
+    o.seed = j.at("seed").get<std::uint64_t>();
+    o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();
+    o.device = j.at("device").get<std::string>();
+    o.bf16 = j.at("bf16").get<bool>();
+    o.channels_last = j.at("channels_last").get<bool>();
+    o.threads = j.at("threads").get<int>();
+    o.workers = j.value("workers", 1);  // journals written before --workers existed
+    o.test_accuracy = j.value("test_accuracy", false);
+    o.table = j.value("table", std::string());
+    o.objective = j.value("objective", std::string("train"));
+  } catch (const nlohmann::json::exception& e) {
+    throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
+  }
+  return o;
+}
+
+}  // namespace fhist::study

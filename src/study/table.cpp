@@ -1,0 +1,176 @@
+#include "study/table.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+
+#include "core/errors.hpp"
+#include "score/rank.hpp"
+#include "score/scores.hpp"
+#include "store/trial_store.hpp"
+
+namespace fhist::study {
+
+BenchmarkTable BenchmarkTable::load(const std::string& journal) {
+  if (!std::filesystem::exists(journal)) throw InputError(fmt::format("--table {}: no such file", journal));
+  BenchmarkTable t;
+  t.path_ = journal;
+  t.options_ = journal_options(journal);
+  if (!t.options_.test_accuracy) {
+    throw InputError(fmt::format("--table {}: a search journal, not a table (build one with fhist table)", journal));
+  }
+  t.space_ = load_space(t.options_.space, t.options_.flops_cap);
+  auto store = store::open_sqlite_store_readonly(journal);
+  std::map<std::int64_t, std::vector<nlohmann::json>> epochs;
+  for (const auto& e : store->epochs()) epochs[e.trial].push_back(e.record);
+  for (const auto& tr : store->trials()) {
+    if (tr.state != "complete" && tr.state != "paused" && tr.state != "failed" && tr.state != "diverged") continue;
+    TableRow row;
+    row.trial = tr.trial;
+    row.config = space::Config::from_json(tr.config);
+    row.state = tr.state == "paused" ? "complete" : tr.state;
+    row.message = tr.message;
+    row.epochs = epochs[tr.trial];
+    row.test_acc = std::numeric_limits<double>::quiet_NaN();
+    if (!row.epochs.empty() && row.epochs.back().contains("test_acc") && row.epochs.back()["test_acc"].is_number()) {
+      row.test_acc = row.epochs.back()["test_acc"].get<double>();
+    }
+    if (row.state == "complete" && !std::isfinite(row.test_acc)) continue;  // finished training, not yet recorded
+    t.encoded_.push_back(t.space_.encode(row.config));
+    t.rows_.push_back(std::move(row));
+  }
+  if (t.rows_.empty()) throw InputError(fmt::format("--table {}: no finished configuration yet", journal));
+  return t;
+}
+
+std::size_t BenchmarkTable::nearest(const space::Config& c) const {
+  const auto x = space_.encode(c);
+  std::size_t best = 0;
+  double best_d = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < encoded_.size(); ++i) {
+    double d = 0;
+    for (std::size_t k = 0; k < x.size(); ++k) {
+      const double diff = x[k] - encoded_[i][k];
+      d += space_.params()[k].kind == space::ParamKind::kCategorical ? (diff != 0 ? 1.0 : 0.0) : diff * diff;
+    }
+    if (d < best_d) {
+      best_d = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+double BenchmarkTable::best_test() const {
+  double best = -std::numeric_limits<double>::infinity();
+  for (const auto& r : rows_) {
+    if (std::isfinite(r.test_acc)) best = std::max(best, r.test_acc);
+  }
+  return best;
+}
+
+}  // namespace fhist::study
+
+namespace fhist::study {
+
+std::vector<ReplayRun> replay_table(const BenchmarkTable& table, const StudyOptions& base,
+                                    const std::vector<std::string>& algos, const std::vector<std::string>& estimators,
+                                    const std::vector<std::uint64_t>& seeds) {
+  // One shared copy of the table for every run (aliasing: no ownership, the caller's table outlives the runs).
+  const std::shared_ptr<const BenchmarkTable> shared(&table, [](const BenchmarkTable*) {});
+  const double best = table.best_test();
+  std::vector<ReplayRun> out;
+  for (const auto& algo : algos) {
+    for (const auto& estimator : estimators) {
+      for (const auto seed : seeds) {
+        auto o = base;
+        o.algo = algo;
+        o.estimator = estimator;
+        o.seed = seed;
+        o.workers = 1;
+        o.device = "cpu";
+        const auto s = run_table_search(o, shared);
+        ReplayRun r;
+        r.algo = algo;
+        r.estimator = estimator;
+        r.seed = seed;
+        r.epochs = s.epochs_trained;
+        r.seconds = s.seconds;
+        if (s.best) {
+          const auto& row = table.rows()[table.nearest(s.best_config)];
+          r.trial = s.best->trial;
+          r.table_trial = row.trial;
+          r.budget_epochs = s.best->budget_epochs;
+          r.test_acc = row.test_acc;
+          r.regret = best - row.test_acc;
+        } else {
+          r.test_acc = std::numeric_limits<double>::quiet_NaN();
+          r.regret = std::numeric_limits<double>::quiet_NaN();
+        }
+        out.push_back(r);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace fhist::study
+
+namespace fhist::study {
+
+std::vector<RankRow> rank_table(const BenchmarkTable& table, const std::vector<std::string>& estimators) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<const TableRow*> rows;
+  for (const auto& r : table.rows()) {
+    if (std::isfinite(r.test_acc)) rows.push_back(&r);
+  }
+  std::vector<double> test;
+  for (const auto* r : rows) test.push_back(r->test_acc);
+  std::vector<RankRow> out;
+  for (const auto& name : estimators) {
+    const auto est = score::make_estimator(name);
+    for (std::int64_t e = 1; e <= table.epochs(); ++e) {
+      std::vector<double> scores, current;
+      for (const auto* r : rows) {
+        score::TrialHistory h;
+        h.final_epoch = table.epochs();
+        for (std::int64_t k = 1; k <= e && k <= static_cast<std::int64_t>(r->epochs.size()); ++k) {
+          const auto& rec = r->epochs[static_cast<std::size_t>(k - 1)];
+          h.epochs.push_back(score::measures_from_json(k, rec));
+          if (rec.contains("params") && rec["params"].is_number()) h.params = rec["params"].get<double>();
+        }
+        scores.push_back(h.epochs.empty() ? nan : est->score(h));
+        current.push_back(h.epochs.empty() ? nan : h.epochs.back().original);
+      }
+      RankRow row;
+      row.estimator = name;
+      row.is_accuracy = est->info().is_accuracy;
+      row.epoch = e;
+      row.configs = static_cast<std::int64_t>(rows.size());
+      row.spearman = score::spearman(scores, test);
+      row.kendall = score::kendall_tau_b(scores, test);
+      row.top1_regret = score::top1_regret(scores, test);
+      row.mean_abs_error = row.vs_current = nan;
+      if (row.is_accuracy) {
+        double err = 0, gap = 0, n = 0;
+        for (std::size_t i = 0; i < scores.size(); ++i) {
+          if (!std::isfinite(scores[i])) continue;
+          err += std::abs(scores[i] - test[i]);
+          gap += scores[i] - current[i];
+          n += 1;
+        }
+        if (n > 0) {
+          row.mean_abs_error = err / n;
+          row.vs_current = gap / n;
+        }
+      }
+      out.push_back(row);
+    }
+  }
+  return out;
+}
+
+}  // namespace fhist::study

@@ -1,0 +1,94 @@
+#pragma once
+// A tabular benchmark built by `fhist table`: N configurations of a space trained to the full budget with every
+// epoch's measurements and the final test accuracy. Searches run against it instead of training (the table
+// objective): candidates are restricted to its configurations, as on tabular NAS benchmarks. No Torch.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "space/space.hpp"
+#include "study/study.hpp"
+
+namespace fhist::study {
+
+struct TableRow {
+  std::int64_t trial = 0;             // the trial id in the table's journal (its training seed derives from it)
+  space::Config config;
+  std::string state;                  // complete | failed | diverged
+  std::string message;
+  std::vector<nlohmann::json> epochs; // epoch records 1..n (n = the full budget unless the trial failed)
+  double test_acc = 0.0;              // at the full budget (NaN if it never got there)
+};
+
+class BenchmarkTable {
+ public:
+  // Reads a table journal (read-only: works while `fhist table` builds it; only finished trials are used). Throws
+  // InputError if the file is missing or is not a table, or has no finished configuration.
+  static BenchmarkTable load(const std::string& journal);
+
+  const StudyOptions& options() const { return options_; }   // what the table was built with
+  const space::SearchSpace& space() const { return space_; }
+  const std::vector<TableRow>& rows() const { return rows_; }
+  std::int64_t epochs() const { return options_.sched.max_budget; }
+  const std::string& path() const { return path_; }
+  // The row whose configuration is nearest to `c` (parameters on the unit scale of SearchSpace::encode, log where
+  // the parameter is; a categorical mismatch counts 1); the lowest index among equals.
+  std::size_t nearest(const space::Config& c) const;
+  // The best test accuracy among the rows: the reference of every regret.
+  double best_test() const;
+
+ private:
+  std::string path_;
+  StudyOptions options_;
+  space::SearchSpace space_;
+  std::vector<TableRow> rows_;
+  std::vector<std::vector<double>> encoded_;
+};
+
+}  // namespace fhist::study
+
+namespace fhist::study {
+
+// One replayed search over a table.
+struct ReplayRun {
+  std::string algo, estimator;
+  std::uint64_t seed = 0;
+  std::int64_t trial = -1;        // the incumbent's trial id in the replay, -1 if none finished
+  std::int64_t table_trial = -1;  // its row's trial id in the table
+  std::int64_t budget_epochs = 0; // the budget the incumbent reached
+  double test_acc = 0.0;          // the incumbent's final test accuracy (from the table)
+  double regret = 0.0;            // the table's best test accuracy minus test_acc
+  std::int64_t epochs = 0;        // epochs the search spent
+  double seconds = 0.0;           // training seconds those epochs took when the table was built
+};
+
+// Every (algo, estimator, seed) search over the table, in that nesting order, each with `base`'s budgets (eta,
+// min/max budget, n_configs, iterations). Deterministic: a run depends only on its (algo, estimator, seed).
+std::vector<ReplayRun> replay_table(const BenchmarkTable& table, const StudyOptions& base,
+                                    const std::vector<std::string>& algos, const std::vector<std::string>& estimators,
+                                    const std::vector<std::uint64_t>& seeds);
+
+}  // namespace fhist::study
+
+namespace fhist::study {
+
+// How well one estimator's score after `epoch` epochs ranks the table's configurations by their final test accuracy.
+struct RankRow {
+  std::string estimator;
+  bool is_accuracy = false;
+  std::int64_t epoch = 0;
+  std::int64_t configs = 0;     // rows with a finite test accuracy
+  double spearman = 0.0;
+  double kendall = 0.0;         // tau-b
+  double top1_regret = 0.0;     // best test accuracy minus that of the top-scored configuration
+  // Accuracy estimators only (NaN otherwise): mean |score - final test accuracy|, and mean (score - the network's
+  // own validation accuracy at this epoch): below 0, the estimate lags what the network already shows.
+  double mean_abs_error = 0.0;
+  double vs_current = 0.0;
+};
+
+// Every estimator at every epoch 1..table.epochs(), scores recomputed from the stored measurements.
+std::vector<RankRow> rank_table(const BenchmarkTable& table, const std::vector<std::string>& estimators);
+
+}  // namespace fhist::study

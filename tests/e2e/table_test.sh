@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Tables and replays: fhist table builds in resumable chunks (bit-identical to one go), a search against the table
+# (objective table) makes the same decisions as the same search trained live on the table's configurations,
+# fhist replay is deterministic, export re-scores by any estimator, bad input is refused.
+# Usage: table_test.sh FHIST PYTHON WORKDIR
+source "$(dirname "$0")/lib.sh" "$@"
+
+cat > space.json <<'JSON'
+{"name": "tiny", "params": [
+  {"name": "lr", "type": "float", "low": 0.01, "high": 0.3, "log": true},
+  {"name": "batch_size", "type": "categorical", "choices": [32, 64]}]}
+JSON
+TABLE=(--space space.json --configs 5 --epochs 4 --data fashion-mnist --model cnn --train-size 300 --val-size 100
+       --window 3 --seed 3 --threads 1)
+
+# --- one go, and in chunks (--minutes 0.001 starts one configuration per run)
+"$FHIST" table "${TABLE[@]}" --journal whole.db > whole.log 2>&1 && grep -q "^table complete: 5" whole.log \
+  && pass "table in one go" || fail "table: $(tail -5 whole.log)"
+chunks=0
+until grep -q "^table complete" chunk.log 2>/dev/null; do
+  "$FHIST" table "${TABLE[@]}" --journal chunks.db --minutes 0.001 > chunk.log 2>&1 || { fail "chunk: $(tail -5 chunk.log)"; break; }
+  chunks=$((chunks + 1))
+  [ $chunks -gt 8 ] && { fail "table never completes in chunks"; break; }
+done
+[ $chunks -ge 3 ] && pass "table built in $chunks chunks" || fail "expected several chunks, got $chunks"
+"$PY" - whole.db chunks.db <<'PY' && pass "chunked table = one-go table, test accuracy once at the full budget" || fail "chunked table differs"
+import json, sqlite3, sys
+def rows(p):
+    db = sqlite3.connect(p)
+    return [(t, e, json.loads(r)) for t, e, r in db.execute("select trial, epoch, record from epochs order by trial, epoch")]
+a, b = rows(sys.argv[1]), rows(sys.argv[2])
+assert len(a) == 20 == len(b), (len(a), len(b))
+for (t, e, x), (u, f, y) in zip(a, b):
+    assert (t, e) == (u, f)
+    for k in ("train_loss", "original_val_acc", "estimate", "estimate_paper", "window_acc", "scores", "test_acc", "params"):
+        assert x.get(k) == y.get(k), (t, e, k, x.get(k), y.get(k))
+    assert ("test_acc" in x) == (e == 4), (t, e)
+    assert len(x["window_acc"]) == min(e, 3)
+    assert set(x["scores"]) >= {"original", "refit", "fh", "fh-paper", "fh-half", "curve", "tse", "tse-e", "tse-ema", "params"}
+    assert x["scores"]["tse-e"] == -x["train_loss"] and x["scores"]["fh"] == x["estimate"]
+PY
+
+# --- the same search, trained live on the table's configurations and replayed from the table
+for algo in hyperband bohb; do
+  SEARCH=(--table whole.db --algo $algo --estimator fh --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
+  "$FHIST" search "${SEARCH[@]}" --journal live_$algo.db > live_$algo.log 2>&1 || fail "live $algo: $(tail -5 live_$algo.log)"
+  "$FHIST" search "${SEARCH[@]}" --objective table --journal replay_$algo.db > replay_$algo.log 2>&1 \
+    || fail "replay $algo: $(tail -5 replay_$algo.log)"
+  "$PY" - live_$algo.db replay_$algo.db <<'PY' && pass "$algo: replay from the table = live training (every decision and score)" \
+    || fail "$algo: replay differs from live"
+import json, sqlite3, sys
+def dump(p):
+    db = sqlite3.connect(p)
+    ev = list(db.execute("select kind, trial, bracket, rung, budget_epochs, score, state from events order by seq"))
+    tr = list(db.execute("select id, config from trials order by id"))
+    ep = [(t, e, json.loads(r)["scores"]) for t, e, r in db.execute("select trial, epoch, record from epochs order by trial, epoch")]
+    return ev, tr, ep
+a, b = dump(sys.argv[1]), dump(sys.argv[2])
+assert len(a[0]) > 10, a[0]
+assert a[0] == b[0], (a[0], b[0])
+assert a[1] == b[1]
+assert a[2] == b[2]
+PY
+  grep -q "^best: trial" live_$algo.log && diff <(grep "^best:" live_$algo.log) <(grep "^best:" replay_$algo.log) > /dev/null \
+    && pass "$algo: same incumbent" || fail "$algo: incumbents differ"
+done
+
+# --- fhist replay: many seeds, deterministic
+"$FHIST" replay --table whole.db --algo hyperband,bohb,asha --estimator original,fh,tse-e --seeds 20 --min-budget 1 --eta 2 \
+  --json > r1.json && "$FHIST" replay --table whole.db --algo hyperband,bohb,asha --estimator original,fh,tse-e --seeds 20 \
+  --min-budget 1 --eta 2 --json > r2.json && cmp -s r1.json r2.json && pass "replay is deterministic" || fail "replay differs between runs"
+"$PY" - r1.json <<'PY' && pass "replay: 180 runs, regrets against the table's best" || fail "replay output"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert len(runs) == 3 * 3 * 20
+for r in runs:
+    assert r["regret"] is not None and -1e-12 <= r["regret"] <= 1 and r["epochs"] > 0, r
+assert len({r["seed"] for r in runs}) == 20
+PY
+"$FHIST" replay --table whole.db --algo hyperband --estimator fh --seeds 3 --min-budget 1 --eta 2 | grep -q "^hyperband  fh" \
+  && pass "replay summary table" || fail "replay summary"
+
+# --- export: every estimator per epoch, a re-score by a parameterised one
+"$FHIST" export --journal whole.db --table trials --estimator tse-e:2 -o trials.csv 2>/dev/null
+"$PY" - trials.csv whole.db <<'PY' && pass "export --estimator tse-e:2 re-scores from stored losses" || fail "export re-score"
+import csv, json, sqlite3, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+db = sqlite3.connect(sys.argv[2])
+assert len(rows) == 5
+for r in rows:
+    losses = [json.loads(x)["train_loss"] for (x,) in db.execute("select record from epochs where trial=? order by epoch", (r["trial"],))]
+    assert abs(float(r["score_tse-e:2"]) + losses[-1] + losses[-2]) < 1e-12
+    assert 0 < float(r["test_acc"]) <= 1
+PY
+
+# --- bad input
+expect_exit 2 "trained its configurations for 4 epochs" "replay with another max budget" -- \
+  "$FHIST" replay --table whole.db --max-budget 8 --seeds 2
+expect_exit 2 "uses --max-budget 4" "search over a table with another max budget" -- \
+  "$FHIST" search --table whole.db --max-budget 9 --journal x.db
+[ ! -e x.db ] && pass "no journal left by a refused search" || fail "x.db created"
+expect_exit 2 "not a table" "a search journal is not a table" -- "$FHIST" replay --table live_bohb.db --seeds 2
+expect_exit 2 "not a table" "table does not resume a search journal" -- "$FHIST" table --journal live_bohb.db
+expect_exit 2 "unknown estimator 'tse-q'" "unknown estimator" -- \
+  "$FHIST" replay --table whole.db --estimator tse-q --seeds 2
+expect_exit 2 "needs --table" "objective table without a table" -- "$FHIST" search --objective table --journal y.db
+[ ! -e y.db ] && pass "no journal left" || fail "y.db created"
+finish table_test

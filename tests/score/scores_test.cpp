@@ -1,0 +1,118 @@
+// The estimator registry: every score against a hand-computed value.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "score/scores.hpp"
+
+using namespace fhist::score;
+
+namespace {
+
+TrialHistory three_epochs() {
+  TrialHistory h;
+  h.final_epoch = 12;
+  h.params = 12345;
+  const double losses[] = {2.0, 1.0, 0.5};
+  for (int e = 1; e <= 3; ++e) {
+    EpochMeasures m;
+    m.epoch = e;
+    m.train_loss = losses[e - 1];
+    m.original = 0.5 + 0.1 * e;
+    m.refit = 0.55 + 0.1 * e;
+    for (int k = 1; k <= e; ++k) m.window_acc.push_back(0.6 + 0.1 * e - 0.01 * k);
+    m.fh = m.window_acc.back();
+    m.fh_paper = m.fh + 0.001;
+    h.epochs.push_back(m);
+  }
+  return h;
+}
+
+double score(const std::string& name, const TrialHistory& h) { return make_estimator(name)->score(h); }
+
+}  // namespace
+
+TEST(Scores, TrainingLossFamily) {
+  const auto h = three_epochs();
+  EXPECT_DOUBLE_EQ(score("tse", h), -3.5);
+  EXPECT_DOUBLE_EQ(score("tse-e", h), -0.5);
+  EXPECT_DOUBLE_EQ(score("tse-e:2", h), -1.5);
+  EXPECT_DOUBLE_EQ(score("tse-e:9", h), -3.5);  // E beyond the history: all epochs
+  // ema: 2.0, then 0.1 * 2.0 + 0.9 * 1.0 = 1.1, then 0.1 * 1.1 + 0.9 * 0.5 = 0.56
+  EXPECT_NEAR(score("tse-ema", h), -0.56, 1e-12);
+  // mu = 0.5: 2.0, 1.5, 1.0
+  EXPECT_NEAR(score("tse-ema:0.5", h), -1.0, 1e-12);
+}
+
+TEST(Scores, RecordedAccuracies) {
+  const auto h = three_epochs();
+  EXPECT_DOUBLE_EQ(score("original", h), 0.8);
+  EXPECT_DOUBLE_EQ(score("refit", h), 0.85);
+  EXPECT_DOUBLE_EQ(score("fh", h), 0.9 - 0.03);
+  EXPECT_DOUBLE_EQ(score("fh-paper", h), 0.9 - 0.03 + 0.001);
+  EXPECT_DOUBLE_EQ(score("params", h), 12345);
+}
+
+TEST(Scores, HalfWindowFollowsTheBudget) {
+  auto h = three_epochs();
+  EXPECT_DOUBLE_EQ(score("fh-half", h), 0.9 - 0.02);  // epoch 3: ceil(3/2) = 2 heads
+  h.epochs.resize(1);
+  EXPECT_DOUBLE_EQ(score("fh-half", h), 0.7 - 0.01);  // epoch 1: one head
+  EpochMeasures late;  // epoch 30 with K = 10 recorded heads: capped at 10
+  late.epoch = 30;
+  for (int k = 1; k <= 10; ++k) late.window_acc.push_back(k / 100.0);
+  h.epochs = {late};
+  EXPECT_DOUBLE_EQ(score("fh-half", h), 0.10);
+}
+
+TEST(Scores, CurveExtrapolatesTheOriginalAccuracy) {
+  TrialHistory h;
+  h.final_epoch = 20;
+  for (int e = 1; e <= 8; ++e) {
+    EpochMeasures m;
+    m.epoch = e;
+    m.original = 0.9 - 0.4 * std::pow(e, -0.8);  // pow3 with c = 0.9
+    h.epochs.push_back(m);
+  }
+  const double s = score("curve", h);
+  EXPECT_GT(s, h.epochs.back().original);
+  EXPECT_NEAR(s, 0.9 - 0.4 * std::pow(20, -0.8), 0.01);
+}
+
+TEST(Scores, MissingMeasurementsAreNaN) {
+  TrialHistory h;
+  EpochMeasures m;
+  m.epoch = 1;
+  m.train_loss = 1.0;
+  m.original = 0.5;
+  h.epochs.push_back(m);
+  const auto all = score_all(h);
+  EXPECT_TRUE(std::isnan(all.at("fh")));
+  EXPECT_TRUE(std::isnan(all.at("fh-half")));
+  EXPECT_TRUE(std::isnan(all.at("params")));
+  EXPECT_DOUBLE_EQ(all.at("original"), 0.5);
+  EXPECT_EQ(all.size(), estimator_names().size());
+}
+
+TEST(Scores, RegistryRefusesUnknownNamesAndBadParameters) {
+  EXPECT_THROW(make_estimator("tse-x"), fhist::InputError);
+  EXPECT_THROW(make_estimator("tse-e:0"), fhist::InputError);
+  EXPECT_THROW(make_estimator("tse-e:1.5"), fhist::InputError);
+  EXPECT_THROW(make_estimator("tse-ema:2"), fhist::InputError);
+  EXPECT_THROW(make_estimator("fh:3"), fhist::InputError);
+  EXPECT_THROW(make_estimator("tse")->score(TrialHistory{}), fhist::InputError);
+  for (const auto& info : estimators()) EXPECT_EQ(make_estimator(info.name)->info().name, info.name);
+}
+
+TEST(Scores, ReadsJournalRecords) {
+  const auto m = measures_from_json(
+      4, {{"train_loss", 0.7}, {"original_val_acc", 0.6}, {"estimate", nullptr}, {"window_acc", {0.5, 0.55}}});
+  EXPECT_EQ(m.epoch, 4);
+  EXPECT_DOUBLE_EQ(m.train_loss, 0.7);
+  EXPECT_DOUBLE_EQ(m.original, 0.6);
+  EXPECT_TRUE(std::isnan(m.fh));
+  EXPECT_TRUE(std::isnan(m.refit));
+  ASSERT_EQ(m.window_acc.size(), 2u);
+  EXPECT_DOUBLE_EQ(m.window_acc[1], 0.55);
+}
