@@ -87,6 +87,10 @@ const std::vector<Entry>& registry() {
        fh_half},
       {{"curve", true, "learning-curve extrapolation of the original accuracy to the final epoch (median of 9 fits)"},
        curve_score},
+      {{"val-loss", false, "minus the network's validation cross-entropy at the latest epoch"},
+       [](const TrialHistory& h) { return -last(h).original_nll; }},
+      {{"fh-loss", false, "minus the validation cross-entropy of the fh ensemble (the last K re-fit heads)"},
+       [](const TrialHistory& h) { return last(h).window_nll.empty() ? kNaN : -last(h).window_nll.back(); }},
       {{"tse", false, "minus the sum of all epochs' training losses (Ru et al. 2021)"},
        [](const TrialHistory& h) { return tse_e(h, std::numeric_limits<int>::max()); }},
       {{"tse-e", false, "minus the sum of the last E epochs' training losses, E = 1 (tse-e:E for another E)"},
@@ -180,9 +184,12 @@ EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& r) {
   m.refit = num("refit_val_acc");
   m.fh = num("estimate");
   m.fh_paper = num("estimate_paper");
-  const auto it = r.find("window_acc");
-  if (it != r.end() && it->is_array()) {
-    for (const auto& v : *it) m.window_acc.push_back(v.is_number() ? v.get<double>() : kNaN);
+  m.original_nll = num("original_nll");
+  for (auto [key, out] : {std::pair<const char*, std::vector<double>*>{"window_acc", &m.window_acc},
+                          {"window_nll", &m.window_nll}, {"window_soft", &m.window_soft}}) {
+    const auto it = r.find(key);
+    if (it == r.end() || !it->is_array()) continue;
+    for (const auto& v : *it) out->push_back(v.is_number() ? v.get<double>() : kNaN);
   }
   return m;
 }

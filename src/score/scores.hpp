@@ -25,6 +25,9 @@ struct EpochMeasures {
   double fh_paper = kNaN;        // the same with the paper-faithful re-fit
   // window_acc[k-1]: accuracy of the mean of the last k re-fit heads, k = 1..min(epoch, K).
   std::vector<double> window_acc;
+  // The same ensembles' validation cross-entropy and mean true-class probability; the network's own cross-entropy.
+  std::vector<double> window_nll, window_soft;
+  double original_nll = kNaN;
 };
 
 struct TrialHistory {
@@ -50,7 +53,7 @@ class Estimator {
   virtual const EstimatorInfo& info() const = 0;
 };
 
-// By name: original, refit, fh, fh-paper, fh-half, curve, tse, tse-e (E = 1; "tse-e:E" for another E >= 1), tse-ema
+// By name: original, refit, fh, fh-paper, fh-half, curve, val-loss, fh-loss, tse, tse-e (E = 1; "tse-e:E" for another E >= 1), tse-ema
 // (mu = 0.9; "tse-ema:MU" for another 0 < MU <= 1), params. Throws InputError naming the known ones.
 std::unique_ptr<Estimator> make_estimator(const std::string& name);
 // The registry in order, with the default parameters.

@@ -91,13 +91,19 @@ score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
   m.fh = rec.estimate;
   m.fh_paper = rec.estimate_paper;
   m.window_acc = rec.window_acc;
+  m.window_nll = rec.window_nll;
+  m.window_soft = rec.window_soft;
+  m.original_nll = rec.original_nll;
   return m;
 }
 
 nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto) {
   const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  nlohmann::json window = nlohmann::json::array();
-  for (double v : rec.window_acc) window.push_back(num(v));
+  auto array = [&](const std::vector<double>& values) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double v : values) a.push_back(num(v));
+    return a;
+  };
   nlohmann::json scores = nlohmann::json::object();
   for (const auto& [name, v] : score::score_all(upto)) scores[name] = num(v);
   return {{"train_loss", rec.train_loss},
@@ -105,7 +111,10 @@ nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistor
           {"refit_val_acc", num(rec.refit_val_acc)},
           {"estimate", num(rec.estimate)},
           {"estimate_paper", num(rec.estimate_paper)},
-          {"window_acc", window},
+          {"original_nll", num(rec.original_nll)},
+          {"window_acc", array(rec.window_acc)},
+          {"window_nll", array(rec.window_nll)},
+          {"window_soft", array(rec.window_soft)},
           {"params", num(upto.params)},
           {"scores", scores},
           {"lr", rec.lr},

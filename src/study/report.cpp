@@ -97,7 +97,8 @@ Table journal_table(const std::string& journal, const std::string& name, const s
   }
   if (name == "epochs") {
     const char* keys[] = {"train_loss", "original_val_acc", "estimate", "refit_val_acc", "estimate_paper", "test_acc",
-                          "params",     "lr",               "seconds",  "estimate_seconds"};
+                          "original_nll", "params", "lr", "seconds", "estimate_seconds"};
+    const char* series[] = {"window_acc", "window_nll", "window_soft"};
     std::size_t window = 0;
     for (const auto& e : all_epochs) {
       const auto w = field(e.record, "window_acc");
@@ -106,7 +107,9 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     const auto names = score::estimator_names();
     table.columns = {"trial", "epoch", "bracket"};
     table.columns.insert(table.columns.end(), std::begin(keys), std::end(keys));
-    for (std::size_t k = 1; k <= window; ++k) table.columns.push_back(fmt::format("window_acc_{}", k));
+    for (const char* name : series) {
+      for (std::size_t k = 1; k <= window; ++k) table.columns.push_back(fmt::format("{}_{}", name, k));
+    }
     for (const auto& n : names) table.columns.push_back("score_" + n);
     if (rescorer) table.columns.push_back("score");
     table.columns = with_params(table.columns);
@@ -115,8 +118,10 @@ Table journal_table(const std::string& journal, const std::string& name, const s
       std::vector<nlohmann::json> row = {e.trial, e.epoch,
                                          it != by_id.end() ? nlohmann::json(it->second->bracket) : nullptr};
       for (const char* k : keys) row.push_back(field(e.record, k));
-      const auto w = field(e.record, "window_acc");
-      for (std::size_t k = 0; k < window; ++k) row.push_back(w.is_array() && k < w.size() ? w[k] : nullptr);
+      for (const char* name : series) {
+        const auto w = field(e.record, name);
+        for (std::size_t k = 0; k < window; ++k) row.push_back(w.is_array() && k < w.size() ? w[k] : nullptr);
+      }
       const auto sc = field(e.record, "scores");
       for (const auto& n : names) row.push_back(sc.is_object() && sc.contains(n) ? sc.at(n) : nullptr);
       if (rescorer) row.push_back(number(rescored.at({e.trial, e.epoch})));

@@ -14,10 +14,11 @@ namespace fhist::train {
 namespace {
 
 constexpr std::int64_t kCheckpointVersion = 1;
-constexpr std::int64_t kRecordFields = 10;  // then window_acc, NaN-padded to the window
+// Then original_nll and window_acc, window_nll, window_soft, each NaN-padded to the window.
+constexpr std::int64_t kRecordFields = 10;
 
 torch::Tensor records_to_tensor(const std::vector<EpochRecord>& records, int window) {
-  auto t = torch::full({static_cast<std::int64_t>(records.size()), kRecordFields + window},
+  auto t = torch::full({static_cast<std::int64_t>(records.size()), kRecordFields + 1 + 3 * window},
                        std::numeric_limits<double>::quiet_NaN(), torch::kFloat64);
   auto a = t.accessor<double, 2>();
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -26,14 +27,19 @@ torch::Tensor records_to_tensor(const std::vector<EpochRecord>& records, int win
                                      r.refit_val_acc, r.estimate, r.estimate_paper, r.seconds, r.estimate_seconds,
                                      r.estimate_paper_seconds};
     for (std::int64_t j = 0; j < kRecordFields; ++j) a[static_cast<std::int64_t>(i)][j] = v[j];
-    for (std::size_t k = 0; k < r.window_acc.size() && static_cast<int>(k) < window; ++k) {
-      a[static_cast<std::int64_t>(i)][kRecordFields + static_cast<std::int64_t>(k)] = r.window_acc[k];
+    const auto row = static_cast<std::int64_t>(i);
+    a[row][kRecordFields] = r.original_nll;
+    const std::vector<double>* series[] = {&r.window_acc, &r.window_nll, &r.window_soft};
+    for (std::int64_t s = 0; s < 3; ++s) {
+      for (std::size_t k = 0; k < series[s]->size() && static_cast<int>(k) < window; ++k) {
+        a[row][kRecordFields + 1 + s * window + static_cast<std::int64_t>(k)] = (*series[s])[k];
+      }
     }
   }
   return t;
 }
 
-std::vector<EpochRecord> records_from_tensor(const torch::Tensor& t) {
+std::vector<EpochRecord> records_from_tensor(const torch::Tensor& t, int window) {
   std::vector<EpochRecord> out;
   auto a = t.accessor<double, 2>();
   for (std::int64_t i = 0; i < t.size(0); ++i) {
@@ -48,7 +54,17 @@ std::vector<EpochRecord> records_from_tensor(const torch::Tensor& t) {
     r.seconds = a[i][7];
     r.estimate_seconds = a[i][8];
     r.estimate_paper_seconds = a[i][9];
-    for (std::int64_t k = kRecordFields; k < t.size(1) && std::isfinite(a[i][k]); ++k) r.window_acc.push_back(a[i][k]);
+    if (t.size(1) == kRecordFields + 1 + 3 * window) {
+      r.original_nll = a[i][kRecordFields];
+      std::vector<double>* series[] = {&r.window_acc, &r.window_nll, &r.window_soft};
+      for (std::int64_t s = 0; s < 3; ++s) {
+        for (std::int64_t k = 0; k < window; ++k) {
+          const double v = a[i][kRecordFields + 1 + s * window + k];
+          if (!std::isfinite(v)) break;
+          series[s]->push_back(v);
+        }
+      }
+    }
     out.push_back(r);
   }
   return out;
@@ -165,7 +181,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     torch::Tensor recs;
     ar.read("records", recs);
     history_ = std::move(history);
-    records_ = records_from_tensor(recs);
+    records_ = records_from_tensor(recs, options_.window);
     head_probs_.clear();
     head_probs_paper_.clear();
     torch::Tensor probs, probs_paper;

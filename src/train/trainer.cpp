@@ -111,16 +111,29 @@ void Trainer::refit_latest() {
 void Trainer::fill_estimates(EpochRecord& rec) const {
   torch::NoGradGuard ng;
   const auto& labels = history_.latest().val_labels;
-  auto ensemble = [&](const std::deque<torch::Tensor>& cache, std::size_t k) {
+  const auto index = labels.to(torch::kInt64).unsqueeze(1);
+  auto mean_of = [&](const std::deque<torch::Tensor>& cache, std::size_t k) {
     torch::Tensor sum;
     for (std::size_t i = cache.size() - k; i < cache.size(); ++i) sum = sum.defined() ? sum + cache[i] : cache[i];
-    return accuracy(sum / static_cast<double>(k), labels);
+    return sum / static_cast<double>(k);
   };
+  // Probability of the true class; clamped so one confident mistake gives a large, finite loss.
+  auto true_class = [&](const torch::Tensor& probs) { return probs.gather(1, index.to(probs.device())).squeeze(1); };
   rec.window_acc.clear();
-  for (std::size_t k = 1; k <= head_probs_.size(); ++k) rec.window_acc.push_back(ensemble(head_probs_, k));
+  rec.window_nll.clear();
+  rec.window_soft.clear();
+  for (std::size_t k = 1; k <= head_probs_.size(); ++k) {
+    const auto m = mean_of(head_probs_, k);
+    const auto p = true_class(m);
+    rec.window_acc.push_back(accuracy(m, labels));
+    rec.window_nll.push_back(-p.clamp_min(1e-12).log().to(torch::kFloat64).mean().item<double>());
+    rec.window_soft.push_back(p.to(torch::kFloat64).mean().item<double>());
+  }
   rec.refit_val_acc = rec.window_acc.front();
   rec.estimate = rec.window_acc.back();
-  rec.estimate_paper = ensemble(head_probs_paper_, head_probs_paper_.size());
+  rec.estimate_paper = accuracy(mean_of(head_probs_paper_, head_probs_paper_.size()), labels);
+  const auto own = make_estimator("original")->estimate(history_).probabilities;
+  rec.original_nll = -true_class(own).clamp_min(1e-12).log().to(torch::kFloat64).mean().item<double>();
 }
 
 EpochRecord Trainer::run_epoch(const StepCallback& on_step) {

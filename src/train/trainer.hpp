@@ -56,6 +56,10 @@ struct EpochRecord {
   // Accuracy of the mean of the last k re-fit heads' softmax outputs, k = 1..min(epoch, window): [0] is refit, the
   // last is fh. Budget-following windows (estimate/scores.hpp) read it.
   std::vector<double> window_acc;
+  // The same ensembles' mean cross-entropy (natural log) and mean probability of the true class on the validation
+  // images, and the network's own head's cross-entropy: smooth signals next to the accuracies.
+  std::vector<double> window_nll, window_soft;
+  double original_nll = kNaN;
   double seconds = 0;              // training pass + validation pass
   double estimate_seconds = 0;     // this epoch's fast re-fit and the ensembles
   double estimate_paper_seconds = kNaN;  // with compare_impl: the full fh-paper estimator, all K heads re-fit

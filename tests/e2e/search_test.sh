@@ -32,6 +32,7 @@ run_search() {  # name algo estimator extra...
 run_search hb_fh hyperband fh
 run_search hb_orig hyperband original
 run_search hb_curve hyperband curve
+run_search hb_tse hyperband tse-e
 run_search bohb_fh bohb fh
 run_search sh_fh sh fh --n-configs 4
 run_search asha_fh asha fh --n-configs 4

@@ -24,6 +24,8 @@ TrialHistory three_epochs() {
     for (int k = 1; k <= e; ++k) m.window_acc.push_back(0.6 + 0.1 * e - 0.01 * k);
     m.fh = m.window_acc.back();
     m.fh_paper = m.fh + 0.001;
+    m.original_nll = 1.5 - 0.1 * e;
+    m.window_nll = {0.9, 0.8};
     h.epochs.push_back(m);
   }
   return h;
@@ -52,6 +54,8 @@ TEST(Scores, RecordedAccuracies) {
   EXPECT_DOUBLE_EQ(score("fh", h), 0.9 - 0.03);
   EXPECT_DOUBLE_EQ(score("fh-paper", h), 0.9 - 0.03 + 0.001);
   EXPECT_DOUBLE_EQ(score("params", h), 12345);
+  EXPECT_DOUBLE_EQ(score("val-loss", h), -1.2);
+  EXPECT_DOUBLE_EQ(score("fh-loss", h), -0.8);
 }
 
 TEST(Scores, HalfWindowFollowsTheBudget) {
@@ -106,8 +110,12 @@ TEST(Scores, RegistryRefusesUnknownNamesAndBadParameters) {
 }
 
 TEST(Scores, ReadsJournalRecords) {
-  const auto m = measures_from_json(
-      4, {{"train_loss", 0.7}, {"original_val_acc", 0.6}, {"estimate", nullptr}, {"window_acc", {0.5, 0.55}}});
+  const auto m = measures_from_json(4, {{"train_loss", 0.7},
+                                       {"original_val_acc", 0.6},
+                                       {"estimate", nullptr},
+                                       {"window_acc", {0.5, 0.55}},
+                                       {"window_nll", {1.1, nullptr}},
+                                       {"original_nll", 1.3}});
   EXPECT_EQ(m.epoch, 4);
   EXPECT_DOUBLE_EQ(m.train_loss, 0.7);
   EXPECT_DOUBLE_EQ(m.original, 0.6);
@@ -115,4 +123,8 @@ TEST(Scores, ReadsJournalRecords) {
   EXPECT_TRUE(std::isnan(m.refit));
   ASSERT_EQ(m.window_acc.size(), 2u);
   EXPECT_DOUBLE_EQ(m.window_acc[1], 0.55);
+  ASSERT_EQ(m.window_nll.size(), 2u);
+  EXPECT_TRUE(std::isnan(m.window_nll[1]));
+  EXPECT_DOUBLE_EQ(m.original_nll, 1.3);
+  EXPECT_TRUE(m.window_soft.empty());
 }

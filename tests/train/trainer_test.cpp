@@ -92,6 +92,14 @@ TEST(Trainer, PerEpochRefitCacheEqualsFullReEstimation) {
     EXPECT_NEAR(rec.estimate, make_estimator("fh", o.refit)->estimate(t.history()).accuracy, 1e-12);
     EXPECT_EQ(rec.estimate, rec.window_acc.back());
     EXPECT_EQ(rec.refit_val_acc, rec.window_acc.front());
+    ASSERT_EQ(rec.window_nll.size(), k);
+    ASSERT_EQ(rec.window_soft.size(), k);
+    // The K-head ensemble's cross-entropy and true-class probability, computed here from the full estimate.
+    const auto fullp = make_estimator("fh", o.refit)->estimate(t.history()).probabilities;
+    const auto truep = fullp.gather(1, val.labels.unsqueeze(1)).squeeze(1).to(torch::kFloat64);
+    EXPECT_NEAR(rec.window_nll.back(), -truep.clamp_min(1e-12).log().mean().item<double>(), 1e-5);
+    EXPECT_NEAR(rec.window_soft.back(), truep.mean().item<double>(), 1e-6);
+    EXPECT_GT(rec.original_nll, 0.0);
     EXPECT_NEAR(rec.refit_val_acc, make_estimator("refit", o.refit)->estimate(t.history()).accuracy, 1e-12);
     // Each cached head's output is the full estimator's head output for that epoch.
     const auto& heads = t.head_probabilities();
