@@ -34,6 +34,8 @@ def rank_tables(rows):
             if acc_only and not rs[0]["is_accuracy"]:
                 continue
             vals = [r[key] for r in sorted(rs, key=lambda r: r["epoch"])]
+            if all(v is None for v in vals):
+                continue  # not measured in this table
             early = [v for v in vals[:-1] if v is not None]
             mean = sum(early) / len(early) if early else None
             out.append(f"| `{name}` | " + " | ".join(fmt(v, scale, prec) for v in vals) + f" | **{fmt(mean, scale, prec)}** |")

@@ -128,7 +128,23 @@ void run_replay(const ReplayCmd& c) {
   const auto table = study::BenchmarkTable::load(c.table);
   auto algos = split_list(c.algos);
   auto estimators = split_list(c.estimators);
-  if (estimators.size() == 1 && estimators[0] == "all") estimators = score::estimator_names();
+  if (estimators.size() == 1 && estimators[0] == "all") {
+    estimators.clear();
+    for (const auto& name : score::estimator_names()) {
+      if (table.supports(name)) {
+        estimators.push_back(name);
+      } else {
+        fmt::print(stderr, "replay: {} has no measurements for {}; left out\n", c.table, name);
+      }
+    }
+  }
+  for (const auto& name : estimators) {
+    if (!table.supports(name)) {
+      throw InputError(fmt::format("--estimator {}: {} has no measurements for it (the table was built before "
+                                   "fhist recorded them; rebuild it to replay this estimator)",
+                                   name, c.table));
+    }
+  }
   study::StudyOptions base = table.options();
   base.sched = c.s;
   if (base.sched.max_budget == 0) base.sched.max_budget = table.epochs();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -62,6 +63,20 @@ std::size_t BenchmarkTable::nearest(const space::Config& c) const {
     }
   }
   return best;
+}
+
+bool BenchmarkTable::supports(const std::string& estimator) const {
+  const auto est = score::make_estimator(estimator);
+  for (const auto& r : rows_) {
+    score::TrialHistory h;
+    h.final_epoch = epochs();
+    for (std::size_t k = 0; k < r.epochs.size(); ++k) {
+      h.epochs.push_back(score::measures_from_json(static_cast<std::int64_t>(k) + 1, r.epochs[k]));
+      if (r.epochs[k].contains("params") && r.epochs[k]["params"].is_number()) h.params = r.epochs[k]["params"];
+    }
+    if (!h.epochs.empty() && std::isfinite(est->score(h))) return true;
+  }
+  return false;
 }
 
 double BenchmarkTable::best_test() const {
@@ -153,6 +168,7 @@ std::vector<RankRow> rank_table(const BenchmarkTable& table, const std::vector<s
       row.spearman = score::spearman(scores, test);
       row.kendall = score::kendall_tau_b(scores, test);
       row.top1_regret = score::top1_regret(scores, test);
+      if (std::none_of(scores.begin(), scores.end(), [](double v) { return std::isfinite(v); })) row.top1_regret = nan;
       row.mean_abs_error = row.vs_current = nan;
       if (row.is_accuracy) {
         double err = 0, gap = 0, n = 0;

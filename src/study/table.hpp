@@ -37,6 +37,9 @@ class BenchmarkTable {
   std::size_t nearest(const space::Config& c) const;
   // The best test accuracy among the rows: the reference of every regret.
   double best_test() const;
+  // Whether `estimator` has a finite score on some row (a table built before fhist recorded, e.g., validation
+  // losses has none for val-loss and fh-loss).
+  bool supports(const std::string& estimator) const;
 
  private:
   std::string path_;
