@@ -273,13 +273,7 @@ void register_search(CLI::App& app) {
   {
     auto c = std::make_shared<SearchCmd>();
     auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
-    sub->add_option("--space", c->o.space, "built-in space (hparams, randaugment, nb201, darts, resnet-scale) or a JSON file")
-        ->capture_default_str();
-    sub->add_option("--data", c->o.data, "dataset spec, as for train")->capture_default_str();
-    sub->add_option("--model", c->o.model, "network, unless the space chooses it")
-        ->check(CLI::IsMember(nas::network_names()))
-        ->capture_default_str();
-    sub->add_option("--width-mult", c->o.width_mult, "width, unless the space chooses it")->capture_default_str();
+    add_study_flags(*sub, c->o);
     sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha")
         ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
         ->capture_default_str();
@@ -292,25 +286,11 @@ void register_search(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--iterations", c->o.sched.iterations, "hyperband/bohb: rounds of all brackets")
         ->capture_default_str();
-    sub->add_option("--train-size", c->o.train_size, "training images")->capture_default_str();
-    sub->add_option("--val-size", c->o.val_size, "validation images (every trial is scored on these)")
-        ->capture_default_str();
-    sub->add_option("--augment", c->o.augment, "as for train")->capture_default_str();
-    sub->add_option("--lr", c->o.lr, "initial lr, unless the space sets it")->capture_default_str();
-    sub->add_option("--weight-decay", c->o.weight_decay, "unless the space sets it")->capture_default_str();
-    sub->add_option("--batch-size", c->o.batch_size, "unless the space sets it")->capture_default_str();
-    sub->add_option("--channels", c->o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
-    sub->add_option("--cells", c->o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")
-        ->capture_default_str();
-    sub->add_flag("--auxiliary", c->o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
-    sub->add_option("--flops-cap", c->o.flops_cap, "resnet-scale: 2x (1.12 G MACs) or 4x (2.24 G) ResNet-18");
-    sub->add_option("--window", c->o.window, "K for the fh estimator")->capture_default_str();
     sub->add_option("--table", c->o.table,
                     "restrict candidates to a table's configurations (fhist table), trained as the table did");
     sub->add_option("--objective", c->o.objective, "train | table (read each job from --table instead of training)")
         ->check(CLI::IsMember({"train", "table"}))
         ->capture_default_str();
-    sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
     sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");

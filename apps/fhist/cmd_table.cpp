@@ -303,28 +303,11 @@ void register_table(CLI::App& app) {
       "table", "build a tabular benchmark: N configurations trained to the full budget, every estimator per epoch, "
                "test accuracy at the end; rerun to resume");
   sub->add_option("--journal", c->journal, "the table (an fhist journal); resumed if it exists")->required();
-  sub->add_option("--space", c->o.space, "built-in space or a JSON file")->capture_default_str();
   sub->add_option("--configs", c->configs, "configurations to train")->capture_default_str();
   sub->add_option("--epochs", c->epochs, "full budget (the lr schedule's length)")->capture_default_str();
   sub->add_option("--minutes", c->minutes, "start no new configuration after this many minutes (0 = no limit)")
       ->capture_default_str();
-  sub->add_option("--data", c->o.data, "dataset spec, as for train")->capture_default_str();
-  sub->add_option("--model", c->o.model, "network, unless the space chooses it")
-      ->check(CLI::IsMember(nas::network_names()))
-      ->capture_default_str();
-  sub->add_option("--width-mult", c->o.width_mult, "width, unless the space chooses it")->capture_default_str();
-  sub->add_option("--train-size", c->o.train_size, "training images")->capture_default_str();
-  sub->add_option("--val-size", c->o.val_size, "validation images (every estimate is measured on these)")
-      ->capture_default_str();
-  sub->add_option("--augment", c->o.augment, "as for train")->capture_default_str();
-  sub->add_option("--lr", c->o.lr, "initial lr, unless the space sets it")->capture_default_str();
-  sub->add_option("--weight-decay", c->o.weight_decay, "unless the space sets it")->capture_default_str();
-  sub->add_option("--batch-size", c->o.batch_size, "unless the space sets it")->capture_default_str();
-  sub->add_option("--channels", c->o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
-  sub->add_option("--cells", c->o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")
-      ->capture_default_str();
-  sub->add_option("--window", c->o.window, "K: heads kept for fh and the window estimators")->capture_default_str();
-  sub->add_option("--seed", c->o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
+  add_study_flags(*sub, c->o);
   sub->add_option("--workers", c->o.workers, "configurations trained at once")
       ->check(CLI::PositiveNumber)
       ->capture_default_str()

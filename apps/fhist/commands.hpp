@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string>
 
+namespace fhist::study {
+struct StudyOptions;
+}
+
 namespace fhist::cli {
 
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or bad input.
@@ -25,6 +29,9 @@ void add_speed_flags(CLI::App& app, RuntimeOptions& o);
 // Applies --threads (LibTorch defaults to 1 intra-op thread here) and returns the resolved device name. With
 // `allow_list`, --device may list several devices ("cuda:0,cuda:1"), returned resolved and comma-joined.
 std::string apply_runtime(const RuntimeOptions& o, bool allow_list = false);
+
+// The flags of a study's space, data, network and training defaults (search and table share them).
+void add_study_flags(CLI::App& app, study::StudyOptions& o);
 
 void register_train(CLI::App& app);
 void register_estimate(CLI::App& app);

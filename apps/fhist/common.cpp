@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "nas/network.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
@@ -19,6 +20,29 @@ void add_speed_flags(CLI::App& app, RuntimeOptions& o) {
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   app.add_flag("--channels-last", o.channels_last, "NHWC memory format (faster convolutions on GPUs)");
+}
+
+void add_study_flags(CLI::App& app, study::StudyOptions& o) {
+  app.add_option("--space", o.space, "built-in space (hparams, randaugment, nb201, darts, resnet-scale) or a JSON file")
+      ->capture_default_str();
+  app.add_option("--data", o.data, "dataset spec, as for train")->capture_default_str();
+  app.add_option("--model", o.model, "network, unless the space chooses it")
+      ->check(CLI::IsMember(nas::network_names()))
+      ->capture_default_str();
+  app.add_option("--width-mult", o.width_mult, "width, unless the space chooses it")->capture_default_str();
+  app.add_option("--train-size", o.train_size, "training images")->capture_default_str();
+  app.add_option("--val-size", o.val_size, "validation images (every score is measured on these)")
+      ->capture_default_str();
+  app.add_option("--augment", o.augment, "as for train")->capture_default_str();
+  app.add_option("--lr", o.lr, "initial lr, unless the space sets it")->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "unless the space sets it")->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "unless the space sets it")->capture_default_str();
+  app.add_option("--channels", o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
+  app.add_option("--cells", o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")->capture_default_str();
+  app.add_flag("--auxiliary", o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
+  app.add_option("--flops-cap", o.flops_cap, "resnet-scale: 2x (1.12 G MACs) or 4x (2.24 G) ResNet-18");
+  app.add_option("--window", o.window, "K: re-fit heads kept for fh and the window estimators")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
 }
 
 namespace {
