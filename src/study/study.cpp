@@ -270,7 +270,7 @@ class Runner {
       // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
       space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
       config = sampler_->sample(rng);
-      if (table_) config = table_->rows()[table_->nearest(config)].config;
+      if (table_) config = table_->rows()[table_->nearest(config)].config;  // the row itself: nearest again is exact
       store::TrialRow row;
       row.trial = id;
       row.bracket = bracket;
@@ -346,7 +346,8 @@ class Runner {
   // The table objective: the job's epochs are read from the table, not trained. The journal gets the same rows and
   // results a live search would write, and `seconds` is the training time the table recorded for those epochs.
   TrialResult table_job(const sched::Job& job) {
-    const auto& row = table_->rows()[table_row_.at(job.trial)];
+    const auto index = table_row_.at(job.trial);
+    const auto& row = table_->rows()[index];
     TrialResult r;
     r.trial = job.trial;
     r.bracket = job.bracket;
@@ -354,14 +355,10 @@ class Runner {
     r.budget_epochs = job.budget_epochs;
     std::int64_t recorded = 0;
     for (const auto& e : store_->epochs(job.trial)) recorded = std::max(recorded, e.epoch);
-    score::TrialHistory history;
-    history.final_epoch = o_.sched.max_budget;
-    const auto n = std::min<std::int64_t>(job.budget_epochs, static_cast<std::int64_t>(row.epochs.size()));
-    for (std::int64_t e = 1; e <= n; ++e) {
+    const auto history = table_->history(index, job.budget_epochs);
+    const auto n = static_cast<std::int64_t>(history.epochs.size());
+    for (std::int64_t e = recorded + 1; e <= n; ++e) {
       const auto& rec = row.epochs[static_cast<std::size_t>(e - 1)];
-      history.epochs.push_back(score::measures_from_json(e, rec));
-      if (rec.contains("params") && rec["params"].is_number()) history.params = rec["params"].get<double>();
-      if (e <= recorded) continue;
       store_->add_epoch({job.trial, e, rec});
       ++epochs_recorded_;
       r.seconds += rec.value("seconds", 0.0);

@@ -65,15 +65,22 @@ std::size_t BenchmarkTable::nearest(const space::Config& c) const {
   return best;
 }
 
+score::TrialHistory BenchmarkTable::history(std::size_t row, std::int64_t epochs) const {
+  const auto& r = rows_.at(row);
+  score::TrialHistory h;
+  h.final_epoch = this->epochs();
+  for (std::int64_t k = 1; k <= epochs && k <= static_cast<std::int64_t>(r.epochs.size()); ++k) {
+    const auto& rec = r.epochs[static_cast<std::size_t>(k - 1)];
+    h.epochs.push_back(score::measures_from_json(k, rec));
+    if (rec.contains("params") && rec["params"].is_number()) h.params = rec["params"].get<double>();
+  }
+  return h;
+}
+
 bool BenchmarkTable::supports(const std::string& estimator) const {
   const auto est = score::make_estimator(estimator);
-  for (const auto& r : rows_) {
-    score::TrialHistory h;
-    h.final_epoch = epochs();
-    for (std::size_t k = 0; k < r.epochs.size(); ++k) {
-      h.epochs.push_back(score::measures_from_json(static_cast<std::int64_t>(k) + 1, r.epochs[k]));
-      if (r.epochs[k].contains("params") && r.epochs[k]["params"].is_number()) h.params = r.epochs[k]["params"];
-    }
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    const auto h = history(i, epochs());
     if (!h.epochs.empty() && std::isfinite(est->score(h))) return true;
   }
   return false;
@@ -138,25 +145,19 @@ namespace fhist::study {
 
 std::vector<RankRow> rank_table(const BenchmarkTable& table, const std::vector<std::string>& estimators) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<const TableRow*> rows;
-  for (const auto& r : table.rows()) {
-    if (std::isfinite(r.test_acc)) rows.push_back(&r);
+  std::vector<std::size_t> rows;  // indices of rows with a finite test accuracy
+  for (std::size_t i = 0; i < table.rows().size(); ++i) {
+    if (std::isfinite(table.rows()[i].test_acc)) rows.push_back(i);
   }
   std::vector<double> test;
-  for (const auto* r : rows) test.push_back(r->test_acc);
+  for (const auto i : rows) test.push_back(table.rows()[i].test_acc);
   std::vector<RankRow> out;
   for (const auto& name : estimators) {
     const auto est = score::make_estimator(name);
     for (std::int64_t e = 1; e <= table.epochs(); ++e) {
       std::vector<double> scores, current;
-      for (const auto* r : rows) {
-        score::TrialHistory h;
-        h.final_epoch = table.epochs();
-        for (std::int64_t k = 1; k <= e && k <= static_cast<std::int64_t>(r->epochs.size()); ++k) {
-          const auto& rec = r->epochs[static_cast<std::size_t>(k - 1)];
-          h.epochs.push_back(score::measures_from_json(k, rec));
-          if (rec.contains("params") && rec["params"].is_number()) h.params = rec["params"].get<double>();
-        }
+      for (const auto i : rows) {
+        const auto h = table.history(i, e);
         scores.push_back(h.epochs.empty() ? nan : est->score(h));
         current.push_back(h.epochs.empty() ? nan : h.epochs.back().original);
       }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "score/scores.hpp"
 #include "space/space.hpp"
 #include "study/study.hpp"
 
@@ -37,6 +38,8 @@ class BenchmarkTable {
   std::size_t nearest(const space::Config& c) const;
   // The best test accuracy among the rows: the reference of every regret.
   double best_test() const;
+  // Row `row`'s measurements through epoch `epochs` (fewer if the row has fewer), as estimators read them.
+  score::TrialHistory history(std::size_t row, std::int64_t epochs) const;
   // Whether `estimator` has a finite score on some row (a table built before fhist recorded, e.g., validation
   // losses has none for val-loss and fh-loss).
   bool supports(const std::string& estimator) const;
