@@ -2,9 +2,11 @@
 """Markdown tables for docs/results.md from `fhist rank -o RANK.json` and `fhist replay -o REPLAY.json`.
 
 Usage: results-md.py RANK.json REPLAY.json
+       results-md.py --summary NAME RANK.json REPLAY.json [NAME RANK.json REPLAY.json ...]
 Prints: Kendall tau-b and Spearman per epoch for every estimator, top-1 regret and mean |estimate - test| per epoch,
 and the replay table (algorithm x estimator: final test accuracy of the returned configuration, mean +- sd over
-seeds, regret against the table's best, how often the best was found, epochs spent).
+seeds, regret against the table's best, how often the best was found, epochs spent). --summary: one row per
+estimator, per table its mean Kendall tau-b over epochs 1..T-1 and its mean regret with SH, ASHA, HyperBand, BOHB.
 """
 import json
 import math
@@ -27,9 +29,13 @@ def rank_tables(rows):
                                               ("top-1 regret (pt)", "top1_regret", 100, 2, False),
                                               ("mean abs(estimate - final test) (pt)", "mean_abs_error", 100, 2, True),
                                               ("mean (estimate - current val acc) (pt)", "vs_current", 100, 2, True)):
-        out.append(f"\n{title} by epoch ({rows[0]['configs']} configurations; mean over epochs 1-{epochs - 1}):\n")
-        out.append("| estimator | " + " | ".join(str(e) for e in range(1, epochs + 1)) + " | mean |")
-        out.append("|---|" + "---:|" * (epochs + 1))
+        third = max(1, epochs // 3)  # "from 1/3 of the budget on": epochs third..epochs-1
+        late = f" {third}-{epochs - 1}" if acc_only else ""
+        out.append(f"\n{title} by epoch ({rows[0]['configs']} configurations; mean over epochs 1-{epochs - 1}"
+                   + (f"; and over{late}" if acc_only else "") + "):\n")
+        out.append("| estimator | " + " | ".join(str(e) for e in range(1, epochs + 1)) + " | mean |"
+                   + (f" mean{late} |" if acc_only else ""))
+        out.append("|---|" + "---:|" * (epochs + 1 + (1 if acc_only else 0)))
         for name, rs in by.items():
             if acc_only and not rs[0]["is_accuracy"]:
                 continue
@@ -38,7 +44,11 @@ def rank_tables(rows):
                 continue  # not measured in this table
             early = [v for v in vals[:-1] if v is not None]
             mean = sum(early) / len(early) if early else None
-            out.append(f"| `{name}` | " + " | ".join(fmt(v, scale, prec) for v in vals) + f" | **{fmt(mean, scale, prec)}** |")
+            line = f"| `{name}` | " + " | ".join(fmt(v, scale, prec) for v in vals) + f" | **{fmt(mean, scale, prec)}** |"
+            if acc_only:
+                tail = [v for v in vals[third - 1:-1] if v is not None]
+                line += f" **{fmt(sum(tail) / len(tail) if tail else None, scale, prec)}** |"
+            out.append(line)
     return "\n".join(out)
 
 
@@ -60,7 +70,46 @@ def replay_table(runs):
     return "\n".join(out) + f"\n\n({len(next(iter(groups.values())))} seeds per row.)"
 
 
+def summary(triples):
+    algos = ("sh", "asha", "hyperband", "bohb")
+    head = "| estimator |"
+    rule = "|---|"
+    cells = defaultdict(dict)
+    order = []
+    for name, rank_path, replay_path in triples:
+        head += f" {name}: Kendall | " + " | ".join(a.replace("hyperband", "HB").upper() if a != "hyperband" else "HB"
+                                                   for a in algos) + " |"
+        rule += "---:|" * (1 + len(algos))
+        rows = json.load(open(rank_path))
+        epochs = max(r["epoch"] for r in rows)
+        for r in rows:
+            if r["estimator"] not in order:
+                order.append(r["estimator"])
+        for est in order:
+            ks = [r["kendall"] for r in rows if r["estimator"] == est and r["epoch"] < epochs and r["kendall"] is not None]
+            if ks:
+                cells[est][(name, "k")] = sum(ks) / len(ks)
+        regrets = defaultdict(list)
+        for r in json.load(open(replay_path)):
+            if r["regret"] is not None:
+                regrets[(r["algo"], r["estimator"])].append(r["regret"])
+        for (algo, est), v in regrets.items():
+            cells[est][(name, algo)] = sum(v) / len(v)
+    out = [head, rule]
+    for est in order:
+        line = f"| `{est}` |"
+        for name, _, _ in triples:
+            k = cells[est].get((name, "k"))
+            line += f" {fmt(k)} |" + "".join(f" {fmt(cells[est].get((name, a)), 100, 2)} |" for a in algos)
+        out.append(line)
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--summary":
+        args = sys.argv[2:]
+        print(summary([tuple(args[i:i + 3]) for i in range(0, len(args), 3)]))
+        sys.exit(0)
     print(rank_tables(json.load(open(sys.argv[1]))))
     if len(sys.argv) > 2:
         print()

@@ -44,8 +44,8 @@ void run_report(const ReportCmd& c) {
     fmt::print("no trial has finished successfully yet\n");
     return;
   }
-  fmt::print("best: trial {} {} | {} score {:.2f}% at {} epochs\n", s.best->trial, s.best_config.to_string(),
-             o.estimator, 100.0 * s.best->score, s.best->budget_epochs);
+  fmt::print("best: trial {} {} | {} score {} at {} epochs\n", s.best->trial, s.best_config.to_string(),
+             o.estimator, score_text(s.best->score, o.estimator), s.best->budget_epochs);
   // The ranking at the largest budget reached, as the incumbent is chosen.
   const auto col = [&](const std::string& name) {
     return static_cast<std::size_t>(std::find(trials.columns.begin(), trials.columns.end(), name) -
@@ -69,7 +69,8 @@ void run_report(const ReportCmd& c) {
     for (std::size_t k = 0; k < trials.columns.size(); ++k) {
       if (trials.columns[k].rfind("params_", 0) == 0 && !row[k].is_null()) cfg[trials.columns[k].substr(7)] = row[k];
     }
-    fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row[0].get<std::int64_t>(), pct(row[score]), pct(row[orig]),
+    fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row[0].get<std::int64_t>(), row[score].is_number() ? score_text(row[score].get<double>(), o.estimator) : std::string("-"),
+               pct(row[orig]),
                cfg.dump());
   }
 }

@@ -91,14 +91,6 @@ struct SearchCmd {
   RuntimeOptions rt;
 };
 
-std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.2f}%", 100.0 * v) : "failed"; }
-
-// An accuracy estimator's score as a percentage, a ranking score (tse, params) as the number it is.
-std::string score_text(double v, const std::string& estimator) {
-  if (!std::isfinite(v) || score::make_estimator(estimator)->info().is_accuracy) return pct(v);
-  return fmt::format("{:.4g}", v);
-}
-
 void print_summary(const study::StudySummary& s, const std::string& estimator) {
   fmt::print("\n");
   if (!s.best) {
@@ -278,7 +270,7 @@ void register_search(CLI::App& app) {
         ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
         ->capture_default_str();
     sub->add_option("--estimator", c->o.estimator,
-                    fmt::format("the score trials are ranked by: {} (tse-e:E, tse-ema:MU); every one is recorded",
+                    fmt::format("the score trials are ranked by: {} (tse-e:E, tse-ema:MU, acc-tse:LAMBDA); every one is recorded",
                                 fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
     add_budget_flags(*sub, c->o.sched);

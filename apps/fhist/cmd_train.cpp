@@ -122,6 +122,14 @@ void run_train(TrainCmd& c) {
                                  "--run-dir (nothing was overwritten)",
                                  ckpt));
   }
+  // Epoch files of an older run would survive past this run's last epoch, and `estimate` would read them as this run.
+  const auto& feats = c.opts.save_features_dir;
+  if (!feats.empty() && !c.resume && std::filesystem::is_directory(feats) &&
+      !std::filesystem::is_empty(feats)) {
+    throw InputError(fmt::format("--save-features {}: the folder is not empty (an earlier run's epochs would mix with "
+                                 "this run's); choose an empty or new folder, or pass --resume to continue that run",
+                                 feats));
+  }
 
   const auto t_start = std::chrono::steady_clock::now();
   auto tt = data::load_dataset(c.data);
@@ -177,6 +185,7 @@ void run_train(TrainCmd& c) {
     score::TrialHistory history;
     history.final_epoch = c.opts.max_epochs;
     history.params = static_cast<double>(models::count_parameters(trainer.model()));
+    history.num_classes = tt.train.num_classes;
     for (const auto& r : trainer.records()) {
       history.epochs.push_back(study::epoch_measures(r));
       out["epochs"].push_back(record_json(r, history));

@@ -1,14 +1,22 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <thread>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "nas/network.hpp"
+#include "score/scores.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
+
+std::string score_text(double v, const std::string& estimator) {
+  if (!std::isfinite(v)) return "failed";
+  if (score::make_estimator(estimator)->info().is_accuracy) return fmt::format("{:.2f}%", 100.0 * v);
+  return fmt::format("{:.4g}", v);
+}
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {
   app.add_option("--threads", o.threads, "intra-op CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);

@@ -34,6 +34,7 @@ struct TrialHistory {
   std::vector<EpochMeasures> epochs;  // epochs 1..t in order
   std::int64_t final_epoch = 0;       // the schedule's last epoch (a search's max budget): what is predicted
   double params = kNaN;               // parameter count of the network
+  std::int64_t num_classes = 0;       // classes of the task (0 = unknown): ln(C) is the loss of a uniform guess
 };
 
 struct EstimatorInfo {
@@ -53,12 +54,17 @@ class Estimator {
   virtual const EstimatorInfo& info() const = 0;
 };
 
-// By name: original, refit, fh, fh-paper, fh-half, curve, val-loss, fh-loss, tse, tse-e (E = 1; "tse-e:E" for another E >= 1), tse-ema
-// (mu = 0.9; "tse-ema:MU" for another 0 < MU <= 1), params. Throws InputError naming the known ones.
+// By name: original, best-acc, acc-tse (lambda = 0.1; "acc-tse:LAMBDA" for another LAMBDA >= 0), refit, fh,
+// fh-paper, fh-half, curve, val-loss, fh-loss, tse, tse-e (E = 1; "tse-e:E" for another E >= 1), tse-ema (mu = 0.9;
+// "tse-ema:MU" for another 0 < MU <= 1), params. Throws InputError naming the known ones.
 std::unique_ptr<Estimator> make_estimator(const std::string& name);
 // The registry in order, with the default parameters.
 const std::vector<EstimatorInfo>& estimators();
 std::vector<std::string> estimator_names();
+
+// The number of classes of a --data spec whose name fixes it (fashion-mnist, mnist, cifar10: 10; cifar100: 100), else 0.
+// For journals written before epoch rows recorded num_classes.
+std::int64_t known_num_classes(const std::string& data_spec);
 
 // Every registry estimator's score after the history's last epoch (NaN where not computable).
 std::map<std::string, double> score_all(const TrialHistory& history);

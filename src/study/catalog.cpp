@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
 #include "models/resnet.hpp"
@@ -116,6 +118,7 @@ nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistor
           {"window_nll", array(rec.window_nll)},
           {"window_soft", array(rec.window_soft)},
           {"params", num(upto.params)},
+          {"num_classes", upto.num_classes},
           {"scores", scores},
           {"lr", rec.lr},
           {"seconds", rec.seconds},
@@ -139,7 +142,26 @@ space::SearchSpace load_space(const std::string& spec, const std::string& flops_
                                fmt::join(space_names(), ", ")));
 }
 
+void check_config_keys(const space::Config& cfg) {
+  std::vector<std::string> known = kKnownParams;
+  for (const auto& sp : {nas::nb201_space(), nas::darts_space()}) {
+    for (const auto& p : sp.params()) known.push_back(p.name);
+  }
+  // Names other tools use for the same options: the suggestion a typo search would miss.
+  const std::map<std::string, std::string> synonyms = {
+      {"learning_rate", "lr"}, {"wd", "weight_decay"}, {"bs", "batch_size"}, {"width", "width_mult"}};
+  for (const auto& [key, value] : cfg.values()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const auto syn = synonyms.find(key);
+    const auto hint = syn != synonyms.end() ? fmt::format(" (did you mean '{}'?)", syn->second) : did_you_mean(key, known);
+    throw InputError(fmt::format("configuration key '{}' is not an option fhist knows{}; known: {}, and the cell "
+                                 "parameters of the nb201 (edge_*) and darts (normal_*, reduce_*) spaces",
+                                 key, hint, fmt::join(kKnownParams, ", ")));
+  }
+}
+
 void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
+  check_config_keys(cfg);
   t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
   t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.weight_decay;
   if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");

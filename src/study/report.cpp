@@ -85,12 +85,15 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     rescorer = score::make_estimator(estimator);
     const auto study = store->read_study();
     const auto final_epoch = study ? study->at("options").value("max_budget", std::int64_t{0}) : 0;
+    const auto classes = score::known_num_classes(study ? study->at("options").value("data", std::string()) : "");
     std::map<std::int64_t, score::TrialHistory> histories;
     for (const auto& e : all_epochs) {
       auto& h = histories[e.trial];
       h.final_epoch = final_epoch;
       const auto p = field(e.record, "params");
       if (p.is_number()) h.params = p.get<double>();
+      const auto c = field(e.record, "num_classes");
+      h.num_classes = c.is_number() ? c.get<std::int64_t>() : classes;
       h.epochs.push_back(score::measures_from_json(e.epoch, e.record));
       rescored[{e.trial, e.epoch}] = rescorer->score(h);
     }

@@ -44,8 +44,6 @@ sched::TrialState state_of(const std::string& s) {
   return sched::TrialState::kComplete;
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 store::Event result_event(const TrialResult& r) {
   store::Event e;
   e.kind = "result";
@@ -102,6 +100,7 @@ class Runner {
     const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
     scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
     estimator_ = score::make_estimator(o_.estimator);
+    if (table_) table_used_.assign(table_->rows().size(), false);
     if (replaying) {
       for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
     }
@@ -270,7 +269,7 @@ class Runner {
       // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
       space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
       config = sampler_->sample(rng);
-      if (table_) config = table_->rows()[table_->nearest(config)].config;  // the row itself: nearest again is exact
+      if (table_) config = table_->rows()[table_->nearest(config, &table_used_)].config;
       store::TrialRow row;
       row.trial = id;
       row.bracket = bracket;
@@ -278,7 +277,11 @@ class Runner {
       store_->add_trial(row);
     }
     configs_[id] = config;
-    if (table_) table_row_[id] = table_->nearest(config);
+    if (table_) {
+      // A recorded or just-snapped configuration is a row itself: nearest is exact.
+      table_row_[id] = table_->nearest(config);
+      table_used_.at(table_row_[id]) = true;
+    }
     return id;
   }
 
@@ -412,6 +415,7 @@ class Runner {
       score::TrialHistory history;
       history.final_epoch = o_.sched.max_budget;
       history.params = static_cast<double>(models::count_parameters(*net));
+      history.num_classes = split_.train.num_classes;
       train::Trainer trainer(net, split_.train, split_.val, t);
       const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
       if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
@@ -475,6 +479,7 @@ class Runner {
   std::string journal_;
   std::shared_ptr<const BenchmarkTable> table_;
   std::map<std::int64_t, std::size_t> table_row_;  // trial -> table row
+  std::vector<bool> table_used_;                    // table rows given to a trial so far
   std::unique_ptr<search::Sampler> sampler_;
   std::unique_ptr<sched::Scheduler> scheduler_;
   std::unique_ptr<score::Estimator> estimator_;

@@ -41,9 +41,10 @@ struct StudyOptions {
   // resnet-scale: MACs cap of a candidate at 3x32x32 / 100 classes: "2x" (1.12 G), "4x" (2.24 G) or "" (none).
   std::string flops_cap;
   std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
-  // A name of score/scores.hpp's registry: the score schedulers rank by. tse-e ranks best on both tables measured so
-  // far (docs/results.md).
-  std::string estimator = "tse-e";
+  // A name of score/scores.hpp's registry: the score schedulers rank by. The training-loss scores rank best on all
+  // three tables; tse-ema's searches are as good as tse-e's or better in every table x algorithm cell
+  // (docs/results.md).
+  std::string estimator = "tse-ema";
   // Tables (fhist table): measure the test accuracy of every trial that reaches max_budget, at that epoch. Never
   // read by any decision.
   bool test_accuracy = false;
@@ -134,6 +135,9 @@ space::SearchSpace load_space(const std::string& spec, const std::string& flops_
 std::vector<std::string> space_names();
 // Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
 void check_space_params(const space::SearchSpace& s);
+
+// Throws InputError, suggesting the nearest known name, for a configuration key no trial could apply.
+void check_config_keys(const space::Config& cfg);
 
 // A trial's network and training options: the study's defaults, overridden by the configuration's parameters
 // (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201

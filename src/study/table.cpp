@@ -47,11 +47,14 @@ BenchmarkTable BenchmarkTable::load(const std::string& journal) {
   return t;
 }
 
-std::size_t BenchmarkTable::nearest(const space::Config& c) const {
+std::size_t BenchmarkTable::nearest(const space::Config& c, const std::vector<bool>* used) const {
   const auto x = space_.encode(c);
+  const bool skip = used && used->size() == encoded_.size() &&
+                    std::any_of(used->begin(), used->end(), [](bool u) { return !u; });
   std::size_t best = 0;
   double best_d = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < encoded_.size(); ++i) {
+    if (skip && (*used)[i]) continue;
     double d = 0;
     for (std::size_t k = 0; k < x.size(); ++k) {
       const double diff = x[k] - encoded_[i][k];
@@ -69,10 +72,14 @@ score::TrialHistory BenchmarkTable::history(std::size_t row, std::int64_t epochs
   const auto& r = rows_.at(row);
   score::TrialHistory h;
   h.final_epoch = this->epochs();
+  h.num_classes = score::known_num_classes(options_.data);  // tables written before rows recorded it
   for (std::int64_t k = 1; k <= epochs && k <= static_cast<std::int64_t>(r.epochs.size()); ++k) {
     const auto& rec = r.epochs[static_cast<std::size_t>(k - 1)];
     h.epochs.push_back(score::measures_from_json(k, rec));
     if (rec.contains("params") && rec["params"].is_number()) h.params = rec["params"].get<double>();
+    if (rec.contains("num_classes") && rec["num_classes"].is_number()) {
+      h.num_classes = rec["num_classes"].get<std::int64_t>();
+    }
   }
   return h;
 }

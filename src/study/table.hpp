@@ -34,8 +34,10 @@ class BenchmarkTable {
   std::int64_t epochs() const { return options_.sched.max_budget; }
   const std::string& path() const { return path_; }
   // The row whose configuration is nearest to `c` (parameters on the unit scale of SearchSpace::encode, log where
-  // the parameter is; a categorical mismatch counts 1); the lowest index among equals.
-  std::size_t nearest(const space::Config& c) const;
+  // the parameter is; a categorical mismatch counts 1); the lowest index among equals. Rows marked in `used` are
+  // skipped while any is left, so a search draws the table's configurations without replacement, as tabular NAS
+  // benchmarks are sampled (a search with more trials than rows reuses them).
+  std::size_t nearest(const space::Config& c, const std::vector<bool>* used = nullptr) const;
   // The best test accuracy among the rows: the reference of every regret.
   double best_test() const;
   // Row `row`'s measurements through epoch `epochs` (fewer if the row has fewer), as estimators read them.

@@ -22,6 +22,13 @@ assert 0.3 < d["test_acc"] <= 1, d["test_acc"]   # well above chance (0.1) after
 assert d["seed"] == 3 and d["train_size"] == 1500
 PY
 
+# --- a second run into the same features folder is refused before it writes (its epochs would mix with these)
+before=$(ls -l --time-style=+%s.%N feats | md5sum)
+expect_exit 2 "--save-features feats: the folder is not empty" "non-empty --save-features folder refused" -- \
+  "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 2 --max-epochs 2 --window 3 --run-dir run_b --save-features feats
+[ "$before" = "$(ls -l --time-style=+%s.%N feats | md5sum)" ] && pass "the earlier run's features are untouched" \
+  || fail "feats changed"
+
 # --- fhist estimate on the saved features reproduces the run's last estimate
 "$FHIST" estimate --features feats --window 3 --seed 3 --json > est.json 2>&1 || fail "estimate runs: $(cat est.json)"
 "$PY" - a.json est.json <<'PY' && pass "estimate from .npy files equals the run's estimate" || fail "estimate mismatch"

@@ -53,6 +53,10 @@ expect_exit 2 "sep_conv_9x9" "bad DARTS genotype" -- \
 expect_exit 2 "ra_m" "config out of the space" -- \
   "$FHIST" train "${DATA[@]}" --model cnn --space randaugment --config '{"ra_n": 2, "ra_m": 99}'
 expect_exit 2 "not valid JSON" "config not JSON" -- "$FHIST" train --model cnn --config '{"ra_n": 2,'
+expect_exit 2 "'learning_rate' is not an option fhist knows .did you mean 'lr'" "unknown config key refused" -- \
+  "$FHIST" train "${DATA[@]}" --model cnn --config '{"learning_rate": 0.05}'
+expect_exit 2 "did you mean 'width_mult'" "misspelt config key refused" -- \
+  "$FHIST" train "${DATA[@]}" --model cnn --config '{"widthmult": 0.5}'
 expect_exit 2 "--input" "bad --input" -- "$FHIST" model-info --model resnet18 --input 3x32
 expect_exit 2 "--flops-cap '3x'" "bad flops cap" -- \
   "$FHIST" search --space resnet-scale --flops-cap 3x --journal bad.db

@@ -38,6 +38,12 @@ run_search sh_fh sh fh --n-configs 4
 run_search asha_fh asha fh --n-configs 4
 run_search rs_fh random fh --n-configs 3
 
+# A ranking score (tse-e) is printed as the number it is, by search and report alike; an accuracy as a percentage.
+tse_best=$("$FHIST" report --journal hb_tse.db | grep '^best:')
+[ "$tse_best" = "$(grep '^best:' hb_tse.log)" ] && grep -Eq ' tse-e score -?[0-9.]+(e-?[0-9]+)? at ' <<<"$tse_best" \
+  && "$FHIST" report --journal hb_fh.db | grep -Eq '^best: .* fh score [0-9.]+% at ' \
+  && pass "report: ranking scores as numbers, accuracies as percentages" || fail "report best line: $tse_best"
+
 "$PY" - hb_fh.db <<'PY' && pass "journal: trials, epochs, events consistent with the plan" || fail "journal content"
 import sqlite3, sys, json
 db = sqlite3.connect(sys.argv[1])

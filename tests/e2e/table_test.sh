@@ -24,7 +24,7 @@ until grep -q "^table complete" chunk.log 2>/dev/null; do
 done
 [ $chunks -ge 3 ] && pass "table built in $chunks chunks" || fail "expected several chunks, got $chunks"
 "$PY" - whole.db chunks.db <<'PY' && pass "chunked table = one-go table, test accuracy once at the full budget" || fail "chunked table differs"
-import json, sqlite3, sys
+import json, math, sqlite3, sys
 def rows(p):
     db = sqlite3.connect(p)
     return [(t, e, json.loads(r)) for t, e, r in db.execute("select trial, epoch, record from epochs order by trial, epoch")]
@@ -40,6 +40,11 @@ for (t, e, x), (u, f, y) in zip(a, b):
     assert x["scores"]["fh-loss"] == -x["window_nll"][-1] and x["scores"]["val-loss"] == -x["original_nll"]
     assert set(x["scores"]) >= {"original", "refit", "fh", "fh-paper", "fh-half", "curve", "val-loss", "fh-loss", "tse", "tse-e", "tse-ema", "params"}
     assert x["scores"]["tse-e"] == -x["train_loss"] and x["scores"]["fh"] == x["estimate"]
+    assert x["num_classes"] == 10
+    best = max(r["original_val_acc"] for (u, f, r) in a if u == t and f <= e)
+    assert abs(x["scores"]["best-acc"] - best) < 1e-12
+    want = min(1.0, best + 0.1 * (1 - e / 4) * max(0.0, math.log(10) - x["train_loss"]))  # 4 epochs in this table
+    assert abs(x["scores"]["acc-tse"] - want) < 1e-12, (x["scores"]["acc-tse"], want)
 PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
@@ -66,6 +71,19 @@ PY
   grep -q "^best: trial" live_$algo.log && diff <(grep "^best:" live_$algo.log) <(grep "^best:" replay_$algo.log) > /dev/null \
     && pass "$algo: same incumbent" || fail "$algo: incumbents differ"
 done
+
+# --- candidates are drawn from the table without replacement while rows are left (5 rows here)
+for n in 5 7; do
+  "$FHIST" search --table whole.db --algo random --n-configs $n --min-budget 4 --max-budget 4 --estimator original \
+    --objective table --seed 5 --journal rs$n.db > rs$n.log 2>&1 || fail "random search over the table: $(tail -5 rs$n.log)"
+done
+"$PY" - rs5.db rs7.db <<'PY' && pass "a search draws the table's rows without replacement" || fail "rows drawn twice"
+import sqlite3, sys
+cfgs = lambda p: [c for (c,) in sqlite3.connect(p).execute("select config from trials order by id")]
+a, b = cfgs(sys.argv[1]), cfgs(sys.argv[2])
+assert len(a) == 5 and len(set(a)) == 5, a
+assert len(b) == 7 and len(set(b)) == 5 and b[:5] == a, b
+PY
 
 # --- fhist replay: many seeds, deterministic
 "$FHIST" replay --table whole.db --algo hyperband,bohb,asha --estimator original,fh,tse-e --seeds 20 --min-budget 1 --eta 2 \

@@ -128,3 +128,31 @@ TEST(Scores, ReadsJournalRecords) {
   EXPECT_DOUBLE_EQ(m.original_nll, 1.3);
   EXPECT_TRUE(m.window_soft.empty());
 }
+
+TEST(Scores, BestAccuracyAndAccTse) {
+  auto h = three_epochs();  // epoch 3 of 12: 3/4 of the schedule is left
+  h.epochs[1].original = 0.95;  // the best epoch is not the latest
+  EXPECT_DOUBLE_EQ(score("best-acc", h), 0.95);
+  // Without the number of classes there is no chance loss to measure the nats learned from.
+  EXPECT_TRUE(std::isnan(score("acc-tse", h)));
+  h.num_classes = 10;
+  // 0.95 + 0.1 * 0.75 * (ln 10 - 0.5) = 0.95 + 0.1352 -> capped at 1
+  EXPECT_DOUBLE_EQ(score("acc-tse", h), 1.0);
+  h.epochs[1].original = 0.6;  // best is now epoch 3's 0.8
+  EXPECT_NEAR(score("acc-tse", h), 0.8 + 0.1 * 0.75 * (std::log(10.0) - 0.5), 1e-12);
+  EXPECT_NEAR(score("acc-tse:0.12", h), 0.8 + 0.12 * 0.75 * (std::log(10.0) - 0.5), 1e-12);
+  EXPECT_DOUBLE_EQ(score("acc-tse:0", h), 0.8);
+  // At the full budget the raise is gone: the estimate is the best measured accuracy.
+  h.final_epoch = 3;
+  EXPECT_DOUBLE_EQ(score("acc-tse", h), 0.8);
+  h.final_epoch = 12;
+  // A loss above chance adds nothing (the network has learned nothing yet).
+  h.epochs[2].train_loss = 3.0;
+  EXPECT_DOUBLE_EQ(score("acc-tse", h), 0.8);
+  EXPECT_THROW(make_estimator("acc-tse:2"), fhist::InputError);
+  EXPECT_THROW(make_estimator("acc-tse:x"), fhist::InputError);
+  EXPECT_TRUE(make_estimator("acc-tse")->info().is_accuracy);
+  EXPECT_EQ(known_num_classes("fashion-mnist"), 10);
+  EXPECT_EQ(known_num_classes("cifar100:/data/c100"), 100);
+  EXPECT_EQ(known_num_classes("imagenet"), 0);
+}
