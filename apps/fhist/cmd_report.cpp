@@ -101,7 +101,7 @@ void register_report(CLI::App& app) {
     auto c = std::make_shared<ReportCmd>();
     auto* sub = app.add_subcommand("report", "a search's progress, incumbent and top trials (also while it runs)");
     sub->add_option("--journal", c->journal, "the search's journal")->required();
-    sub->add_option("--top", c->top, "trials to list")->check(CLI::PositiveNumber)->capture_default_str();
+    sub->add_option("--top", c->top, "trials to list")->check(at_least(1))->capture_default_str();
     sub->callback([c]() { run_report(*c); });
   }
   {

@@ -289,7 +289,7 @@ void register_search(CLI::App& app) {
     sub->add_option("--workers", c->o.workers,
                     "jobs trained at once (threads; CPU workers split --threads; with a --device list, worker i "
                     "uses device i mod n); allowed with --resume")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str()
         ->each([c](const std::string&) { c->workers_given = true; });
     add_runtime_flags(*sub, c->rt);

@@ -309,7 +309,7 @@ void register_table(CLI::App& app) {
       ->capture_default_str();
   add_study_flags(*sub, c->o);
   sub->add_option("--workers", c->o.workers, "configurations trained at once")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str()
       ->each([c](const std::string&) { c->workers_given = true; });
   add_runtime_flags(*sub, c->rt);

@@ -16,6 +16,17 @@ namespace fhist::cli {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
+// A whole number >= `min`, with a message a user can read (CLI11's own prints its 300-digit upper bound).
+CLI::Validator at_least(long long min);
+
+// Prints a command-line parse error as "fhist CMD: error: ...", with a suggestion for an unknown option or command
+// ("unknown option --epoch (did you mean --epochs?)"). Returns the exit code (kExitUsage).
+int report_parse_error(CLI::App& app, const CLI::ParseError& e);
+// "fhist CMD" for the command being run (errors name it), "fhist" before one is parsed.
+std::string error_prefix(const CLI::App& app);
+// The first argument names no command: the error, with the nearest command, or "" when the command line is fine.
+std::string unknown_command(const CLI::App& app, int argc, char** argv);
+
 struct RuntimeOptions {
   int threads = 0;              // 0 = all cores
   std::string device = "auto";  // auto | cpu | cuda | cuda:N

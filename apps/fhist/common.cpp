@@ -1,16 +1,94 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "nas/network.hpp"
 #include "score/scores.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
+
+CLI::Validator at_least(long long min) {
+  return CLI::Validator(
+      [min](std::string& s) -> std::string {
+        try {
+          std::size_t used = 0;
+          const long long v = std::stoll(s, &used);
+          if (used == s.size() && v >= min) return {};
+        } catch (const std::exception&) {
+        }
+        return fmt::format("expected a whole number >= {}, got '{}'", min, s);
+      },
+      fmt::format("INT>={}", min));
+}
+
+namespace {
+
+std::vector<std::string> long_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* opt : app.get_options()) {
+    for (const auto& n : opt->get_lnames()) names.push_back("--" + n);
+  }
+  return names;
+}
+
+std::vector<std::string> command_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+}  // namespace
+
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  const std::string cmd = argv[1];
+  const auto names = command_names(app);
+  if (std::find(names.begin(), names.end(), cmd) != names.end()) return {};
+  return fmt::format("unknown command '{}'{}; commands: {}", cmd, did_you_mean(cmd, names), fmt::join(names, ", "));
+}
+
+std::string error_prefix(const CLI::App& app) {
+  const auto parsed = app.get_subcommands();
+  return parsed.empty() ? std::string("fhist") : "fhist " + parsed.back()->get_name();
+}
+
+int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
+  const CLI::App* cmd = &app;
+  for (const auto* sub : app.get_subcommands()) cmd = sub;  // the command that was parsed
+  const std::string who = error_prefix(app);
+  if (cmd == &app && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && app.get_subcommands().empty()) {
+    fmt::print(stderr, "fhist: error: a command is required: {} (fhist --help)\n", fmt::join(command_names(app), ", "));
+    return kExitUsage;
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    const auto extras = cmd->remaining();
+    const auto known = long_names(*cmd);
+    for (const auto& arg : extras) {
+      if (arg.rfind("--", 0) == 0) {
+        const auto name = arg.substr(0, arg.find('='));
+        const auto near = nearest_name(name, known);
+        fmt::print(stderr, "{}: error: unknown option {}{}\n", who, name,
+                   near.empty() ? std::string() : fmt::format(" (did you mean {}?)", near));
+        fmt::print(stderr, "run '{} --help' for the options\n", who);
+        return kExitUsage;
+      }
+    }
+    fmt::print(stderr, "{}: error: unexpected argument{} {}\n", who, extras.size() == 1 ? "" : "s",
+               fmt::join(extras, " "));
+  } else {
+    fmt::print(stderr, "{}: error: {}\n", who, e.what());
+  }
+  fmt::print(stderr, "run '{} --help' for the options\n", who);
+  return kExitUsage;
+}
 
 std::string score_text(double v, const std::string& estimator) {
   if (!std::isfinite(v)) return "failed";
@@ -19,7 +97,7 @@ std::string score_text(double v, const std::string& estimator) {
 }
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {
-  app.add_option("--threads", o.threads, "intra-op CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", o.threads, "intra-op CPU threads (0 = all cores)")->check(at_least(0));
   app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N (search: a list such as cuda:0,cuda:1 for --workers)")->capture_default_str();
 }
 

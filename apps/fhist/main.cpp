@@ -19,6 +19,11 @@ int main(int argc, char** argv) {
   fhist::cli::register_report(app);
   fhist::cli::register_table(app);
   try {
+    const auto unknown = fhist::cli::unknown_command(app, argc, argv);
+    if (!unknown.empty()) {
+      fmt::print(stderr, "fhist: error: {}\n", unknown);
+      return fhist::cli::kExitUsage;
+    }
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
@@ -27,19 +32,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return fhist::cli::kExitUsage;
+    return fhist::cli::report_parse_error(app, e);
   } catch (const fhist::InputError& e) {
-    fmt::print(stderr, "fhist: error: {}\n", e.what());
+    fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
     return fhist::cli::kExitUsage;
   } catch (const fhist::Error& e) {
-    fmt::print(stderr, "fhist: error: {}\n", e.what());
+    fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
     return fhist::cli::kExitFailure;
   } catch (const c10::Error& e) {
-    fmt::print(stderr, "fhist: internal error in LibTorch: {}\n", e.what_without_backtrace());
+    fmt::print(stderr, "{}: internal error in LibTorch: {}\n", fhist::cli::error_prefix(app),
+               e.what_without_backtrace());
     return fhist::cli::kExitFailure;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "fhist: error: {}\n", e.what());
+    fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
     return fhist::cli::kExitFailure;
   }
   return 0;

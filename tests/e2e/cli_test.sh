@@ -90,9 +90,20 @@ expect_exit 1 "--max-epochs = 4, this run has 5" "resume with another schedule i
 
 # --- bad input
 expect_exit 2 "nope not in" "unknown model is a usage error" -- "$FHIST" train --model nope
-expect_exit 2 "unrecognized|The following argument" "unknown flag is a usage error" -- "$FHIST" train --frobnicate
+expect_exit 2 "^fhist train: error: unknown option --frobnicate$" "unknown flag is a usage error" -- "$FHIST" train --frobnicate
+expect_exit 2 "fhist train: error: unknown option --epoch \(did you mean --epochs\?\)" "misspelt flag: nearest option" -- \
+  "$FHIST" train --epoch 3
+expect_exit 2 "fhist search: error: unknown option --max-budjet \(did you mean --max-budget\?\)" "misspelt flag with =" -- \
+  "$FHIST" search --max-budjet=9 --journal typo.db
+expect_exit 2 "fhist: error: unknown command 'trian' \(did you mean 'train'\?\); commands: train, " "misspelt command" -- \
+  "$FHIST" trian --epochs 3
+expect_exit 2 "fhist train: error: unexpected argument 3" "stray positional argument" -- "$FHIST" train 3
+expect_exit 2 "^fhist report: error: --top: expected a whole number >= 1, got '0'" "readable range error" -- \
+  "$FHIST" report --journal x.db --top 0
 expect_exit 2 "--epochs 9 exceeds --max-epochs 5" "epochs > max-epochs" -- "$FHIST" train --epochs 9 --max-epochs 5
-expect_exit 2 "--window must be >= 1" "window 0" -- "$FHIST" train --window 0
+expect_exit 2 "^fhist train: error: --window must be >= 1" "window 0 (the command named in the error)" -- \
+  "$FHIST" train --window 0
+expect_exit 2 "^fhist: error: a command is required: train, estimate" "no command" -- "$FHIST"
 expect_exit 2 "--train-size must be positive" "negative train size" -- \
   "$FHIST" train "${SMALL[@]}" --train-size=-5 --epochs 1 --max-epochs 1 --no-checkpoint
 expect_exit 2 "exceeds the 60000 training images" "train + val larger than the set" -- \
