@@ -89,7 +89,34 @@ struct SearchCmd {
   bool resume = false;
   bool workers_given = false;
   RuntimeOptions rt;
+  const CLI::App* app = nullptr;  // to tell the flags given on this command line (--resume refuses most)
 };
+
+// A resumed search runs with its stored settings. Any other setting given with --resume would be ignored without a
+// word, so it is refused, naming each flag and the stored value. --workers, --threads and --device only change how
+// the search runs; --data may point to the same dataset in another place (the data moved).
+void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
+  static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data"};
+  const auto settings = stored.to_json();
+  std::vector<std::string> ignored;
+  for (const auto* opt : c.app->get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    const auto& name = opt->get_lnames().front();
+    if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
+    auto key = name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    const auto given = opt->as<std::string>();
+    ignored.push_back(settings.contains(key)
+                          ? fmt::format("--{} {} (stored: {})", name, given, settings.at(key).dump())
+                          : fmt::format("--{} {}", name, given));
+  }
+  if (!ignored.empty()) {
+    throw InputError(fmt::format("--resume continues {} with its stored settings, so these would be ignored: {}. Drop "
+                                 "them, or start a new search with another --journal (--workers, --threads, "
+                                 "--device and --data may change on resume)",
+                                 c.journal, fmt::join(ignored, ", ")));
+  }
+}
 
 void print_summary(const study::StudySummary& s, const std::string& estimator) {
   fmt::print("\n");
@@ -142,6 +169,7 @@ void run_search(SearchCmd& c) {
   // A resumed search runs with its stored settings; only --workers may replace one.
   const std::optional<study::StudyOptions> stored =
       c.resume ? std::optional<study::StudyOptions>(study::journal_options(c.journal)) : std::nullopt;
+  if (stored) check_resume_flags(c, *stored);
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
   const std::string estimator = stored ? stored->estimator : c.o.estimator;
   study::Callbacks cb;
@@ -168,7 +196,9 @@ void run_search(SearchCmd& c) {
     fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored->algo,
                stored->estimator, stored->data, stored->seed, workers);
     std::fflush(stdout);
-    summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt);
+    const bool data_given = c.app->get_option("--data")->count() > 0;
+    summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt,
+                                  data_given ? std::optional<std::string>(c.o.data) : std::nullopt);
   } else {
     c.o.device = device;
     c.o.bf16 = c.rt.precision == "bf16";
@@ -294,6 +324,7 @@ void register_search(CLI::App& app) {
         ->each([c](const std::string&) { c->workers_given = true; });
     add_runtime_flags(*sub, c->rt);
     add_speed_flags(*sub, c->rt);
+    c->app = sub;
     sub->callback([c]() { run_search(*c); });
   }
   {

@@ -597,10 +597,20 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 }
 }  // namespace
 
-StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers) {
+StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
+                          std::optional<std::string> data) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
   auto store = store::open_sqlite_store(journal, false);
   auto [options, space] = read_definition(*store);
+  if (data) {
+    const auto name = [](const std::string& spec) { return spec.substr(0, spec.find(':')); };
+    if (name(*data) != name(options.data)) {
+      throw InputError(fmt::format("--data {}: {} searched {}; on resume --data may only move the same dataset "
+                                   "(e.g. {}:/new/dir)",
+                                   *data, journal, options.data, name(options.data)));
+    }
+    options.data = *data;
+  }
   if (workers) {
     if (*workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *workers));
     options.workers = *workers;

@@ -119,9 +119,10 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
                               const Callbacks& callbacks = {});
 // Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
 // sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
-// `workers`, when given, replaces the stored number of workers (the search's other settings cannot change).
+// `workers`, when given, replaces the stored number of workers; `data`, the stored --data spec when the dataset has
+// moved (same dataset name, another directory; InputError otherwise). The search's other settings cannot change.
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
-                          std::optional<int> workers = std::nullopt);
+                          std::optional<int> workers = std::nullopt, std::optional<std::string> data = std::nullopt);
 // The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
 // The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.

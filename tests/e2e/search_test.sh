@@ -75,7 +75,14 @@ done
 out=$("$FHIST" search --resume --journal killed.db 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q "in use by another search" <<<"$out"; then pass "a journal in use is refused"; else fail "concurrent open: rc $rc $out"; fi
 kill -9 $pid; wait $pid 2>/dev/null
-"$FHIST" search --resume --journal killed.db > killed2.log 2>&1 || fail "resume failed: $(tail killed2.log)"
+# --resume keeps the stored settings: a flag that would be ignored is refused, naming it and the stored value
+expect_exit 2 "--train-size 900 \(stored: 600\), --eta 3 \(stored: 2\)" "resume refuses ignored flags, names them" -- \
+  "$FHIST" search --resume --journal killed.db --eta 3 --train-size 900
+expect_exit 2 "--data cifar10:/x: killed.db searched fashion-mnist" "resume: --data may only move the same dataset" -- \
+  "$FHIST" search --resume --journal killed.db --data cifar10:/x
+# the dataset "moved" (here: named by its directory): allowed, and the search continues as before
+"$FHIST" search --resume --journal killed.db --data fashion-mnist:/usr/share/datasets/fashion-mnist > killed2.log 2>&1 \
+  || fail "resume failed: $(tail killed2.log)"
 "$PY" - bohb_fh.db killed.db <<'PY' && pass "kill -9 + resume reaches the uninterrupted run's results" || fail "resume differs: $(tail -5 killed2.log)"
 import sqlite3, sys
 def results(path):
