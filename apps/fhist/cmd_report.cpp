@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
@@ -17,61 +18,107 @@ namespace {
 struct ReportCmd {
   std::string journal;
   int top = 10;
+  bool json = false;   // print the report as JSON on stdout
+  std::string output;  // -o: write it as JSON to this file
 };
 
 std::string pct(const nlohmann::json& v) {
   return v.is_number() ? fmt::format("{:.2f}%", 100.0 * v.get<double>()) : std::string("-");
 }
 
-void run_report(const ReportCmd& c) {
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+// The report as data: the same facts the text shows, for scripts (the best configuration above all).
+nlohmann::json report_json(const ReportCmd& c) {
   const auto o = study::journal_options(c.journal);
   const auto s = study::summarize_journal(c.journal);
   const auto results = study::journal_table(c.journal, "results");
   const auto trials = study::journal_table(c.journal, "trials");
-  fmt::print("{}: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
-             "{} worker(s) on {}\n",
-             c.journal, o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,
-             o.sched.max_budget, o.sched.eta, o.seed, o.workers, o.device);
   std::int64_t unreported = 0;
   for (const auto& row : trials.rows) unreported += row[2] == "running" ? 1 : 0;
-  fmt::print("{} trials, {} jobs reported, {} epochs trained, {:.0f} s of training", s.trials, results.rows.size(),
-             s.epochs_trained, s.seconds);
-  fmt::print("{}\n", unreported > 0 ? fmt::format("; {} job(s) started and not reported (running now, or interrupted: "
-                                                  "search --resume reruns them)",
-                                                  unreported)
-                                    : std::string());
-  if (!s.best) {
-    fmt::print("no trial has finished successfully yet\n");
-    return;
-  }
-  fmt::print("best: trial {} {} | {} score {} at {} epochs\n", s.best->trial, s.best_config.to_string(),
-             o.estimator, score_text(s.best->score, o.estimator), s.best->budget_epochs);
+  nlohmann::json j = {{"journal", c.journal},         {"options", o.to_json()},
+                      {"trials", s.trials},           {"jobs_reported", results.rows.size()},
+                      {"jobs_unreported", unreported}, {"epochs_trained", s.epochs_trained},
+                      {"seconds", s.seconds},         {"best", nullptr},
+                      {"top", nlohmann::json::array()}};
+  if (!s.best) return j;
+  j["best"] = {{"trial", s.best->trial},
+               {"config", s.best_config.to_json()},
+               {"score", num(s.best->score)},
+               {"original_val_acc", num(s.best->original_val_acc)},
+               {"budget_epochs", s.best->budget_epochs},
+               {"seed", o.seed}};
   // The ranking at the largest budget reached, as the incumbent is chosen.
   const auto col = [&](const std::string& name) {
     return static_cast<std::size_t>(std::find(trials.columns.begin(), trials.columns.end(), name) -
                                     trials.columns.begin());
   };
   const auto budget = col("budget_epochs"), score = col("score"), orig = col("original_val_acc");
+  // At the full budget the incumbent is the best measured validation accuracy, so the list is ranked by it there.
+  const bool full = s.best->budget_epochs >= o.sched.max_budget;
+  const auto key = full ? orig : score;
+  j["top_ranked_by"] = full ? "original_val_acc" : "score";
   std::vector<const std::vector<nlohmann::json>*> top;
   for (const auto& row : trials.rows) {
-    if (row[budget] == s.best->budget_epochs && row[score].is_number()) top.push_back(&row);
+    if (row[budget] == s.best->budget_epochs && row[key].is_number()) top.push_back(&row);
   }
   std::stable_sort(top.begin(), top.end(),
                    [&](const std::vector<nlohmann::json>* a, const std::vector<nlohmann::json>* b) {
-                     return (*a)[score].get<double>() > (*b)[score].get<double>();
+                     return (*a)[key].get<double>() > (*b)[key].get<double>();
                    });
   if (static_cast<int>(top.size()) > c.top) top.resize(static_cast<std::size_t>(c.top));
-  fmt::print("top {} at {} epochs by {} score:\n  {:>4} {:>6} {:>8} {:>9}  config\n", top.size(),
-             s.best->budget_epochs, o.estimator, "rank", "trial", "score", "original");
-  for (std::size_t i = 0; i < top.size(); ++i) {
-    const auto& row = *top[i];
+  for (const auto* row : top) {
     nlohmann::json cfg = nlohmann::json::object();
     for (std::size_t k = 0; k < trials.columns.size(); ++k) {
-      if (trials.columns[k].rfind("params_", 0) == 0 && !row[k].is_null()) cfg[trials.columns[k].substr(7)] = row[k];
+      if (trials.columns[k].rfind("params_", 0) == 0 && !(*row)[k].is_null()) {
+        cfg[trials.columns[k].substr(7)] = (*row)[k];
+      }
     }
-    fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row[0].get<std::int64_t>(), row[score].is_number() ? score_text(row[score].get<double>(), o.estimator) : std::string("-"),
-               pct(row[orig]),
-               cfg.dump());
+    j["top"].push_back({{"trial", (*row)[0]}, {"score", (*row)[score]}, {"original_val_acc", (*row)[orig]},
+                        {"config", cfg}});
+  }
+  return j;
+}
+
+void run_report(const ReportCmd& c) {
+  const auto j = report_json(c);
+  if (!c.output.empty()) {
+    write_file_atomically(c.output, [&](std::ostream& os) { os << j.dump(2) << "\n"; });
+    fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.output);
+  }
+  if (c.json) fmt::print("{}\n", j.dump(2));
+  if (c.json || !c.output.empty()) return;
+  const auto o = study::journal_options(c.journal);
+  fmt::print("{}: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
+             "{} worker(s) on {}\n",
+             c.journal, o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,
+             o.sched.max_budget, o.sched.eta, o.seed, o.workers, o.device);
+  const auto unreported = j["jobs_unreported"].get<std::int64_t>();
+  fmt::print("{} trials, {} jobs reported, {} epochs trained, {:.0f} s of training", j["trials"].get<std::int64_t>(),
+             j["jobs_reported"].get<std::size_t>(), j["epochs_trained"].get<std::int64_t>(),
+             j["seconds"].get<double>());
+  fmt::print("{}\n", unreported > 0 ? fmt::format("; {} job(s) started and not reported (running now, or interrupted: "
+                                                  "search --resume reruns them)",
+                                                  unreported)
+                                    : std::string());
+  if (j["best"].is_null()) {
+    fmt::print("no trial has finished successfully yet\n");
+    return;
+  }
+  const auto& best = j["best"];
+  const auto best_score = best["score"].is_number() ? best["score"].get<double>() : std::nan("");
+  fmt::print("best: trial {} {} | {} score {} at {} epochs\n", best["trial"].get<std::int64_t>(),
+             space::Config::from_json(best["config"]).to_string(), o.estimator, score_text(best_score, o.estimator),
+             best["budget_epochs"].get<std::int64_t>());
+  const auto by = j["top_ranked_by"] == "score" ? fmt::format("{} score", o.estimator)
+                                                : std::string("validation accuracy (the full budget)");
+  fmt::print("top {} at {} epochs by {}:\n  {:>4} {:>6} {:>8} {:>9}  config\n", j["top"].size(),
+             best["budget_epochs"].get<std::int64_t>(), by, "rank", "trial", "score", "original");
+  for (std::size_t i = 0; i < j["top"].size(); ++i) {
+    const auto& row = j["top"][i];
+    fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row["trial"].get<std::int64_t>(),
+               row["score"].is_number() ? score_text(row["score"].get<double>(), o.estimator) : std::string("-"),
+               pct(row["original_val_acc"]), row["config"].dump());
   }
 }
 
@@ -102,6 +149,9 @@ void register_report(CLI::App& app) {
     auto* sub = app.add_subcommand("report", "a search's progress, incumbent and top trials (also while it runs)");
     sub->add_option("--journal", c->journal, "the search's journal")->required();
     sub->add_option("--top", c->top, "trials to list")->check(at_least(1))->capture_default_str();
+    sub->add_flag("--json", c->json, "print the report as JSON (the best configuration, its score and seed, the top "
+                                     "trials) instead of text");
+    sub->add_option("-o,--output", c->output, "write the report as JSON to this file");
     sub->callback([c]() { run_report(*c); });
   }
   {

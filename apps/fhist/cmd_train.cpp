@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -42,6 +43,7 @@ struct TrainCmd {
   bool auxiliary = false;
   std::string space;      // validates --config
   std::string config;     // a configuration (JSON text or file) applied on top of the flags
+  std::string config_from;  // JOURNAL[:TRIAL]: a search's best configuration (or trial TRIAL's), as --config
   train::TrainOptions opts;
   RuntimeOptions rt;
 };
@@ -57,11 +59,36 @@ nlohmann::json record_json(const train::EpochRecord& r, const score::TrialHistor
 
 // --config: one configuration of a search space (e.g. {"ra_n": 2, "ra_m": 9} or an NB-201 cell's edges), applied
 // over the flags exactly as a search would apply it to a trial.
+// --config-from JOURNAL[:TRIAL]: the configuration of TRIAL, or of the search's incumbent.
+nlohmann::json config_from_journal(const std::string& spec) {
+  std::string journal = spec;
+  std::optional<std::int64_t> trial;
+  const auto colon = spec.rfind(':');
+  if (colon != std::string::npos && colon + 1 < spec.size() &&
+      spec.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    journal = spec.substr(0, colon);
+    trial = std::stoll(spec.substr(colon + 1));
+  }
+  space::Config config;
+  if (trial) {
+    config = study::trial_config(journal, *trial);
+  } else {
+    const auto s = study::summarize_journal(journal);
+    if (!s.best) throw InputError(fmt::format("--config-from {}: no trial of that search has finished yet", journal));
+    trial = s.best->trial;
+    config = s.best_config;
+  }
+  fmt::print("configuration of trial {} of {}: {}\n", *trial, journal, config.to_string());
+  return config.to_json();
+}
+
 void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
   nlohmann::json j;
   const bool inline_json = c.config.find('{') != std::string::npos;
   try {
-    if (inline_json) {
+    if (!c.config_from.empty()) {
+      j = config_from_journal(c.config_from);
+    } else if (inline_json) {
       j = nlohmann::json::parse(c.config);
     } else {
       std::ifstream in(c.config);
@@ -113,7 +140,7 @@ void run_train(TrainCmd& c) {
   spec.channels = c.channels;
   spec.cells = c.cells;
   spec.auxiliary = c.auxiliary;
-  if (!c.config.empty()) apply_config_flag(c, spec);
+  if (!c.config.empty() || !c.config_from.empty()) apply_config_flag(c, spec);
   c.opts.validate();  // before any data is read
 
   const std::string ckpt = (std::filesystem::path(c.run_dir) / "checkpoint.pt").string();
@@ -244,7 +271,11 @@ void register_train(CLI::App& app) {
   sub->add_option("--cells", c->cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")->capture_default_str();
   sub->add_flag("--auxiliary", c->auxiliary, "darts: auxiliary head (loss weight 0.4)");
   sub->add_option("--space", c->space, "check --config against this space (hparams, randaugment, nb201, darts, FILE)");
-  sub->add_option("--config", c->config, "a configuration as JSON text or a JSON file, applied over the flags");
+  auto* config = sub->add_option("--config", c->config,
+                                 "a configuration as JSON text or a JSON file, applied over the flags");
+  sub->add_option("--config-from", c->config_from,
+                  "JOURNAL[:TRIAL]: the best configuration of a search (or trial TRIAL's), applied as --config")
+      ->excludes(config);
   sub->add_option("--width-mult", c->width_mult, "channel width multiplier")->capture_default_str();
   sub->add_option("--epochs", c->opts.epochs, "budget: epochs to train")->capture_default_str();
   sub->add_option("--max-epochs", c->opts.max_epochs, "length of the linear lr schedule")->capture_default_str();

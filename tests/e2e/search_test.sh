@@ -38,6 +38,26 @@ run_search sh_fh sh fh --n-configs 4
 run_search asha_fh asha fh --n-configs 4
 run_search rs_fh random fh --n-configs 3
 
+# The best configuration for scripts: report --json, and train --config-from the journal
+"$FHIST" report --journal hb_fh.db --json > hb_fh_report.json 2>&1 && "$FHIST" report --journal hb_fh.db -o hb_fh_report2.json 2>/dev/null
+"$PY" - hb_fh.db hb_fh_report.json hb_fh_report2.json <<'PY' && pass "report --json / -o: the best trial, its configuration and seed" || fail "report --json: $(head -5 hb_fh_report.json)"
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+r = json.load(open(sys.argv[2]))
+assert r == json.load(open(sys.argv[3]))
+best = r["best"]
+cfg = json.loads(db.execute("select config from trials where id=?", (best["trial"],)).fetchone()[0])
+assert best["config"] == cfg, (best["config"], cfg)
+assert best["seed"] == 5 and r["options"]["estimator"] == "fh"
+assert r["top"][0]["trial"] == best["trial"] and len(r["top"]) >= 2
+PY
+best_trial=$("$PY" -c "import json; print(json.load(open('hb_fh_report.json'))['best']['trial'])")
+"$FHIST" train "${TINY[@]}" --config-from hb_fh.db --epochs 1 --max-epochs 1 --no-checkpoint > cfgfrom.log 2>&1 \
+  && grep -q "^configuration of trial $best_trial of hb_fh.db: " cfgfrom.log && grep -q "final: test accuracy" cfgfrom.log \
+  && pass "train --config-from JOURNAL trains the search's best configuration" || fail "config-from: $(tail -5 cfgfrom.log)"
+expect_exit 2 "--trial 999: hb_fh.db has trials 0" "config-from a trial that does not exist" -- \
+  "$FHIST" train "${TINY[@]}" --config-from hb_fh.db:999 --epochs 1 --no-checkpoint
+
 # A ranking score (tse-e) is printed as the number it is, by search and report alike; an accuracy as a percentage.
 tse_best=$("$FHIST" report --journal hb_tse.db | grep '^best:')
 [ "$tse_best" = "$(grep '^best:' hb_tse.log)" ] && grep -Eq ' tse-e score -?[0-9.]+(e-?[0-9]+)? at ' <<<"$tse_best" \
