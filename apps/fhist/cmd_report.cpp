@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
+#include "store/trial_store.hpp"
 #include "study/report.hpp"
 #include "study/study.hpp"
 
@@ -36,9 +37,11 @@ nlohmann::json report_json(const ReportCmd& c) {
   const auto trials = study::journal_table(c.journal, "trials");
   std::int64_t unreported = 0;
   for (const auto& row : trials.rows) unreported += row[2] == "running" ? 1 : 0;
+  const bool in_use = store::journal_in_use(c.journal);
   nlohmann::json j = {{"journal", c.journal},         {"options", o.to_json()},
                       {"trials", s.trials},           {"jobs_reported", results.rows.size()},
-                      {"jobs_unreported", unreported}, {"epochs_trained", s.epochs_trained},
+                      {"jobs_unreported", unreported}, {"running", in_use},
+                      {"epochs_trained", s.epochs_trained},
                       {"seconds", s.seconds},         {"best", nullptr},
                       {"top", nlohmann::json::array()}};
   if (!s.best) return j;
@@ -97,10 +100,12 @@ void run_report(const ReportCmd& c) {
   fmt::print("{} trials, {} jobs reported, {} epochs trained, {:.0f} s of training", j["trials"].get<std::int64_t>(),
              j["jobs_reported"].get<std::size_t>(), j["epochs_trained"].get<std::int64_t>(),
              j["seconds"].get<double>());
-  fmt::print("{}\n", unreported > 0 ? fmt::format("; {} job(s) started and not reported (running now, or interrupted: "
-                                                  "search --resume reruns them)",
-                                                  unreported)
-                                    : std::string());
+  const bool running = j["running"].get<bool>();
+  fmt::print("{}\n", unreported == 0 ? std::string(running ? "; running now" : "")
+                     : running       ? fmt::format("; {} job(s) running now", unreported)
+                                     : fmt::format("; interrupted: {} job(s) started and not finished (fhist search "
+                                                   "--resume --journal {} reruns them from their checkpoints)",
+                                                   unreported, c.journal));
   if (j["best"].is_null()) {
     fmt::print("no trial has finished successfully yet\n");
     return;

@@ -173,6 +173,8 @@ void run_search(SearchCmd& c) {
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
   const std::string estimator = stored ? stored->estimator : c.o.estimator;
   study::Callbacks cb;
+  const InterruptGuard interrupt;
+  cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
   cb.on_step = [&](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
     if (workers > 1) return jobs.step(job, epoch, step, steps, loss);
     if (step == 1) {
@@ -221,6 +223,14 @@ void run_search(SearchCmd& c) {
     }
     std::fflush(stdout);
     summary = study::run_study(c.o, c.journal, cb);
+  }
+  if (summary.interrupted) {
+    if (bar) bar->finish();
+    fmt::print("\ninterrupted by {}: {} trials, {} epochs recorded in {}; {} running job(s) stopped and will "
+               "continue from their last checkpoint.\nresume with: fhist search --resume --journal {}\n",
+               interrupt.name(), summary.trials, summary.epochs_trained, c.journal, summary.abandoned, c.journal);
+    std::fflush(stdout);
+    throw Interrupted{interrupt.signal()};
   }
   print_summary(summary, estimator);
 }

@@ -83,9 +83,19 @@ void run_table(TableCmd& c) {
   // Every chunk starts at least one configuration, so rerunning the command always makes progress.
   int asked = 0;
   if (c.minutes > 0) cb.should_stop = [&] { return asked++ > 0 && elapsed_min() >= c.minutes; };
+  const InterruptGuard interrupt;
+  cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
   const auto summary = resume ? study::resume_study(c.journal, cb,
                                                     c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt)
                               : study::run_study(c.o, c.journal, cb);
+  if (summary.interrupted) {
+    fmt::print("\ninterrupted by {}: {} configurations recorded in {}; {} running stopped and will continue from "
+               "their last checkpoint. Rerun the same command to go on.\n",
+               interrupt.name(), summary.epochs_trained / std::max<std::int64_t>(epochs, 1), c.journal,
+               summary.abandoned);
+    std::fflush(stdout);
+    throw Interrupted{interrupt.signal()};
+  }
   if (summary.stopped) {
     fmt::print("stopped after {:.1f} min (--minutes {}); rerun the same command to go on\n", elapsed_min(),
                c.minutes);

@@ -229,13 +229,27 @@ void run_train(TrainCmd& c) {
   };
   for (const auto& r : trainer.records()) print_record(r);
 
+  const InterruptGuard interrupt;
+  struct Stop {};
   while (!trainer.finished()) {
     std::unique_ptr<ProgressBar> bar;
     const auto epoch = trainer.epochs_done() + 1;
-    auto rec = trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
-      if (!bar) bar = std::make_unique<ProgressBar>(steps, fmt::format("epoch {}/{}", epoch, c.opts.epochs));
-      bar->update(step, fmt::format("loss {:.4f}", loss));
-    });
+    train::EpochRecord rec;
+    try {
+      rec = trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
+        if (interrupt.signal() != 0) throw Stop{};
+        if (!bar) bar = std::make_unique<ProgressBar>(steps, fmt::format("epoch {}/{}", epoch, c.opts.epochs));
+        bar->update(step, fmt::format("loss {:.4f}", loss));
+      });
+    } catch (const Stop&) {
+      if (bar) bar->finish();
+      fmt::print("\ninterrupted by {} in epoch {}: {} epoch(s) done{}\n", interrupt.name(), epoch, epoch - 1,
+                 c.no_checkpoint || epoch == 1
+                     ? std::string(" (no checkpoint to resume from)")
+                     : fmt::format("; resume with the same command and --resume (checkpoint: {})", ckpt));
+      std::fflush(stdout);
+      throw Interrupted{interrupt.signal()};
+    }
     if (bar) bar->finish();
     print_record(rec);
     if (!c.no_checkpoint) trainer.save_checkpoint(ckpt);

@@ -27,6 +27,23 @@ std::string error_prefix(const CLI::App& app);
 // The first argument names no command: the error, with the nearest command, or "" when the command line is fine.
 std::string unknown_command(const CLI::App& app, int argc, char** argv);
 
+// Ctrl-C / SIGTERM while a search or table runs: the handlers only set a flag that the run polls at every step; a
+// second signal exits at once. Restores the previous handlers when destroyed.
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  int signal() const;  // the signal received, 0 if none
+  const char* name() const;
+};
+
+// Thrown after an interrupted command has said what finished and how to resume; main() exits with 128 + signal.
+struct Interrupted {
+  int signal;
+};
+
 struct RuntimeOptions {
   int threads = 0;              // 0 = all cores
   std::string device = "auto";  // auto | cpu | cuda | cuda:N

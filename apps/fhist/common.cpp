@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <cmath>
 #include <thread>
 
@@ -14,6 +17,33 @@
 #include "study/study.hpp"
 
 namespace fhist::cli {
+
+namespace {
+
+// The one mutable global: a signal handler can reach nothing else. Lock-free, so safe to write from the handler.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal flag must be lock-free");
+
+void on_signal(int sig) {
+  if (g_signal.exchange(sig) != 0) std::_Exit(128 + sig);  // a second Ctrl-C: stop now
+}
+
+}  // namespace
+
+InterruptGuard::InterruptGuard() {
+  g_signal = 0;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+InterruptGuard::~InterruptGuard() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+int InterruptGuard::signal() const { return g_signal.load(); }
+
+const char* InterruptGuard::name() const { return signal() == SIGTERM ? "SIGTERM" : "SIGINT (Ctrl-C)"; }
 
 CLI::Validator at_least(long long min) {
   return CLI::Validator(

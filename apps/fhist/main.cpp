@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return fhist::cli::report_parse_error(app, e);
+  } catch (const fhist::cli::Interrupted& e) {
+    return 128 + e.signal;
   } catch (const fhist::InputError& e) {
     fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
     return fhist::cli::kExitUsage;

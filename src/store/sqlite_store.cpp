@@ -394,6 +394,15 @@ std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, bool crea
   return std::make_unique<SqliteStore>(path, create, false);
 }
 
+bool journal_in_use(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the lock if this probe took it
+  return held;
+}
+
 std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StoreError("no journal at " + path);

@@ -80,6 +80,9 @@ std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, bool crea
 // Opens an existing journal for reading only, without the lock: reports and exports work while a search runs (WAL
 // readers see the last committed state). Writes throw StoreError.
 std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path);
+// True while a process holds the journal's lock (a search or table is running on it). A journal whose runs were
+// interrupted or killed holds no lock: its "running" trials are the ones a resume reruns.
+bool journal_in_use(const std::string& path);
 
 // A journal that lives in memory only (`name` is what path() returns): the same contract, no file, no lock. For
 // replays over a table, where many whole searches run in one process.

@@ -121,7 +121,7 @@ class Runner {
     // The next job: first those the journal left running, then the scheduler's (recorded before they start).
     auto next_job = [&]() -> std::optional<sched::Job> {
       // A chunked run (fhist table --minutes): start nothing new; what runs finishes and is recorded.
-      if (callbacks_.should_stop && callbacks_.should_stop()) {
+      if (interrupted() || (callbacks_.should_stop && callbacks_.should_stop())) {
         summary_.stopped = true;
         return std::nullopt;
       }
@@ -148,11 +148,20 @@ class Runner {
       apply_result(r);
       if (callbacks_.on_result) callbacks_.on_result(r, summary_);
     };
-    if (o_.workers <= 1) {
-      // One job at a time on this thread: the order of everything is fixed by the seed.
-      while (auto job = next_job()) report(run_job(*job, configs_.at(job->trial), devices_.front()));
-    } else {
-      run_parallel(next_job, report);
+    try {
+      if (o_.workers <= 1) {
+        // One job at a time on this thread: the order of everything is fixed by the seed.
+        while (auto job = next_job()) report(run_job(*job, configs_.at(job->trial), devices_.front()));
+      } else {
+        run_parallel(next_job, report);
+      }
+    } catch (const Cancelled&) {
+      summary_.stopped = true;  // interrupted: the abandoned jobs stay started, and a resume reruns them
+    }
+    summary_.interrupted = interrupted();
+    if (summary_.interrupted) {
+      summary_.stopped = true;
+      for (const auto& t : store_->trials()) summary_.abandoned += t.state == "running" ? 1 : 0;
     }
     if (!scheduler_->done() && !summary_.stopped) {
       throw Error("internal: the scheduler stopped handing out jobs before it was done");
@@ -165,6 +174,8 @@ class Runner {
   // Not derived from std::exception, so run_job's handlers let it through: the job is abandoned, not failed, and
   // stays "started" in the journal (a resume reruns it).
   struct Cancelled {};
+
+  bool interrupted() const { return callbacks_.interrupt && callbacks_.interrupt(); }
 
   // Runs up to o_.workers jobs at once, each on its own thread; the scheduler, the sampler and the callbacks' results
   // stay on this thread. A worker's fatal error (the journal failing) stops the others at their next step and is
@@ -441,7 +452,7 @@ class Runner {
       while (!trainer.finished()) {
         const auto epoch = trainer.epochs_done() + 1;
         trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
-          if (cancel_) throw Cancelled{};
+          if (cancel_ || interrupted()) throw Cancelled{};
           if (callbacks_.on_step) callbacks_.on_step(job, epoch, step, steps, loss);
         });
         trainer.save_checkpoint(ckpt);

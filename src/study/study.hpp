@@ -95,6 +95,8 @@ struct StudySummary {
   double seconds = 0.0;              // wall seconds of all jobs
   std::string journal;
   bool stopped = false;              // should_stop ended the run before the search was done (resume goes on)
+  bool interrupted = false;          // interrupt ended it: the running jobs were abandoned (resume reruns them)
+  std::int64_t abandoned = 0;        // with interrupted: the jobs that were running
 };
 
 // Called after every finished job, with the running totals.
@@ -109,6 +111,10 @@ struct Callbacks {
   StepCallback on_step;
   // Asked before each new job: true = start no more jobs, let the running ones finish, return (summary.stopped).
   std::function<bool()> should_stop;
+  // Asked at every training step, from the workers' threads (must be thread-safe): true = abandon the running jobs
+  // now (they stay started in the journal; a resume reruns them from their last checkpoint), start no more, and
+  // return with summary.stopped and summary.interrupted. For Ctrl-C / SIGTERM.
+  std::function<bool()> interrupt;
 };
 
 // Creates a new journal (refusing an existing one) and runs the search to the end.

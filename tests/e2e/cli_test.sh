@@ -83,6 +83,14 @@ for x, y in zip(a["epochs"], b["epochs"]):
     assert x["train_loss"] == y["train_loss"] and x["estimate"] == y["estimate"], (x, y)
 assert a["test_acc"] == b["test_acc"], (a["test_acc"], b["test_acc"])
 PY
+# --- Ctrl-C during training: says how many epochs are done and how to resume, exits 130
+"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 40 --max-epochs 40 --window 3 --run-dir run_int > int.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [ -e run_int/checkpoint.pt ] && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] && grep -q "^interrupted by SIGINT (Ctrl-C) in epoch .*; resume with the same command and --resume" int.log \
+  && pass "train: SIGINT says how to resume, exit 130" || fail "train SIGINT: rc $rc $(tail -3 int.log)"
+
 expect_exit 2 "already exists: pass --resume" "an existing checkpoint is not overwritten" -- \
   "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_b
 expect_exit 1 "--max-epochs = 4, this run has 5" "resume with another schedule is refused" -- \

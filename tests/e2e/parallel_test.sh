@@ -55,14 +55,39 @@ print(1 if (r[0] or 0) >= 4 and r[1] == 2 else 0)" 2>/dev/null || echo 0)
   sleep 0.1
 done
 # report and export read the journal while the search holds it
-out=$("$FHIST" report --journal killed.db 2>&1) && grep -q "started and not reported" <<<"$out" \
-  && pass "report on a running search" || fail "report while running: $out"
+out=$("$FHIST" report --journal killed.db 2>&1) && grep -q "job(s) running now" <<<"$out" \
+  && pass "report on a running search says it runs" || fail "report while running: $out"
 "$FHIST" export --journal killed.db --table epochs > running.csv && [ "$(wc -l < running.csv)" -ge 2 ] \
   && pass "export on a running search" || fail "export while running: $(head -3 running.csv)"
 kill -9 $pid; wait $pid 2>/dev/null
 running=$("$PY" -c "import sqlite3; print(sqlite3.connect('killed.db').execute(\"select sum(kind='start') - sum(kind='result') from events\").fetchone()[0])")
 [ "$running" -ge 1 ] && pass "killed with $running job(s) running" || fail "kill came too late ($running running)"
+out=$("$FHIST" report --journal killed.db 2>&1) && grep -q "interrupted: $running job(s) started and not finished" <<<"$out" \
+  && pass "report tells an interrupted search from a running one" || fail "report after kill: $out"
 "$FHIST" search --resume --workers 2 --threads 2 --journal killed.db > killed2.log 2>&1 || fail "resume: $(tail killed2.log)"
+
+# --- Ctrl-C (SIGINT) while two jobs run: says what finished and how to resume, releases the journal, exits 130
+"$FHIST" search "${HB[@]}" --threads 2 --workers 2 --journal sigint.db > sigint1.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$("$PY" -c "
+import sqlite3
+r = sqlite3.connect('file:sigint.db?mode=ro', uri=True).execute(\"select sum(kind='result') from events\").fetchone()
+print(1 if (r[0] or 0) >= 3 else 0)" 2>/dev/null || echo 0)
+  [ "$n" = 1 ] && break
+  sleep 0.1
+done
+kill -INT $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] && grep -q "^interrupted by SIGINT" sigint1.log && grep -q "^resume with: fhist search --resume --journal sigint.db$" sigint1.log \
+  && pass "SIGINT: exit 130, what was recorded and the resume command" || fail "SIGINT: rc $rc $(tail -3 sigint1.log)"
+[ ! -e sigint.db-wal ] && grep -q "interrupted: " <<<"$("$FHIST" report --journal sigint.db)" \
+  && pass "SIGINT: journal closed cleanly (no WAL left), not in use" || fail "after SIGINT: $(ls sigint.db*) $("$FHIST" report --journal sigint.db)"
+"$FHIST" search --resume --journal sigint.db > sigint2.log 2>&1 || fail "resume after SIGINT: $(tail sigint2.log)"
+"$PY" - par.db sigint.db <<'PY' && pass "SIGINT + resume: the uninterrupted run's results" || fail "SIGINT resume differs"
+import sqlite3, sys
+res = lambda p: sorted(sqlite3.connect(p).execute("select trial, budget_epochs, score, state from events where kind='result'"))
+assert res(sys.argv[1]) == res(sys.argv[2])
+PY
 grep -q "2 worker(s)" killed2.log && pass "resume takes --workers" || fail "resume workers: $(head -1 killed2.log)"
 "$PY" - par.db killed.db <<'PY' && pass "kill -9 with 2 workers + resume: same results, no epoch twice" || fail "resume differs"
 import sqlite3, sys
