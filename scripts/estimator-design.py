@@ -9,32 +9,31 @@ at how many of those epochs it is worse than the original accuracy, and the mean
 epochs 1-4. Only NumPy; the candidates use nothing but what the journal stores.
 """
 import csv
+import importlib.util
 import math
+import pathlib
 import sys
 from collections import defaultdict
 
 import numpy as np
 
 
+def _load_rank_correlation():
+    """kendall_tau_b from rank-correlation.py beside this script (tested in tests/e2e/parallel_test.sh)."""
+    path = pathlib.Path(__file__).with_name("rank-correlation.py")
+    spec = importlib.util.spec_from_file_location("rank_correlation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_rank = _load_rank_correlation()
+
+
 def kendall(x, y):  # tau-b, ties handled; NaN if a score is missing (e.g. val-nll in a table without it)
     if any(math.isnan(v) for v in x):
         return float("nan")
-    n, c, d, tx, ty = len(x), 0, 0, 0, 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
-            if dx == 0 and dy == 0:
-                continue
-            if dx == 0:
-                tx += 1
-            elif dy == 0:
-                ty += 1
-            elif dx == dy:
-                c += 1
-            else:
-                d += 1
-    den = math.sqrt((c + d + tx) * (c + d + ty))
-    return (c - d) / den if den > 0 else float("nan")
+    return _rank.kendall_tau_b(x, y)
 
 
 def load(path):

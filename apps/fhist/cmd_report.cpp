@@ -27,11 +27,8 @@ std::string pct(const nlohmann::json& v) {
   return v.is_number() ? fmt::format("{:.2f}%", 100.0 * v.get<double>()) : std::string("-");
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 // The report as data: the same facts the text shows, for scripts (the best configuration above all).
-nlohmann::json report_json(const ReportCmd& c) {
-  const auto o = study::journal_options(c.journal);
+nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
   const auto s = study::summarize_journal(c.journal);
   const auto results = study::journal_table(c.journal, "results");
   const auto trials = study::journal_table(c.journal, "trials");
@@ -47,8 +44,8 @@ nlohmann::json report_json(const ReportCmd& c) {
   if (!s.best) return j;
   j["best"] = {{"trial", s.best->trial},
                {"config", s.best_config.to_json()},
-               {"score", num(s.best->score)},
-               {"original_val_acc", num(s.best->original_val_acc)},
+               {"score", study::json_number(s.best->score)},
+               {"original_val_acc", study::json_number(s.best->original_val_acc)},
                {"budget_epochs", s.best->budget_epochs},
                {"seed", o.seed}};
   // The ranking at the largest budget reached, as the incumbent is chosen.
@@ -84,14 +81,14 @@ nlohmann::json report_json(const ReportCmd& c) {
 }
 
 void run_report(const ReportCmd& c) {
-  const auto j = report_json(c);
+  const auto o = study::journal_options(c.journal);
+  const auto j = report_json(c, o);
   if (!c.output.empty()) {
     write_file_atomically(c.output, [&](std::ostream& os) { os << j.dump(2) << "\n"; });
     fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.output);
   }
   if (c.json) fmt::print("{}\n", j.dump(2));
   if (c.json || !c.output.empty()) return;
-  const auto o = study::journal_options(c.journal);
   fmt::print("{}: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
              "{} worker(s) on {}\n",
              c.journal, o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,

@@ -48,12 +48,10 @@ struct TrainCmd {
   RuntimeOptions rt;
 };
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 nlohmann::json record_json(const train::EpochRecord& r, const score::TrialHistory& upto) {
   auto j = study::epoch_row(r, upto);
   j["epoch"] = r.epoch;
-  j["estimate_paper_seconds"] = num(r.estimate_paper_seconds);
+  j["estimate_paper_seconds"] = study::json_number(r.estimate_paper_seconds);
   return j;
 }
 

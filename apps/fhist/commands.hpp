@@ -37,6 +37,10 @@ class InterruptGuard {
   InterruptGuard& operator=(const InterruptGuard&) = delete;
   int signal() const;  // the signal received, 0 if none
   const char* name() const;
+
+ private:
+  void (*previous_int_)(int) = nullptr;
+  void (*previous_term_)(int) = nullptr;
 };
 
 // Thrown after an interrupted command has said what finished and how to resume; main() exits with 128 + signal.

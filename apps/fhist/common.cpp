@@ -32,13 +32,13 @@ void on_signal(int sig) {
 
 InterruptGuard::InterruptGuard() {
   g_signal = 0;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  previous_int_ = std::signal(SIGINT, on_signal);
+  previous_term_ = std::signal(SIGTERM, on_signal);
 }
 
 InterruptGuard::~InterruptGuard() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
+  std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
 }
 
 int InterruptGuard::signal() const { return g_signal.load(); }
@@ -75,6 +75,12 @@ std::vector<std::string> command_names(const CLI::App& app) {
   return names;
 }
 
+// The command that was parsed, or the app itself before one is.
+const CLI::App& parsed_command(const CLI::App& app) {
+  const auto parsed = app.get_subcommands();
+  return parsed.empty() ? app : *parsed.back();
+}
+
 }  // namespace
 
 std::string unknown_command(const CLI::App& app, int argc, char** argv) {
@@ -86,13 +92,12 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
 }
 
 std::string error_prefix(const CLI::App& app) {
-  const auto parsed = app.get_subcommands();
-  return parsed.empty() ? std::string("fhist") : "fhist " + parsed.back()->get_name();
+  const auto& cmd = parsed_command(app);
+  return &cmd == &app ? std::string("fhist") : "fhist " + cmd.get_name();
 }
 
 int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
-  const CLI::App* cmd = &app;
-  for (const auto* sub : app.get_subcommands()) cmd = sub;  // the command that was parsed
+  const CLI::App* cmd = &parsed_command(app);
   const std::string who = error_prefix(app);
   if (cmd == &app && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && app.get_subcommands().empty()) {
     fmt::print(stderr, "fhist: error: a command is required: {} (fhist --help)\n", fmt::join(command_names(app), ", "));

@@ -199,6 +199,15 @@ std::unique_ptr<Estimator> make_estimator(const std::string& name) {
   unknown(name);
 }
 
+void append_epoch(TrialHistory& h, std::int64_t epoch, const nlohmann::json& record) {
+  h.epochs.push_back(measures_from_json(epoch, record));
+  if (!record.is_object()) return;
+  const auto params = record.find("params");
+  if (params != record.end() && params->is_number()) h.params = params->get<double>();
+  const auto classes = record.find("num_classes");
+  if (classes != record.end() && classes->is_number()) h.num_classes = classes->get<std::int64_t>();
+}
+
 std::int64_t known_num_classes(const std::string& data_spec) {
   const auto name = data_spec.substr(0, data_spec.find(':'));
   if (name == "fashion-mnist" || name == "mnist" || name == "cifar10") return 10;

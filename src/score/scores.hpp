@@ -72,5 +72,8 @@ std::map<std::string, double> score_all(const TrialHistory& history);
 // Reads one epoch's measurements from a journal epoch record (train_loss, original_val_acc, refit_val_acc,
 // estimate, estimate_paper, window_acc; null or missing = NaN).
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& record);
+// Appends one epoch record to `h`: its measurements, and the trial's params and num_classes where the record holds
+// them (journals written before num_classes was recorded keep the value `h` had).
+void append_epoch(TrialHistory& h, std::int64_t epoch, const nlohmann::json& record);
 
 }  // namespace fhist::score

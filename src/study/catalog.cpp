@@ -40,16 +40,29 @@ bool has_prefix(const std::string& s, const char* prefix) { return s.rfind(prefi
 bool is_nb201_param(const std::string& name) { return has_prefix(name, "edge_"); }
 bool is_darts_param(const std::string& name) { return has_prefix(name, "normal_") || has_prefix(name, "reduce_"); }
 
+// Every name a trial can apply: the training options and the cell parameters of the nb201 and darts spaces. Built
+// once (apply_config asks for every trial).
+const std::vector<std::string>& known_param_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v = kKnownParams;
+    for (const auto& sp : {nas::nb201_space(), nas::darts_space()}) {
+      for (const auto& p : sp.params()) v.push_back(p.name);
+    }
+    return v;
+  }();
+  return names;
+}
+
+bool is_known_param(const std::string& name) {
+  const auto& known = known_param_names();
+  return std::find(known.begin(), known.end(), name) != known.end();
+}
+
 }  // namespace
 
 void check_space_params(const space::SearchSpace& s) {
-  const auto nb201 = nas::nb201_space(), darts = nas::darts_space();
-  auto in = [](const space::SearchSpace& sp, const std::string& n) {
-    return std::any_of(sp.params().begin(), sp.params().end(), [&](const space::Param& p) { return p.name == n; });
-  };
   for (const auto& p : s.params()) {
-    if (std::find(kKnownParams.begin(), kKnownParams.end(), p.name) == kKnownParams.end() && !in(nb201, p.name) &&
-        !in(darts, p.name)) {
+    if (!is_known_param(p.name)) {
       throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {}, and "
                                    "the cell parameters of the nb201 and darts spaces)",
                                    s.name(), p.name, fmt::join(kKnownParams, ", ")));
@@ -99,25 +112,26 @@ score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
   return m;
 }
 
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
 nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto) {
-  const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   auto array = [&](const std::vector<double>& values) {
     nlohmann::json a = nlohmann::json::array();
-    for (double v : values) a.push_back(num(v));
+    for (double v : values) a.push_back(json_number(v));
     return a;
   };
   nlohmann::json scores = nlohmann::json::object();
-  for (const auto& [name, v] : score::score_all(upto)) scores[name] = num(v);
+  for (const auto& [name, v] : score::score_all(upto)) scores[name] = json_number(v);
   return {{"train_loss", rec.train_loss},
           {"original_val_acc", rec.original_val_acc},
-          {"refit_val_acc", num(rec.refit_val_acc)},
-          {"estimate", num(rec.estimate)},
-          {"estimate_paper", num(rec.estimate_paper)},
-          {"original_nll", num(rec.original_nll)},
+          {"refit_val_acc", json_number(rec.refit_val_acc)},
+          {"estimate", json_number(rec.estimate)},
+          {"estimate_paper", json_number(rec.estimate_paper)},
+          {"original_nll", json_number(rec.original_nll)},
           {"window_acc", array(rec.window_acc)},
           {"window_nll", array(rec.window_nll)},
           {"window_soft", array(rec.window_soft)},
-          {"params", num(upto.params)},
+          {"params", json_number(upto.params)},
           {"num_classes", upto.num_classes},
           {"scores", scores},
           {"lr", rec.lr},
@@ -143,17 +157,14 @@ space::SearchSpace load_space(const std::string& spec, const std::string& flops_
 }
 
 void check_config_keys(const space::Config& cfg) {
-  std::vector<std::string> known = kKnownParams;
-  for (const auto& sp : {nas::nb201_space(), nas::darts_space()}) {
-    for (const auto& p : sp.params()) known.push_back(p.name);
-  }
   // Names other tools use for the same options: the suggestion a typo search would miss.
   const std::map<std::string, std::string> synonyms = {
       {"learning_rate", "lr"}, {"wd", "weight_decay"}, {"bs", "batch_size"}, {"width", "width_mult"}};
   for (const auto& [key, value] : cfg.values()) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    if (is_known_param(key)) continue;
     const auto syn = synonyms.find(key);
-    const auto hint = syn != synonyms.end() ? fmt::format(" (did you mean '{}'?)", syn->second) : did_you_mean(key, known);
+    const auto hint = syn != synonyms.end() ? fmt::format(" (did you mean '{}'?)", syn->second)
+                                            : did_you_mean(key, known_param_names());
     throw InputError(fmt::format("configuration key '{}' is not an option fhist knows{}; known: {}, and the cell "
                                  "parameters of the nb201 (edge_*) and darts (normal_*, reduce_*) spaces",
                                  key, hint, fmt::join(kKnownParams, ", ")));

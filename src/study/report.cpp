@@ -12,6 +12,7 @@
 #include "core/errors.hpp"
 #include "score/scores.hpp"
 #include "store/trial_store.hpp"
+#include "study/study.hpp"
 
 namespace fhist::study {
 
@@ -27,8 +28,6 @@ std::vector<std::string> param_names(const std::vector<store::TrialRow>& trials)
   }
   return {names.begin(), names.end()};
 }
-
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 nlohmann::json field(const nlohmann::json& record, const char* key) {
   if (!record.is_object() || !record.contains(key)) return nullptr;
@@ -88,13 +87,13 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     const auto classes = score::known_num_classes(study ? study->at("options").value("data", std::string()) : "");
     std::map<std::int64_t, score::TrialHistory> histories;
     for (const auto& e : all_epochs) {
-      auto& h = histories[e.trial];
-      h.final_epoch = final_epoch;
-      const auto p = field(e.record, "params");
-      if (p.is_number()) h.params = p.get<double>();
-      const auto c = field(e.record, "num_classes");
-      h.num_classes = c.is_number() ? c.get<std::int64_t>() : classes;
-      h.epochs.push_back(score::measures_from_json(e.epoch, e.record));
+      auto [it, fresh] = histories.try_emplace(e.trial);
+      auto& h = it->second;
+      if (fresh) {
+        h.final_epoch = final_epoch;
+        h.num_classes = classes;
+      }
+      score::append_epoch(h, e.epoch, e.record);
       rescored[{e.trial, e.epoch}] = rescorer->score(h);
     }
   }
@@ -127,7 +126,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
       }
       const auto sc = field(e.record, "scores");
       for (const auto& n : names) row.push_back(sc.is_object() && sc.contains(n) ? sc.at(n) : nullptr);
-      if (rescorer) row.push_back(number(rescored.at({e.trial, e.epoch})));
+      if (rescorer) row.push_back(json_number(rescored.at({e.trial, e.epoch})));
       add_params(row, params, by_id, e.trial);
       table.rows.push_back(std::move(row));
     }
@@ -137,7 +136,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     for (const auto& ev : store->events()) {
       if (ev.kind != "result") continue;
       std::vector<nlohmann::json> row = {ev.seq,   ev.trial,   ev.bracket,        ev.rung,   ev.budget_epochs,
-                                         number(ev.score), ev.state, number(ev.seconds), ev.message};
+                                         json_number(ev.score), ev.state, json_number(ev.seconds), ev.message};
       add_params(row, params, by_id, ev.trial);
       table.rows.push_back(std::move(row));
     }
@@ -165,12 +164,12 @@ Table journal_table(const std::string& journal, const std::string& name, const s
         const std::pair<std::int64_t, std::int64_t> at{t.trial, it->second.budget_epochs};
         const auto o = original.find(at);
         const auto te = test.find(at);
-        row.insert(row.end(), {it->second.budget_epochs, number(it->second.score),
+        row.insert(row.end(), {it->second.budget_epochs, json_number(it->second.score),
                                o != original.end() ? o->second : nlohmann::json(nullptr),
                                te != test.end() ? te->second : nlohmann::json(nullptr)});
         if (rescorer) {
           const auto rs = rescored.find(at);
-          row.push_back(rs != rescored.end() ? number(rs->second) : nlohmann::json(nullptr));
+          row.push_back(rs != rescored.end() ? json_number(rs->second) : nlohmann::json(nullptr));
         }
       }
       add_params(row, params, by_id, t.trial);

@@ -156,7 +156,7 @@ class Runner {
         run_parallel(next_job, report);
       }
     } catch (const Cancelled&) {
-      summary_.stopped = true;  // interrupted: the abandoned jobs stay started, and a resume reruns them
+      // Interrupted (handled below): the abandoned jobs stay started, and a resume reruns them.
     }
     summary_.interrupted = interrupted();
     if (summary_.interrupted) {

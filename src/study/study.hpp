@@ -157,6 +157,9 @@ std::vector<std::string> device_list(const std::string& devices);
 
 // One epoch of training as the estimator registry reads it.
 score::EpochMeasures epoch_measures(const train::EpochRecord& rec);
+// A number for a journal or JSON output: null where it is not finite (JSON has no NaN or infinity).
+nlohmann::json json_number(double v);
+
 // The journal's row for an epoch (also `train --json`'s): the measurements, window_acc, params and every registry
 // estimator's score after that epoch (`upto`: the trial's history through it), so that a finished search can be
 // re-ranked by any estimator offline.

@@ -74,12 +74,7 @@ score::TrialHistory BenchmarkTable::history(std::size_t row, std::int64_t epochs
   h.final_epoch = this->epochs();
   h.num_classes = score::known_num_classes(options_.data);  // tables written before rows recorded it
   for (std::int64_t k = 1; k <= epochs && k <= static_cast<std::int64_t>(r.epochs.size()); ++k) {
-    const auto& rec = r.epochs[static_cast<std::size_t>(k - 1)];
-    h.epochs.push_back(score::measures_from_json(k, rec));
-    if (rec.contains("params") && rec["params"].is_number()) h.params = rec["params"].get<double>();
-    if (rec.contains("num_classes") && rec["num_classes"].is_number()) {
-      h.num_classes = rec["num_classes"].get<std::int64_t>();
-    }
+    score::append_epoch(h, k, r.epochs[static_cast<std::size_t>(k - 1)]);
   }
   return h;
 }

@@ -156,3 +156,17 @@ TEST(Scores, BestAccuracyAndAccTse) {
   EXPECT_EQ(known_num_classes("cifar100:/data/c100"), 100);
   EXPECT_EQ(known_num_classes("imagenet"), 0);
 }
+
+TEST(Scores, AppendEpochFromJournalRecords) {
+  TrialHistory h;
+  h.num_classes = 10;  // a fallback, kept by records that do not say
+  append_epoch(h, 1, {{"train_loss", 2.0}, {"original_val_acc", 0.3}, {"params", 1000}});
+  EXPECT_EQ(h.epochs.size(), 1u);
+  EXPECT_DOUBLE_EQ(h.params, 1000);
+  EXPECT_EQ(h.num_classes, 10);
+  append_epoch(h, 2, {{"train_loss", 1.0}, {"original_val_acc", 0.5}, {"num_classes", 100}, {"params", nullptr}});
+  EXPECT_EQ(h.epochs.back().epoch, 2);
+  EXPECT_DOUBLE_EQ(h.epochs.back().original, 0.5);
+  EXPECT_DOUBLE_EQ(h.params, 1000);  // null keeps the known count
+  EXPECT_EQ(h.num_classes, 100);
+}
