@@ -18,7 +18,7 @@ struct EstimateCmd {
   std::string impl = "fast";
   std::string feature_dtype = "float32";
   RefitOptions refit;
-  bool json = false;
+  JsonOutput out;
   RuntimeOptions rt;
 };
 
@@ -43,7 +43,7 @@ void run_estimate(EstimateCmd& c) {
                         {"epochs", nlohmann::json::array()},
                         {"window", c.window},
                         {"impl", c.impl},
-                        {"feature_dtype", c.feature_dtype},
+                        {"feature_storage", c.feature_dtype},
                         {"seed", c.refit.seed}};
   for (const auto& e : history.epochs()) out["epochs"].push_back(e.epoch);
   for (const std::string& name : {std::string("original"), std::string("refit"), fh_name}) {
@@ -52,12 +52,12 @@ void run_estimate(EstimateCmd& c) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out[name == fh_name ? "estimate" : name + "_val_acc"] = est.accuracy;
     out[name == fh_name ? "estimate_seconds" : name + "_seconds"] = secs;
-    if (!c.json) {
+    if (!c.out.json) {
       fmt::print("{:<9} {:6.2f}%  ({} head{}, {:.3f} s)\n", name, 100.0 * est.accuracy, est.heads,
                  est.heads == 1 ? "" : "s", secs);
     }
   }
-  if (c.json) fmt::print("{}\n", out.dump(2));
+  c.out.write(out);
 }
 
 }  // namespace
@@ -73,12 +73,14 @@ void register_estimate(CLI::App& app) {
   sub->add_option("--features", c->features_dir, "folder of epoch_NNNN subfolders")->required();
   sub->add_option("--window", c->window, "K: the last K epochs go into the ensemble")->capture_default_str();
   sub->add_option("--impl", c->impl, "fast | paper")->check(CLI::IsMember({"fast", "paper"}))->capture_default_str();
-  sub->add_option("--feature-dtype", c->feature_dtype, "float16 | float32: precision the features are held in")
+  sub->add_option("--feature-storage,--feature-dtype", c->feature_dtype,
+                  "float16 | float32: the precision features are held in between epochs, as fhist train keeps them "
+                  "(float16 rounds them; the re-fits compute in float32)")
       ->check(CLI::IsMember({"float16", "float32"}))
       ->capture_default_str();
   sub->add_option("--refit-epochs", c->refit.epochs, "epochs of head re-fitting")->capture_default_str();
   sub->add_option("--seed", c->refit.seed, "seed for shuffling the saved features")->capture_default_str();
-  sub->add_flag("--json", c->json, "print JSON instead of a table");
+  add_json_output_flags(*sub, c->out, "the estimates and their timings");
   add_runtime_flags(*sub, c->rt);
   sub->callback([c]() { run_estimate(*c); });
 }

@@ -14,10 +14,10 @@ namespace {
 
 struct ModelInfoCmd {
   models::ModelSpec spec;
-  std::string input = "3x32x32";
+  std::string input = "1x28x28";  // the default dataset, Fashion-MNIST
   std::string depth_mult;
   std::string stage_width_mult;
-  bool json = false;
+  JsonOutput out;
 };
 
 void run_model_info(ModelInfoCmd& c) {
@@ -31,7 +31,7 @@ void run_model_info(ModelInfoCmd& c) {
   auto model = nas::make_network(c.spec);
   const auto info = models::describe_model(*model, shape);
   const double gmacs = static_cast<double>(info.macs) / 1e9;
-  if (c.json) {
+  if (c.out.any()) {
     nlohmann::json out = {{"model", c.spec.name},
                           {"width_mult", c.spec.width_mult},
                           {"input", shape},
@@ -42,8 +42,8 @@ void run_model_info(ModelInfoCmd& c) {
                           {"feature_dim", info.feature_dim}};
     if (!c.spec.depth_mults.empty()) out["depth_mult"] = c.spec.depth_mults;
     if (!c.spec.width_mults.empty()) out["stage_width_mult"] = c.spec.width_mults;
-    fmt::print("{}\n", out.dump(2));
-    return;
+    c.out.write(out);
+    if (c.out.json) return;
   }
   if (!c.spec.arch.empty()) fmt::print("arch         {}\n", c.spec.arch);
   fmt::print("model        {} (width x{}), input {}x{}x{}, {} classes\n", c.spec.name, c.spec.width_mult, shape[0],
@@ -59,7 +59,7 @@ void register_model_info(CLI::App& app) {
   auto c = std::make_shared<ModelInfoCmd>();
   auto* sub = app.add_subcommand("model-info", "parameter count, multiply-accumulates and feature size of a model");
   sub->add_option("--model", c->spec.name, "network")->check(CLI::IsMember(nas::network_names()))->required();
-  sub->add_option("--arch", c->spec.arch, "nb201: the cell's arch string; darts: Genotype(...) text (default DARTS_V2)");
+  sub->add_option("--arch,--genotype", c->spec.arch, "nb201: the cell's arch string; darts: Genotype(...) text (default DARTS_V2)");
   sub->add_option("--channels", c->spec.channels, "nb201/darts: initial channels (0 = 16 / 36)");
   sub->add_option("--cells", c->spec.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)");
   sub->add_flag("--auxiliary", c->spec.auxiliary, "darts: count the auxiliary head too");
@@ -69,7 +69,7 @@ void register_model_info(CLI::App& app) {
                   "resnet-scale: w2,w3,w4,w5 (stage s has round(w_s 64 2^(s-2)) channels)");
   sub->add_option("--input", c->input, "CxHxW of one image")->capture_default_str();
   sub->add_option("--classes", c->spec.num_classes, "number of classes")->capture_default_str();
-  sub->add_flag("--json", c->json, "print JSON instead of a table");
+  add_json_output_flags(*sub, c->out, "the model's size");
   sub->callback([c]() { run_model_info(*c); });
 }
 

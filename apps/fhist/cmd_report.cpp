@@ -40,7 +40,8 @@ nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
                       {"jobs_unreported", unreported}, {"running", in_use},
                       {"epochs_trained", s.epochs_trained},
                       {"seconds", s.seconds},         {"best", nullptr},
-                      {"top", nlohmann::json::array()}};
+                      {"top", nlohmann::json::array()},
+                      {"evaluations", study::journal_evaluations(c.journal)}};
   if (!s.best) return j;
   j["best"] = {{"trial", s.best->trial},
                {"config", s.best_config.to_json()},
@@ -122,19 +123,30 @@ void run_report(const ReportCmd& c) {
                row["score"].is_number() ? score_text(row["score"].get<double>(), o.estimator) : std::string("-"),
                pct(row["original_val_acc"]), row["config"].dump());
   }
+  if (!j["evaluations"].empty()) fmt::print("evaluations (fhist evaluate: retrained on train + validation):\n");
+  for (const auto& e : j["evaluations"]) {
+    fmt::print("  trial {} for {} epochs: test accuracy {} (seed {}, {}, {:.0f} s)\n", e.value("trial", -1),
+               e.value("max_budget", 0), pct(e.value("test_acc", nlohmann::json())), e.value("seed", 0),
+               e.value("finished_at", std::string("?")), e.value("seconds", 0.0));
+  }
 }
 
 struct ExportCmd {
   std::string journal;
   std::string table = "results";
   std::string format = "csv";
+  bool json = false;  // --json: --format json on standard output
   std::string output;
   std::string estimator;
 };
 
 void run_export(const ExportCmd& c) {
+  if (c.json && !c.output.empty() && c.output != "-") {
+    throw InputError("--json prints to standard output; with -o FILE choose --format csv|json instead");
+  }
+  const auto format = c.json ? std::string("json") : c.format;
   const auto table = study::journal_table(c.journal, c.table, c.estimator);
-  const std::string text = c.format == "csv" ? study::to_csv(table) : study::to_json(table).dump(2) + "\n";
+  const std::string text = format == "csv" ? study::to_csv(table) : study::to_json(table).dump(2) + "\n";
   if (c.output.empty() || c.output == "-") {
     fmt::print("{}", text);
   } else {
@@ -153,7 +165,7 @@ void register_report(CLI::App& app) {
     sub->add_option("--top", c->top, "trials to list")->check(at_least(1))->capture_default_str();
     sub->add_flag("--json", c->json, "print the report as JSON (the best configuration, its score and seed, the top "
                                      "trials) instead of text");
-    sub->add_option("-o,--output", c->output, "write the report as JSON to this file");
+    sub->add_option("-o,--output", c->output, "write the report as JSON to this file")->check(output_path());
     sub->callback([c]() { run_report(*c); });
   }
   {
@@ -164,7 +176,8 @@ void register_report(CLI::App& app) {
         ->check(CLI::IsMember(study::journal_table_names()))
         ->capture_default_str();
     sub->add_option("--format", c->format, "csv | json")->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
-    sub->add_option("-o,--output", c->output, "file to write (default: standard output)");
+    sub->add_flag("--json", c->json, "print the table as JSON on standard output (as --format json)");
+    sub->add_option("-o,--output", c->output, "file to write (default: standard output)")->check(output_path());
     sub->add_option("--estimator", c->estimator,
                     "also re-score every trial by this estimator from the stored measurements (any registry name, "
                     "e.g. tse-e:3)");

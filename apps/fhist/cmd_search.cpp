@@ -1,5 +1,6 @@
 // fhist plan | search | evaluate: the search side of the CLI.
 #include <fmt/format.h>
+#include <fmt/chrono.h>
 #include <fmt/ranges.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "models/model.hpp"
 #include "nas/network.hpp"
 #include "sched/scheduler.hpp"
+#include "store/trial_store.hpp"
 #include "score/scores.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
@@ -24,42 +26,39 @@
 namespace fhist::cli {
 namespace {
 
+// plan and search take the same budget flags, validated the same way (sched::search_plan).
 void add_budget_flags(CLI::App& sub, sched::SchedulerOptions& s) {
-  sub.add_option("--min-budget", s.min_budget, "smallest budget, epochs")->capture_default_str();
-  sub.add_option("--max-budget", s.max_budget, "largest budget, epochs (the lr schedule's length)")
+  sub.add_option("--min-budget", s.min_budget, "smallest budget, epochs")->check(at_least(1))->capture_default_str();
+  sub.add_option("--max-budget,--max-epochs", s.max_budget, "largest budget, epochs (the lr schedule's length)")
+      ->check(at_least(1))
       ->capture_default_str();
-  sub.add_option("--eta", s.eta, "budget multiplier and keep-1/eta factor")->capture_default_str();
+  sub.add_option("--eta", s.eta, "budget multiplier and keep-1/eta factor")->check(at_least(2))->capture_default_str();
+  sub.add_option("--n-configs", s.n_configs, "random/sh/asha: configurations (0 = as HyperBand's largest bracket)")
+      ->check(at_least(0))
+      ->capture_default_str();
+  sub.add_option("--iterations", s.iterations, "hyperband/bohb: rounds of all brackets")
+      ->check(at_least(1))
+      ->capture_default_str();
 }
 
 // ---- plan
 struct PlanCmd {
   std::string algo = "hyperband";
   sched::SchedulerOptions s;
-  bool json = false;
+  JsonOutput out;
 };
 
 void run_plan(const PlanCmd& c) {
-  std::vector<sched::BracketPlan> plan;
-  if (c.algo == "hyperband" || c.algo == "bohb") {
-    plan = sched::hyperband_plan(c.s.min_budget, c.s.max_budget, c.s.eta);
-  } else {
-    const auto hb = sched::hyperband_plan(c.s.min_budget, c.s.max_budget, c.s.eta);
-    const auto n = c.s.n_configs > 0 ? c.s.n_configs : hb.front().rungs.front().configs;
-    if (c.algo == "random") {
-      plan = {{0, {{n, c.s.max_budget}}}};
-    } else {
-      plan = {sched::successive_halving_plan(n, c.s.min_budget, c.s.max_budget, c.s.eta)};
-    }
-  }
-  if (c.json) {
+  const auto plan = sched::search_plan(c.algo, c.s);
+  if (c.out.any()) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& b : plan) {
       nlohmann::json rungs = nlohmann::json::array();
       for (const auto& r : b.rungs) rungs.push_back({{"configs", r.configs}, {"budget_epochs", r.budget_epochs}});
       j.push_back({{"bracket", b.bracket}, {"rungs", rungs}});
     }
-    fmt::print("{}\n", j.dump(2));
-    return;
+    c.out.write(j);
+    if (c.out.json) return;
   }
   fmt::print("{} plan: budgets {}..{} epochs, eta {}{}\n", c.algo, c.s.min_budget, c.s.max_budget, c.s.eta,
              c.algo == "asha" ? " (ASHA promotes asynchronously; this is the synchronous equivalent)" : "");
@@ -73,13 +72,8 @@ void run_plan(const PlanCmd& c) {
     }
     fmt::print("  bracket {:>2}: {}  = {} epochs\n", b.bracket, rungs, epochs);
   }
-  fmt::print("total: {} configurations, {} epochs (promoted trials continue from their checkpoints)\n",
-             [&] {
-               std::int64_t n = 0;
-               for (const auto& b : plan) n += b.rungs.front().configs;
-               return n;
-             }(),
-             sched::total_epochs(plan));
+  fmt::print("total: {} configurations, {} jobs, {} epochs (promoted trials continue from their checkpoints)\n",
+             sched::total_configs(plan), sched::total_jobs(plan), sched::total_epochs(plan));
 }
 
 // ---- search
@@ -126,7 +120,8 @@ void print_summary(const study::StudySummary& s, const std::string& estimator) {
     fmt::print("best: trial {} {} | {} score {} at {} epochs\n", s.best->trial, s.best_config.to_string(), estimator,
                score_text(s.best->score, estimator), s.best->budget_epochs);
   }
-  fmt::print("spent: {} trials, {} epochs, {:.0f} s of training\n", s.trials, s.epochs_trained, s.seconds);
+  fmt::print("spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
+             s.seconds);
   fmt::print("journal: {}\n", s.journal);
 }
 
@@ -160,6 +155,54 @@ class JobsLine {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// "42 s", "12 min", "3.4 h".
+std::string duration_text(double seconds) {
+  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 5400) return fmt::format("{:.0f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+// Where a search stands against its plan: job k/N, epochs e/E, the best so far and an ETA from this session's pace
+// (wall seconds per epoch since it started, so several workers count). Warns once when the rest will take hours.
+class SearchProgress {
+ public:
+  SearchProgress(const std::vector<sched::BracketPlan>& plan, std::int64_t epochs_before)
+      : jobs_(sched::total_jobs(plan)), epochs_(sched::total_epochs(plan)), epochs_before_(epochs_before) {}
+
+  std::string line(const study::StudySummary& s, const std::string& estimator) const {
+    std::string out = fmt::format("job {}/{}, epochs {}/{}", s.jobs, jobs_, s.epochs_trained, epochs_);
+    if (s.best) out += fmt::format(", best {} (trial {})", score_text(s.best->score, estimator), s.best->trial);
+    if (const auto eta = remaining_seconds(s)) out += ", ETA " + duration_text(*eta);
+    return out;
+  }
+
+  // A note, once, when the epochs left will take more than an hour at this pace.
+  std::string warning(const study::StudySummary& s) {
+    const auto eta = remaining_seconds(s);
+    if (warned_ || !eta || *eta < 3600) return {};
+    warned_ = true;
+    return fmt::format("note: at this pace ({:.1f} s per epoch) the {} epochs left take about {}. A smaller plan: "
+                       "--max-budget, --n-configs, --train-size, more --workers on a GPU (fhist plan prints a plan's "
+                       "size); Ctrl-C stops cleanly and --resume goes on later.",
+                       elapsed() / static_cast<double>(s.epochs_trained - epochs_before_),
+                       std::max<std::int64_t>(0, epochs_ - s.epochs_trained), duration_text(*eta));
+  }
+
+ private:
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  std::optional<double> remaining_seconds(const study::StudySummary& s) const {
+    const auto done = s.epochs_trained - epochs_before_;
+    if (done <= 0) return std::nullopt;
+    return elapsed() / static_cast<double>(done) * static_cast<double>(std::max<std::int64_t>(0, epochs_ - s.epochs_trained));
+  }
+
+  std::int64_t jobs_;
+  std::int64_t epochs_;
+  std::int64_t epochs_before_;
+  bool warned_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 void run_search(SearchCmd& c) {
   const std::string device = apply_runtime(c.rt, true);
   // A progress bar for the running job on a terminal (a line of running jobs with several workers); one line per
@@ -172,31 +215,46 @@ void run_search(SearchCmd& c) {
   if (stored) check_resume_flags(c, *stored);
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
   const std::string estimator = stored ? stored->estimator : c.o.estimator;
+  const auto& options = stored ? *stored : c.o;
+  const auto plan = sched::search_plan(options.algo, options.sched);
+  SearchProgress progress(plan, stored ? study::summarize_journal(c.journal).epochs_trained : 0);
   study::Callbacks cb;
   const InterruptGuard interrupt;
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
+  std::int64_t last_step = 0;
   cb.on_step = [&](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
     if (workers > 1) return jobs.step(job, epoch, step, steps, loss);
-    if (step == 1) {
+    // A new bar for each epoch. The trainer reports every few steps (every 20 on CUDA), so step 1 may never come.
+    if (!bar || step <= last_step) {
+      if (bar) bar->finish();
       bar = std::make_unique<ProgressBar>(steps, fmt::format("[bracket {} rung {}] trial {} epoch {}/{}", job.bracket,
                                                              job.rung, job.trial, epoch, job.budget_epochs));
     }
+    last_step = step;
     bar->update(step, fmt::format("loss {:.4f}", loss));
   };
   cb.on_result = [&](const study::TrialResult& r, const study::StudySummary& s) {
     if (bar) bar->finish();
+    bar.reset();
+    last_step = 0;
     jobs.finished(r.trial);
-    fmt::print("[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {} epochs "
-               "spent{}\n",
+    fmt::print("[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {}{}\n",
                r.bracket, r.rung, r.trial, r.budget_epochs, score_text(r.score, estimator), 100.0 * r.original_val_acc,
-               r.seconds,
-               s.epochs_trained, r.message.empty() ? "" : " | " + r.message);
+               r.seconds, progress.line(s, estimator), r.message.empty() ? "" : " | " + r.message);
+    const auto note = progress.warning(s);
+    if (!note.empty()) fmt::print("{}\n", note);
     std::fflush(stdout);
   };
+  const auto plan_line = fmt::format("plan: {} configurations, {} jobs, {} epochs ({} {}..{} eta {}{})",
+                                     sched::total_configs(plan), sched::total_jobs(plan), sched::total_epochs(plan),
+                                     options.algo, options.sched.min_budget, options.sched.max_budget,
+                                     options.sched.eta,
+                                     options.algo == "asha" ? "; ASHA's count is its synchronous equivalent" : "");
   study::StudySummary summary;
   if (c.resume) {
     fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored->algo,
                stored->estimator, stored->data, stored->seed, workers);
+    fmt::print("{}\n", plan_line);
     std::fflush(stdout);
     const bool data_given = c.app->get_option("--data")->count() > 0;
     summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt,
@@ -221,6 +279,7 @@ void run_search(SearchCmd& c) {
                  c.o.sched.min_budget, c.o.sched.max_budget, c.o.sched.eta, c.o.seed, at::get_num_threads(),
                  c.o.workers, device);
     }
+    fmt::print("{}\n", plan_line);
     std::fflush(stdout);
     summary = study::run_study(c.o, c.journal, cb);
   }
@@ -238,15 +297,18 @@ void run_search(SearchCmd& c) {
 // ---- evaluate
 struct EvaluateCmd {
   std::string journal;
-  std::int64_t epochs = 0;
-  std::int64_t trial = -1;  // -1: the incumbent
+  std::int64_t max_budget = 0;  // 0: the search's --max-budget
+  std::int64_t trial = -1;      // -1: the incumbent
+  bool no_store = false;
+  JsonOutput out;
   RuntimeOptions rt;
 };
 
 void run_evaluate(const EvaluateCmd& c) {
   const std::string device = apply_runtime(c.rt);
-  if (c.epochs < 1) throw InputError(fmt::format("--epochs must be >= 1 (got {})", c.epochs));
+  if (c.max_budget < 0) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.max_budget));
   const auto o = study::journal_options(c.journal);
+  const std::int64_t epochs = c.max_budget > 0 ? c.max_budget : o.sched.max_budget;
   const auto s = study::summarize_journal(c.journal);
   space::Config cfg;
   std::int64_t trial = c.trial;
@@ -257,6 +319,13 @@ void run_evaluate(const EvaluateCmd& c) {
   } else {
     cfg = study::trial_config(c.journal, trial);
   }
+  // The result goes into the journal at the end: a search still running there holds its lock, so say so now.
+  if (!c.no_store && store::journal_in_use(c.journal)) {
+    throw InputError(fmt::format("{} is in use by a running search: evaluate after it ends, or pass --no-store "
+                                 "(the result then goes only to --json / -o)",
+                                 c.journal));
+  }
+  const auto t_start = std::chrono::steady_clock::now();
   auto tt = data::load_dataset(o.data);
   auto split = data::split_train_val(tt.train, o.train_size, o.val_size, o.seed);
   const auto train_val = data::concat(split.train, split.val);
@@ -267,8 +336,8 @@ void run_evaluate(const EvaluateCmd& c) {
   train::TrainOptions t;
   models::ModelSpec spec;
   study::apply_config(cfg, eval_options, t, spec);
-  t.epochs = c.epochs;
-  t.max_epochs = c.epochs;
+  t.epochs = epochs;
+  t.max_epochs = epochs;
   t.seed = o.seed;
   t.estimate_each_epoch = false;
   spec.in_channels = tt.train.channels();
@@ -277,15 +346,46 @@ void run_evaluate(const EvaluateCmd& c) {
   // Train on train + validation, report on the official test set (the paper's final evaluation). The trainer's
   // "validation" pass is the test set here; nothing is selected by it.
   train::Trainer trainer(nas::make_network(spec), train_val, tt.test, t);
-  fmt::print("evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", trial,
-             cfg.to_string(), c.journal, train_val.size(), c.epochs);
+  // With --json, stdout carries the JSON only; the progress lines go to stderr.
+  std::FILE* human = c.out.json ? stderr : stdout;
+  fmt::print(human, "evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", trial,
+             cfg.to_string(), c.journal, train_val.size(), epochs);
+  nlohmann::json per_epoch = nlohmann::json::array();
   while (!trainer.finished()) {
     const auto r = trainer.run_epoch();
-    fmt::print("epoch {:>3}  loss {:.4f}  test {:.2f}%  {:.1f} s\n", r.epoch, r.train_loss, 100.0 * r.original_val_acc,
-               r.seconds);
-    std::fflush(stdout);
+    fmt::print(human, "epoch {:>3}  loss {:.4f}  test {:.2f}%  {:.1f} s\n", r.epoch, r.train_loss,
+               100.0 * r.original_val_acc, r.seconds);
+    std::fflush(human);
+    per_epoch.push_back({{"epoch", r.epoch},
+                         {"train_loss", study::json_number(r.train_loss)},
+                         {"test_acc", study::json_number(r.original_val_acc)},
+                         {"seconds", r.seconds}});
   }
-  fmt::print("test accuracy: {:.2f}%\n", 100.0 * trainer.records().back().original_val_acc);
+  const double test_acc = trainer.records().back().original_val_acc;
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  nlohmann::json result = {
+      {"journal", c.journal},
+      {"trial", trial},
+      {"config", cfg.to_json()},
+      {"max_budget", epochs},
+      {"train_images", train_val.size()},
+      {"test_images", tt.test.size()},
+      {"test_acc", study::json_number(test_acc)},
+      {"seed", t.seed},
+      {"device", device},
+      {"threads", at::get_num_threads()},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
+      {"finished_at", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now))},
+      {"fhist_version", FHIST_VERSION},
+      {"epochs", per_epoch}};
+  fmt::print(human, "test accuracy: {:.2f}%\n", 100.0 * test_acc);
+  if (!c.no_store) {
+    auto stored = result;
+    stored.erase("journal");
+    study::add_evaluation(c.journal, stored);
+    fmt::print(human, "stored in {} (fhist report shows it)\n", c.journal);
+  }
+  c.out.write(result);
 }
 
 }  // namespace
@@ -298,8 +398,7 @@ void register_search(CLI::App& app) {
         ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
         ->capture_default_str();
     add_budget_flags(*sub, c->s);
-    sub->add_option("--n-configs", c->s.n_configs, "random/sh/asha: configurations (0 = HyperBand's largest bracket)");
-    sub->add_flag("--json", c->json, "print JSON");
+    add_json_output_flags(*sub, c->out, "the brackets and rungs");
     sub->callback([c]() { run_plan(*c); });
   }
   {
@@ -314,10 +413,6 @@ void register_search(CLI::App& app) {
                                 fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
     add_budget_flags(*sub, c->o.sched);
-    sub->add_option("--n-configs", c->o.sched.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
-        ->capture_default_str();
-    sub->add_option("--iterations", c->o.sched.iterations, "hyperband/bohb: rounds of all brackets")
-        ->capture_default_str();
     sub->add_option("--table", c->o.table,
                     "restrict candidates to a table's configurations (fhist table), trained as the table did");
     sub->add_option("--objective", c->o.objective, "train | table (read each job from --table instead of training)")
@@ -342,8 +437,13 @@ void register_search(CLI::App& app) {
     auto* sub = app.add_subcommand("evaluate",
                                    "retrain a search's best configuration on train + validation, report test accuracy");
     sub->add_option("--journal", c->journal, "the search's journal")->required();
-    sub->add_option("--epochs", c->epochs, "epochs of the retraining (its lr schedule's length)")->required();
-    sub->add_option("--trial", c->trial, "evaluate this trial's configuration instead of the incumbent's");
+    sub->add_option("--max-budget,--max-epochs,--epochs", c->max_budget,
+                    "epochs of the retraining, its lr schedule's length (default: the search's --max-budget)")
+        ->check(at_least(1));
+    sub->add_option("--trial", c->trial, "evaluate this trial's configuration instead of the incumbent's")
+        ->check(at_least(0));
+    sub->add_flag("--no-store", c->no_store, "do not record the result in the journal");
+    add_json_output_flags(*sub, c->out, "the result (trial, configuration, test accuracy per epoch, seed)");
     add_runtime_flags(*sub, c->rt);
     add_speed_flags(*sub, c->rt);
     sub->callback([c]() { run_evaluate(*c); });

@@ -50,7 +50,7 @@ void run_table(TableCmd& c) {
                c.journal, configs, stored.space, epochs, stored.seed);
   } else {
     if (c.configs < 1) throw InputError(fmt::format("--configs must be >= 1 (got {})", c.configs));
-    if (c.epochs < 1) throw InputError(fmt::format("--epochs must be >= 1 (got {})", c.epochs));
+    if (c.epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.epochs));
     c.o.algo = "random";
     c.o.sched.min_budget = c.o.sched.max_budget = c.epochs;
     c.o.sched.n_configs = c.configs;
@@ -276,7 +276,7 @@ void register_table(CLI::App& app) {
     sub->add_option("--estimator", c->estimators, "estimators, comma-separated, or all")
         ->delimiter(',')
         ->capture_default_str();
-    sub->add_option("-o,--output", c->output, "write every row as JSON to this file");
+    sub->add_option("-o,--output", c->output, "write every row as JSON to this file")->check(output_path());
     sub->add_flag("--json", c->json, "print JSON instead of the tables");
     sub->callback([c]() { run_rank(*c); });
   }
@@ -302,7 +302,7 @@ void register_table(CLI::App& app) {
     sub->add_option("--n-configs", c->s.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
         ->capture_default_str();
     sub->add_option("--iterations", c->s.iterations, "hyperband/bohb: rounds of all brackets")->capture_default_str();
-    sub->add_option("-o,--output", c->output, "write every run as JSON to this file");
+    sub->add_option("-o,--output", c->output, "write every run as JSON to this file")->check(output_path());
     sub->add_flag("--json", c->json, "print every run as JSON instead of the summary");
     sub->callback([c]() { run_replay(*c); });
   }
@@ -314,7 +314,8 @@ void register_table(CLI::App& app) {
                "test accuracy at the end; rerun to resume");
   sub->add_option("--journal", c->journal, "the table (an fhist journal); resumed if it exists")->required();
   sub->add_option("--configs", c->configs, "configurations to train")->capture_default_str();
-  sub->add_option("--epochs", c->epochs, "full budget (the lr schedule's length)")->capture_default_str();
+  sub->add_option("--max-budget,--max-epochs,--epochs", c->epochs, "full budget, epochs (the lr schedule's length)")
+      ->capture_default_str();
   sub->add_option("--minutes", c->minutes, "start no new configuration after this many minutes (0 = no limit)")
       ->capture_default_str();
   add_study_flags(*sub, c->o);

@@ -1,10 +1,12 @@
 // fhist train: one network, its per-epoch original accuracy next to the feature-history estimate.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
 #include "nas/darts.hpp"
@@ -27,17 +30,16 @@ namespace {
 struct TrainCmd {
   std::string data = "fashion-mnist";
   std::string model = "resnet18";
-  double width_mult = 1.0;
+  double width_mult = 0.25;  // as search
   std::int64_t train_size = 8000;
   std::int64_t val_size = 2000;
-  std::string augment = "crop,flip";
+  std::string augment = "auto";
   std::string feature_dtype = "float16";
-  std::string run_dir = "runs/train";
+  std::string run_dir;    // empty: a new folder runs/train, runs/train-2, ...
   bool resume = false;
   bool no_checkpoint = false;
-  std::string json_path;
-  std::string arch;       // nb201
-  std::string genotype;   // darts
+  JsonOutput out;
+  std::string arch;       // nb201 arch string or DARTS genotype
   std::int64_t channels = 0;
   std::int64_t cells = 0;
   bool auxiliary = false;
@@ -46,7 +48,101 @@ struct TrainCmd {
   std::string config_from;  // JOURNAL[:TRIAL]: a search's best configuration (or trial TRIAL's), as --config
   train::TrainOptions opts;
   RuntimeOptions rt;
+  const CLI::App* app = nullptr;  // to tell the flags given on this command line from defaults
 };
+
+nlohmann::json read_config(const std::string& config);
+
+// The flags that define a run, stored in RUN_DIR/run.json: --resume takes them from there, so a run continues with
+// `fhist train --resume --run-dir DIR` alone, and a flag given with a different value is refused by name.
+struct Setting {
+  std::string flag;
+  std::function<nlohmann::json(TrainCmd&)> get;
+  std::function<void(TrainCmd&, const nlohmann::json&)> set;
+};
+
+template <class Ref>
+Setting setting(std::string flag, Ref ref) {
+  return {std::move(flag), [ref](TrainCmd& c) { return nlohmann::json(ref(c)); },
+          [ref](TrainCmd& c, const nlohmann::json& j) { j.get_to(ref(c)); }};
+}
+
+const std::vector<Setting>& run_settings() {
+  static const std::vector<Setting> all = {
+      setting("data", [](TrainCmd& c) -> auto& { return c.data; }),
+      setting("model", [](TrainCmd& c) -> auto& { return c.model; }),
+      setting("arch", [](TrainCmd& c) -> auto& { return c.arch; }),
+      setting("channels", [](TrainCmd& c) -> auto& { return c.channels; }),
+      setting("cells", [](TrainCmd& c) -> auto& { return c.cells; }),
+      setting("auxiliary", [](TrainCmd& c) -> auto& { return c.auxiliary; }),
+      setting("space", [](TrainCmd& c) -> auto& { return c.space; }),
+      setting("config", [](TrainCmd& c) -> auto& { return c.config; }),
+      setting("width-mult", [](TrainCmd& c) -> auto& { return c.width_mult; }),
+      setting("epochs", [](TrainCmd& c) -> auto& { return c.opts.epochs; }),
+      setting("max-budget", [](TrainCmd& c) -> auto& { return c.opts.max_epochs; }),
+      setting("batch-size", [](TrainCmd& c) -> auto& { return c.opts.batch_size; }),
+      setting("lr", [](TrainCmd& c) -> auto& { return c.opts.lr; }),
+      setting("weight-decay", [](TrainCmd& c) -> auto& { return c.opts.weight_decay; }),
+      setting("train-size", [](TrainCmd& c) -> auto& { return c.train_size; }),
+      setting("val-size", [](TrainCmd& c) -> auto& { return c.val_size; }),
+      setting("augment", [](TrainCmd& c) -> auto& { return c.augment; }),
+      setting("window", [](TrainCmd& c) -> auto& { return c.opts.window; }),
+      setting("feature-storage", [](TrainCmd& c) -> auto& { return c.feature_dtype; }),
+      setting("refit-epochs", [](TrainCmd& c) -> auto& { return c.opts.refit.epochs; }),
+      setting("seed", [](TrainCmd& c) -> auto& { return c.opts.seed; }),
+      setting("compare-impl", [](TrainCmd& c) -> auto& { return c.opts.compare_impl; }),
+      setting("save-features", [](TrainCmd& c) -> auto& { return c.opts.save_features_dir; }),
+      setting("precision", [](TrainCmd& c) -> auto& { return c.rt.precision; }),
+      setting("channels-last", [](TrainCmd& c) -> auto& { return c.rt.channels_last; }),
+  };
+  return all;
+}
+
+std::string settings_file(const std::string& run_dir) { return (std::filesystem::path(run_dir) / "run.json").string(); }
+
+// --resume: the stored settings replace the defaults; a flag given with another value is a mistake (it would train a
+// different run on top of this one), so every such flag is named with its stored value. --epochs may grow the budget.
+void apply_stored_settings(TrainCmd& c) {
+  const auto path = settings_file(c.run_dir);
+  if (!std::filesystem::exists(path)) return;  // a run of an older fhist: the checkpoint's fingerprint still checks
+  nlohmann::json stored;
+  try {
+    std::ifstream in(path);
+    stored = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not valid JSON ({}); it holds the run's settings", path, e.what()));
+  }
+  std::vector<std::string> differ;
+  for (const auto& s : run_settings()) {
+    if (!stored.contains(s.flag)) continue;
+    const auto& value = stored.at(s.flag);
+    const bool given = c.app->count("--" + s.flag) > 0 || (s.flag == "config" && c.app->count("--config-from") > 0);
+    if (!given) {
+      try {
+        s.set(c, value);
+      } catch (const nlohmann::json::exception&) {
+        throw InputError(fmt::format("{}: '{}' should be like {}, got {}", path, s.flag, s.get(c).dump(), value.dump()));
+      }
+    } else if (s.flag == "config" ? value.get<std::string>().empty() || read_config(c.config) != read_config(value.get<std::string>())
+                                  : s.flag != "epochs" && s.get(c) != value) {
+      differ.push_back(fmt::format("--{} {} (stored: {})", s.flag, s.get(c).dump(), value.dump()));
+    }
+  }
+  if (!differ.empty()) {
+    throw InputError(fmt::format("--resume continues {} with the settings it started with ({}), and these differ: "
+                                 "{}. Drop them to continue that run (only --epochs may change, to train further), "
+                                 "or start a new run without --resume",
+                                 c.run_dir, path, fmt::join(differ, ", ")));
+  }
+}
+
+// runs/train, then runs/train-2, runs/train-3, ...: a plain `fhist train` never collides with an earlier run.
+std::string new_run_dir() {
+  for (int i = 1;; ++i) {
+    const auto dir = i == 1 ? std::string("runs/train") : fmt::format("runs/train-{}", i);
+    if (!std::filesystem::exists(dir)) return dir;
+  }
+}
 
 nlohmann::json record_json(const train::EpochRecord& r, const score::TrialHistory& upto) {
   auto j = study::epoch_row(r, upto);
@@ -80,22 +176,21 @@ nlohmann::json config_from_journal(const std::string& spec) {
   return config.to_json();
 }
 
-void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
-  nlohmann::json j;
-  const bool inline_json = c.config.find('{') != std::string::npos;
+// --config TEXT|FILE as JSON (a file is read now, so run.json keeps the configuration itself).
+nlohmann::json read_config(const std::string& config) {
+  const bool inline_json = config.find('{') != std::string::npos;
   try {
-    if (!c.config_from.empty()) {
-      j = config_from_journal(c.config_from);
-    } else if (inline_json) {
-      j = nlohmann::json::parse(c.config);
-    } else {
-      std::ifstream in(c.config);
-      if (!in) throw InputError(fmt::format("--config {}: no such file (pass JSON text or a file)", c.config));
-      j = nlohmann::json::parse(in);
-    }
+    if (inline_json) return nlohmann::json::parse(config);
+    std::ifstream in(config);
+    if (!in) throw InputError(fmt::format("--config {}: no such file (pass JSON text or a file)", config));
+    return nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("--config {}: not valid JSON ({})", inline_json ? "text" : c.config, e.what()));
+    throw InputError(fmt::format("--config {}: not valid JSON ({})", inline_json ? "text" : config, e.what()));
   }
+}
+
+void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
+  const auto j = read_config(c.config);
   const auto config = space::Config::from_json(j);
   if (!c.space.empty()) study::load_space(c.space).validate(config);
   study::StudyOptions o;
@@ -118,6 +213,24 @@ void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
 std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:6.2f}", 100.0 * v) : "     -"; }
 
 void run_train(TrainCmd& c) {
+  if (c.resume && c.no_checkpoint) throw InputError("--resume needs a checkpoint; it cannot be combined with --no-checkpoint");
+  if (c.resume && c.run_dir.empty()) {
+    throw InputError("--resume needs --run-dir: the folder of the run to continue (each fhist train prints its "
+                     "folder; plain runs go to runs/train, runs/train-2, ...)");
+  }
+  // Stored as the configuration itself: the journal or the file may change or move.
+  if (!c.config_from.empty()) {
+    c.config = config_from_journal(c.config_from).dump();
+    c.config_from.clear();
+  } else if (!c.config.empty()) {
+    c.config = read_config(c.config).dump();
+  }
+  if (c.resume) apply_stored_settings(c);
+  if (c.run_dir.empty() && !c.no_checkpoint) c.run_dir = new_run_dir();
+  c.augment = data::resolve_augment(c.augment, c.data);
+  nlohmann::json settings = nlohmann::json::object();
+  for (const auto& s : run_settings()) settings[s.flag] = s.get(c);
+
   const std::string device = apply_runtime(c.rt);
   c.opts.device = torch::Device(device);
   c.opts.bf16 = c.rt.precision == "bf16";
@@ -125,23 +238,24 @@ void run_train(TrainCmd& c) {
   c.opts.data_on_device = c.opts.device.is_cuda();  // small datasets: keep every image on the GPU
   c.opts.augment = data::AugmentOptions::parse(c.augment);
   if (c.feature_dtype != "float16" && c.feature_dtype != "float32") {
-    throw InputError(fmt::format("--feature-dtype '{}': expected float16 or float32", c.feature_dtype));
+    throw InputError(fmt::format("--feature-storage '{}': expected float16 or float32", c.feature_dtype));
   }
   c.opts.feature_dtype = c.feature_dtype == "float16" ? torch::kFloat16 : torch::kFloat32;
 
   models::ModelSpec spec;
   spec.name = c.model;
   spec.width_mult = c.width_mult;
-  spec.arch = c.model == "nb201" ? c.arch : c.model == "darts" ? c.genotype : "";
+  spec.arch = c.model == "nb201" || c.model == "darts" ? c.arch : "";
   if (c.model == "nb201") nas::parse_nb201_arch(c.arch);  // a bad string fails before any data is read
-  if (c.model == "darts" && !c.genotype.empty()) nas::parse_genotype(c.genotype);
+  if (c.model == "darts" && !c.arch.empty()) nas::parse_genotype(c.arch);
   spec.channels = c.channels;
   spec.cells = c.cells;
   spec.auxiliary = c.auxiliary;
-  if (!c.config.empty() || !c.config_from.empty()) apply_config_flag(c, spec);
+  if (!c.config.empty()) apply_config_flag(c, spec);
   c.opts.validate();  // before any data is read
 
-  const std::string ckpt = (std::filesystem::path(c.run_dir) / "checkpoint.pt").string();
+  const std::string ckpt =
+      c.no_checkpoint ? std::string() : (std::filesystem::path(c.run_dir) / "checkpoint.pt").string();
   if (!c.no_checkpoint && !c.resume && std::filesystem::exists(ckpt)) {
     throw InputError(fmt::format("{} already exists: pass --resume to continue that run, or choose another "
                                  "--run-dir (nothing was overwritten)",
@@ -155,6 +269,8 @@ void run_train(TrainCmd& c) {
                                  "this run's); choose an empty or new folder, or pass --resume to continue that run",
                                  feats));
   }
+  // With --json, stdout carries the JSON only; the table goes to stderr.
+  std::FILE* human = c.out.json ? stderr : stdout;
 
   const auto t_start = std::chrono::steady_clock::now();
   auto tt = data::load_dataset(c.data);
@@ -166,21 +282,32 @@ void run_train(TrainCmd& c) {
   auto model = nas::make_network(spec);
 
   train::Trainer trainer(model, split.train, split.val, c.opts);
+  // The folder is made once the data and the network are known to work, so bad input leaves nothing behind.
+  if (!c.no_checkpoint && !c.resume) {
+    std::filesystem::create_directories(c.run_dir);
+    write_file_atomically(settings_file(c.run_dir), [&](std::ostream& os) { os << settings.dump(2) << "\n"; });
+  }
+  if (!c.no_checkpoint) {
+    fmt::print(human, "run folder: {} (continue it with: fhist train --resume --run-dir {})\n", c.run_dir, c.run_dir);
+  }
   if (c.resume) {
-    if (c.no_checkpoint) throw InputError("--resume needs a checkpoint; it cannot be combined with --no-checkpoint");
-    trainer.load_checkpoint(ckpt);
-    fmt::print("resumed from {} after epoch {}\n", ckpt, trainer.epochs_done());
+    try {
+      trainer.load_checkpoint(ckpt);
+    } catch (const CheckpointError& e) {
+      throw InputError(e.what());  // the run named by --run-dir does not fit these settings: bad input
+    }
+    fmt::print(human, "resumed from {} after epoch {}\n", ckpt, trainer.epochs_done());
   }
 
-  fmt::print("fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
+  fmt::print(human, "fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
              "device {}, {} threads, seed {}\n",
              c.model, tt.train.name, split.train.size(), split.val.size(), tt.test.size(), tt.train.channels(),
              tt.train.height(), tt.train.width(), models::count_parameters(*model) / 1e6, model->feature_dim(), device,
              at::get_num_threads(), c.opts.seed);
-  fmt::print("schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
+  fmt::print(human, "schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
              c.opts.lr, c.opts.max_epochs, c.opts.epochs, c.opts.batch_size, c.opts.window, c.feature_dtype);
   const bool paper = c.opts.compare_impl;
-  fmt::print("{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%", "fh%",
+  fmt::print(human, "{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%", "fh%",
              paper ? fmt::format("  {:>8}", "fh-pap%") : "", "sec", "est_sec", paper ? "  pap_sec" : "");
 
   nlohmann::json out = {{"fhist_version", FHIST_VERSION},
@@ -203,9 +330,9 @@ void run_train(TrainCmd& c) {
                         {"device", device},
                         {"precision", c.rt.precision},
                         {"channels_last", c.rt.channels_last},
-                        {"threads", at::get_num_threads()}};
-  auto write_json = [&]() {
-    if (c.json_path.empty()) return;
+                        {"threads", at::get_num_threads()},
+                        {"run_dir", c.run_dir}};
+  auto update_json = [&]() {
     out["epochs"] = nlohmann::json::array();
     score::TrialHistory history;
     history.final_epoch = c.opts.max_epochs;
@@ -215,15 +342,20 @@ void run_train(TrainCmd& c) {
       history.epochs.push_back(study::epoch_measures(r));
       out["epochs"].push_back(record_json(r, history));
     }
-    write_file_atomically(c.json_path, [&](std::ostream& os) { os << out.dump(2) << "\n"; });
+  };
+  // -o is rewritten after every epoch (a crash keeps what finished); --json prints once, at the end.
+  auto write_file = [&]() {
+    if (c.out.output.empty()) return;
+    update_json();
+    JsonOutput{false, c.out.output}.write(out);
   };
 
   auto print_record = [&](const train::EpochRecord& r) {
-    fmt::print("{:>5}  {:8.4f}  {:>8}  {:>8}  {:>8}{}  {:7.1f}  {:8.3f}{}\n", r.epoch, r.train_loss,
+    fmt::print(human, "{:>5}  {:8.4f}  {:>8}  {:>8}  {:>8}{}  {:7.1f}  {:8.3f}{}\n", r.epoch, r.train_loss,
                pct(r.original_val_acc), pct(r.refit_val_acc), pct(r.estimate),
                paper ? "  " + fmt::format("{:>8}", pct(r.estimate_paper)) : "", r.seconds, r.estimate_seconds,
                paper ? fmt::format("  {:7.3f}", r.estimate_paper_seconds) : "");
-    std::fflush(stdout);
+    std::fflush(human);
   };
   for (const auto& r : trainer.records()) print_record(r);
 
@@ -241,29 +373,30 @@ void run_train(TrainCmd& c) {
       });
     } catch (const Stop&) {
       if (bar) bar->finish();
-      fmt::print("\ninterrupted by {} in epoch {}: {} epoch(s) done{}\n", interrupt.name(), epoch, epoch - 1,
+      fmt::print(human, "\ninterrupted by {} in epoch {}: {} epoch(s) done{}\n", interrupt.name(), epoch, epoch - 1,
                  c.no_checkpoint || epoch == 1
                      ? std::string(" (no checkpoint to resume from)")
-                     : fmt::format("; resume with the same command and --resume (checkpoint: {})", ckpt));
-      std::fflush(stdout);
+                     : fmt::format("; resume with: fhist train --resume --run-dir {}", c.run_dir));
+      std::fflush(human);
       throw Interrupted{interrupt.signal()};
     }
     if (bar) bar->finish();
     print_record(rec);
     if (!c.no_checkpoint) trainer.save_checkpoint(ckpt);
-    write_json();
+    write_file();
   }
 
   const double test_acc = trainer.evaluate_accuracy(tt.test);
   const auto& last = trainer.records().back();
-  fmt::print("final: test accuracy {:.2f}% after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
+  fmt::print(human, "final: test accuracy {:.2f}% after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
              100.0 * test_acc, trainer.epochs_done(), 100.0 * last.original_val_acc, pct(last.estimate));
   out["test_acc"] = test_acc;
   out["total_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  write_json();
-  if (!c.json_path.empty()) fmt::print("results: {}\n", c.json_path);
-  if (!c.opts.save_features_dir.empty()) fmt::print("feature history: {}\n", c.opts.save_features_dir);
+  update_json();
+  c.out.write(out);
+  if (!c.out.output.empty()) fmt::print(human, "results: {}\n", c.out.output);
+  if (!c.opts.save_features_dir.empty()) fmt::print(human, "feature history: {}\n", c.opts.save_features_dir);
 }
 
 }  // namespace
@@ -277,8 +410,9 @@ void register_train(CLI::App& app) {
   sub->add_option("--model", c->model, "network")
       ->check(CLI::IsMember(nas::network_names()))
       ->capture_default_str();
-  sub->add_option("--arch", c->arch, "nb201: the cell, e.g. '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'");
-  sub->add_option("--genotype", c->genotype, "darts: Genotype(normal=[...], ...) text (default DARTS_V2)");
+  sub->add_option("--arch,--genotype", c->arch,
+                  "nb201: the cell, e.g. '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|"
+                  "nor_conv_3x3~1|skip_connect~2|'; darts: Genotype(normal=[...], ...) text (default DARTS_V2)");
   sub->add_option("--channels", c->channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
   sub->add_option("--cells", c->cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")->capture_default_str();
   sub->add_flag("--auxiliary", c->auxiliary, "darts: auxiliary head (loss weight 0.4)");
@@ -290,7 +424,8 @@ void register_train(CLI::App& app) {
       ->excludes(config);
   sub->add_option("--width-mult", c->width_mult, "channel width multiplier")->capture_default_str();
   sub->add_option("--epochs", c->opts.epochs, "budget: epochs to train")->capture_default_str();
-  sub->add_option("--max-epochs", c->opts.max_epochs, "length of the linear lr schedule")->capture_default_str();
+  sub->add_option("--max-budget,--max-epochs", c->opts.max_epochs, "the lr schedule's length, epochs (linear to 0)")
+      ->capture_default_str();
   sub->add_option("--batch-size", c->opts.batch_size, "training batch size")->capture_default_str();
   sub->add_option("--lr", c->opts.lr, "initial learning rate (SGD, momentum 0.9)")->capture_default_str();
   sub->add_option("--weight-decay", c->opts.weight_decay, "weight decay")->capture_default_str();
@@ -298,24 +433,31 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--val-size", c->val_size, "images drawn from the training set for validation")
       ->capture_default_str();
-  sub->add_option("--augment", c->augment, "comma list of crop[N], flip, cutout[N], or none")->capture_default_str();
+  sub->add_option("--augment", c->augment, "auto (none on Fashion-MNIST and MNIST, crop,flip on CIFAR: measured, see README) or a comma list of "
+                  "crop[N], flip, cutout[N], or none")->capture_default_str();
   sub->add_option("--window", c->opts.window, "K: epochs of feature history in the ensemble")->capture_default_str();
-  sub->add_option("--feature-dtype", c->feature_dtype, "float16 | float32 storage of feature histories")
+  sub->add_option("--feature-storage,--feature-dtype", c->feature_dtype,
+                  "float16 | float32: the precision feature histories are held in (the re-fits compute in float32)")
       ->capture_default_str();
   sub->add_option("--refit-epochs", c->opts.refit.epochs, "epochs of head re-fitting (paper: 5)")
       ->capture_default_str();
+  sub->add_option("--sync-every", c->opts.sync_every,
+                  "training steps between reading the loss back (progress, divergence check); 0 = 1 on CPU, 20 on CUDA")
+      ->check(at_least(0));
   sub->add_option("--seed", c->opts.seed, "seed for the split, init, shuffling, augmentation, refits")
       ->capture_default_str();
   sub->add_flag("--compare-impl", c->opts.compare_impl,
                 "also run the paper-faithful estimator each epoch and print it beside the fast one");
   sub->add_option("--save-features", c->opts.save_features_dir, "write each epoch's feature history as .npy here");
-  sub->add_option("--run-dir", c->run_dir, "checkpoint folder (checkpoint.pt is replaced after every epoch)")
-      ->capture_default_str();
-  sub->add_flag("--resume", c->resume, "continue from the checkpoint in --run-dir");
+  sub->add_option("--run-dir", c->run_dir,
+                  "the run's folder: run.json (settings) and checkpoint.pt, replaced after every epoch (default: a "
+                  "new folder runs/train, runs/train-2, ...)");
+  sub->add_flag("--resume", c->resume, "continue the run in --run-dir with its stored settings");
   sub->add_flag("--no-checkpoint", c->no_checkpoint, "do not write checkpoints");
-  sub->add_option("--json", c->json_path, "write per-epoch results and the test accuracy as JSON");
+  add_json_output_flags(*sub, c->out, "the settings, per-epoch results and the test accuracy");
   add_runtime_flags(*sub, c->rt);
   add_speed_flags(*sub, c->rt);
+  c->app = sub;
   sub->callback([c]() { run_train(*c); });
 }
 

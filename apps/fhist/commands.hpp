@@ -2,6 +2,7 @@
 // Subcommand registration. Each subcommand parses into an options struct, then runs; errors propagate as typed
 // exceptions and main() maps them to exit codes.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -18,6 +19,19 @@ constexpr int kExitUsage = 2;
 
 // A whole number >= `min`, with a message a user can read (CLI11's own prints its 300-digit upper bound).
 CLI::Validator at_least(long long min);
+
+// An output file (-o) whose folder exists: fhist creates no folders the user did not ask for.
+CLI::Validator output_path();
+
+// Every command that has results to give: --json prints them as JSON on stdout, -o FILE writes them to FILE.
+struct JsonOutput {
+  bool json = false;
+  std::string output;
+  bool any() const { return json || !output.empty(); }
+  // Writes `j` where asked; the file atomically (a crash leaves the old file or the new one).
+  void write(const nlohmann::json& j) const;
+};
+void add_json_output_flags(CLI::App& app, JsonOutput& o, const std::string& what);
 
 // Prints a command-line parse error as "fhist CMD: error: ...", with a suggestion for an unknown option or command
 // ("unknown option --epoch (did you mean --epochs?)"). Returns the exit code (kExitUsage).

@@ -7,10 +7,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "core/fs.hpp"
 #include "core/text.hpp"
 #include "nas/network.hpp"
 #include "score/scores.hpp"
@@ -57,6 +59,26 @@ CLI::Validator at_least(long long min) {
         return fmt::format("expected a whole number >= {}, got '{}'", min, s);
       },
       fmt::format("INT>={}", min));
+}
+
+CLI::Validator output_path() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const auto parent = std::filesystem::path(s).parent_path();
+        if (s.empty() || s == "-" || parent.empty() || std::filesystem::is_directory(parent)) return {};
+        return fmt::format("the folder '{}' does not exist (create it first)", parent.string());
+      },
+      "FILE");
+}
+
+void JsonOutput::write(const nlohmann::json& j) const {
+  if (!output.empty()) write_file_atomically(output, [&](std::ostream& os) { os << j.dump(2) << "\n"; });
+  if (json) fmt::print("{}\n", j.dump(2));
+}
+
+void add_json_output_flags(CLI::App& app, JsonOutput& o, const std::string& what) {
+  app.add_flag("--json", o.json, fmt::format("print {} as JSON on standard output", what));
+  app.add_option("-o,--output", o.output, fmt::format("write {} as JSON to this file", what))->check(output_path());
 }
 
 namespace {
@@ -164,6 +186,9 @@ void add_study_flags(CLI::App& app, study::StudyOptions& o) {
   app.add_option("--flops-cap", o.flops_cap, "resnet-scale: 2x (1.12 G MACs) or 4x (2.24 G) ResNet-18");
   app.add_option("--window", o.window, "K: re-fit heads kept for fh and the window estimators")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
+  app.add_option("--sync-every", o.sync_every,
+                 "training steps between reading the loss back (progress, divergence check); 0 = 1 on CPU, 20 on CUDA")
+      ->check(at_least(0));
 }
 
 namespace {

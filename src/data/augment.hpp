@@ -23,6 +23,10 @@ struct AugmentOptions {
   std::string to_string() const;
 };
 
+// "auto" becomes what measured best for the dataset at fhist's budgets (docs/results.md, "Defaults"): "none" for
+// Fashion-MNIST and MNIST, "crop,flip" for CIFAR (the paper's). Any other text is returned unchanged.
+std::string resolve_augment(const std::string& augment, const std::string& data_spec);
+
 // Images `indices` of `ds` as a normalized float batch [B, C, H, W] on `device`. With `aug` and `rng`, applies the
 // random augmentation (drawn from `rng`, so a fixed seed gives the same batch); without, the plain images.
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const AugmentOptions* aug,

@@ -72,6 +72,12 @@ struct SchedulerOptions {
   int iterations = 1;           // HyperBand: times to run the whole set of brackets
 };
 
+// The brackets `algo` runs (random, sh, hyperband, bohb, asha; ASHA as its synchronous equivalent): what `fhist plan`
+// prints and the totals search progress counts against. Validates the options as make_scheduler does.
+std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options);
+std::int64_t total_jobs(const std::vector<BracketPlan>& plan);       // one job per rung entry
+std::int64_t total_configs(const std::vector<BracketPlan>& plan);    // configurations started
+
 // "random" (n_configs trials at max_budget), "sh", "hyperband", "asha". Throws InputError otherwise.
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOptions& options, NewTrial new_trial);
 std::vector<std::string> scheduler_names();

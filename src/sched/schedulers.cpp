@@ -242,30 +242,53 @@ class Asha final : public Scheduler {
 
 std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha"}; }
 
+std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options) {
+  static const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
+  if (std::find(algos.begin(), algos.end(), algo) == algos.end())
+    throw InputError(fmt::format("--algo: unknown algorithm '{}' (known: {})", algo, fmt::join(algos, ", ")));
+  validate_budgets(options.min_budget, options.max_budget, options.eta);
+  if (options.n_configs < 0) throw InputError(fmt::format("--n-configs must be >= 0 (got {})", options.n_configs));
+  if (options.iterations < 1)
+    throw InputError(fmt::format("--iterations must be >= 1 (got {})", options.iterations));
+  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
+  const std::int64_t n = options.n_configs > 0 ? options.n_configs : hb.front().rungs.front().configs;
+  if (algo == "random") return {BracketPlan{0, {{n, options.max_budget}}}};
+  if (algo == "hyperband" || algo == "bohb") {
+    std::vector<BracketPlan> plans;
+    for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
+    return plans;
+  }
+  return {successive_halving_plan(n, options.min_budget, options.max_budget, options.eta)};
+}
+
+std::int64_t total_jobs(const std::vector<BracketPlan>& plan) {
+  std::int64_t n = 0;
+  for (const auto& b : plan)
+    for (const auto& r : b.rungs) n += r.configs;
+  return n;
+}
+
+std::int64_t total_configs(const std::vector<BracketPlan>& plan) {
+  std::int64_t n = 0;
+  for (const auto& b : plan) n += b.rungs.empty() ? 0 : b.rungs.front().configs;
+  return n;
+}
+
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOptions& options,
                                           NewTrial new_trial) {
   const auto names = scheduler_names();
   if (std::find(names.begin(), names.end(), name) == names.end())
     throw InputError(fmt::format("--scheduler: unknown scheduler '{}' (known: {})", name, fmt::join(names, ", ")));
-  validate_budgets(options.min_budget, options.max_budget, options.eta);
-  if (options.n_configs < 0) throw InputError(fmt::format("--n-configs must be >= 0 (got {})", options.n_configs));
-  if (options.iterations < 1)
-    throw InputError(fmt::format("--iterations must be >= 1 (got {})", options.iterations));
   if (!new_trial) throw Error("make_scheduler: NewTrial callback is empty");
-
-  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
-  const std::int64_t n = options.n_configs > 0 ? options.n_configs : hb.front().rungs.front().configs;
-  if (name == "random") return std::make_unique<RandomSearch>(n, options.max_budget, std::move(new_trial));
-  if (name == "hyperband") {
-    std::vector<BracketPlan> plans;
-    for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
-    return std::make_unique<BracketSequence>("hyperband", plans, std::move(new_trial));
+  const auto plans = search_plan(name, options);
+  if (name == "random") {
+    const auto& rung = plans.front().rungs.front();
+    return std::make_unique<RandomSearch>(rung.configs, rung.budget_epochs, std::move(new_trial));
   }
-  // SH and ASHA share the rung budgets min * eta^k, the last capped at max_budget.
-  const BracketPlan sh = successive_halving_plan(n, options.min_budget, options.max_budget, options.eta);
-  if (name == "sh") return std::make_unique<BracketSequence>("sh", std::vector<BracketPlan>{sh}, std::move(new_trial));
+  if (name == "hyperband" || name == "sh") return std::make_unique<BracketSequence>(name, plans, std::move(new_trial));
   // ASHA's rungs reach max_budget even where the SH plan stops early for lack of configs.
-  return std::make_unique<Asha>(n, rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,
+  return std::make_unique<Asha>(plans.front().rungs.front().configs,
+                                rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,
                                 std::move(new_trial));
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
 #include "models/resnet.hpp"
@@ -178,7 +179,7 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
   t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.batch_size;
   t.window = o.window;
-  t.augment = data::AugmentOptions::parse(o.augment);
+  t.augment = data::AugmentOptions::parse(data::resolve_augment(o.augment, o.data));
   if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
   if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
   // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
@@ -186,6 +187,7 @@ void apply_config(const space::Config& cfg, const StudyOptions& o, train::TrainO
   t.device = torch::Device(device_list(o.device).front());
   t.bf16 = o.bf16;
   t.channels_last = o.channels_last;
+  t.sync_every = o.sync_every;
   t.data_on_device = t.device.is_cuda();
   spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
   spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
@@ -249,10 +251,11 @@ void StudyOptions::validate() const {
   if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
   device_list(device);
   if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
+  if (sync_every < 0) throw InputError(fmt::format("--sync-every must be >= 0 (got {})", sync_every));
   if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
   if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
   sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
-  data::AugmentOptions::parse(augment);
+  data::AugmentOptions::parse(data::resolve_augment(augment, data));
 }
 
 nlohmann::json StudyOptions::to_json() const {
@@ -271,7 +274,7 @@ nlohmann::json StudyOptions::to_json() const {
           {"window", window},       {"seed", seed},
           {"keep_checkpoints", keep_checkpoints}, {"device", device},
           {"bf16", bf16},           {"channels_last", channels_last},
-          {"workers", workers},
+          {"workers", workers},       {"sync_every", sync_every},
           {"threads", threads}};
 }
 
@@ -310,6 +313,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.test_accuracy = j.value("test_accuracy", false);
     o.table = j.value("table", std::string());
     o.objective = j.value("objective", std::string("train"));
+    o.sync_every = j.value("sync_every", std::int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
   }

@@ -21,6 +21,7 @@
 #include "core/rng.hpp"
 #include "score/scores.hpp"
 #include "models/model.hpp"
+#include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "nas/darts.hpp"
 #include "nas/nb201.hpp"
@@ -340,6 +341,7 @@ class Runner {
     scheduler_->on_result({r.trial, r.budget_epochs, r.score, state_of(r.state)});
     sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
     summary_.seconds += r.seconds;
+    ++summary_.jobs;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
     summary_.epochs_trained = epochs_recorded_;
     if (improves(summary_.best, r, o_.sched.max_budget)) {
@@ -557,6 +559,7 @@ std::shared_ptr<const BenchmarkTable> table_for(const StudyOptions& o) {
 StudySummary start(StudyOptions options, std::unique_ptr<store::TrialStore> store, const std::string& journal,
                    std::shared_ptr<const BenchmarkTable> table, const Callbacks& callbacks) {
   if (table) options = with_table_settings(std::move(options), *table);
+  options.augment = data::resolve_augment(options.augment, options.data);  // the journal records what ran
   auto space = load_space(options.space, options.flops_cap);
   store->write_study(study_record(options, space));
   Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table));
@@ -664,6 +667,7 @@ StudySummary summarize_journal(const std::string& journal) {
   for (const auto& ev : store->events()) {
     if (ev.kind != "result") continue;
     s.seconds += ev.seconds;
+    ++s.jobs;
     TrialResult r = result_of(ev);
     const auto it = original.find({ev.trial, ev.budget_epochs});
     if (it != original.end()) r.original_val_acc = it->second;

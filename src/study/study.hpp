@@ -29,7 +29,7 @@ struct StudyOptions {
   double width_mult = 0.25;          // used unless the space has "width_mult"
   std::int64_t train_size = 8000;
   std::int64_t val_size = 2000;
-  std::string augment = "crop,flip";
+  std::string augment = "auto";      // data::resolve_augment: none on Fashion-MNIST, crop,flip on CIFAR
   // Training defaults, unless the space sets them (lr, weight_decay, batch_size).
   double lr = 0.1;
   double weight_decay = 5e-4;
@@ -67,6 +67,7 @@ struct StudyOptions {
   bool bf16 = false;                 // bfloat16 autocast
   bool channels_last = false;
   int threads = 0;                   // recorded only; the CLI applies it
+  std::int64_t sync_every = 0;       // steps between loss read-backs (0 = 1 on CPU, 20 on CUDA); results do not change
 
   // Throws InputError naming the flag.
   void validate() const;
@@ -91,6 +92,7 @@ struct StudySummary {
   std::optional<TrialResult> best;   // best score at the largest budget any trial reached
   space::Config best_config;
   std::int64_t trials = 0;
+  std::int64_t jobs = 0;             // finished jobs (one per trial and rung)
   std::int64_t epochs_trained = 0;   // every epoch of every trial, resumed ones counted once
   double seconds = 0.0;              // wall seconds of all jobs
   std::string journal;
@@ -133,6 +135,10 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
 StudySummary summarize_journal(const std::string& journal);
 // The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.
 space::Config trial_config(const std::string& journal, std::int64_t trial);
+// fhist evaluate's results ({"trial", "config", "max_budget", "test_acc", "seed", ...}), appended to the journal's
+// study record (needs the journal's lock: not while a search runs on it), and read back in order.
+void add_evaluation(const std::string& journal, const nlohmann::json& evaluation);
+std::vector<nlohmann::json> journal_evaluations(const std::string& journal);
 // The options a journal was created with (read-only).
 StudyOptions journal_options(const std::string& journal);
 

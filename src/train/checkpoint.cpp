@@ -77,7 +77,7 @@ torch::Tensor fingerprint(const TrainOptions& o, std::int64_t train_size, std::i
                         train_size, val_size, static_cast<std::int64_t>(o.window), params},
                        torch::kInt64);
 }
-const char* kFingerprintNames[] = {"checkpoint version", "--seed",     "--max-epochs", "--batch-size",
+const char* kFingerprintNames[] = {"checkpoint version", "--seed",     "--max-budget", "--batch-size",
                                    "--train-size",       "--val-size", "--window",     "model parameter count"};
 
 }  // namespace

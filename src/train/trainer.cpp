@@ -22,9 +22,9 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 void TrainOptions::validate() const {
   if (epochs < 1) throw InputError(fmt::format("--epochs must be >= 1 (got {})", epochs));
-  if (max_epochs < 1) throw InputError(fmt::format("--max-epochs must be >= 1 (got {})", max_epochs));
+  if (max_epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", max_epochs));
   if (epochs > max_epochs) {
-    throw InputError(fmt::format("--epochs {} exceeds --max-epochs {}: the budget must fit in the lr schedule", epochs,
+    throw InputError(fmt::format("--epochs {} exceeds --max-budget {}: the budget must fit in the lr schedule", epochs,
                                  max_epochs));
   }
   if (batch_size < 1) throw InputError(fmt::format("--batch-size must be >= 1 (got {})", batch_size));

@@ -230,3 +230,13 @@ TEST(Augment, WholeBatchAugmentEqualsPerImageReference) {
 
 }  // namespace
 }  // namespace fhist::data
+
+TEST(ResolveAugment, AutoPicksTheMeasuredDefaultPerDataset) {
+  EXPECT_EQ(fhist::data::resolve_augment("auto", "fashion-mnist"), "none");
+  EXPECT_EQ(fhist::data::resolve_augment("auto", "fashion-mnist:/data/fm"), "none");
+  EXPECT_EQ(fhist::data::resolve_augment("auto", "mnist:/data/m"), "none");
+  EXPECT_EQ(fhist::data::resolve_augment("auto", "cifar10:/data/c"), "crop,flip");
+  EXPECT_EQ(fhist::data::resolve_augment("auto", "cifar100:/data/c"), "crop,flip");
+  EXPECT_EQ(fhist::data::resolve_augment("crop,flip", "fashion-mnist"), "crop,flip");  // an explicit choice stays
+  EXPECT_EQ(fhist::data::resolve_augment("none", "cifar10:/d"), "none");
+}

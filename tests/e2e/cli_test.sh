@@ -7,7 +7,7 @@ SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --thre
 SIZES=(--train-size 1500 --val-size 500)
 
 # --- a real run, with JSON and saved features
-"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_a --json a.json \
+"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_a -o a.json \
   --save-features feats > train.log 2>&1 || { cat train.log; fail "train runs"; }
 grep -q "final: test accuracy" train.log && pass "train prints the final test accuracy" || fail "train output: $(cat train.log)"
 "$PY" - a.json <<'PY' && pass "JSON has every field per epoch" || fail "JSON content"
@@ -20,6 +20,7 @@ for e in d["epochs"]:
     assert 0 <= e["estimate"] <= 1 and 0 <= e["original_val_acc"] <= 1
 assert 0.3 < d["test_acc"] <= 1, d["test_acc"]   # well above chance (0.1) after 4 short epochs
 assert d["seed"] == 3 and d["train_size"] == 1500
+assert d["augment"] == "none", d["augment"]   # --augment auto on Fashion-MNIST (the measured default)
 PY
 
 # --- a second run into the same features folder is refused before it writes (its epochs would mix with these)
@@ -61,7 +62,7 @@ PY
 
 # --- the two fh implementations agree on a real network (ResNet-18 x0.25, fixed seed)
 "$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 2000 --val-size 500 --epochs 3 \
-  --max-epochs 3 --seed 0 --threads 2 --compare-impl --no-checkpoint --json impl.json > impl.log 2>&1
+  --max-epochs 3 --seed 0 --threads 2 --compare-impl --no-checkpoint -o impl.json > impl.log 2>&1
 "$PY" - impl.json <<'PY' && pass "fast and paper-faithful fh agree within 0.3 pt per epoch" || fail "fh implementations differ: $(cat impl.log)"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -71,8 +72,9 @@ for e in d["epochs"]:
 PY
 
 # --- resume: 2 epochs, then continue to 4 = 4 straight
-"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 2 --max-epochs 4 --window 3 --run-dir run_b --json b.json > b1.log 2>&1
-"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_b --json b.json --resume > b2.log 2>&1
+# (the second command names only the run folder: every other setting comes from run_b/run.json)
+"$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 2 --max-epochs 4 --window 3 --run-dir run_b -o b.json > b1.log 2>&1
+"$FHIST" train --resume --run-dir run_b --epochs 4 --threads 2 -o b.json > b2.log 2>&1
 grep -q "resumed from run_b/checkpoint.pt after epoch 2" b2.log && pass "resume reports where it continues" \
   || fail "resume log: $(cat b2.log)"
 "$PY" - a.json b.json <<'PY' && pass "resumed run equals the straight run" || fail "resume differs"
@@ -83,18 +85,39 @@ for x, y in zip(a["epochs"], b["epochs"]):
     assert x["train_loss"] == y["train_loss"] and x["estimate"] == y["estimate"], (x, y)
 assert a["test_acc"] == b["test_acc"], (a["test_acc"], b["test_acc"])
 PY
+"$FHIST" train --resume --run-dir run_b --epochs 4 --threads 2 --json > b3.json 2> b3.log
+"$PY" -c "import json; d = json.load(open('b3.json')); assert len(d['epochs']) == 4 and d['seed'] == 3, d" \
+  && pass "train --json prints only JSON on stdout" || fail "train --json: $(head -c 300 b3.json) $(tail -2 b3.log)"
 # --- Ctrl-C during training: says how many epochs are done and how to resume, exits 130
 "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 40 --max-epochs 40 --window 3 --run-dir run_int > int.log 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do [ -e run_int/checkpoint.pt ] && break; sleep 0.1; done
 kill -INT $pid; wait $pid; rc=$?
-[ $rc -eq 130 ] && grep -q "^interrupted by SIGINT (Ctrl-C) in epoch .*; resume with the same command and --resume" int.log \
+[ $rc -eq 130 ] && grep -q "^interrupted by SIGINT (Ctrl-C) in epoch .*; resume with: fhist train --resume --run-dir run_int$" int.log \
   && pass "train: SIGINT says how to resume, exit 130" || fail "train SIGINT: rc $rc $(tail -3 int.log)"
 
 expect_exit 2 "already exists: pass --resume" "an existing checkpoint is not overwritten" -- \
   "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 4 --window 3 --run-dir run_b
-expect_exit 1 "--max-epochs = 4, this run has 5" "resume with another schedule is refused" -- \
-  "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 5 --window 3 --run-dir run_b --resume
+expect_exit 2 "these differ: --max-budget 5 \(stored: 4\), --lr 0.05 \(stored: 0.1\)\. Drop them" \
+  "resume with changed flags names every one with its stored value" -- \
+  "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 5 --window 3 --run-dir run_b --resume --lr 0.05
+expect_exit 2 "--resume needs --run-dir" "resume without a run folder" -- "$FHIST" train --resume
+# a run folder without run.json (an older fhist): the checkpoint's fingerprint still refuses, as bad input
+cp -r run_b run_old && rm run_old/run.json
+expect_exit 2 "--max-budget = 4, this run has 5" "older run folder: the checkpoint refuses another schedule" -- \
+  "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 4 --max-epochs 5 --window 3 --run-dir run_old --resume
+
+# --- plain runs get a new folder each (runs/train, runs/train-2) and say which
+mkdir -p plain && (cd plain && for i in 1 2; do
+  "$FHIST" train "${SMALL[@]}" --train-size 300 --val-size 100 --epochs 1 --max-budget 1 --window 1 > run$i.log 2>&1 || exit 1
+done) && grep -q "^run folder: runs/train (continue it with: fhist train --resume --run-dir runs/train)" plain/run1.log \
+  && grep -q "^run folder: runs/train-2 " plain/run2.log && [ -f plain/runs/train-2/checkpoint.pt ] \
+  && pass "a second plain train gets runs/train-2" || fail "run folders: $(cat plain/run2.log)"
+
+# --- -o into a folder that does not exist: refused before any work, nothing created
+expect_exit 2 "fhist export: error: --output: the folder 'no_dir' does not exist" "export -o into a missing folder" -- \
+  "$FHIST" export --journal x.db --table epochs -o no_dir/x.csv
+[ ! -e no_dir ] && pass "no folder was created" || fail "no_dir created"
 
 # --- bad input
 expect_exit 2 "nope not in" "unknown model is a usage error" -- "$FHIST" train --model nope
@@ -108,7 +131,7 @@ expect_exit 2 "fhist: error: unknown command 'trian' \(did you mean 'train'\?\);
 expect_exit 2 "fhist train: error: unexpected argument 3" "stray positional argument" -- "$FHIST" train 3
 expect_exit 2 "^fhist report: error: --top: expected a whole number >= 1, got '0'" "readable range error" -- \
   "$FHIST" report --journal x.db --top 0
-expect_exit 2 "--epochs 9 exceeds --max-epochs 5" "epochs > max-epochs" -- "$FHIST" train --epochs 9 --max-epochs 5
+expect_exit 2 "--epochs 9 exceeds --max-budget 5" "epochs > max-epochs" -- "$FHIST" train --epochs 9 --max-epochs 5
 expect_exit 2 "^fhist train: error: --window must be >= 1" "window 0 (the command named in the error)" -- \
   "$FHIST" train --window 0
 expect_exit 2 "^fhist: error: a command is required: train, estimate" "no command" -- "$FHIST"

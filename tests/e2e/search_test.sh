@@ -30,6 +30,11 @@ run_search() {  # name algo estimator extra...
   fi
 }
 run_search hb_fh hyperband fh
+# Progress a user can plan by: the plan's totals up front, then job k/N, epochs e/E, the best so far and an ETA
+grep -q "^plan: 10 configurations, 14 jobs, 28 epochs (hyperband 1..4 eta 2)$" hb_fh.log \
+  && grep -qE "^\[bracket 2 rung 0\] trial +0 +1 epochs: score .* \| job 1/14, epochs 1/28(, best [0-9.]+% \(trial 0\))?, ETA [0-9]+ (s|min)$" hb_fh.log \
+  && grep -qE "\| job 14/14, epochs 2[0-8]/28, best [0-9.]+% \(trial [0-9]+\), ETA 0 s$" hb_fh.log \
+  && pass "search prints the plan's totals and job k/N, epochs e/E, best and ETA" || fail "progress: $(head -12 hb_fh.log)"
 run_search hb_orig hyperband original
 run_search hb_curve hyperband curve
 run_search hb_tse hyperband tse-e
@@ -37,6 +42,9 @@ run_search bohb_fh bohb fh
 run_search sh_fh sh fh --n-configs 4
 run_search asha_fh asha fh --n-configs 4
 run_search rs_fh random fh --n-configs 3
+# The loss read back every 3 steps (as every 20 on CUDA): the first step reported is not step 1 (the progress bar
+# used to be made only at step 1, and one worker dereferenced a null bar)
+run_search sync3 hyperband tse-ema --sync-every 3
 
 # The best configuration for scripts: report --json, and train --config-from the journal
 "$FHIST" report --journal hb_fh.db --json > hb_fh_report.json 2>&1 && "$FHIST" report --journal hb_fh.db -o hb_fh_report2.json 2>/dev/null
@@ -51,6 +59,9 @@ assert best["config"] == cfg, (best["config"], cfg)
 assert best["seed"] == 5 and r["options"]["estimator"] == "fh"
 assert r["top"][0]["trial"] == best["trial"] and len(r["top"]) >= 2
 PY
+"$FHIST" export --journal hb_fh.db --table trials --json > trials_a.json \
+  && "$FHIST" export --journal hb_fh.db --table trials --format json -o trials_b.json 2>/dev/null \
+  && cmp -s trials_a.json trials_b.json && pass "export --json = --format json -o FILE" || fail "export --json"
 best_trial=$("$PY" -c "import json; print(json.load(open('hb_fh_report.json'))['best']['trial'])")
 "$FHIST" train "${TINY[@]}" --config-from hb_fh.db --epochs 1 --max-epochs 1 --no-checkpoint > cfgfrom.log 2>&1 \
   && grep -q "^configuration of trial $best_trial of hb_fh.db: " cfgfrom.log && grep -q "final: test accuracy" cfgfrom.log \
@@ -141,9 +152,20 @@ assert db.execute("select count(*) from epochs e join trials t on e.trial = t.id
 PY
 grep -q '^best: trial .*"lr":0.05' diverge.log && pass "incumbent is not a diverged trial" || fail "incumbent: $(grep best: diverge.log)"
 
-# --- evaluate the best configuration
-"$FHIST" evaluate --journal hb_fh.db --epochs 2 --threads 2 > eval.log 2>&1 && grep -qE "^test accuracy: [0-9.]+%" eval.log \
+# --- evaluate the best configuration: the result goes into the journal (report shows it) and to --json / -o
+"$FHIST" evaluate --journal hb_fh.db --max-budget 2 --threads 2 -o eval.json > eval.log 2>&1 \
+  && grep -qE "^test accuracy: [0-9.]+%" eval.log \
   && pass "evaluate retrains the best configuration" || fail "evaluate: $(tail eval.log)"
+"$FHIST" report --journal hb_fh.db --json > report_eval.json && "$FHIST" report --journal hb_fh.db > report_eval.txt
+"$PY" - eval.json report_eval.json hb_fh_report.json <<'PY' && grep -qE "^  trial [0-9]+ for 2 epochs: test accuracy [0-9.]+%" report_eval.txt \
+  && pass "evaluate stores its result in the journal and writes JSON" || fail "evaluate stored: $(cat report_eval.txt)"
+import json, sys
+e = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2])); before = json.load(open(sys.argv[3]))
+assert e["trial"] == before["best"]["trial"] and e["config"] == before["best"]["config"], e
+assert e["max_budget"] == 2 and len(e["epochs"]) == 2 and 0.1 < e["test_acc"] <= 1 and e["seed"] == 5, e
+assert e["epochs"][-1]["test_acc"] == e["test_acc"]
+assert len(r["evaluations"]) == 1 and r["evaluations"][0]["test_acc"] == e["test_acc"], r["evaluations"]
+PY
 
 # --- bad input
 out=$("$FHIST" search "${TINY[@]}" --journal hb_fh.db 2>&1); rc=$?
@@ -153,7 +175,19 @@ cat > bad_space.json <<'JSON'
 JSON
 out=$("$FHIST" search "${TINY[@]}" --space bad_space.json --journal bad.db 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "parameter 'dropout' is not a training option" <<<"$out" && pass "unknown space parameter" || fail "bad space: $rc $out"
+expect_exit 2 "--n-configs: expected a whole number >= 0, got '-1'" "plan validates --n-configs as search does" -- \
+  "$FHIST" plan --algo sh --n-configs -1
+"$FHIST" plan --iterations 2 --max-budget 9 | grep -q "^total: 34 configurations, 44 jobs, 138 epochs" \
+  && pass "plan --iterations" || fail "plan --iterations: $("$FHIST" plan --iterations 2 --max-budget 9)"
+# --- a plan that means hours at this machine's pace is pointed out after the first job (then Ctrl-C)
+"$FHIST" search --data fashion-mnist --model cnn --train-size 100 --val-size 100 --threads 2 --algo hyperband --min-budget 1 --max-budget 6561 \
+  --estimator original --window 1 --journal hours.db > hours.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q "^note: at this pace" hours.log && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+grep -qE "^note: at this pace \([0-9.]+ s per epoch\) the [0-9]+ epochs left take about [0-9.]+ h\." hours.log && [ $rc -eq 130 ] \
+  && pass "search warns when the plan means hours" || fail "hours warning: rc $rc $(head -5 hours.log)"
 out=$("$FHIST" plan --eta 1 2>&1); rc=$?
-[ $rc -eq 2 ] && grep -q -- "--eta must be >= 2" <<<"$out" && pass "eta 1 refused" || fail "eta: $rc $out"
+[ $rc -eq 2 ] && grep -qE -- "--eta.*>= 2" <<<"$out" && pass "eta 1 refused" || fail "eta: $rc $out"
 
 finish "e2e search"

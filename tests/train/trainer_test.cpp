@@ -143,7 +143,7 @@ TEST(Trainer, CheckpointFromAnotherRunIsRefused) {
     b.load_checkpoint(dir.str("c.pt"));
     FAIL() << "expected CheckpointError";
   } catch (const CheckpointError& e) {
-    EXPECT_NE(std::string(e.what()).find("--max-epochs = 8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--max-budget = 8"), std::string::npos) << e.what();
   }
   EXPECT_THROW(b.load_checkpoint(dir.str("missing.pt")), CheckpointError);
 }
