@@ -117,8 +117,9 @@ void print_summary(const study::StudySummary& s, const std::string& estimator) {
   if (!s.best) {
     fmt::print("no trial finished successfully\n");
   } else {
-    fmt::print("best: trial {} {} | {} score {} at {} epochs\n", s.best->trial, s.best_config.to_string(), estimator,
-               score_text(s.best->score, estimator), s.best->budget_epochs);
+    fmt::print("best: trial {} {} | {} score {}, validation accuracy {:.2f}% at {} epochs\n", s.best->trial,
+               s.best_config.to_string(), estimator, score_text(s.best->score, estimator),
+               100.0 * s.best->original_val_acc, s.best->budget_epochs);
   }
   fmt::print("spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);
@@ -171,7 +172,11 @@ class SearchProgress {
 
   std::string line(const study::StudySummary& s, const std::string& estimator) const {
     std::string out = fmt::format("job {}/{}, epochs {}/{}", s.jobs, jobs_, s.epochs_trained, epochs_);
-    if (s.best) out += fmt::format(", best {} (trial {})", score_text(s.best->score, estimator), s.best->trial);
+    // The incumbent's score and measured accuracy: at the full budget the accuracy is what picks it.
+    if (s.best) {
+      out += fmt::format(", best trial {} ({}, val {:.2f}%)", s.best->trial, score_text(s.best->score, estimator),
+                         100.0 * s.best->original_val_acc);
+    }
     if (const auto eta = remaining_seconds(s)) out += ", ETA " + duration_text(*eta);
     return out;
   }

@@ -12,6 +12,18 @@ expect_exit 0 "MACs         1,159,448,576" "model-info resnet34" -- "$FHIST" mod
 expect_exit 0 "parameters   3,349,342" "model-info DARTS_V2" -- "$FHIST" model-info --model darts --input 3x32x32 --classes 10
 expect_exit 0 "parameters   802,426" "model-info nb201 cell" -- "$FHIST" model-info --model nb201 --arch "$ARCH" --input 3x32x32 --classes 10
 
+# Without --input / --classes model-info counts for the default dataset (Fashion-MNIST: 1x28x28, 10 classes);
+# --arch takes a DARTS genotype as it takes an NB-201 cell (as in train), and -o writes what --json prints
+"$FHIST" model-info --model resnet18 --json > mi.json && "$FHIST" model-info --model resnet18 -o mi2.json > /dev/null \
+  && "$PY" -c "import json; d = json.load(open('mi.json')); assert d['input'] == [1, 28, 28] and d['classes'] == 10, d; assert d == json.load(open('mi2.json'))" \
+  && pass "model-info defaults to Fashion-MNIST's shape; --json = -o" || fail "model-info defaults: $(cat mi.json)"
+POOLS="Genotype(normal=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('avg_pool_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+v2=$("$FHIST" model-info --model darts --input 3x32x32 --json | "$PY" -c "import json,sys; print(json.load(sys.stdin)['parameters'])")
+pools=$("$FHIST" model-info --model darts --input 3x32x32 --arch "$POOLS" --json | "$PY" -c "import json,sys; print(json.load(sys.stdin)['parameters'])")
+[ "$v2" = 3349342 ] && [ -n "$pools" ] && [ "$pools" -lt "$v2" ] \
+  && pass "model-info --arch takes a DARTS genotype (a pooling-only cell has fewer parameters: $pools)" \
+  || fail "model-info --arch darts: $v2 vs $pools"
+
 # --- one candidate of each space trains and is estimated alone
 run_train() {  # name, then train flags
   local name=$1; shift

@@ -32,8 +32,8 @@ run_search() {  # name algo estimator extra...
 run_search hb_fh hyperband fh
 # Progress a user can plan by: the plan's totals up front, then job k/N, epochs e/E, the best so far and an ETA
 grep -q "^plan: 10 configurations, 14 jobs, 28 epochs (hyperband 1..4 eta 2)$" hb_fh.log \
-  && grep -qE "^\[bracket 2 rung 0\] trial +0 +1 epochs: score .* \| job 1/14, epochs 1/28(, best [0-9.]+% \(trial 0\))?, ETA [0-9]+ (s|min)$" hb_fh.log \
-  && grep -qE "\| job 14/14, epochs 2[0-8]/28, best [0-9.]+% \(trial [0-9]+\), ETA 0 s$" hb_fh.log \
+  && grep -qE "^\[bracket 2 rung 0\] trial +0 +1 epochs: score .* \| job 1/14, epochs 1/28(, best trial 0 \([0-9.]+%, val [0-9.]+%\))?, ETA [0-9]+ (s|min)$" hb_fh.log \
+  && grep -qE "\| job 14/14, epochs 2[0-8]/28, best trial [0-9]+ \([0-9.]+%, val [0-9.]+%\), ETA 0 s$" hb_fh.log \
   && pass "search prints the plan's totals and job k/N, epochs e/E, best and ETA" || fail "progress: $(head -12 hb_fh.log)"
 run_search hb_orig hyperband original
 run_search hb_curve hyperband curve
@@ -71,8 +71,8 @@ expect_exit 2 "--trial 999: hb_fh.db has trials 0" "config-from a trial that doe
 
 # A ranking score (tse-e) is printed as the number it is, by search and report alike; an accuracy as a percentage.
 tse_best=$("$FHIST" report --journal hb_tse.db | grep '^best:')
-[ "$tse_best" = "$(grep '^best:' hb_tse.log)" ] && grep -Eq ' tse-e score -?[0-9.]+(e-?[0-9]+)? at ' <<<"$tse_best" \
-  && "$FHIST" report --journal hb_fh.db | grep -Eq '^best: .* fh score [0-9.]+% at ' \
+[ "$tse_best" = "$(grep '^best:' hb_tse.log)" ] && grep -Eq ' tse-e score -?[0-9.]+(e-?[0-9]+)?, validation accuracy [0-9.]+% at ' <<<"$tse_best" \
+  && "$FHIST" report --journal hb_fh.db | grep -Eq '^best: .* fh score [0-9.]+%, validation accuracy [0-9.]+% at ' \
   && pass "report: ranking scores as numbers, accuracies as percentages" || fail "report best line: $tse_best"
 
 "$PY" - hb_fh.db <<'PY' && pass "journal: trials, epochs, events consistent with the plan" || fail "journal content"
