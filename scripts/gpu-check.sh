@@ -132,8 +132,8 @@ if [ -d "$fmnist" ]; then
   log "fhist train: ResNet-18 x$width on Fashion-MNIST, $epochs epochs, estimate every epoch ($device $precision)"
   rm -rf "$build/gpu-check-train"
   "$bin/fhist" train --data "fashion-mnist:$fmnist" --model resnet18 --width-mult "$width" --epochs "$epochs" \
-    --max-epochs "$epochs" --train-size "$train_size" --val-size "$val_size" --device "$device" \
-    --precision "$precision" "${extra[@]}" --run-dir "$build/gpu-check-train" --json "$out/train.json" \
+    --max-budget "$epochs" --train-size "$train_size" --val-size "$val_size" --device "$device" \
+    --precision "$precision" "${extra[@]}" --run-dir "$build/gpu-check-train" -o "$out/train.json" \
     | tee "$out/train.txt"
 else
   log "no Fashion-MNIST at $fmnist: the 30-epoch run is skipped (pass --fashion-mnist DIR)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarize `fhist train --json` output(s): per epoch, the original validation accuracy and the feature-history
+"""Summarize `fhist train -o FILE` output(s): per epoch, the original validation accuracy and the feature-history
 estimate against the final test accuracy, and (with a second file of the same run stored at another feature
 precision) the estimate difference between the two.
 

@@ -110,7 +110,8 @@ void run_report(const ReportCmd& c) {
   }
   const auto& best = j["best"];
   const auto best_score = best["score"].is_number() ? best["score"].get<double>() : std::nan("");
-  fmt::print("best: trial {} {} | {} score {}, validation accuracy {} at {} epochs\n", best["trial"].get<std::int64_t>(),
+  fmt::print("best: trial {} {} | {} score {}, validation accuracy {} at {} epochs\n",
+             best["trial"].get<std::int64_t>(),
              space::Config::from_json(best["config"]).to_string(), o.estimator, score_text(best_score, o.estimator),
              pct(best["original_val_acc"]), best["budget_epochs"].get<std::int64_t>());
   const auto by = j["top_ranked_by"] == "score" ? fmt::format("{} score", o.estimator)

@@ -198,7 +198,8 @@ class SearchProgress {
   std::optional<double> remaining_seconds(const study::StudySummary& s) const {
     const auto done = s.epochs_trained - epochs_before_;
     if (done <= 0) return std::nullopt;
-    return elapsed() / static_cast<double>(done) * static_cast<double>(std::max<std::int64_t>(0, epochs_ - s.epochs_trained));
+    const auto left = std::max<std::int64_t>(0, epochs_ - s.epochs_trained);
+    return elapsed() / static_cast<double>(done) * static_cast<double>(left);
   }
 
   std::int64_t jobs_;
@@ -218,6 +219,11 @@ void run_search(SearchCmd& c) {
   const std::optional<study::StudyOptions> stored =
       c.resume ? std::optional<study::StudyOptions>(study::journal_options(c.journal)) : std::nullopt;
   if (stored) check_resume_flags(c, *stored);
+  // Scores depend on the threads a job gets (the order of float sums): a resume runs with the stored threads, so it
+  // finishes as the uninterrupted search would have, unless --threads says otherwise.
+  if (stored && stored->threads > 0 && c.app->get_option("--threads")->count() == 0) {
+    at::set_num_threads(stored->threads);
+  }
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
   const std::string estimator = stored ? stored->estimator : c.o.estimator;
   const auto& options = stored ? *stored : c.o;
@@ -257,8 +263,8 @@ void run_search(SearchCmd& c) {
                                      options.algo == "asha" ? "; ASHA's count is its synchronous equivalent" : "");
   study::StudySummary summary;
   if (c.resume) {
-    fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} worker(s)\n", c.journal, stored->algo,
-               stored->estimator, stored->data, stored->seed, workers);
+    fmt::print("resuming {}: {} + {} estimator on {}, seed {}, {} threads, {} worker(s)\n", c.journal, stored->algo,
+               stored->estimator, stored->data, stored->seed, at::get_num_threads(), workers);
     fmt::print("{}\n", plan_line);
     std::fflush(stdout);
     const bool data_given = c.app->get_option("--data")->count() > 0;

@@ -121,9 +121,11 @@ void apply_stored_settings(TrainCmd& c) {
       try {
         s.set(c, value);
       } catch (const nlohmann::json::exception&) {
-        throw InputError(fmt::format("{}: '{}' should be like {}, got {}", path, s.flag, s.get(c).dump(), value.dump()));
+        throw InputError(
+            fmt::format("{}: '{}' should be like {}, got {}", path, s.flag, s.get(c).dump(), value.dump()));
       }
-    } else if (s.flag == "config" ? value.get<std::string>().empty() || read_config(c.config) != read_config(value.get<std::string>())
+    } else if (s.flag == "config" ? value.get<std::string>().empty() ||
+                                        read_config(c.config) != read_config(value.get<std::string>())
                                   : s.flag != "epochs" && s.get(c) != value) {
       differ.push_back(fmt::format("--{} {} (stored: {})", s.flag, s.get(c).dump(), value.dump()));
     }
@@ -213,7 +215,9 @@ void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
 std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:6.2f}", 100.0 * v) : "     -"; }
 
 void run_train(TrainCmd& c) {
-  if (c.resume && c.no_checkpoint) throw InputError("--resume needs a checkpoint; it cannot be combined with --no-checkpoint");
+  if (c.resume && c.no_checkpoint) {
+    throw InputError("--resume needs a checkpoint; it cannot be combined with --no-checkpoint");
+  }
   if (c.resume && c.run_dir.empty()) {
     throw InputError("--resume needs --run-dir: the folder of the run to continue (each fhist train prints its "
                      "folder; plain runs go to runs/train, runs/train-2, ...)");
@@ -299,12 +303,14 @@ void run_train(TrainCmd& c) {
     fmt::print(human, "resumed from {} after epoch {}\n", ckpt, trainer.epochs_done());
   }
 
-  fmt::print(human, "fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
+  fmt::print(human,
+             "fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
              "device {}, {} threads, seed {}\n",
              c.model, tt.train.name, split.train.size(), split.val.size(), tt.test.size(), tt.train.channels(),
              tt.train.height(), tt.train.width(), models::count_parameters(*model) / 1e6, model->feature_dim(), device,
              at::get_num_threads(), c.opts.seed);
-  fmt::print(human, "schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
+  fmt::print(human,
+             "schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
              c.opts.lr, c.opts.max_epochs, c.opts.epochs, c.opts.batch_size, c.opts.window, c.feature_dtype);
   const bool paper = c.opts.compare_impl;
   fmt::print(human, "{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%", "fh%",

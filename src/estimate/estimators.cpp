@@ -13,6 +13,10 @@ namespace fhist {
 double accuracy(const torch::Tensor& scores, const torch::Tensor& labels) {
   TORCH_CHECK(scores.dim() == 2 && labels.dim() == 1 && scores.size(0) == labels.size(0), "accuracy: bad shapes");
   if (labels.numel() == 0) return 0.0;
+  // argmax over NaN returns class 0: a plausible-looking accuracy from a broken head. Such a trial has diverged.
+  if (!torch::isfinite(scores).all().item<bool>()) {
+    throw DivergedError("the scores of a re-fit head are not finite (NaN or Inf): the features or the re-fit diverged");
+  }
   return scores.argmax(1).eq(labels.to(scores.device())).to(torch::kFloat64).mean().item<double>();
 }
 

@@ -52,6 +52,11 @@ void FeatureHistory::add(const EpochFeatures& e) {
                                    prev.val_features.size(0)));
     }
   }
+  if (!epochs_.empty() && epochs_.back().train_features.size(0) != n) {
+    throw InputError(fmt::format("epoch {}: {} training rows, epoch {} has {}; every epoch must record the features of "
+                                 "the same training images (the fh ensemble re-fits on each epoch's rows alike)",
+                                 e.epoch, n, epochs_.back().epoch, epochs_.back().train_features.size(0)));
+  }
   if (!epochs_.empty() && !torch::equal(epochs_.back().val_labels, e.val_labels.to(torch::kInt64))) {
     throw InputError(fmt::format("epoch {}: val_labels differ from epoch {}'s; every epoch must be evaluated on the "
                                  "same validation images in the same order",
@@ -65,6 +70,21 @@ void FeatureHistory::add(const EpochFeatures& e) {
   s.val_labels = e.val_labels.detach().to(torch::kInt64).contiguous();
   s.head_weight = e.head_weight.detach().to(torch::kFloat32).clone();
   s.head_bias = e.head_bias.detach().to(torch::kFloat32).clone();
+  // A non-finite feature or head would be re-fitted into NaN scores; float16 storage also overflows above 65504.
+  struct Part {
+    const char* name;
+    const torch::Tensor& t;
+    bool stored_in_dtype;
+  };
+  for (const Part& p : {Part{"train_features", s.train_features, true}, Part{"val_features", s.val_features, true},
+                        Part{"head_weight", s.head_weight, false}, Part{"head_bias", s.head_bias, false}}) {
+    if (!torch::isfinite(p.t).all().item<bool>()) {
+      const bool half = p.stored_in_dtype && storage_dtype_ == torch::kFloat16;
+      throw DivergedError(fmt::format("epoch {}: {} are not finite (NaN or Inf{}); the run diverged", e.epoch, p.name,
+                                      half ? ", or beyond float16's range of 65504: --feature-storage float32 keeps them"
+                                           : ""));
+    }
+  }
   epochs_.push_back(std::move(s));
   while (static_cast<int>(epochs_.size()) > window_) epochs_.pop_front();
 }

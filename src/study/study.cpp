@@ -83,11 +83,26 @@ bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std:
   return r.score > best->score;
 }
 
+// A trained search's data: its train / validation split, and the test set when the target is recorded.
+struct StudyData {
+  data::TrainVal split;
+  data::Dataset test;
+};
+
+// Trials restricted to a table's configurations train exactly as the table's did: its split, its seeds.
+StudyData load_study_data(const StudyOptions& o, const BenchmarkTable* table) {
+  auto tt = data::load_dataset(o.data);
+  StudyData d{data::split_train_val(tt.train, o.train_size, o.val_size, table ? table->options().seed : o.seed), {}};
+  if (o.test_accuracy) d.test = tt.test;
+  return d;
+}
+
 // Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
 class Runner {
  public:
   Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
-         std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table = nullptr)
+         std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table = nullptr,
+         std::optional<StudyData> loaded = std::nullopt)
       : o_(std::move(options)),
         space_(std::move(space)),
         store_(std::move(store)),
@@ -106,10 +121,9 @@ class Runner {
       for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
     }
     if (o_.objective == "train") {
-      // Trials restricted to a table's configurations train exactly as the table's did: its split, its seeds.
-      auto tt = data::load_dataset(o_.data);
-      split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, table_ ? table_->options().seed : o_.seed);
-      if (o_.test_accuracy) test_ = tt.test;
+      auto d = loaded ? std::move(*loaded) : load_study_data(o_, table_.get());
+      split_ = std::move(d.split);
+      test_ = std::move(d.test);
     }
     summary_.journal = store_->path();
     devices_ = device_list(o_.device);
@@ -557,12 +571,13 @@ std::shared_ptr<const BenchmarkTable> table_for(const StudyOptions& o) {
 }
 
 StudySummary start(StudyOptions options, std::unique_ptr<store::TrialStore> store, const std::string& journal,
-                   std::shared_ptr<const BenchmarkTable> table, const Callbacks& callbacks) {
+                   std::shared_ptr<const BenchmarkTable> table, const Callbacks& callbacks,
+                   std::optional<StudyData> loaded = std::nullopt) {
   if (table) options = with_table_settings(std::move(options), *table);
   options.augment = data::resolve_augment(options.augment, options.data);  // the journal records what ran
   auto space = load_space(options.space, options.flops_cap);
   store->write_study(study_record(options, space));
-  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table));
+  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), std::move(loaded));
   return runner.run(callbacks);
 }
 
@@ -586,7 +601,12 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
                                  "--journal (nothing was changed)",
                                  journal));
   }
-  return start(options, store::open_sqlite_store(journal, true), journal, std::move(table), callbacks);
+  // The data too is read before the journal exists: a bad --data or --train-size must not leave a journal behind
+  // that blocks both a new search and --resume.
+  std::optional<StudyData> loaded;
+  if (checked.objective == "train") loaded = load_study_data(checked, table.get());
+  return start(options, store::open_sqlite_store(journal, true), journal, std::move(table), callbacks,
+               std::move(loaded));
 }
 
 StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,

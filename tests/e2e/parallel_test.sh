@@ -88,6 +88,25 @@ import sqlite3, sys
 res = lambda p: sorted(sqlite3.connect(p).execute("select trial, budget_epochs, score, state from events where kind='result'"))
 assert res(sys.argv[1]) == res(sys.argv[2])
 PY
+# --- a resume runs with the stored --threads (scores depend on them): 1 thread, Ctrl-C, resume without --threads
+"$FHIST" search "${HB[@]}" --threads 1 --journal int1.db > int1a.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$("$PY" -c "
+import sqlite3
+r = sqlite3.connect('file:int1.db?mode=ro', uri=True).execute(\"select sum(kind='result') from events\").fetchone()
+print(1 if (r[0] or 0) >= 3 else 0)" 2>/dev/null || echo 0)
+  [ "$n" = 1 ] && break
+  sleep 0.1
+done
+kill -INT $pid; wait $pid
+"$FHIST" search --resume --journal int1.db > int1b.log 2>&1 || fail "resume with stored threads: $(tail int1b.log)"
+"$PY" - serial.db int1.db <<'PY' && grep -q "1 threads, 1 worker(s)" int1b.log \
+  && pass "resume uses the stored --threads: the 1-thread run's exact scores" || fail "stored threads: $(head -2 int1b.log)"
+import sqlite3, sys
+res = lambda p: sorted(sqlite3.connect(p).execute("select trial, budget_epochs, score, state from events where kind='result'"))
+assert res(sys.argv[1]) == res(sys.argv[2])
+PY
 grep -q "2 worker(s)" killed2.log && pass "resume takes --workers" || fail "resume workers: $(head -1 killed2.log)"
 "$PY" - par.db killed.db <<'PY' && pass "kill -9 with 2 workers + resume: same results, no epoch twice" || fail "resume differs"
 import sqlite3, sys

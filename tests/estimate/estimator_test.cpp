@@ -151,6 +151,36 @@ TEST(FeatureHistory, RejectsBadShapesNamingTheField) {
   other = synthetic_epoch(2, 10, 5, 4, 2, 1.0, 7);  // another validation set
   ASSERT_FALSE(torch::equal(other.val_labels, e.val_labels));
   EXPECT_THROW(h.add(other), InputError);
+  // Another number of training rows: the fh ensemble stacks every epoch's rows, fh-paper would drop some.
+  other = synthetic_epoch(2, 12, 5, 4, 2, 1.0, 6);
+  ASSERT_TRUE(torch::equal(other.val_labels, e.val_labels));
+  try {
+    h.add(other);
+    FAIL() << "expected InputError";
+  } catch (const InputError& err) {
+    EXPECT_NE(std::string(err.what()).find("epoch 2: 12 training rows"), std::string::npos) << err.what();
+  }
+  // Non-finite features (or features beyond float16's range, stored in float16) make a diverged trial, never a score
+  other = synthetic_epoch(2, 10, 5, 4, 2, 1.0, 6);
+  other.train_features[3][1] = std::nan("");
+  EXPECT_THROW(h.add(other), DivergedError);
+  other = synthetic_epoch(2, 10, 5, 4, 2, 1.0, 6);
+  other.val_features[0][0] = 1e6;  // finite in float32, Inf in float16
+  try {
+    h.add(other);
+    FAIL() << "expected DivergedError";
+  } catch (const DivergedError& err) {
+    EXPECT_NE(std::string(err.what()).find("epoch 2: val_features are not finite"), std::string::npos) << err.what();
+  }
+  FeatureHistory wide(3, torch::kFloat32);
+  wide.add(e);
+  EXPECT_NO_THROW(wide.add(other));
+  // Finite features whose re-fit blows up (lr 1e30): NaN scores would have argmax 0; the estimate refuses them
+  RefitOptions wild;
+  wild.lr = 1e30;
+  for (const std::string impl : {"fh", "fh-paper"}) {
+    EXPECT_THROW(make_estimator(impl, wild)->estimate(wide), DivergedError) << impl;
+  }
   EXPECT_THROW(FeatureHistory(0), InputError);
   EXPECT_THROW(make_estimator("fh")->estimate(FeatureHistory(2)), InputError);
   EXPECT_THROW(make_estimator("nope"), InputError);
