@@ -64,12 +64,13 @@ BracketPlan successive_halving_plan(std::int64_t n_configs, std::int64_t min_bud
   validate_budgets(min_budget, max_budget, eta);
   if (n_configs < 0) throw InputError(fmt::format("--n-configs must be >= 0 (got {})", n_configs));
   BracketPlan bracket{0, {}};  // bracket 0: a lone SH bracket is not one of HyperBand's
+  if (n_configs == 0) return bracket;
+  // Every rung keeps at least one config, so the best always reaches max_budget (as HpBandSter's
+  // max(floor(n / eta^i), 1)), even with fewer configs than eta^rungs.
   std::int64_t configs = n_configs;
-  // A rung that would keep no config ends the bracket early (too few configs to reach max_budget).
   for (std::int64_t budget : rung_budgets(min_budget, max_budget, eta)) {
-    if (configs == 0) break;
     bracket.rungs.push_back({configs, budget});
-    configs /= eta;
+    configs = std::max<std::int64_t>(1, configs / eta);
   }
   return bracket;
 }

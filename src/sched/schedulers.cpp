@@ -286,7 +286,7 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Schedul
     return std::make_unique<RandomSearch>(rung.configs, rung.budget_epochs, std::move(new_trial));
   }
   if (name == "hyperband" || name == "sh") return std::make_unique<BracketSequence>(name, plans, std::move(new_trial));
-  // ASHA's rungs reach max_budget even where the SH plan stops early for lack of configs.
+  // ASHA promotes through the same rung budgets, asynchronously.
   return std::make_unique<Asha>(plans.front().rungs.front().configs,
                                 rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,
                                 std::move(new_trial));

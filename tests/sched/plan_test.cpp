@@ -74,8 +74,9 @@ TEST(PlanTest, TotalEpochsCountsContinuation) {
 TEST(PlanTest, SuccessiveHalvingCapsLastRungAtMax) {
   EXPECT_EQ(rungs_of(successive_halving_plan(27, 1, 10, 3)), (Rungs{{27, 1}, {9, 3}, {3, 9}, {1, 10}}));
   EXPECT_EQ(rungs_of(successive_halving_plan(8, 2, 16, 2)), (Rungs{{8, 2}, {4, 4}, {2, 8}, {1, 16}}));
-  // Too few configs to reach max: the bracket stops when a rung would keep none.
-  EXPECT_EQ(rungs_of(successive_halving_plan(4, 1, 27, 3)), (Rungs{{4, 1}, {1, 3}}));
+  // Fewer configs than eta^rungs: one config goes on to the maximum budget (HpBandSter's max(floor(n / eta^i), 1)).
+  EXPECT_EQ(rungs_of(successive_halving_plan(4, 1, 27, 3)), (Rungs{{4, 1}, {1, 3}, {1, 9}, {1, 27}}));
+  EXPECT_EQ(rungs_of(successive_halving_plan(1, 1, 4, 2)), (Rungs{{1, 1}, {1, 2}, {1, 4}}));
   EXPECT_TRUE(successive_halving_plan(0, 1, 27, 3).rungs.empty());
 }
 
