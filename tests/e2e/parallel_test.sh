@@ -10,6 +10,18 @@ BASE=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --seed 7 
       --algo hyperband --estimator fh --min-budget 1 --max-budget 8 --eta 2)
 HB=("${BASE[@]}" --device cpu)
 
+# wait_for_results JOURNAL N: until the running search has reported N jobs (60 s at most).
+wait_for_results() {
+  for _ in $(seq 1 600); do
+    "$PY" - "$1" "$2" <<'PY' 2>/dev/null && return 0
+import sqlite3, sys
+r = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute("select sum(kind='result') from events").fetchone()
+sys.exit(0 if (r[0] or 0) >= int(sys.argv[2]) else 1)
+PY
+    sleep 0.1
+  done
+}
+
 # One thread per job in both runs, so each job's arithmetic is the same.
 "$FHIST" search "${HB[@]}" --threads 1 --journal serial.db > serial.log 2>&1 || fail "serial search: $(tail serial.log)"
 "$FHIST" search "${HB[@]}" --threads 2 --workers 2 --journal par.db > par.log 2>&1 || fail "parallel search: $(tail par.log)"
@@ -69,14 +81,7 @@ out=$("$FHIST" report --journal killed.db 2>&1) && grep -q "interrupted: $runnin
 # --- Ctrl-C (SIGINT) while two jobs run: says what finished and how to resume, releases the journal, exits 130
 "$FHIST" search "${HB[@]}" --threads 2 --workers 2 --journal sigint.db > sigint1.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  n=$("$PY" -c "
-import sqlite3
-r = sqlite3.connect('file:sigint.db?mode=ro', uri=True).execute(\"select sum(kind='result') from events\").fetchone()
-print(1 if (r[0] or 0) >= 3 else 0)" 2>/dev/null || echo 0)
-  [ "$n" = 1 ] && break
-  sleep 0.1
-done
+wait_for_results sigint.db 3
 kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 130 ] && grep -q "^interrupted by SIGINT" sigint1.log && grep -q "^resume with: fhist search --resume --journal sigint.db$" sigint1.log \
   && pass "SIGINT: exit 130, what was recorded and the resume command" || fail "SIGINT: rc $rc $(tail -3 sigint1.log)"
@@ -91,14 +96,7 @@ PY
 # --- a resume runs with the stored --threads (scores depend on them): 1 thread, Ctrl-C, resume without --threads
 "$FHIST" search "${HB[@]}" --threads 1 --journal int1.db > int1a.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  n=$("$PY" -c "
-import sqlite3
-r = sqlite3.connect('file:int1.db?mode=ro', uri=True).execute(\"select sum(kind='result') from events\").fetchone()
-print(1 if (r[0] or 0) >= 3 else 0)" 2>/dev/null || echo 0)
-  [ "$n" = 1 ] && break
-  sleep 0.1
-done
+wait_for_results int1.db 3
 kill -INT $pid; wait $pid
 "$FHIST" search --resume --journal int1.db > int1b.log 2>&1 || fail "resume with stored threads: $(tail int1b.log)"
 "$PY" - serial.db int1.db <<'PY' && grep -q "1 threads, 1 worker(s)" int1b.log \
