@@ -27,6 +27,10 @@ class Classifier : public torch::nn::Module {
   // Called by the trainer before each epoch with (epoch - 1) / max_epochs in [0, 1): schedules that live inside
   // the model (e.g. DARTS' drop-path probability) follow it. Default: nothing.
   virtual void set_training_progress(double fraction) { static_cast<void>(fraction); }
+  // Called by the trainer before each epoch with a seed derived from (run seed, epoch): randomness inside forward
+  // (DARTS' drop path) draws from a generator of its own seeded here, never from Torch's global one, which
+  // checkpoints do not save and other workers' weight init would interleave with. Default: nothing.
+  virtual void seed_randomness(std::uint64_t seed) { static_cast<void>(seed); }
 };
 using ClassifierPtr = std::shared_ptr<Classifier>;
 

@@ -314,14 +314,14 @@ struct DartsCellImpl : nn::Module {
     }
   }
 
-  torch::Tensor forward(const torch::Tensor& s0, const torch::Tensor& s1, double drop_prob) {
+  torch::Tensor forward(const torch::Tensor& s0, const torch::Tensor& s1, double drop_prob, const at::Generator& gen) {
     std::vector<torch::Tensor> states = {pre0_->forward(s0), pre1_->forward(s1)};
     const bool drop = is_training() && drop_prob > 0.0;
     for (std::size_t k = 0; k + 1 < ops_.size(); k += 2) {
       torch::Tensor sum;
       for (std::size_t e = k; e < k + 2; ++e) {
         auto h = ops_[e]->forward(states[inputs_[e]]);
-        if (drop && !ops_[e]->identity()) h = drop_path(h, drop_prob);
+        if (drop && !ops_[e]->identity()) h = drop_path(h, drop_prob, gen);
         sum = sum.defined() ? sum + h : h;
       }
       states.push_back(sum);
@@ -465,12 +465,12 @@ space::Config darts_config(const Genotype& g) {
   return config;
 }
 
-torch::Tensor drop_path(const torch::Tensor& x, double drop_prob) {
+torch::Tensor drop_path(const torch::Tensor& x, double drop_prob, at::Generator gen) {
   TORCH_CHECK(drop_prob >= 0.0 && drop_prob < 1.0, "drop_path: drop_prob must be in [0, 1), got ", drop_prob);
   const double keep = 1.0 - drop_prob;
   std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
   shape[0] = x.size(0);
-  auto mask = torch::empty(shape, x.options()).bernoulli_(keep);
+  auto mask = torch::empty(shape, torch::kFloat32).bernoulli_(keep, gen).to(x.device(), x.scalar_type());
   return x.div(keep).mul(mask);
 }
 
@@ -524,7 +524,7 @@ models::ModelOutput NetworkCIFAR::forward(const torch::Tensor& x) {
   auto s0 = stem_->forward(x);
   auto s1 = s0;
   for (std::size_t i = 0; i < cells_.size(); ++i) {
-    auto s2 = cells_[i]->forward(s0, s1, drop_path_prob_);
+    auto s2 = cells_[i]->forward(s0, s1, drop_path_prob_, drop_gen_);
     s0 = s1;
     s1 = s2;
     if (static_cast<std::int64_t>(i) == aux_after_ && is_training()) {
@@ -548,6 +548,8 @@ models::ModelOutput NetworkCIFAR::forward(const torch::Tensor& x) {
 void NetworkCIFAR::set_training_progress(double fraction) {
   drop_path_prob_ = drop_path_max_ * std::clamp(fraction, 0.0, 1.0);
 }
+
+void NetworkCIFAR::seed_randomness(std::uint64_t seed) { drop_gen_ = at::detail::createCPUGenerator(seed); }
 
 std::int64_t NetworkCIFAR::auxiliary_parameters() const {
   if (!aux_features_) return 0;

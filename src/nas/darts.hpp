@@ -60,8 +60,9 @@ Genotype darts_genotype_from_config(const space::Config& config);
 space::Config darts_config(const Genotype& g);
 
 // Drop path (training only): zeroes whole samples with probability drop_prob and scales the kept ones by
-// 1 / (1 - drop_prob). x: float [B, ...]; the mask lives on x's device with x's dtype. drop_prob in [0, 1).
-torch::Tensor drop_path(const torch::Tensor& x, double drop_prob);
+// 1 / (1 - drop_prob). x: float [B, ...]; the mask is drawn on the CPU from `gen` (a CPU generator: one draw per
+// sample, so moving it costs little) and used on x's device with x's dtype. drop_prob in [0, 1).
+torch::Tensor drop_path(const torch::Tensor& x, double drop_prob, at::Generator gen);
 
 struct DartsCellImpl;  // defined in darts.cpp
 
@@ -82,6 +83,7 @@ class NetworkCIFAR : public models::Classifier {
   std::int64_t feature_dim() const override { return feature_dim_; }
   // fraction in [0, 1] (clamped): drop_path_prob() = drop_path_max * fraction.
   void set_training_progress(double fraction) override;
+  void seed_randomness(std::uint64_t seed) override;
   double drop_path_prob() const { return drop_path_prob_; }
   // Parameters of the auxiliary head (0 without one); DARTS reports model size without them.
   std::int64_t auxiliary_parameters() const;
@@ -96,6 +98,7 @@ class NetworkCIFAR : public models::Classifier {
   std::int64_t feature_dim_ = 0;
   double drop_path_max_ = 0.0;
   double drop_path_prob_ = 0.0;
+  at::Generator drop_gen_ = at::detail::createCPUGenerator(0);  // drop path's own (seed_randomness), for all cells
 };
 
 }  // namespace fhist::nas

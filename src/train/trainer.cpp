@@ -154,6 +154,7 @@ EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
 
   model_->train();
   model_->set_training_progress(static_cast<double>(epoch - 1) / static_cast<double>(options_.max_epochs));
+  model_->seed_randomness(derive_seed(options_.seed, Stream::kModel, static_cast<std::uint64_t>(epoch)));
   EpochRecorder recorder(options_.feature_dtype);
   auto& group_options = static_cast<torch::optim::SGDOptions&>(optimizer_->param_groups()[0].options());
   // The loss is summed on the device and read back only every `sync_every` steps: on a GPU a read-back per step

@@ -168,7 +168,7 @@ TEST(DartsNetwork, DropPathKeepsOrZeroesWholeSamples) {
   torch::manual_seed(2);
   for (auto dtype : {torch::kFloat, torch::kDouble}) {
     const auto x = torch::ones({1000, 3, 2, 2}, dtype);
-    const auto y = drop_path(x, 0.25);
+    const auto y = drop_path(x, 0.25, at::detail::createCPUGenerator(2));
     EXPECT_EQ(y.dtype(), x.dtype());
     const auto per_sample = y.flatten(1);
     const auto kept = per_sample.eq(1.0 / 0.75).all(1);
@@ -190,14 +190,17 @@ TEST(DartsNetwork, DropPathFollowsTrainingProgress) {
   net.set_training_progress(0.0);
   EXPECT_EQ(net.drop_path_prob(), 0.0);
   EXPECT_TRUE(torch::equal(net.forward(x).logits, net.forward(x).logits));
-  // Fraction 0.75: drop prob 0.15 on every non-identity op; the masks come from Torch's generator, so outputs
-  // repeat under the same seed and differ between consecutive draws.
+  // Fraction 0.75: drop prob 0.15 on every non-identity op; the masks come from the network's own generator, so
+  // outputs repeat under the same seed_randomness and differ between consecutive draws, whatever Torch's global
+  // generator does in between.
   net.set_training_progress(0.75);
   EXPECT_DOUBLE_EQ(net.drop_path_prob(), 0.15);
-  torch::manual_seed(4);
+  net.seed_randomness(4);
   const auto a = net.forward(x).logits;
   const auto b = net.forward(x).logits;
-  torch::manual_seed(4);
+  net.seed_randomness(4);
+  torch::manual_seed(99);
+  torch::rand({100});
   const auto a2 = net.forward(x).logits;
   EXPECT_TRUE(torch::equal(a, a2));
   EXPECT_FALSE(torch::equal(a, b));

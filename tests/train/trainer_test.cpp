@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "nas/darts.hpp"
 #include "test_util.hpp"
 #include "toy_data.hpp"
 #include "train/autocast.hpp"
@@ -74,6 +75,33 @@ TEST(Trainer, ContinuingFromACheckpointIsBitIdenticalToTrainingStraight) {
   // Training changed the weights (the comparison is not between two untouched models).
   auto untouched = fresh_model(7);
   EXPECT_FALSE(torch::equal(untouched->head()->weight, straight.model().head()->weight));
+}
+
+// DARTS' drop path draws from the network's own generator, seeded by the trainer from (seed, epoch): a continuation
+// is bit-identical even though the resumed process initialised another network first (which draws from Torch's
+// global generator, as every worker's weight init does).
+TEST(Trainer, DartsWithDropPathContinuesBitIdentically) {
+  at::set_num_threads(1);
+  auto train = toy(64, 1), val = toy(32, 2);
+  fhist::testing::TempDir dir;
+  auto darts = [&](std::uint64_t seed) -> models::ClassifierPtr {
+    seed_weight_init(seed);
+    return std::make_shared<nas::NetworkCIFAR>(4, train.num_classes, 3, false, nas::darts_v2(), 1, 0.3);
+  };
+  auto options = small_options(4);
+  options.max_epochs = 4;  // drop prob 0, 0.075, 0.15, 0.225 in epochs 1..4
+  Trainer straight(darts(7), train, val, options);
+  while (!straight.finished()) straight.run_epoch();
+  {
+    Trainer first(darts(7), train, val, options);
+    first.run_epoch();
+    first.run_epoch();
+    first.save_checkpoint(dir.str("darts.pt"));
+  }
+  Trainer resumed(darts(99), train, val, options);
+  resumed.load_checkpoint(dir.str("darts.pt"));
+  while (!resumed.finished()) resumed.run_epoch();
+  expect_same_state(straight, resumed);
 }
 
 // The trainer keeps one re-fit head per epoch and averages the last K; that must be the ensemble the estimators
