@@ -19,8 +19,7 @@ namespace {
 struct ReportCmd {
   std::string journal;
   int top = 10;
-  bool json = false;   // print the report as JSON on stdout
-  std::string output;  // -o: write it as JSON to this file
+  JsonOutput out;
 };
 
 std::string pct(const nlohmann::json& v) {
@@ -84,12 +83,9 @@ nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
 void run_report(const ReportCmd& c) {
   const auto o = study::journal_options(c.journal);
   const auto j = report_json(c, o);
-  if (!c.output.empty()) {
-    write_file_atomically(c.output, [&](std::ostream& os) { os << j.dump(2) << "\n"; });
-    fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.output);
-  }
-  if (c.json) fmt::print("{}\n", j.dump(2));
-  if (c.json || !c.output.empty()) return;
+  c.out.write(j);
+  if (!c.out.output.empty()) fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.out.output);
+  if (c.out.any()) return;
   fmt::print("{}: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
              "{} worker(s) on {}\n",
              c.journal, o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,
@@ -164,9 +160,7 @@ void register_report(CLI::App& app) {
     auto* sub = app.add_subcommand("report", "a search's progress, incumbent and top trials (also while it runs)");
     sub->add_option("--journal", c->journal, "the search's journal")->required();
     sub->add_option("--top", c->top, "trials to list")->check(at_least(1))->capture_default_str();
-    sub->add_flag("--json", c->json, "print the report as JSON (the best configuration, its score and seed, the top "
-                                     "trials) instead of text");
-    sub->add_option("-o,--output", c->output, "write the report as JSON to this file")->check(output_path());
+    add_json_output_flags(*sub, c->out, "the report (the best configuration, its score and seed, the top trials)");
     sub->callback([c]() { run_report(*c); });
   }
   {

@@ -317,7 +317,6 @@ struct EvaluateCmd {
 
 void run_evaluate(const EvaluateCmd& c) {
   const std::string device = apply_runtime(c.rt);
-  if (c.max_budget < 0) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.max_budget));
   const auto o = study::journal_options(c.journal);
   const std::int64_t epochs = c.max_budget > 0 ? c.max_budget : o.sched.max_budget;
   const auto s = study::summarize_journal(c.journal);

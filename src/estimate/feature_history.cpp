@@ -51,11 +51,11 @@ void FeatureHistory::add(const EpochFeatures& e) {
                                    e.epoch, d, c, m, prev.epoch, prev.train_features.size(1), prev.head_weight.size(0),
                                    prev.val_features.size(0)));
     }
-  }
-  if (!epochs_.empty() && epochs_.back().train_features.size(0) != n) {
-    throw InputError(fmt::format("epoch {}: {} training rows, epoch {} has {}; every epoch must record the features of "
-                                 "the same training images (the fh ensemble re-fits on each epoch's rows alike)",
-                                 e.epoch, n, epochs_.back().epoch, epochs_.back().train_features.size(0)));
+    if (prev.train_features.size(0) != n) {
+      throw InputError(fmt::format("epoch {}: {} training rows, epoch {} has {}; every epoch must record the features "
+                                   "of the same training images (the fh ensemble re-fits on each epoch's rows alike)",
+                                   e.epoch, n, prev.epoch, prev.train_features.size(0)));
+    }
   }
   if (!epochs_.empty() && !torch::equal(epochs_.back().val_labels, e.val_labels.to(torch::kInt64))) {
     throw InputError(fmt::format("epoch {}: val_labels differ from epoch {}'s; every epoch must be evaluated on the "
