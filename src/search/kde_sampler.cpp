@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "core/errors.hpp"
 #include "search/sampler.hpp"
@@ -36,7 +37,10 @@ struct Kde {
           const double z = (x[d] - row[d]) / bw[d];
           s += -0.5 * z * z - std::log(bw[d]) - kLogSqrt2Pi;
         } else if (levels[d] > 1) {
-          s += std::lround(x[d]) == std::lround(row[d]) ? std::log(1.0 - bw[d]) : std::log(bw[d] / (levels[d] - 1));
+          // Capped at (levels-1)/levels, where the Aitchison-Aitken kernel is uniform: beyond it the kernel would
+          // favour the *other* levels and, past 1, go negative (statsmodels evaluates it anyway; we do not).
+          const double h = std::min(bw[d], static_cast<double>(levels[d] - 1) / levels[d]);
+          s += std::lround(x[d]) == std::lround(row[d]) ? std::log(1.0 - h) : std::log(h / (levels[d] - 1));
         }  // a one-level categorical contributes a factor of 1
       }
       terms.push_back(s);
@@ -49,9 +53,9 @@ struct Kde {
   }
 };
 
-// statsmodels' 'normal_reference' rule (1.06 * sd * n^(-1/(4+d)), population sd), clipped below at min_bw as
-// HpBandSter does. Categorical bandwidths are also capped at (levels-1)/levels, where the Aitchison-Aitken
-// kernel becomes uniform: beyond it the kernel would favour the *other* levels, and 1 - bw would go negative.
+// statsmodels' 'normal_reference' rule (1.06 * sd * n^(-1/(4+d)), population sd, for every variable type),
+// clipped below at min_bw as HpBandSter does. These are the bandwidths HpBandSter samples with; only the density
+// caps categorical ones (log_pdf).
 Kde fit(std::vector<std::vector<double>> rows, const std::vector<int>& levels, double min_bw) {
   Kde k;
   const std::size_t n = rows.size(), dims = levels.size();
@@ -61,9 +65,7 @@ Kde fit(std::vector<std::vector<double>> rows, const std::vector<int>& levels, d
     for (const auto& r : rows) mean += r[d];
     mean /= static_cast<double>(n);
     for (const auto& r : rows) var += (r[d] - mean) * (r[d] - mean);
-    double bw = std::max(shrink * std::sqrt(var / static_cast<double>(n)), min_bw);
-    if (levels[d] > 1) bw = std::min(bw, static_cast<double>(levels[d] - 1) / levels[d]);
-    k.bw.push_back(bw);
+    k.bw.push_back(std::max(shrink * std::sqrt(var / static_cast<double>(n)), min_bw));
   }
   k.data = std::move(rows);
   return k;
@@ -89,40 +91,57 @@ struct KdeSampler::Impl {
   };
   std::vector<int> levels;  // per dimension: 0 for numbers (Gaussian kernel), else the number of choices
   int min_points = 0;
+  double top_n_percent = 15.0;
   std::map<std::int64_t, std::vector<Observation>> observations;  // by budget
 
-  // Cached model for `model_budget`; refitted when that budget gets a new observation.
+  // Cached model for `fitted_budget`; refitted when that budget gets a new observation.
   std::int64_t fitted_budget = -1;
   std::size_t fitted_count = 0;
   Kde good, bad;
+  bool last_model_based = false;
 
-  std::int64_t model_budget() const {
-    // The model needs min_points good points and at least two bad ones (a spread for the bandwidth rule).
-    for (auto it = observations.rbegin(); it != observations.rend(); ++it)
-      if (static_cast<int>(it->second.size()) >= min_points + 2) return it->first;
-    return -1;
-  }
-
-  void refit(std::int64_t budget, const KdeOptions& o) {
-    const auto& obs = observations.at(budget);
-    if (budget == fitted_budget && obs.size() == fitted_count) return;
-    const std::size_t n = obs.size();
-    // Best first; stable so that ties keep observation order and the result is deterministic.
+  // HpBandSter's new_result: sort by loss (best first; stable, so ties keep observation order), good = the first
+  // n_good, bad = the next n_bad right after them (not the worst end). Empty sets when there is no model.
+  KdeSplit split(std::int64_t budget) const {
+    KdeSplit out;
+    const auto it = observations.find(budget);
+    if (it == observations.end()) return out;
+    const auto& obs = it->second;
+    const std::size_t n = obs.size(), dims = levels.size(), mp = static_cast<std::size_t>(min_points);
+    if (n < mp) return out;
     std::vector<std::size_t> idx(n);
     std::iota(idx.begin(), idx.end(), 0);
     std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return obs[a].score > obs[b].score; });
+    // Integer percentages, as Python's (p * n) // 100.
     const auto pct = [&](double p) { return static_cast<std::size_t>(std::floor(p * static_cast<double>(n) / 100.0)); };
-    const std::size_t mp = static_cast<std::size_t>(min_points);
-    const std::size_t n_good = std::min(n - 2, std::max(mp, pct(o.top_n_percent)));
-    // Bad = the worst n_bad points, disjoint from the good ones (HpBandSter takes them from the rest as well).
-    const std::size_t n_bad = std::min(n - n_good, std::max(mp, pct(100.0 - o.top_n_percent)));
+    const std::size_t n_good = std::min(n, std::max(mp, pct(top_n_percent)));
+    const std::size_t n_bad = std::min(n - n_good, std::max(mp, pct(100.0 - top_n_percent)));
+    // Each side needs more rows than dimensions for a spread in every one of them.
+    if (n_good <= dims || n_bad <= dims) return out;
+    out.budget = budget;
+    out.good.assign(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n_good));
+    out.bad.assign(idx.begin() + static_cast<std::ptrdiff_t>(n_good),
+                   idx.begin() + static_cast<std::ptrdiff_t>(n_good + n_bad));
+    return out;
+  }
+
+  std::int64_t model_budget() const {
+    for (auto it = observations.rbegin(); it != observations.rend(); ++it)
+      if (split(it->first).budget >= 0) return it->first;
+    return -1;
+  }
+
+  void refit(std::int64_t budget, double min_bw) {
+    const auto& obs = observations.at(budget);
+    if (budget == fitted_budget && obs.size() == fitted_count) return;
+    const KdeSplit s = split(budget);
     std::vector<std::vector<double>> g, b;
-    for (std::size_t i = 0; i < n_good; ++i) g.push_back(obs[idx[i]].x);
-    for (std::size_t i = n - n_bad; i < n; ++i) b.push_back(obs[idx[i]].x);
-    good = fit(std::move(g), levels, o.min_bandwidth);
-    bad = fit(std::move(b), levels, o.min_bandwidth);
+    for (std::size_t i : s.good) g.push_back(obs[i].x);
+    for (std::size_t i : s.bad) b.push_back(obs[i].x);
+    good = fit(std::move(g), levels, min_bw);
+    bad = fit(std::move(b), levels, min_bw);
     fitted_budget = budget;
-    fitted_count = n;
+    fitted_count = obs.size();
   }
 };
 
@@ -146,9 +165,17 @@ KdeSampler::KdeSampler(space::SearchSpace space, KdeOptions options)
   // As HpBandSter: fewer than dims + 1 points cannot give a KDE a spread in every dimension, so that is the floor.
   const int floor_points = static_cast<int>(space_.dims()) + 1;
   impl_->min_points = std::max(o.min_points_in_model, floor_points);
+  impl_->top_n_percent = o.top_n_percent;
 }
 
 std::int64_t KdeSampler::model_budget() const { return impl_->model_budget(); }
+
+std::optional<KdeModel> KdeSampler::model() const {
+  const std::int64_t budget = impl_->model_budget();
+  if (budget < 0) return std::nullopt;
+  impl_->refit(budget, options_.min_bandwidth);
+  return KdeModel{impl_->split(budget), impl_->good.bw, impl_->bad.bw};
+}
 
 void KdeSampler::observe(const space::Config& config, std::int64_t budget_epochs, double score) {
   // Failed or non-finite results count as the worst (HpBandSter maps them to a loss of +inf).
@@ -158,16 +185,22 @@ void KdeSampler::observe(const space::Config& config, std::int64_t budget_epochs
 
 space::Config KdeSampler::sample(space::Rng& rng) {
   auto& m = *impl_;
+  m.last_model_based = false;
   const std::int64_t budget = m.model_budget();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   if (budget < 0 || unit(rng) < options_.random_fraction) return space_.sample(rng);
-  m.refit(budget, options_);
+  m.refit(budget, options_.min_bandwidth);
 
+  // num_samples candidates that satisfy the space's constraints (HpBandSter has none to check): in a space where
+  // most of the grid breaks a cap, taking the best of all candidates and falling back to a uniform draw when it
+  // breaks the cap would throw the model away most of the time. Drawing stops after kMaxDraws per candidate.
+  constexpr int kMaxDraws = 20;
   const std::size_t dims = m.levels.size();
   std::uniform_int_distribution<std::size_t> pick(0, m.good.data.size() - 1);
-  std::vector<double> best;
+  std::optional<space::Config> best;
   double best_value = -std::numeric_limits<double>::infinity();
-  for (int s = 0; s < options_.num_samples; ++s) {
+  int feasible = 0;
+  for (int s = 0; feasible < options_.num_samples && s < options_.num_samples * kMaxDraws; ++s) {
     const auto& datum = m.good.data[pick(rng)];
     std::vector<double> x(dims);
     for (std::size_t d = 0; d < dims; ++d) {
@@ -175,21 +208,28 @@ space::Config KdeSampler::sample(space::Rng& rng) {
       if (m.levels[d] == 0) {
         x[d] = truncated_normal(datum[d], bw * options_.bandwidth_factor, rng);
       } else {
-        // Keep the good point's level with probability 1 - bw, else any level uniformly (possibly the same).
+        // Keep the good point's level with probability 1 - bw, else any level uniformly (possibly the same); a
+        // bandwidth >= 1 is a uniform draw, as in HpBandSter.
         x[d] = unit(rng) < 1.0 - bw ? datum[d]
                                     : static_cast<double>(std::uniform_int_distribution<int>(0, m.levels[d] - 1)(rng));
       }
     }
-    // l(x) / max(g(x), 1e-32), in logs.
-    const double value = m.good.log_pdf(x, m.levels) - std::max(m.bad.log_pdf(x, m.levels), kLogFloor);
-    if (best.empty() || value > best_value) {
+    space::Config c = space_.decode(x);
+    if (!space_.satisfies_constraints(c)) continue;
+    ++feasible;
+    // max(l(x), 1e-32) / max(g(x), 1e-32), in logs (HpBandSter minimises the inverse).
+    const double value =
+        std::max(m.good.log_pdf(x, m.levels), kLogFloor) - std::max(m.bad.log_pdf(x, m.levels), kLogFloor);
+    if (!best || value > best_value) {
       best_value = value;
-      best = std::move(x);
+      best = std::move(c);
     }
   }
-  space::Config c = space_.decode(best);
-  // The KDE knows nothing of constraints: a violating pick falls back to a uniform (constraint-respecting) draw.
-  return space_.satisfies_constraints(c) ? c : space_.sample(rng);
+  if (!best) return space_.sample(rng);  // no candidate near the good points met the constraints
+  m.last_model_based = true;
+  return *best;
 }
+
+bool KdeSampler::last_pick_model_based() const { return impl_->last_model_based; }
 
 }  // namespace fhist::search

@@ -1,6 +1,8 @@
 #pragma once
 // Samplers decide which configuration to try next (no Torch).
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,18 @@ struct KdeOptions {
   int min_points_in_model = 0;        // 0 = dims + 1
 };
 
+// Which observations of `budget` (indices in the order observed) form the good and the bad set.
+struct KdeSplit {
+  std::int64_t budget = -1;
+  std::vector<std::size_t> good, bad;
+};
+
+// The fitted model, for inspection and tests: the split and each side's per-dimension bandwidths.
+struct KdeModel {
+  KdeSplit split;
+  std::vector<double> good_bandwidths, bad_bandwidths;
+};
+
 class KdeSampler : public Sampler {
  public:
   KdeSampler(space::SearchSpace space, KdeOptions options = {});
@@ -48,6 +62,10 @@ class KdeSampler : public Sampler {
 
   // The budget whose observations the model currently uses (the largest with enough points), or -1 if none yet.
   std::int64_t model_budget() const;
+  // The model sample() would use now, or nothing while no budget has one.
+  std::optional<KdeModel> model() const;
+  // Whether the last sample() came from the model (HpBandSter's "model_based_pick"), not a uniform draw.
+  bool last_pick_model_based() const;
 
  private:
   struct Impl;
