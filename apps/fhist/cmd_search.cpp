@@ -268,8 +268,10 @@ void run_search(SearchCmd& c) {
     fmt::print("{}\n", plan_line);
     std::fflush(stdout);
     const bool data_given = c.app->get_option("--data")->count() > 0;
+    const bool device_given = c.app->get_option("--device")->count() > 0;
     summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt,
-                                  data_given ? std::optional<std::string>(c.o.data) : std::nullopt);
+                                  data_given ? std::optional<std::string>(c.o.data) : std::nullopt,
+                                  device_given ? std::optional<std::string>(device) : std::nullopt);
   } else {
     c.o.device = device;
     c.o.bf16 = c.rt.precision == "bf16";

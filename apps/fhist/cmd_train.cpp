@@ -194,7 +194,8 @@ nlohmann::json read_config(const std::string& config) {
 void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
   const auto j = read_config(c.config);
   const auto config = space::Config::from_json(j);
-  if (!c.space.empty()) study::load_space(c.space).validate(config);
+  // The parameters are checked, not resnet-scale's FLOPs cap: that constrains a search; train trains what it is given.
+  if (!c.space.empty()) study::load_space(c.space, "none").validate(config);
   study::StudyOptions o;
   o.model = spec.name;
   o.width_mult = spec.width_mult;
@@ -298,7 +299,8 @@ void run_train(TrainCmd& c) {
     try {
       trainer.load_checkpoint(ckpt);
     } catch (const CheckpointError& e) {
-      throw InputError(e.what());  // the run named by --run-dir does not fit these settings: bad input
+      // The run named by --run-dir does not fit these settings: bad input.
+      throw InputError(fmt::format("{}; continue with the same settings or use another --run-dir", e.what()));
     }
     fmt::print(human, "resumed from {} after epoch {}\n", ckpt, trainer.epochs_done());
   }

@@ -183,7 +183,9 @@ void add_study_flags(CLI::App& app, study::StudyOptions& o) {
   app.add_option("--channels", o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
   app.add_option("--cells", o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")->capture_default_str();
   app.add_flag("--auxiliary", o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
-  app.add_option("--flops-cap", o.flops_cap, "resnet-scale: 2x (1.12 G MACs) or 4x (2.24 G) ResNet-18");
+  app.add_option("--flops-cap", o.flops_cap,
+                 "resnet-scale: MACs at most 2x (default; 1.12 G at width 1) or 4x ResNet-18's at the same --width-mult, "
+                 "or none");
   app.add_option("--window", o.window, "K: re-fit heads kept for fh and the window estimators")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
   app.add_option("--sync-every", o.sync_every,

@@ -29,6 +29,13 @@ class CheckpointError : public Error {
   using Error::Error;
 };
 
+// The machine or the setup cannot go on (a disk that refuses writes, a checkpoint from other settings, a device
+// that is gone): not the trial's fault, so a search stops cleanly instead of recording it, and resumes later.
+class EnvironmentError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Training produced a non-finite loss.
 class DivergedError : public Error {
  public:

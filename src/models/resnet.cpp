@@ -133,15 +133,15 @@ ClassifierPtr make_scaled_resnet(const std::vector<double>& depth_mults, const s
 
 std::int64_t scaled_resnet_macs(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
                                 std::int64_t in_channels, std::int64_t height, std::int64_t width,
-                                std::int64_t num_classes) {
+                                std::int64_t num_classes, double width_mult) {
   auto conv_out = [](std::int64_t n, std::int64_t stride) { return (n - 1) / stride + 1; };  // 3x3 pad 1 or 1x1 pad 0
-  std::int64_t h = height, w = width, c = 64;
+  std::int64_t h = height, w = width, c = scaled_channels(64, width_mult);
   std::int64_t macs = in_channels * c * 9 * h * w;  // stem
   for (std::size_t s = 0; s < 4; ++s) {
     const double d = depth_mults.empty() ? 1.0 : depth_mults.at(s);
     const double m = width_mults.empty() ? 1.0 : width_mults.at(s);
     const auto blocks = std::max<long long>(1, std::llround(2.0 * d));
-    const auto out = scaled_channels(64 << s, m);
+    const auto out = scaled_channels(64 << s, m * width_mult);
     const std::int64_t stride = s == 0 ? 1 : 2;
     h = conv_out(h, stride);
     w = conv_out(w, stride);

@@ -34,6 +34,6 @@ ClassifierPtr make_scaled_resnet(const std::vector<double>& depth_mults, const s
 // computed from the architecture without building it: cheap enough for a search-space constraint.
 std::int64_t scaled_resnet_macs(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
                                 std::int64_t in_channels, std::int64_t height, std::int64_t width,
-                                std::int64_t num_classes);
+                                std::int64_t num_classes, double width_mult = 1.0);
 
 }  // namespace fhist::models

@@ -29,9 +29,12 @@ const char* kind_name(ParamKind k) {
     case ParamKind::kCategorical: return "categorical";
     case ParamKind::kInteger: return "int";
     case ParamKind::kFloat: return "float";
+    case ParamKind::kOrdinal: return "ordinal";
   }
   return "?";
 }
+
+bool has_choices(ParamKind k) { return k == ParamKind::kCategorical || k == ParamKind::kOrdinal; }
 
 // Integers live on [low - 0.5, high + 0.5] in unit space so that rounding gives every integer the same width
 // (as ConfigSpace does); log integers need low >= 1, so low - 0.5 stays positive.
@@ -96,6 +99,12 @@ Param Param::categorical(std::string name, std::vector<json::json> choices) {
   return p;
 }
 
+Param Param::ordinal(std::string name, std::vector<json::json> choices) {
+  Param p = categorical(std::move(name), std::move(choices));
+  p.kind = ParamKind::kOrdinal;
+  return p;
+}
+
 Param Param::integer(std::string name, std::int64_t low, std::int64_t high, bool log) {
   Param p;
   p.name = std::move(name);
@@ -121,7 +130,7 @@ Param Param::real(std::string name, double low, double high, bool log) {
 void Param::validate() const {
   if (name.empty()) throw InputError("parameter: name must not be empty");
   const std::string where = fmt::format("parameter '{}'", name);
-  if (kind == ParamKind::kCategorical) {
+  if (has_choices(kind)) {
     if (choices.empty()) throw InputError(where + ": choices must not be empty");
     for (std::size_t i = 0; i < choices.size(); ++i) {
       if (!choices[i].is_number() && !choices[i].is_string())
@@ -144,7 +153,7 @@ void Param::validate() const {
 }
 
 json::json Param::sample(Rng& rng) const {
-  if (kind == ParamKind::kCategorical) {
+  if (has_choices(kind)) {
     std::uniform_int_distribution<std::size_t> pick(0, choices.size() - 1);
     return choices[pick(rng)];
   }
@@ -164,6 +173,12 @@ double Param::to_unit(const json::json& v) const {
       throw InputError(fmt::format("parameter '{}': {} is not one of the choices", name, v.dump()));
     return static_cast<double>(it - choices.begin());
   }
+  if (kind == ParamKind::kOrdinal) {
+    auto it = std::find(choices.begin(), choices.end(), v);
+    if (it == choices.end())
+      throw InputError(fmt::format("parameter '{}': {} is not one of the choices", name, v.dump()));
+    return (static_cast<double>(it - choices.begin()) + 0.5) / static_cast<double>(choices.size());
+  }
   if (!v.is_number()) throw InputError(fmt::format("parameter '{}': expected a number, got {}", name, v.dump()));
   const double x = v.get<double>(), a = lo_edge(*this), b = hi_edge(*this);
   if (log) return (std::log(x) - std::log(a)) / (std::log(b) - std::log(a));
@@ -176,6 +191,10 @@ json::json Param::from_unit(double u) const {
     return choices[static_cast<std::size_t>(idx)];
   }
   u = std::clamp(std::isfinite(u) ? u : 0.0, 0.0, 1.0);
+  if (kind == ParamKind::kOrdinal) {
+    const auto n = static_cast<double>(choices.size());
+    return choices[static_cast<std::size_t>(std::clamp(std::floor(u * n), 0.0, n - 1))];
+  }
   const double a = lo_edge(*this), b = hi_edge(*this);
   double x = log ? std::exp(std::log(a) + u * (std::log(b) - std::log(a))) : a + u * (b - a);
   if (kind == ParamKind::kInteger) return static_cast<std::int64_t>(std::clamp(std::round(x), low, high));
@@ -184,7 +203,8 @@ json::json Param::from_unit(double u) const {
 
 bool Param::contains(const json::json& v) const {
   switch (kind) {
-    case ParamKind::kCategorical: return std::find(choices.begin(), choices.end(), v) != choices.end();
+    case ParamKind::kCategorical:
+    case ParamKind::kOrdinal: return std::find(choices.begin(), choices.end(), v) != choices.end();
     case ParamKind::kInteger: return is_integral(v) && v.get<double>() >= low && v.get<double>() <= high;
     case ParamKind::kFloat: {
       if (!v.is_number()) return false;
@@ -244,7 +264,7 @@ void SearchSpace::validate(const Config& c) const {
     if (!c.has(p.name)) throw InputError(fmt::format("config: parameter '{}' is missing", p.name));
     const auto& v = c.get(p.name);
     if (p.contains(v)) continue;
-    if (p.kind == ParamKind::kCategorical)
+    if (has_choices(p.kind))
       throw InputError(fmt::format("config: parameter '{}': {} is not one of {}", p.name, v.dump(),
                                    json::json(p.choices).dump()));
     throw InputError(fmt::format("config: parameter '{}': {} is not {} in [{}, {}]", p.name, v.dump(),
@@ -281,7 +301,7 @@ json::json SearchSpace::to_json() const {
   json::json ps = json::json::array();
   for (const auto& p : params_) {
     json::json j = {{"name", p.name}, {"type", kind_name(p.kind)}};
-    if (p.kind == ParamKind::kCategorical) {
+    if (has_choices(p.kind)) {
       j["choices"] = p.choices;
     } else {
       if (p.kind == ParamKind::kInteger) {
@@ -334,13 +354,13 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
     if (!pj.contains("name") || !pj["name"].is_string() || pj["name"].get<std::string>().empty())
       throw fail(field("name"), "expected a non-empty string");
     if (!pj.contains("type") || !pj["type"].is_string())
-      throw fail(field("type"), "expected one of \"float\", \"int\", \"categorical\"");
+      throw fail(field("type"), "expected one of \"float\", \"int\", \"categorical\", \"ordinal\"");
     Param p;
     p.name = pj["name"].get<std::string>();
     const std::string type = pj["type"].get<std::string>();
     std::set<std::string> allowed;
-    if (type == "categorical") {
-      p.kind = ParamKind::kCategorical;
+    if (type == "categorical" || type == "ordinal") {
+      p.kind = type == "ordinal" ? ParamKind::kOrdinal : ParamKind::kCategorical;
       allowed = {"name", "type", "choices"};
       if (!pj.contains("choices") || !pj["choices"].is_array() || pj["choices"].empty())
         throw fail(field("choices"), "expected a non-empty list");
@@ -368,10 +388,12 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
       if (p.kind == ParamKind::kInteger ? p.low > p.high : p.low >= p.high)
         throw fail(field("high"), p.kind == ParamKind::kInteger ? "must be >= low" : "must be > low");
     } else {
-      throw fail(field("type"), fmt::format("expected one of \"float\", \"int\", \"categorical\", got \"{}\"", type));
+      throw fail(field("type"),
+                 fmt::format("expected one of \"float\", \"int\", \"categorical\", \"ordinal\", got \"{}\"", type));
     }
     for (auto it = pj.begin(); it != pj.end(); ++it)
-      if (!allowed.count(it.key())) throw fail(field(it.key().c_str()), "unknown field for a " + type + " parameter");
+      if (!allowed.count(it.key()))
+        throw fail(field(it.key().c_str()), fmt::format("unknown field for a parameter of type \"{}\"", type));
     if (!seen.insert(p.name).second) throw fail(field("name"), fmt::format("duplicate parameter '{}'", p.name));
     try {
       p.validate();  // what is left (e.g. duplicate choices), reported with the field

@@ -39,17 +39,20 @@ class Config {
   std::map<std::string, nlohmann::json> values_;
 };
 
-enum class ParamKind { kCategorical, kInteger, kFloat };
+// kOrdinal: a list of choices whose order means something (e.g. depth multipliers 1, 1.5, 2): sampled like a
+// categorical, but encoded on [0, 1] like an integer, so models (BOHB's KDE) see neighbours as close.
+enum class ParamKind { kCategorical, kInteger, kFloat, kOrdinal };
 
 struct Param {
   std::string name;
   ParamKind kind = ParamKind::kFloat;
-  std::vector<nlohmann::json> choices;  // categorical: the values (numbers or strings), in order
+  std::vector<nlohmann::json> choices;  // categorical / ordinal: the values (numbers or strings), in order
   double low = 0.0;                     // integer / float: inclusive bounds
   double high = 1.0;
   bool log = false;                     // integer / float: sample uniformly in log space (low > 0)
 
   static Param categorical(std::string name, std::vector<nlohmann::json> choices);
+  static Param ordinal(std::string name, std::vector<nlohmann::json> choices);
   static Param integer(std::string name, std::int64_t low, std::int64_t high, bool log = false);
   static Param real(std::string name, double low, double high, bool log = false);
 
@@ -59,7 +62,7 @@ struct Param {
   // Position of a value in [0, 1] (log-scaled where `log`), and back; categorical: index / (n - 1) is NOT used —
   // categorical parameters encode as their index (see SearchSpace::encode), so for them to_unit returns the index
   // and from_unit rounds and clamps one. Integers map [low - 0.5, high + 0.5] onto [0, 1], so every value gets an
-  // equal share of the unit interval.
+  // equal share of the unit interval; so do ordinals, by index: choice i of n covers [i/n, (i+1)/n].
   double to_unit(const nlohmann::json& v) const;
   nlohmann::json from_unit(double u) const;
   // Whether `v` is a legal value of this parameter.

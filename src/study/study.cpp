@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include <c10/core/StreamGuard.h>
@@ -409,6 +410,12 @@ class Runner {
     return r;
   }
 
+  static EnvironmentError checkpoint_write_error(std::int64_t trial, const std::string& why) {
+    return EnvironmentError(fmt::format("trial {}: {}. The search stopped here; every finished result is kept: free "
+                                        "space or fix the folder, then resume",
+                                        trial, why));
+  }
+
   TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device) {
     if (o_.objective == "table") return table_job(job);
     const auto t0 = std::chrono::steady_clock::now();
@@ -445,7 +452,16 @@ class Runner {
       history.num_classes = split_.train.num_classes;
       train::Trainer trainer(net, split_.train, split_.val, t);
       const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
-      if (fs::exists(ckpt)) trainer.load_checkpoint(ckpt);
+      if (fs::exists(ckpt)) {
+        try {
+          trainer.load_checkpoint(ckpt);
+        } catch (const CheckpointError& e) {
+          // The setup changed under the search (other data, another fhist): every trial would fail the same way.
+          throw EnvironmentError(fmt::format("trial {}: {}. The search stopped here; nothing finished is lost: "
+                                             "resume with the data and settings it started with",
+                                             job.trial, e.what()));
+        }
+      }
       // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
       std::int64_t recorded = 0;
       for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
@@ -471,7 +487,13 @@ class Runner {
           if (cancel_ || interrupted()) throw Cancelled{};
           if (callbacks_.on_step) callbacks_.on_step(job, epoch, step, steps, loss);
         });
-        trainer.save_checkpoint(ckpt);
+        try {
+          trainer.save_checkpoint(ckpt);
+        } catch (const c10::Error& e) {
+          throw checkpoint_write_error(job.trial, e.what_without_backtrace());
+        } catch (const std::exception& e) {  // EnvironmentError (disk full, I/O error), filesystem_error
+          throw checkpoint_write_error(job.trial, e.what());
+        }
         add_rows();
       }
       r.original_val_acc = trainer.records().back().original_val_acc;
@@ -487,14 +509,24 @@ class Runner {
       r.message = e.what();
     } catch (const store::StoreError&) {
       throw;  // the journal itself failing is not the trial's fault
+    } catch (const EnvironmentError&) {
+      throw;  // nor is the machine: the search stops, and a resume reruns this job
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw EnvironmentError(fmt::format("trial {}: {}", job.trial, e.what()));
     } catch (const Error& e) {
       r.state = "failed";
       r.score = kFailedScore;
       r.message = e.what();
     } catch (const c10::Error& e) {
+      // Shapes that do not fit, CUDA out of memory: this configuration on this machine.
       r.state = "failed";
       r.score = kFailedScore;
       r.message = e.what_without_backtrace();
+    } catch (const std::bad_alloc&) {
+      // A network too large for the host's memory is a fact about the configuration; rerunning it would not help.
+      r.state = "failed";
+      r.score = kFailedScore;
+      r.message = "out of host memory (std::bad_alloc) while training this configuration";
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
@@ -575,7 +607,7 @@ StudySummary start(StudyOptions options, std::unique_ptr<store::TrialStore> stor
                    std::optional<StudyData> loaded = std::nullopt) {
   if (table) options = with_table_settings(std::move(options), *table);
   options.augment = data::resolve_augment(options.augment, options.data);  // the journal records what ran
-  auto space = load_space(options.space, options.flops_cap);
+  auto space = load_space(options.space, options.flops_cap, options.width_mult);
   store->write_study(study_record(options, space));
   Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), std::move(loaded));
   return runner.run(callbacks);
@@ -587,7 +619,7 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
   options.validate();
   auto table = table_for(options);
   const auto checked = table ? with_table_settings(options, *table) : options;
-  auto space = load_space(checked.space, checked.flops_cap);
+  auto space = load_space(checked.space, checked.flops_cap, checked.width_mult);
   check_space_params(space);
   {
     // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
@@ -625,14 +657,14 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
   auto options = StudyOptions::from_json(study->at("options"));
   const auto all = space_names();
   const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
-  auto space = builtin ? load_space(options.space, options.flops_cap)
+  auto space = builtin ? load_space(options.space, options.flops_cap, options.width_mult)
                        : space::SearchSpace::from_json(study->at("space_definition"), store.path());
   return {options, space};
 }
 }  // namespace
 
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
-                          std::optional<std::string> data) {
+                          std::optional<std::string> data, std::optional<std::string> device) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
   auto store = store::open_sqlite_store(journal, false);
   auto [options, space] = read_definition(*store);
@@ -648,6 +680,14 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
   if (workers) {
     if (*workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *workers));
     options.workers = *workers;
+  }
+  if (device) options.device = *device;
+  for (const auto& d : device_list(options.device)) {
+    if (torch::Device(d).is_cuda() && !torch::cuda::is_available()) {
+      throw InputError(fmt::format("{} ran on --device {}, and this host has no CUDA device: resume with --device cpu "
+                                   "(the jobs still to run then train on the CPU; nothing was changed)",
+                                   journal, options.device));
+    }
   }
   auto table = table_for(options);
   Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table));

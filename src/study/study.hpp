@@ -128,9 +128,13 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
 // Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
 // sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
 // `workers`, when given, replaces the stored number of workers; `data`, the stored --data spec when the dataset has
-// moved (same dataset name, another directory; InputError otherwise). The search's other settings cannot change.
+// moved (same dataset name, another directory; InputError otherwise); `device`, the stored --device (e.g. a
+// search started on a GPU host and finished on a CPU one). The search's other settings cannot change.
+// A trial that cannot go on because of the machine (its checkpoint cannot be written or no longer matches the
+// setup) throws EnvironmentError: the search stops there, nothing finished is lost, and a resume reruns the job.
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
-                          std::optional<int> workers = std::nullopt, std::optional<std::string> data = std::nullopt);
+                          std::optional<int> workers = std::nullopt, std::optional<std::string> data = std::nullopt,
+                          std::optional<std::string> device = std::nullopt);
 // The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
 // The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.
@@ -143,8 +147,9 @@ std::vector<nlohmann::json> journal_evaluations(const std::string& journal);
 StudyOptions journal_options(const std::string& journal);
 
 // A built-in space by name (hparams, randaugment, nb201, darts, resnet-scale) or a JSON space file.
-// `flops_cap` applies to resnet-scale ("2x", "4x" or ""). Throws InputError.
-space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "");
+// `flops_cap` applies to resnet-scale ("2x" or "" for the default 2x, "4x", "none"), at the width the candidates
+// train (`width_mult`). Throws InputError.
+space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "", double width_mult = 1.0);
 std::vector<std::string> space_names();
 // Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
 void check_space_params(const space::SearchSpace& s);

@@ -1,9 +1,17 @@
 // Checkpoints: one torch::serialize archive per run, replaced atomically after every epoch.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "core/fs.hpp"
@@ -80,12 +88,70 @@ torch::Tensor fingerprint(const TrainOptions& o, std::int64_t train_size, std::i
 const char* kFingerprintNames[] = {"checkpoint version", "--seed",     "--max-budget", "--batch-size",
                                    "--train-size",       "--val-size", "--window",     "model parameter count"};
 
+// 64-bit FNV-1a over the bytes of a tensor, a word at a time (a digest, not a cryptographic hash): equal data gives
+// equal digests on every machine, and other data a different one with overwhelming probability.
+std::uint64_t digest(const torch::Tensor& t, std::uint64_t h) {
+  const auto c = t.cpu().contiguous();
+  const auto* bytes = static_cast<const unsigned char*>(c.data_ptr());
+  const std::size_t n = static_cast<std::size_t>(c.numel()) * c.element_size();
+  constexpr std::uint64_t kPrime = 1099511628211ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, bytes + i, 8);
+    h = (h ^ w) * kPrime;
+  }
+  for (; i < n; ++i) h = (h ^ bytes[i]) * kPrime;
+  return h;
+}
+
+const char* dtype_name(torch::Dtype d) {
+  return d == torch::kFloat16 ? "float16" : d == torch::kBFloat16 ? "bfloat16" : d == torch::kFloat32 ? "float32" : "?";
+}
+
+// Everything beyond the numbers of `fingerprint` that must match to continue, keyed by the flag that sets it.
+std::vector<std::pair<std::string, std::string>> settings(const TrainOptions& o, const std::string& data_identity) {
+  const auto& r = o.refit;
+  return {{"--data", data_identity},
+          {"--augment", o.augment.to_string()},
+          {"--momentum", fmt::format("{}", o.momentum)},
+          {"--feature-storage", dtype_name(o.feature_dtype)},
+          {"auxiliary loss weight", fmt::format("{}", o.aux_weight)},
+          {"re-fit settings", fmt::format("epochs {}, batch {}, lr {}, momentum {}, weight decay {}", r.epochs,
+                                          r.batch_size, r.lr, r.momentum, r.weight_decay)}};
+}
+
+std::string encode_settings(const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::string s;
+  for (const auto& [k, v] : kv) s += k + '\t' + v + '\n';
+  return s;
+}
+
+torch::Tensor bytes_tensor(const std::string& s) {
+  auto t = torch::empty({static_cast<std::int64_t>(s.size())}, torch::kUInt8);
+  if (!s.empty()) std::memcpy(t.data_ptr(), s.data(), s.size());
+  return t;
+}
+
+std::string tensor_bytes(const torch::Tensor& t) {
+  const auto c = t.cpu().contiguous();
+  return std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()));
+}
+
 }  // namespace
+
+std::string Trainer::data_identity(const data::Dataset& train, const data::Dataset& val) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const auto* ds : {&train, &val}) h = digest(ds->labels, digest(ds->images, h));
+  return fmt::format("{}, {} train / {} validation images of {}x{}x{}, content {:016x}", train.name, train.size(),
+                     val.size(), train.channels(), train.height(), train.width(), h);
+}
 
 void Trainer::save_checkpoint(const std::string& path) const {
   torch::serialize::OutputArchive ar;
   ar.write("fingerprint", fingerprint(options_, train_.size(), val_.size(), models::count_parameters(*model_)));
   ar.write("hparams", torch::tensor({options_.lr, options_.momentum, options_.weight_decay}, torch::kFloat64));
+  ar.write("settings", bytes_tensor(encode_settings(settings(options_, data_identity_))));
   ar.write("position", torch::tensor({epochs_done_, global_step_}, torch::kInt64));
   torch::serialize::OutputArchive model_ar, optim_ar, hist_ar;
   model_->save(model_ar);
@@ -115,8 +181,27 @@ void Trainer::save_checkpoint(const std::string& path) const {
 
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  // Not save_to(path): when a write fails there, LibTorch's zip writer throws again from its destructor and the
+  // process aborts. Here the writer is always told "written", and a failure is noted and raised after it is done.
   const std::string tmp = temp_path_for(path);
-  ar.save_to(tmp);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) {
+    throw EnvironmentError(fmt::format("{}: cannot create the checkpoint ({})", tmp, std::strerror(errno)));
+  }
+  int error = 0;
+  ar.save_to([&](const void* data, std::size_t n) -> std::size_t {
+    if (error == 0 && n > 0 && std::fwrite(data, 1, n, f) != n) error = errno != 0 ? errno : EIO;
+    return n;
+  });
+  if (std::fflush(f) != 0 && error == 0) error = errno;
+  if (std::fclose(f) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    // A full disk or an I/O error: the previous checkpoint is untouched; leave no half-written file beside it.
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw EnvironmentError(fmt::format("{}: cannot write the checkpoint ({}); the previous one is intact", path,
+                                       std::strerror(error)));
+  }
   commit_file(tmp, path);
 }
 
@@ -134,18 +219,38 @@ void Trainer::load_checkpoint(const std::string& path) {
     for (std::int64_t i = 0; i < fp.numel(); ++i) {
       const auto got = fp[i].item<std::int64_t>(), want = expected[i].item<std::int64_t>();
       if (got != want) {
-        throw CheckpointError(fmt::format("{}: written by a run with {} = {}, this run has {}; continue with the same "
-                                          "settings or use another --run-dir",
-                                          path, kFingerprintNames[i], got, want));
+        throw CheckpointError(
+            fmt::format("{}: written by a run with {} = {}, this run has {}", path, kFingerprintNames[i], got, want));
+      }
+    }
+    // Checkpoints of fhist before 2026-12 have no settings record; their fingerprint above still applies.
+    torch::Tensor stored_settings;
+    if (ar.try_read("settings", stored_settings)) {
+      std::map<std::string, std::string> stored;
+      std::istringstream in(tensor_bytes(stored_settings));
+      for (std::string line; std::getline(in, line);) {
+        const auto tab = line.find('\t');
+        if (tab != std::string::npos) stored[line.substr(0, tab)] = line.substr(tab + 1);
+      }
+      std::vector<std::string> differ;
+      for (const auto& [key, value] : settings(options_, data_identity_)) {
+        const auto it = stored.find(key);
+        if (it == stored.end() || it->second != value)
+          differ.push_back(fmt::format("{} {} (this run: {})", key, it == stored.end() ? "?" : it->second, value));
+      }
+      if (!differ.empty()) {
+        throw CheckpointError(
+            fmt::format("{}: written by a run with other settings: {}", path, fmt::join(differ, "; ")));
       }
     }
     torch::Tensor hp;
     ar.read("hparams", hp);
-    if (hp[0].item<double>() != options_.lr || hp[2].item<double>() != options_.weight_decay) {
-      throw CheckpointError(fmt::format("{}: written with --lr {} --weight-decay {}, this run has --lr {} "
-                                        "--weight-decay {}",
-                                        path, hp[0].item<double>(), hp[2].item<double>(), options_.lr,
-                                        options_.weight_decay));
+    if (hp[0].item<double>() != options_.lr || hp[1].item<double>() != options_.momentum ||
+        hp[2].item<double>() != options_.weight_decay) {
+      throw CheckpointError(fmt::format("{}: written with --lr {} --momentum {} --weight-decay {}, this run has --lr {} "
+                                        "--momentum {} --weight-decay {}",
+                                        path, hp[0].item<double>(), hp[1].item<double>(), hp[2].item<double>(),
+                                        options_.lr, options_.momentum, options_.weight_decay));
     }
     torch::Tensor pos;
     ar.read("position", pos);

@@ -87,8 +87,11 @@ class Trainer {
   // Everything needed to continue bit-identically: weights, optimizer state, schedule position, feature window,
   // epoch records; written atomically.
   void save_checkpoint(const std::string& path) const;
-  // Throws CheckpointError if the file is unreadable or was written by an incompatible run.
+  // Throws CheckpointError if the file is unreadable or was written by an incompatible run: other data (by
+  // content), augmentation, optimizer or re-fit settings, seed, schedule, window or model.
   void load_checkpoint(const std::string& path);
+  // What a checkpoint records of the data it trained on: the name, the sizes and a digest of every byte.
+  static std::string data_identity(const data::Dataset& train, const data::Dataset& val);
 
   const FeatureHistory& history() const { return history_; }
   // The softmax outputs [M, c] of the re-fit heads of the epochs in the window, oldest first (fast impl).
@@ -109,6 +112,7 @@ class Trainer {
 
   data::Dataset train_;
   data::Dataset val_;
+  std::string data_identity_;  // name, sizes and a digest of the images and labels (checkpoint.cpp)
   TrainOptions options_;
   std::unique_ptr<torch::optim::SGD> optimizer_;
   FeatureHistory history_;

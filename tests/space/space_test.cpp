@@ -29,7 +29,8 @@ SearchSpace mixed_space(std::vector<Constraint> constraints = {}) {
   return SearchSpace("mixed",
                      {Param::real("lr", 1e-4, 1.0, true), Param::real("mom", 0.0, 0.99),
                       Param::integer("depth", 1, 8), Param::integer("width", 8, 1024, true),
-                      Param::categorical("act", {"relu", "gelu", "silu"}), Param::categorical("bs", {32, 64, 128})},
+                      Param::categorical("act", {"relu", "gelu", "silu"}), Param::categorical("bs", {32, 64, 128}),
+                      Param::ordinal("depth_mult", {1.0, 1.5, 2.0, 3.0})},
                      std::move(constraints));
 }
 
@@ -167,9 +168,16 @@ TEST(Space, EncodeDecodeRoundTrip) {
     EXPECT_EQ(back.get("width"), c.get("width"));
     EXPECT_EQ(back.get("act"), c.get("act"));
     EXPECT_EQ(back.get("bs"), c.get("bs"));
+    EXPECT_EQ(back.get("depth_mult"), c.get("depth_mult"));
   }
+  // An ordinal's choices sit in order on [0, 1], each at the middle of an equal share.
+  const auto& ord = s.param("depth_mult");
+  EXPECT_DOUBLE_EQ(ord.to_unit(1.0), 0.125);
+  EXPECT_DOUBLE_EQ(ord.to_unit(3.0), 0.875);
+  EXPECT_EQ(ord.from_unit(0.3), json(1.5));
+  EXPECT_EQ(ord.from_unit(0.74), json(2.0));
   // Out-of-range vectors clamp to legal values.
-  const Config clamped = s.decode({-3.0, 7.0, 1.5, -0.2, 9.0, -1.0});
+  const Config clamped = s.decode({-3.0, 7.0, 1.5, -0.2, 9.0, -1.0, 4.0});
   EXPECT_NO_THROW(s.validate(clamped)) << clamped.to_string();
   EXPECT_THROW(s.decode({0.5}), InputError);
 }
@@ -181,6 +189,8 @@ TEST(Space, JsonDefinitionRoundTrip) {
   EXPECT_EQ(back.name(), "mixed");
   EXPECT_EQ(back.param("width").kind, ParamKind::kInteger);
   EXPECT_TRUE(back.param("width").log);
+  EXPECT_EQ(back.param("depth_mult").kind, ParamKind::kOrdinal);
+  EXPECT_EQ(back.param("depth_mult").choices.size(), 4u);
 }
 
 TEST(Space, LoadsAGoodFile) {
@@ -189,10 +199,12 @@ TEST(Space, LoadsAGoodFile) {
   std::ofstream(path) << R"({"name": "mine", "params": [
       {"name": "lr", "type": "float", "low": 1e-3, "high": 0.5, "log": true},
       {"name": "bs", "type": "categorical", "choices": [64, 128]},
-      {"name": "depth", "type": "int", "low": 1, "high": 4}]})";
+      {"name": "depth", "type": "int", "low": 1, "high": 4},
+      {"name": "scale", "type": "ordinal", "choices": [1, 1.5, 2]}]})";
   const SearchSpace s = SearchSpace::from_file(path);
   EXPECT_EQ(s.name(), "mine");
-  ASSERT_EQ(s.dims(), 3u);
+  ASSERT_EQ(s.dims(), 4u);
+  EXPECT_EQ(s.param("scale").kind, ParamKind::kOrdinal);
   EXPECT_TRUE(s.param("lr").log);
   EXPECT_EQ(s.param("depth").high, 4.0);
   Rng rng(2);
@@ -215,6 +227,8 @@ TEST(Space, BadFilesNameTheFileAndField) {
       {R"({"params": [{"name": "a", "type": "bool"}]})", "params[0].type"},
       {R"({"params": [{"name": "a", "type": "categorical", "choices": []}]})", "params[0].choices"},
       {R"({"params": [{"name": "a", "type": "categorical", "choices": [1, [2]]}]})", "params[0].choices[1]"},
+      {R"({"params": [{"name": "a", "type": "ordinal", "choices": [1, 2, 1]}]})", "duplicate choice"},
+      {R"({"params": [{"name": "a", "type": "ordinal", "low": 1, "high": 2}]})", "params[0].choices"},
       {R"({"params": [{"name": "a", "type": "float", "low": 0, "high": 1, "lgo": true}]})", "params[0].lgo"},
       {R"({"params": [{"name": "a", "type": "float", "low": 0, "high": 1},
                       {"name": "a", "type": "float", "low": 0, "high": 1}]})",

@@ -67,7 +67,48 @@ TEST(StudySpaces, ResnetScaleCapIsEnforcedAndNamed) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("macs <= 2x"), std::string::npos) << e.what();
   }
-  EXPECT_NO_THROW(load_space("resnet-scale", "").validate(big));
+  EXPECT_NO_THROW(load_space("resnet-scale", "none").validate(big));
+  EXPECT_THROW(load_space("resnet-scale", "").validate(big), InputError) << "the paper's 2x cap is the default";
+}
+
+TEST(StudySpaces, ResnetScaleCapsTheNetworkThatTrainsAndOrdersItsMultipliers) {
+  // The multipliers are ordinal: 1.5 encodes between 1 and 2, so BOHB's model sees them as neighbours.
+  const auto sp = load_space("resnet-scale", "2x", 0.25);
+  for (const auto& p : sp.params()) EXPECT_EQ(p.kind, space::ParamKind::kOrdinal) << p.name;
+  const auto& d2 = sp.param("d2");
+  EXPECT_LT(d2.to_unit(1.0), d2.to_unit(1.5));
+  EXPECT_LT(d2.to_unit(1.5), d2.to_unit(2.0));
+
+  // Sampled candidates respect the cap where they train: at --width-mult 0.25, against ResNet-18 at 0.25.
+  const double base = static_cast<double>(models::scaled_resnet_macs({}, {}, 3, 32, 32, 100, 0.25));
+  space::Rng rng(3);
+  for (int i = 0; i < 200; ++i) {
+    const auto c = sp.sample(rng);
+    std::vector<double> d, w;
+    for (const char* k : {"d2", "d3", "d4", "d5"}) d.push_back(c.get_double(k));
+    for (const char* k : {"w2", "w3", "w4", "w5"}) w.push_back(c.get_double(k));
+    ASSERT_LE(static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100, 0.25)), 2.0 * base) << c.to_string();
+  }
+
+  // The share of the 5^8 grid under each cap, at width 1 and at 0.25 (printed: README quotes it).
+  const std::vector<double> ds = {1.0, 1.5, 2.0, 2.5, 3.0}, ws = {1.0, 1.25, 1.5, 1.75, 2.0};
+  for (double width : {1.0, 0.25}) {
+    const double ref = static_cast<double>(models::scaled_resnet_macs({}, {}, 3, 32, 32, 100, width));
+    std::int64_t under2 = 0, under4 = 0, total = 0;
+    std::vector<double> d(4), w(4);
+    for (int code = 0; code < 390625; ++code, ++total) {
+      int rest = code;
+      for (int k = 0; k < 4; ++k, rest /= 5) d[k] = ds[rest % 5];
+      for (int k = 0; k < 4; ++k, rest /= 5) w[k] = ws[rest % 5];
+      const double macs = static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100, width));
+      under2 += macs <= 2 * ref;
+      under4 += macs <= 4 * ref;
+    }
+    std::printf("width %.2f: %.2f %% of the grid under 2x, %.2f %% under 4x\n", width, 100.0 * under2 / total,
+                100.0 * under4 / total);
+    EXPECT_GT(under2, 0);
+    EXPECT_LT(under2, under4);
+  }
 }
 
 TEST(StudySpaces, UnknownSpaceListsTheKnownOnes) {

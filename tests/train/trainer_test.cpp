@@ -176,6 +176,44 @@ TEST(Trainer, CheckpointFromAnotherRunIsRefused) {
   EXPECT_THROW(b.load_checkpoint(dir.str("missing.pt")), CheckpointError);
 }
 
+// Each of these used to continue silently from a checkpoint written with other settings.
+TEST(Trainer, CheckpointFromOtherDataAugmentRefitOrMomentumIsRefused) {
+  auto train = toy(96, 1), val = toy(40, 2);
+  fhist::testing::TempDir dir;
+  Trainer a(fresh_model(1), train, val, small_options(2));
+  a.run_epoch();
+  a.save_checkpoint(dir.str("c.pt"));
+  const auto expect_refused = [&](const data::Dataset& tr, const data::Dataset& va, const TrainOptions& o,
+                                  const std::string& named) {
+    Trainer b(fresh_model(1), tr, va, o);
+    try {
+      b.load_checkpoint(dir.str("c.pt"));
+      ADD_FAILURE() << "expected CheckpointError naming " << named;
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+  };
+  // Same name and sizes, other images: only the content digest tells.
+  auto other_train = toy(96, 7);
+  expect_refused(other_train, val, small_options(2), "--data");
+  auto augment = small_options(2);
+  augment.augment = data::AugmentOptions::parse("none");
+  expect_refused(train, val, augment, "--augment crop1,flip (this run: none)");
+  auto refit = small_options(2);
+  refit.refit.lr = 0.1;
+  expect_refused(train, val, refit, "re-fit settings");
+  auto momentum = small_options(2);
+  momentum.momentum = 0.5;
+  expect_refused(train, val, momentum, "--momentum 0.9 (this run: 0.5)");
+  auto storage = small_options(2);
+  storage.feature_dtype = torch::kFloat32;
+  expect_refused(train, val, storage, "--feature-storage float16 (this run: float32)");
+  // The same settings continue.
+  Trainer same(fresh_model(1), toy(96, 1), toy(40, 2), small_options(2));
+  EXPECT_NO_THROW(same.load_checkpoint(dir.str("c.pt")));
+  EXPECT_EQ(same.epochs_done(), 1);
+}
+
 TEST(Trainer, NonFiniteLossMarksTheRunDiverged) {
   auto train = toy(96, 1), val = toy(40, 2);
   auto o = small_options(2);
