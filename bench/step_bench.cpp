@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "models/model.hpp"
@@ -18,7 +19,9 @@ int main(int argc, char** argv) {
   int batch = 256, steps = 20, warmup = 5, size = 32, classes = 10;
   double width = 1.0;
   bool channels_last = false;
+  int threads = 0;
   app.add_option("--device", device)->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads; 0 = all cores (as step_bench.py)")->capture_default_str();
   app.add_option("--batch-size", batch)->capture_default_str();
   app.add_option("--steps", steps)->capture_default_str();
   app.add_option("--warmup", warmup)->capture_default_str();
@@ -29,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_path);
   CLI11_PARSE(app, argc, argv);
 
+  // LibTorch starts with one intra-op thread here, Python with one per core: set it, or the comparison is unequal.
+  at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const torch::Device dev(device);
   torch::manual_seed(0);
   auto model = fhist::models::make_model({"resnet18", width, 3, classes});
@@ -66,12 +71,14 @@ int main(int argc, char** argv) {
   }
   std::sort(t.begin(), t.end());
   const double median = t[t.size() / 2];
-  fmt::print("C++ ResNet-18 x{} step: batch {} at {}x{}, {} {}{}: median {:.4f} s over {} steps\n", width, batch, size,
-             size, device, precision, channels_last ? " channels-last" : "", median, steps);
+  fmt::print("C++ ResNet-18 x{} step: batch {} at {}x{}, {} {}{}, {} threads: median {:.4f} s over {} steps\n", width,
+             batch, size, size, device, precision, channels_last ? " channels-last" : "", at::get_num_threads(), median,
+             steps);
   if (!json_path.empty()) {
     std::ofstream(json_path) << nlohmann::json{{"impl", "c++"},       {"device", device},   {"batch", batch},
                                                {"size", size},        {"width_mult", width}, {"precision", precision},
-                                               {"channels_last", channels_last}, {"median_step_seconds", median}}
+                                               {"channels_last", channels_last}, {"threads", at::get_num_threads()},
+                                               {"median_step_seconds", median}}
                                     .dump(2)
                              << "\n";
   }

@@ -80,11 +80,13 @@ def main():
     times.sort()
     med = times[len(times) // 2]
     print(f"Python ResNet-18 x{a.width_mult} step: batch {a.batch_size} at {a.size}x{a.size}, {a.device} "
-          f"{a.precision}{' channels-last' if a.channels_last else ''}: median {med:.4f} s over {a.steps} steps")
+          f"{a.precision}{' channels-last' if a.channels_last else ''}, {torch.get_num_threads()} threads: "
+          f"median {med:.4f} s over {a.steps} steps")
     if a.json:
         json.dump({"impl": "python", "device": a.device, "batch": a.batch_size, "size": a.size,
                    "width_mult": a.width_mult, "precision": a.precision, "channels_last": a.channels_last,
-                   "median_step_seconds": med, "torch": torch.__version__}, open(a.json, "w"), indent=2)
+                   "threads": torch.get_num_threads(), "median_step_seconds": med,
+                   "torch": torch.__version__}, open(a.json, "w"), indent=2)
 
 
 if __name__ == "__main__":

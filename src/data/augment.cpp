@@ -156,7 +156,10 @@ torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const 
       const auto xs = torch::arange(w, idx_opts).view({1, 1, 1, w});
       const auto in_rows = ys.ge(box[0]).logical_and_(ys.lt(box[1]));  // [B, 1, H, 1]
       const auto in_cols = xs.ge(box[2]).logical_and_(xs.lt(box[3]));  // [B, 1, 1, W]
-      x.masked_fill_(in_rows.logical_and(in_cols), 0.0);                // mask [B, 1, H, W], broadcast over channels
+      // The square takes the dataset's mean colour, which normalizes to 0 (DeVries & Taylor cut out of the
+      // normalized image), not black, which would be a strong dark feature the network never sees otherwise.
+      const auto mean = torch::tensor(ds.mean, torch::kFloat32).to(dev).view({1, -1, 1, 1});
+      x = torch::where(in_rows.logical_and(in_cols), mean, x);         // mask [B, 1, H, W], broadcast over channels
     }
   }
   // Mean and std in one tensor, one copy to the data's device.

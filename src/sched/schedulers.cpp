@@ -199,8 +199,12 @@ class Asha final : public Scheduler {
     auto& rung = results_[job.rung];
     const Scored s{effective_score(result), result.trial};
     rung.insert(std::upper_bound(rung.begin(), rung.end(), s), s);  // kept in ranking order
-    // Any other trial may still be promoted later, until the very end.
     if (is_failed(s.score) || job.rung + 1 == static_cast<int>(budgets_.size())) retire(result.trial);
+    // A trial's rank in its rung only worsens as results arrive, and at most floor(capacity / eta) trials ever
+    // leave the rung, so one ranked below that will never be promoted: release it (and its checkpoint) now.
+    const auto limit = static_cast<std::size_t>(capacity(job.rung) / eta_);
+    for (std::size_t i = limit; i < rung.size(); ++i)
+      if (!promoted_[job.rung].count(rung[i].trial)) retire(rung[i].trial);
   }
   bool done() const override { return started_ >= n_ && out_.empty() && !find_promotion(); }
   std::vector<TrialId> take_retired() override {
@@ -222,6 +226,13 @@ class Asha final : public Scheduler {
         if (!promoted_[k].count(rung[i].trial)) return std::make_pair(k, rung[i].trial);
     }
     return std::nullopt;
+  }
+
+  // The most results rung k can ever hold: n configurations at rung 0, and floor(capacity / eta) of those above.
+  std::int64_t capacity(int k) const {
+    std::int64_t c = n_;
+    for (int i = 0; i < k; ++i) c /= eta_;
+    return c;
   }
 
   std::int64_t n_, started_ = 0;

@@ -75,8 +75,9 @@ double curve_score(const TrialHistory& h) {
     acc.push_back(std::clamp(e.original, 0.0, 1.0));
   }
   if (acc.empty()) throw InputError("cannot score a trial that has not finished an epoch");
-  const auto final_epoch = std::max<std::int64_t>(h.final_epoch, static_cast<std::int64_t>(acc.size()));
-  return curve::extrapolate(acc, final_epoch);
+  // At the full budget there is nothing to extrapolate: the measured accuracy, not the fit's value there.
+  if (static_cast<std::int64_t>(acc.size()) >= h.final_epoch) return acc.back();
+  return curve::extrapolate(acc, h.final_epoch);
 }
 
 class FnEstimator : public Estimator {

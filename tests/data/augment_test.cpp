@@ -66,14 +66,18 @@ TEST(Augment, CropIsAShiftedWindowOfThePaddedImage) {
   }
 }
 
-TEST(Augment, CutoutZeroesASquareAtMost) {
+TEST(Augment, CutoutFillsASquareWithTheMeanColour) {
   auto ds = images(32, 1, 12, 12);
+  ds.mean = {0.5f};  // between the pixels' values (20..219 / 255), none of which equals it
+  ds.std = {0.25f};
   AugmentOptions o = AugmentOptions::parse("cutout4");
   std::mt19937_64 rng(5);
   auto x = make_batch(ds, torch::arange(32, torch::kInt64), &o, &rng, torch::kCPU);
   std::int64_t total_zero = 0;
   for (int i = 0; i < 32; ++i) {
-    const auto zeros = x[i].eq(0).sum().item<std::int64_t>();  // pixels are >= 20/255 > 0 before cutout
+    // The mean colour normalizes to exactly 0; black would be -2 here.
+    EXPECT_EQ(x[i].eq(-2.0f).sum().item<std::int64_t>(), 0) << "image " << i << " has black pixels";
+    const auto zeros = x[i].eq(0).sum().item<std::int64_t>();
     EXPECT_LE(zeros, 16);
     total_zero += zeros;
   }
@@ -163,7 +167,8 @@ torch::Tensor reference_batch(const Dataset& ds, const torch::Tensor& indices, c
       const auto y0 = std::clamp<std::int64_t>(y - half, 0, h), y1 = std::clamp<std::int64_t>(y + half, 0, h);
       const auto x0 = std::clamp<std::int64_t>(xc - half, 0, w), x1 = std::clamp<std::int64_t>(xc + half, 0, w);
       if (y1 <= y0 || x1 <= x0) continue;
-      x[i].narrow(1, y0, y1 - y0).narrow(2, x0, x1 - x0).zero_();
+      for (std::int64_t ch = 0; ch < x.size(1); ++ch)
+        x[i][ch].narrow(0, y0, y1 - y0).narrow(1, x0, x1 - x0).fill_(ds.mean[static_cast<std::size_t>(ch)]);
     }
   }
   auto mean = torch::tensor(ds.mean).view({1, -1, 1, 1});
@@ -194,7 +199,7 @@ TEST(Augment, WholeBatchAugmentEqualsPerImageReference) {
   for (const auto& k : cases) {
     Dataset ds;
     ds.images = (torch::arange(k.n * k.c * k.h * k.w, torch::kInt64) * 7 % 236 + 20).to(torch::kUInt8)
-                    .view({k.n, k.c, k.h, k.w});  // every pixel >= 20, so Cutout's zeros are visible
+                    .view({k.n, k.c, k.h, k.w});  // no pixel is black, as none was before Cutout
     ds.labels = torch::zeros({k.n}, torch::kInt64);
     ds.num_classes = 2;
     for (std::int64_t ch = 0; ch < k.c; ++ch) {
@@ -219,10 +224,8 @@ TEST(Augment, WholeBatchAugmentEqualsPerImageReference) {
       EXPECT_EQ(got.scalar_type(), torch::kFloat32);
       EXPECT_TRUE(torch::equal(got, expect)) << "max diff " << (got - expect).abs().max().item<float>();
       EXPECT_EQ(r_new(), r_ref()) << "make_batch drew a different number of values from the rng";
-      if (o.cutout >= 2 * std::max(k.h, k.w)) {  // the clipped square covers everything: -mean/std throughout
-        const auto blank = (torch::zeros({1, k.c, k.h, k.w}) - torch::tensor(ds.mean).view({1, -1, 1, 1})) /
-                           torch::tensor(ds.std).view({1, -1, 1, 1});
-        EXPECT_TRUE(torch::equal(got, blank.expand_as(got)));
+      if (o.cutout >= 2 * std::max(k.h, k.w)) {  // the clipped square covers everything: the mean, 0 throughout
+        EXPECT_TRUE(torch::equal(got, torch::zeros_like(got)));
       }
     }
   }

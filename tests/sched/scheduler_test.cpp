@@ -272,6 +272,38 @@ TEST(AshaTest, FailedTrialNeverPromoted) {
   EXPECT_EQ(trials_at(jobs, 0).size(), 9u);
 }
 
+TEST(AshaTest, ReleasesATrialAsSoonAsItCanNeverBePromoted) {
+  // Each new trial is better than all before it, so early trials sink below the top floor(9/3) = 3 of rung 0 and
+  // can be released (their checkpoints deleted) long before the search ends; none of them gets a job afterwards.
+  for (int workers : {1, 3}) {
+    Trials trials;
+    auto s = make_scheduler("asha", options(1, 9, 3, 9), trials.callback());
+    std::set<TrialId> retired;
+    std::int64_t released_early = 0;
+    std::vector<Job> running;
+    while (true) {
+      while (static_cast<int>(running.size()) < workers) {
+        auto j = s->next_job();
+        if (!j) break;
+        EXPECT_FALSE(retired.count(j->trial)) << "released trial " << j->trial << " got a job";
+        running.push_back(*j);
+      }
+      if (running.empty()) break;
+      const Job j = running.front();
+      running.erase(running.begin());
+      s->on_result({j.trial, j.budget_epochs, static_cast<double>(j.trial) + 1e-3 * j.budget_epochs,
+                    TrialState::kComplete});
+      for (TrialId t : s->take_retired()) {
+        retired.insert(t);
+        released_early += s->done() ? 0 : 1;
+      }
+    }
+    EXPECT_TRUE(s->done());
+    EXPECT_EQ(retired.size(), 9u) << workers;
+    EXPECT_GE(released_early, 5) << workers << " workers: trials 0..5 sink below rung 0's top 3 before the end";
+  }
+}
+
 TEST(SchedulerTest, FourWorkersGiveTheSameJobMultisetAsOne) {
   // ASHA is left out on purpose: what it promotes depends on the order results arrive (that is its point).
   for (const std::string name : {"random", "sh", "hyperband"}) {

@@ -82,6 +82,11 @@ TEST(Scores, CurveExtrapolatesTheOriginalAccuracy) {
   const double s = score("curve", h);
   EXPECT_GT(s, h.epochs.back().original);
   EXPECT_NEAR(s, 0.9 - 0.4 * std::pow(20, -0.8), 0.01);
+  // At the full budget the score is the measured accuracy itself, not the fitted curve's value there (a noisy
+  // last epoch, off the curve, shows the difference).
+  h.final_epoch = 8;
+  h.epochs.back().original += 0.03;
+  EXPECT_EQ(score("curve", h), h.epochs.back().original);
 }
 
 TEST(Scores, MissingMeasurementsAreNaN) {
