@@ -1,6 +1,7 @@
 // Training-step time of fhist's C++ ResNet-18 (forward, backward, SGD step), to compare with bench/step_bench.py
 // (the same CIFAR ResNet-18 in PyTorch-Python) on the same device and batch.
 #include <fmt/format.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +31,10 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision)->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   app.add_flag("--channels-last", channels_last);
   app.add_option("--json", json_path);
+  std::string profile_path;
+  app.add_option("--profile", profile_path,
+                 "also trace 5 more steps with the autograd profiler (chrome-trace JSON; compare with step_bench.py "
+                 "--profile)");
   CLI11_PARSE(app, argc, argv);
 
   // LibTorch starts with one intra-op thread here, Python with one per core: set it, or the comparison is unequal.
@@ -68,6 +73,10 @@ int main(int argc, char** argv) {
     step();
     sync();
     t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (!profile_path.empty()) {
+    torch::autograd::profiler::RecordProfile guard(profile_path);
+    for (int i = 0; i < 5; ++i) step();
   }
   std::sort(t.begin(), t.end());
   const double median = t[t.size() / 2];

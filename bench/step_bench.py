@@ -48,6 +48,7 @@ def main():
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--channels-last", action="store_true"); p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json")
+    p.add_argument("--profile", help="also trace 5 more steps with the autograd profiler (chrome-trace JSON)")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -77,6 +78,11 @@ def main():
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter(); step(); sync(); times.append(time.perf_counter() - t0)
+    if a.profile:
+        with torch.autograd.profiler.profile() as prof:
+            for _ in range(5):
+                step()
+        prof.export_chrome_trace(a.profile)
     times.sort()
     med = times[len(times) // 2]
     print(f"Python ResNet-18 x{a.width_mult} step: batch {a.batch_size} at {a.size}x{a.size}, {a.device} "
