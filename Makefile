@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc)
 FHIST      := $(BUILD_DIR)/fhist
 
-.PHONY: all deps configure build test demo demo-train clean
+.PHONY: all deps configure build test test-asan fuzz demo demo-train clean
 
 all: build
 
@@ -19,6 +19,28 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The unit tests and the fuzz smoke under AddressSanitizer + UndefinedBehaviorSanitizer (own build folder; the
+# end-to-end tests, which train real networks, would take hours instrumented). LibTorch's own one-time allocations
+# are not fhist's to free, so leak detection is off.
+ASAN_DIR ?= build-asan
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFHIST_SANITIZE=ON \
+	  -DFHIST_BUILD_BENCH=OFF -DFHIST_BUILD_EXAMPLES=OFF
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_DIR) -LE e2e --output-on-failure -j $(JOBS)
+
+# libFuzzer on every parser (clang, everything instrumented with ASan + UBSan), FUZZ_SECONDS each; findings and the
+# grown corpus stay in $(FUZZ_DIR). scripts/fuzz.sh prints the executions and any finding per target.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash scripts/install-deps.sh --fuzz
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DFHIST_LIBFUZZER=ON -DFHIST_BUILD_BENCH=OFF -DFHIST_BUILD_EXAMPLES=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_cifar fuzz_npy fuzz_arch fuzz_json
+	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # The main job: a HyperBand search on Fashion-MNIST whose trials are ranked by the feature-history estimate.
 DEMO_BUDGETS := --algo hyperband --min-budget 1 --max-budget 9 --eta 3
@@ -39,4 +61,4 @@ demo-train: build
 	  --compare-impl --run-dir runs/demo-train -o runs/demo-train.json
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

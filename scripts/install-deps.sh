@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages fhist needs. Non-interactive and idempotent: packages already present are skipped,
+# Installs the Debian 12 packages fhist needs (with --fuzz: what `make fuzz` adds). Non-interactive and idempotent: packages already present are skipped,
 # so a second run costs only the dpkg query.
 set -euo pipefail
 
@@ -13,6 +13,11 @@ PACKAGES=(
   dataset-fashion-mnist   # /usr/share/datasets/fashion-mnist
   python3 python3-numpy   # end-to-end tests: JSON checks, NumPy interop of the .npy layout
 )
+
+# `make fuzz` only: clang and its libFuzzer / sanitizer runtimes.
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

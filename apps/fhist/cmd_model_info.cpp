@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "core/errors.hpp"
 #include "models/model_info.hpp"
 #include "nas/nb201.hpp"
 #include "nas/network.hpp"
@@ -25,6 +26,10 @@ void run_model_info(ModelInfoCmd& c) {
   if (!c.depth_mult.empty()) c.spec.depth_mults = models::parse_stage_mults(c.depth_mult, "--depth-mult");
   if (!c.stage_width_mult.empty()) {
     c.spec.width_mults = models::parse_stage_mults(c.stage_width_mult, "--stage-width-mult");
+  }
+  if (!c.spec.arch.empty() && c.spec.name != "nb201" && c.spec.name != "darts") {
+    throw InputError(
+        fmt::format("--arch: only the nb201 and darts models have a cell to set (--model is {})", c.spec.name));
   }
   if (c.spec.name == "nb201") nas::parse_nb201_arch(c.spec.arch);
   c.spec.in_channels = shape[0];

@@ -180,7 +180,11 @@ nlohmann::json config_from_journal(const std::string& spec) {
 
 // --config TEXT|FILE as JSON (a file is read now, so run.json keeps the configuration itself).
 nlohmann::json read_config(const std::string& config) {
-  const bool inline_json = config.find('{') != std::string::npos;
+  // JSON text unless it names a file: any text that starts like JSON ({, [, a quote, a digit) and is no file.
+  const auto first = config.find_first_not_of(" \t\r\n");
+  const bool inline_json = config.find('{') != std::string::npos ||
+                           (!std::filesystem::exists(config) && first != std::string::npos &&
+                            std::string("[\"-0123456789tfn").find(config[first]) != std::string::npos);
   try {
     if (inline_json) return nlohmann::json::parse(config);
     std::ifstream in(config);
@@ -193,6 +197,10 @@ nlohmann::json read_config(const std::string& config) {
 
 void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
   const auto j = read_config(c.config);
+  if (!j.is_object()) {
+    throw InputError(fmt::format("--config {}: expected a JSON object such as {{\"lr\": 0.05}}, got {}", c.config,
+                                 j.dump()));
+  }
   const auto config = space::Config::from_json(j);
   // The parameters are checked, not resnet-scale's FLOPs cap: that constrains a search; train trains what it is given.
   if (!c.space.empty()) study::load_space(c.space, "none").validate(config);
@@ -250,6 +258,9 @@ void run_train(TrainCmd& c) {
   models::ModelSpec spec;
   spec.name = c.model;
   spec.width_mult = c.width_mult;
+  if (!c.arch.empty() && c.model != "nb201" && c.model != "darts") {
+    throw InputError(fmt::format("--arch: only the nb201 and darts models have a cell to set (--model is {})", c.model));
+  }
   spec.arch = c.model == "nb201" || c.model == "darts" ? c.arch : "";
   if (c.model == "nb201") nas::parse_nb201_arch(c.arch);  // a bad string fails before any data is read
   if (c.model == "darts" && !c.arch.empty()) nas::parse_genotype(c.arch);

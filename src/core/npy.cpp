@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <regex>
 
 #include "core/errors.hpp"
@@ -107,13 +108,41 @@ NpyArray read_npy(const std::string& path) {
   }
   if (!std::regex_search(header, m, shape_re)) throw DataError(fmt::format("{}: NPY header has no 'shape'", path));
   const std::string dims = m[1].str();
-  static const std::regex int_re(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re); it != std::sregex_iterator(); ++it) {
-    out.shape.push_back(std::stoll(it->str()));
+  // "(2, 3)", "(3,)" or "()": comma-separated non-negative integers, a trailing comma allowed.
+  static const std::regex dim_re(R"(^\s*(\d{1,18})\s*$)");
+  std::vector<std::string> tokens;
+  for (std::size_t begin = 0;;) {
+    const auto comma = dims.find(',', begin);
+    tokens.push_back(dims.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (comma == std::string::npos) break;
+    begin = comma + 1;
+  }
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    std::smatch dm;
+    if (std::regex_match(tokens[i], dm, dim_re)) {
+      out.shape.push_back(std::stoll(dm[1].str()));
+    } else if (i + 1 != tokens.size() || tokens[i].find_first_not_of(" \t") != std::string::npos) {
+      // Only the last may be empty: "(3,)" and "()".
+      throw DataError(fmt::format("{}: NPY shape ({}): expected non-negative whole numbers", path, dims));
+    }
   }
 
-  const std::int64_t expected = out.numel() * static_cast<std::int64_t>(npy_itemsize(out.dtype));
+  // The bytes the shape needs, refusing a shape whose byte count would overflow.
   const std::int64_t actual = file_size - data_offset;
+  std::int64_t expected = static_cast<std::int64_t>(npy_itemsize(out.dtype));
+  bool zero = false;
+  for (auto d : out.shape) zero = zero || d == 0;
+  for (auto d : out.shape) {
+    if (zero) {
+      expected = 0;
+      break;
+    }
+    if (expected > std::numeric_limits<std::int64_t>::max() / d) {
+      throw DataError(fmt::format("{}: truncated NPY data (shape ({}) needs more than 2^63 bytes, file holds {})", path,
+                                  dims, actual));
+    }
+    expected *= d;
+  }
   if (actual < expected) {
     throw DataError(fmt::format("{}: truncated NPY data (shape needs {} bytes, file holds {})", path, expected, actual));
   }

@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <limits>
 #include <filesystem>
 
 #include "core/errors.hpp"
@@ -57,10 +58,14 @@ torch::Tensor read_idx_images(const std::string& path_in) {
     throw DataError(fmt::format("{}: truncated IDX image file ({} bytes, header needs 16)", path, bytes.size()));
   }
   const std::int64_t n = be32(bytes, 4), rows = be32(bytes, 8), cols = be32(bytes, 12);
-  const std::int64_t expected = 16 + n * rows * cols;
-  if (static_cast<std::int64_t>(bytes.size()) != expected) {
+  // Three 32-bit counts multiply past 64 bits: compare in 128 so a forged header cannot wrap around to the size.
+  const unsigned __int128 expected = 16 + static_cast<unsigned __int128>(n) * static_cast<unsigned __int128>(rows) *
+                                              static_cast<unsigned __int128>(cols);
+  if (static_cast<unsigned __int128>(bytes.size()) != expected) {
+    const bool fits = expected <= static_cast<unsigned __int128>(std::numeric_limits<std::uint64_t>::max());
     throw DataError(fmt::format("{}: IDX image file has {} bytes, header ({} images of {}x{}) says {}", path,
-                                bytes.size(), n, rows, cols, expected));
+                                bytes.size(), n, rows, cols,
+                                fits ? std::to_string(static_cast<std::uint64_t>(expected)) : "more than 2^64"));
   }
   auto t = torch::empty({n, 1, rows, cols}, torch::kUInt8);
   std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 16, static_cast<std::size_t>(n * rows * cols));
@@ -112,8 +117,15 @@ TrainTest load_idx_dir(const std::string& dir, const std::string& name) {
     }
     return ds;
   };
-  return {load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")};
+  TrainTest tt{load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+               load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")};
+  // A network trained on one image size cannot be tested on another.
+  if (tt.train.height() != tt.test.height() || tt.train.width() != tt.test.width()) {
+    throw DataError(fmt::format("{}: t10k-images-idx3-ubyte holds {}x{} images, train-images-idx3-ubyte {}x{}; "
+                                "expected the same size",
+                                dir, tt.test.height(), tt.test.width(), tt.train.height(), tt.train.width()));
+  }
+  return tt;
 }
 
 }  // namespace fhist::data

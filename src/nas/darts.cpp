@@ -339,7 +339,17 @@ struct DartsCellImpl : nn::Module {
 
 // ---- Genotypes ---------------------------------------------------------------------------------------------------
 
-Genotype parse_genotype(const std::string& text) { return Parser(text).parse(); }
+Genotype parse_genotype(const std::string& text) {
+  // Say what the whole text should look like when it is not even a genotype (e.g. an NB-201 string).
+  // Only when the text does not even start with a name: a misspelt "Genotyp(" gets the parser's precise message.
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && !std::isalpha(static_cast<unsigned char>(text[first])) && text[first] != '_') {
+    throw InputError(fmt::format("genotype: expected DARTS genotype text, Genotype(normal=[('sep_conv_3x3', 0), ...], "
+                                 "normal_concat=[2, 3, 4, 5], reduce=[...], reduce_concat=[2, 3, 4, 5]), got '{}'",
+                                 text.substr(0, 60)));
+  }
+  return Parser(text).parse();
+}
 
 std::string to_string(const Genotype& g) {
   return fmt::format("Genotype(normal={}, normal_concat=[{}], reduce={}, reduce_concat=[{}])", edges_text(g.normal),

@@ -114,15 +114,45 @@ std::string column_text(sqlite3_stmt* s, int i) {
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
 }
 
+// file:PATH?immutable=1, with the characters a URI gives meaning to escaped.
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '?' || c == '#' || c == '%') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+// Refuses what cannot be a journal before SQLite says "disk I/O error" about it.
+void check_journal_path(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw StoreError(fmt::format("{} is a directory; expected an fhist journal file (SQLite), e.g. runs/search.db",
+                                 path));
+  }
+}
+
+bool folder_writable(const std::string& path) {
+  auto dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  return ::access(dir.c_str(), W_OK) == 0;
+}
+
 class SqliteStore final : public TrialStore {
  public:
   // read_only: no lock (a running search may hold it) and no writes; WAL lets it read while the search writes.
-  SqliteStore(const std::string& path, bool create, bool read_only) : path_(path) {
+  // immutable (read-only only): the journal sits in a folder nobody can write, so no search can be changing it and
+  // SQLite may read it without the -shm file it cannot create there.
+  SqliteStore(const std::string& path, bool create, bool read_only, bool immutable = false) : path_(path) {
     if (!read_only) lock_.emplace(path);
     sqlite3* raw = nullptr;
     const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | (create ? SQLITE_OPEN_CREATE : 0) |
-                      SQLITE_OPEN_NOMUTEX;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+                      SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+    const int rc = sqlite3_open_v2(immutable ? immutable_uri(path).c_str() : path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);  // owned even on failure: sqlite3_open_v2 allocates a handle to carry the message
     if (rc != SQLITE_OK) fail(rc, "cannot open");
     sqlite3_extended_result_codes(db_.get(), 1);
@@ -298,7 +328,13 @@ class SqliteStore final : public TrialStore {
                                    "with application_id {:#x})",
                                    path_, kApplicationId));
     }
-    throw StoreError(fmt::format("{}: {}: {}", path_, what, db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc)));
+    const std::string why = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR) {
+      throw StoreError(fmt::format("{}: {}: {} (disk full or a write error?). Every earlier commit is kept: free "
+                                   "space, then resume",
+                                   path_, what, why));
+    }
+    throw StoreError(fmt::format("{}: {}: {}", path_, what, why));
   }
 
   Stmt prepare(const char* sql) const {
@@ -385,11 +421,18 @@ class SqliteStore final : public TrialStore {
 }  // namespace
 
 std::unique_ptr<TrialStore> open_sqlite_store(const std::string& path, bool create) {
+  check_journal_path(path);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     if (!create) throw StoreError("no journal at " + path);
     const auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);  // a failure shows up on open below
+  }
+  if (std::filesystem::exists(path, ec) && !folder_writable(path)) {
+    throw StoreError(fmt::format("{}: its folder is not writable ({}), and a search writes the journal's -wal, -shm "
+                                 "and .lock files beside it; copy the journal to a writable folder (fhist report "
+                                 "reads it where it is)",
+                                 path, std::strerror(errno)));
   }
   return std::make_unique<SqliteStore>(path, create, false);
 }
@@ -403,10 +446,26 @@ bool journal_in_use(const std::string& path) {
   return held;
 }
 
+bool journal_unstarted(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || journal_in_use(path)) return false;
+  if (std::filesystem::file_size(path, ec) == 0 && !ec) {
+    // The schema may still sit in the -wal file of a connection killed before its first checkpoint.
+    return !std::filesystem::exists(path + "-wal", ec) || std::filesystem::file_size(path + "-wal", ec) == 0;
+  }
+  try {
+    const auto store = open_sqlite_store_readonly(path);
+    return !store->read_study() && store->trials().empty();
+  } catch (const StoreError&) {
+    return false;  // not a journal at all, or another version: not ours to replace
+  }
+}
+
 std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path) {
+  check_journal_path(path);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StoreError("no journal at " + path);
-  return std::make_unique<SqliteStore>(path, false, true);
+  return std::make_unique<SqliteStore>(path, false, true, !folder_writable(path));
 }
 
 }  // namespace fhist::store

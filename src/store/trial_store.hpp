@@ -83,6 +83,9 @@ std::unique_ptr<TrialStore> open_sqlite_store_readonly(const std::string& path);
 // True while a process holds the journal's lock (a search or table is running on it). A journal whose runs were
 // interrupted or killed holds no lock: its "running" trials are the ones a resume reruns.
 bool journal_in_use(const std::string& path);
+// True for a journal whose search never started: killed while creating it, before the study record was written
+// (an empty file, or the schema without a study). Nothing is in it to resume or to lose.
+bool journal_unstarted(const std::string& path);
 
 // A journal that lives in memory only (`name` is what path() returns): the same contract, no file, no lock. For
 // replays over a table, where many whole searches run in one process.

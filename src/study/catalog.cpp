@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -61,16 +62,65 @@ bool is_known_param(const std::string& name) {
 
 }  // namespace
 
-void check_space_params(const space::SearchSpace& s) {
-  for (const auto& p : s.params()) {
+namespace {
+
+// The values a training option can take, for checking a space's ranges before any trial: low < x (or <=) < high.
+struct Domain {
+  double low;
+  bool low_inclusive;
+  double high;
+  bool high_inclusive;
+  const char* text;
+};
+const Domain* domain_of(const std::string& name) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  static const std::map<std::string, Domain> domains = {
+      {"lr", {0, false, kInf, false, "> 0"}},
+      {"weight_decay", {0, true, kInf, false, ">= 0"}},
+      {"momentum", {0, true, 1, false, "in [0, 1)"}},
+      {"batch_size", {1, true, kInf, false, ">= 1"}},
+      {"width_mult", {0, false, kInf, false, "> 0"}},
+      {"ra_n", {0, true, kInf, false, ">= 0"}},
+      {"ra_m", {0, true, 30, true, "in [0, 30]"}},
+      {"d2", {0, false, kInf, false, "> 0"}}, {"d3", {0, false, kInf, false, "> 0"}},
+      {"d4", {0, false, kInf, false, "> 0"}}, {"d5", {0, false, kInf, false, "> 0"}},
+      {"w2", {0, false, kInf, false, "> 0"}}, {"w3", {0, false, kInf, false, "> 0"}},
+      {"w4", {0, false, kInf, false, "> 0"}}, {"w5", {0, false, kInf, false, "> 0"}}};
+  const auto it = domains.find(name);
+  return it == domains.end() ? nullptr : &it->second;
+}
+
+bool inside(const Domain& d, double x) {
+  return (d.low_inclusive ? x >= d.low : x > d.low) && (d.high_inclusive ? x <= d.high : x < d.high);
+}
+
+}  // namespace
+
+void check_space_params(const space::SearchSpace& s, const std::string& source) {
+  const std::string where = source.empty() ? fmt::format("space '{}'", s.name()) : source;
+  for (std::size_t i = 0; i < s.params().size(); ++i) {
+    const auto& p = s.params()[i];
     if (!is_known_param(p.name)) {
-      throw InputError(fmt::format("space '{}': parameter '{}' is not a training option fhist knows (known: {}, and "
+      throw InputError(fmt::format("{}: params[{}].name: '{}' is not a training option fhist knows (known: {}, and "
                                    "the cell parameters of the nb201 and darts spaces)",
-                                   s.name(), p.name, fmt::join(kKnownParams, ", ")));
+                                   where, i, p.name, fmt::join(kKnownParams, ", ")));
+    }
+    const Domain* d = domain_of(p.name);
+    if (d == nullptr) continue;
+    const auto bad = [&](const std::string& field, const std::string& value) {
+      return InputError(fmt::format("{}: params[{}].{}: {} must be {} (got {})", where, i, field, p.name, d->text, value));
+    };
+    if (p.kind == space::ParamKind::kInteger || p.kind == space::ParamKind::kFloat) {
+      if (!inside(*d, p.low)) throw bad("low", fmt::format("{}", p.low));
+      if (!inside(*d, p.high)) throw bad("high", fmt::format("{}", p.high));
+      continue;
+    }
+    for (std::size_t c = 0; c < p.choices.size(); ++c) {
+      const auto& v = p.choices[c];
+      if (!v.is_number() || !inside(*d, v.get<double>())) throw bad(fmt::format("choices[{}]", c), v.dump());
     }
   }
 }
-
 
 namespace {
 
@@ -160,7 +210,11 @@ space::SearchSpace load_space(const std::string& spec, const std::string& flops_
   if (spec == "resnet-scale") return resnet_scale_space(flops_cap, width_mult);
   const auto names = space::builtin_space_names();
   if (std::find(names.begin(), names.end(), spec) != names.end()) return space::builtin_space(spec);
-  if (fs::exists(spec)) return space::SearchSpace::from_file(spec);
+  if (fs::exists(spec)) {
+    auto space = space::SearchSpace::from_file(spec);
+    check_space_params(space, spec);  // names and ranges, before any data is read
+    return space;
+  }
   throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
                                fmt::join(space_names(), ", ")));
 }

@@ -628,6 +628,11 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
     models::ModelSpec spec;
     apply_config(space.sample(rng), checked, t, spec);
   }
+  if (fs::exists(journal) && store::journal_unstarted(journal)) {
+    // Killed while creating it: no study, no trial. Starting again replaces it.
+    std::error_code ec;
+    for (const auto& p : {journal, journal + "-wal", journal + "-shm"}) fs::remove(p, ec);
+  }
   if (fs::exists(journal)) {
     throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
                                  "--journal (nothing was changed)",
@@ -651,6 +656,15 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
 }
 
 namespace {
+void refuse_unstarted(const std::string& journal) {
+  if (store::journal_unstarted(journal)) {
+    throw InputError(fmt::format("{} was created but its search never started (stopped while creating the journal), "
+                                 "so it holds no settings to resume with: run the search command again without "
+                                 "--resume; it replaces this journal",
+                                 journal));
+  }
+}
+
 std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store) {
   const auto study = store.read_study();
   if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
@@ -666,6 +680,7 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
                           std::optional<std::string> data, std::optional<std::string> device) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
+  refuse_unstarted(journal);
   auto store = store::open_sqlite_store(journal, false);
   auto [options, space] = read_definition(*store);
   if (data) {
@@ -696,6 +711,7 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
 
 StudyOptions journal_options(const std::string& journal) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  refuse_unstarted(journal);
   auto store = store::open_sqlite_store_readonly(journal);
   return read_definition(*store).first;
 }

@@ -152,7 +152,8 @@ StudyOptions journal_options(const std::string& journal);
 space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "", double width_mult = 1.0);
 std::vector<std::string> space_names();
 // Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
-void check_space_params(const space::SearchSpace& s);
+// Also ranges outside what the option accepts (a negative batch size). `source` names the space file, if any.
+void check_space_params(const space::SearchSpace& s, const std::string& source = "");
 
 // Throws InputError, suggesting the nearest known name, for a configuration key no trial could apply.
 void check_config_keys(const space::Config& cfg);

@@ -85,4 +85,37 @@ a, b = results(sys.argv[1]), results(sys.argv[2])
 assert a == b, (a, b)
 PY
 
+# --- the journal's disk fills: tiny checkpoints (60 images), while the journal's WAL grows with every commit
+SMALL=(--data fashion-mnist --model cnn --train-size 60 --val-size 40 --threads 2 --seed 5 --space lr.json
+       --algo hyperband --min-budget 1 --max-budget 4 --eta 2)
+"$FHIST" search "${SMALL[@]}" --journal small_straight.db > small_straight.log 2>&1 || fail "small search: $(tail -3 small_straight.log)"
+(trap '' XFSZ; ulimit -f 64; exec "$FHIST" search "${SMALL[@]}" --journal small.db) > small_full.log 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -qE "small.db: .*disk I/O error \(disk full or a write error\?\)\. Every earlier commit is kept" small_full.log \
+  && pass "a journal write that fails stops the search, naming the journal (exit 1)" \
+  || fail "journal disk full: exit $rc: $(tail -3 small_full.log)"
+"$FHIST" search --resume --journal small.db > small_resumed.log 2>&1 || fail "resume after the journal filled: $(tail -3 small_resumed.log)"
+"$PY" - small_straight.db small.db <<'PY' && pass "journal intact after its disk filled; the resumed search equals the straight one" \
+  || fail "journal after the disk filled differs"
+import sqlite3, sys
+def results(path):
+    c = sqlite3.connect(path)
+    assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = c.execute("SELECT trial, epoch FROM epochs").fetchall()
+    assert len(rows) == len(set(rows)), "an epoch recorded twice"
+    return sorted(c.execute("SELECT trial, budget_epochs, score, state FROM events WHERE kind = 'result'").fetchall())
+a, b = results(sys.argv[1]), results(sys.argv[2])
+assert a == b, (a, b)
+PY
+
+# --- killed while creating the journal (an empty file, found by the kill campaign): resume says why it cannot, and
+# the same command starts the search over it instead of "already exists"
+: > unstarted.db
+expect_exit 2 "unstarted.db was created but its search never started .* run the search command again without --resume" \
+  "a journal killed during creation is named as such on resume" -- "$FHIST" search --resume --journal unstarted.db
+"$FHIST" search --data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 2 --space lr.json \
+  --algo random --n-configs 1 --max-budget 1 --journal unstarted.db > unstarted.log 2>&1 \
+  && grep -q "^best: trial 0" unstarted.log && pass "the search command starts over a journal killed during creation" \
+  || fail "start over an unstarted journal: $(tail -3 unstarted.log)"
+
 finish "e2e faults"
