@@ -68,7 +68,8 @@ torch::Tensor read_idx_images(const std::string& path_in) {
                                 fits ? std::to_string(static_cast<std::uint64_t>(expected)) : "more than 2^64"));
   }
   auto t = torch::empty({n, 1, rows, cols}, torch::kUInt8);
-  std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 16, static_cast<std::size_t>(n * rows * cols));
+  // An empty tensor's data pointer is null, and memcpy from or to null is undefined even for 0 bytes (UBSan).
+  if (t.numel() > 0) std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 16, static_cast<std::size_t>(t.numel()));
   return t;
 }
 
@@ -88,7 +89,7 @@ torch::Tensor read_idx_labels(const std::string& path_in) {
                                 8 + n));
   }
   auto t = torch::empty({n}, torch::kUInt8);
-  std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 8, static_cast<std::size_t>(n));
+  if (n > 0) std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 8, static_cast<std::size_t>(n));
   return t.to(torch::kInt64);
 }
 

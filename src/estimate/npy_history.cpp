@@ -28,7 +28,7 @@ NpyArray to_npy(const torch::Tensor& t_in) {
   }
   a.shape.assign(t.sizes().begin(), t.sizes().end());
   a.data.resize(static_cast<std::size_t>(t.numel()) * t.element_size());
-  std::memcpy(a.data.data(), t.data_ptr(), a.data.size());
+  if (!a.data.empty()) std::memcpy(a.data.data(), t.data_ptr(), a.data.size());  // never memcpy from null
   return a;
 }
 
@@ -43,7 +43,7 @@ torch::Tensor from_npy(const NpyArray& a) {
     case NpyDType::kUInt8: dt = torch::kUInt8; break;
   }
   auto t = torch::empty(a.shape, dt);
-  std::memcpy(t.data_ptr(), a.data.data(), a.data.size());
+  if (!a.data.empty()) std::memcpy(t.data_ptr(), a.data.data(), a.data.size());
   return t;
 }
 

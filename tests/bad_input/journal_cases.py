@@ -16,6 +16,15 @@ from harness import *  # noqa: F401,F403
 from files_cases import *  # noqa: F401,F403
 
 
+def sql(path, *statements):
+    """Runs SQL statements on a journal copy, committed."""
+    con = sqlite3.connect(path)
+    for st in statements:
+        con.execute(st)
+    con.commit()
+    con.close()
+
+
 def journal_cases():
     c = "journal"
     tiny = idx_dir("journal_data")
@@ -61,10 +70,7 @@ def journal_file_cases(c, j):
     check(c, "control: report reads the real journal (exit 0)", ["report", "--journal", j], 0, r"1 trials")
 
     other = copy("other_version.db")
-    con = sqlite3.connect(other)
-    con.execute("PRAGMA user_version = 2")
-    con.commit()
-    con.close()
+    sql(other, "PRAGMA user_version = 2")
     check(c, "other schema version: report", ["report", "--journal", other], 1,
           r"other_version\.db has journal schema version 2, but this fhist reads version 1")
     check(c, "other schema version: search --resume", ["search", "--resume", "--journal", other], 1,
@@ -73,10 +79,7 @@ def journal_file_cases(c, j):
           r"other_version\.db has journal schema version 2")
 
     foreign = p("journal", "foreign.db")
-    con = sqlite3.connect(foreign)
-    con.execute("CREATE TABLE t (x)")
-    con.commit()
-    con.close()
+    sql(foreign, "CREATE TABLE t (x)")
     check(c, "another program's SQLite database", ["report", "--journal", foreign], 1,
           r"foreign\.db is not an fhist journal: an SQLite database with application_id 0x0, expected 0x66686973")
 
@@ -109,10 +112,7 @@ def journal_file_cases(c, j):
           r"smashed\.db.*(malformed|corrupt|not an fhist journal)")
 
     bad_def = copy("bad_definition.db")
-    con = sqlite3.connect(bad_def)
-    con.execute("UPDATE study SET definition = '{\"options\": '")
-    con.commit()
-    con.close()
+    sql(bad_def, "UPDATE study SET definition = '{\"options\": '")
     check(c, "a journal whose study row is not JSON", ["report", "--journal", bad_def], 1,
           r"bad_definition\.db: .*(study|definition).*not valid JSON")
 
