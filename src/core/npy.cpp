@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -130,18 +131,16 @@ NpyArray read_npy(const std::string& path) {
   // The bytes the shape needs, refusing a shape whose byte count would overflow.
   const std::int64_t actual = file_size - data_offset;
   std::int64_t expected = static_cast<std::int64_t>(npy_itemsize(out.dtype));
-  bool zero = false;
-  for (auto d : out.shape) zero = zero || d == 0;
-  for (auto d : out.shape) {
-    if (zero) {
-      expected = 0;
-      break;
+  if (std::find(out.shape.begin(), out.shape.end(), 0) != out.shape.end()) {
+    expected = 0;
+  } else {
+    for (auto d : out.shape) {
+      if (expected > std::numeric_limits<std::int64_t>::max() / d) {
+        throw DataError(fmt::format("{}: truncated NPY data (shape ({}) needs more than 2^63 bytes, file holds {})",
+                                    path, dims, actual));
+      }
+      expected *= d;
     }
-    if (expected > std::numeric_limits<std::int64_t>::max() / d) {
-      throw DataError(fmt::format("{}: truncated NPY data (shape ({}) needs more than 2^63 bytes, file holds {})", path,
-                                  dims, actual));
-    }
-    expected *= d;
   }
   if (actual < expected) {
     throw DataError(fmt::format("{}: truncated NPY data (shape needs {} bytes, file holds {})", path, expected, actual));

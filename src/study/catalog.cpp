@@ -74,18 +74,19 @@ struct Domain {
 };
 const Domain* domain_of(const std::string& name) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
-  static const std::map<std::string, Domain> domains = {
-      {"lr", {0, false, kInf, false, "> 0"}},
-      {"weight_decay", {0, true, kInf, false, ">= 0"}},
-      {"momentum", {0, true, 1, false, "in [0, 1)"}},
-      {"batch_size", {1, true, kInf, false, ">= 1"}},
-      {"width_mult", {0, false, kInf, false, "> 0"}},
-      {"ra_n", {0, true, kInf, false, ">= 0"}},
-      {"ra_m", {0, true, 30, true, "in [0, 30]"}},
-      {"d2", {0, false, kInf, false, "> 0"}}, {"d3", {0, false, kInf, false, "> 0"}},
-      {"d4", {0, false, kInf, false, "> 0"}}, {"d5", {0, false, kInf, false, "> 0"}},
-      {"w2", {0, false, kInf, false, "> 0"}}, {"w3", {0, false, kInf, false, "> 0"}},
-      {"w4", {0, false, kInf, false, "> 0"}}, {"w5", {0, false, kInf, false, "> 0"}}};
+  static const std::map<std::string, Domain> domains = [] {
+    const Domain positive{0, false, kInf, false, "> 0"};
+    std::map<std::string, Domain> m = {{"lr", positive},
+                                       {"weight_decay", {0, true, kInf, false, ">= 0"}},
+                                       {"momentum", {0, true, 1, false, "in [0, 1)"}},
+                                       {"batch_size", {1, true, kInf, false, ">= 1"}},
+                                       {"width_mult", positive},
+                                       {"ra_n", {0, true, kInf, false, ">= 0"}},
+                                       {"ra_m", {0, true, 30, true, "in [0, 30]"}}};
+    for (const auto* stage_params : {&kDepthParams, &kWidthParams})
+      for (const auto& k : *stage_params) m.emplace(k, positive);
+    return m;
+  }();
   const auto it = domains.find(name);
   return it == domains.end() ? nullptr : &it->second;
 }

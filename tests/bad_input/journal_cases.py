@@ -16,6 +16,18 @@ from harness import *  # noqa: F401,F403
 from files_cases import *  # noqa: F401,F403
 
 
+def make_readonly(path, mode):
+    """Makes a file or folder read-only, also to root (which ignores file modes): chmod, or `chattr +i` as root,
+    released at the end. False where neither is possible."""
+    if os.geteuid() != 0:
+        os.chmod(path, mode)
+        return True
+    if not chattr("+i", path):
+        return False
+    immutable.append(path)
+    return True
+
+
 def sql(path, *statements):
     """Runs SQL statements on a journal copy, committed."""
     con = sqlite3.connect(path)
@@ -126,14 +138,7 @@ def journal_file_cases(c, j):
 
     # --- read-only journal and read-only folder (root ignores file modes: use the immutable attribute)
     ro = copy("readonly.db")
-    if os.geteuid() != 0:
-        os.chmod(ro, 0o444)
-        ro_ok = True
-    else:
-        ro_ok = chattr("+i", ro)
-        if ro_ok:
-            immutable.append(ro)
-    if ro_ok:
+    if make_readonly(ro, 0o444):
         check(c, "read-only journal file: search --resume", ["search", "--resume", "--journal", ro], 1,
               r"readonly\.db.*(read-only|readonly|Permission denied|Operation not permitted|cannot write)")
         check(c, "read-only journal file: report still reads it (exit 0)", ["report", "--journal", ro], 0, r"1 trials")
@@ -143,13 +148,7 @@ def journal_file_cases(c, j):
     rodir = p("journal", "rodir")
     os.makedirs(rodir)
     write(os.path.join(rodir, "j.db"), real)
-    if os.geteuid() != 0:
-        os.chmod(rodir, 0o555)
-        dir_ok = True
-    else:
-        dir_ok = chattr("+i", rodir)
-        if dir_ok:
-            immutable.append(rodir)
+    dir_ok = make_readonly(rodir, 0o555)
     names = ("journal in a read-only folder: search --resume", "new journal in a read-only folder: search",
              "journal in a read-only folder: report still reads it (exit 0)")
     if dir_ok:
