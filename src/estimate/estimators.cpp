@@ -70,8 +70,8 @@ class OriginalEstimator : public Estimator {
   std::string name() const override { return "original"; }
 };
 
-// Appendix A.1 literally: for each epoch k in the window, a torch::nn::Linear initialised from that epoch's head,
-// trained with autograd, cross-entropy and torch::optim::SGD; then the mean of the K softmax outputs.
+// Appendix A.1 literally: for each epoch k in the window, a linear head initialised from that epoch's head, trained
+// with autograd, cross-entropy and torch::optim::SGD; then the mean of the K softmax outputs.
 class PaperFhEstimator : public Estimator {
  public:
   PaperFhEstimator(RefitOptions o, std::size_t max_heads) : o_(o), max_heads_(max_heads) { check_options(o_); }
@@ -87,16 +87,15 @@ class PaperFhEstimator : public Estimator {
       const auto device = e->train_features.device();
       auto x = e->train_features.to(torch::kFloat32);
       auto y = e->train_labels;
-      torch::nn::Linear head(torch::nn::LinearOptions(e->head_weight.size(1), e->head_weight.size(0)));
-      head->to(device);
-      {
-        torch::NoGradGuard ng;
-        head->weight.copy_(e->head_weight);
-        head->bias.copy_(e->head_bias);
-      }
-      torch::optim::SGD opt(head->parameters(), torch::optim::SGDOptions(o_.lr)
-                                                    .momentum(o_.momentum)
-                                                    .weight_decay(o_.weight_decay));
+      // The head's parameters start as the epoch's head. Not a torch::nn::Linear: its constructor draws a throwaway
+      // init from Torch's global generator, which another worker may be seeding for its weight init at that moment
+      // (a search with 2 workers then trained that trial from other weights: the e2e.parallel flake).
+      auto weight = e->head_weight.to(device, torch::kFloat32).clone().set_requires_grad(true);
+      auto bias = e->head_bias.to(device, torch::kFloat32).clone().set_requires_grad(true);
+      const auto head = [&](const torch::Tensor& in) { return torch::nn::functional::linear(in, weight, bias); };
+      torch::optim::SGD opt(std::vector<torch::Tensor>{weight, bias}, torch::optim::SGDOptions(o_.lr)
+                                                                         .momentum(o_.momentum)
+                                                                         .weight_decay(o_.weight_decay));
       std::int64_t step = 0;
       for (const auto& perm_cpu : perms) {
         const auto perm = perm_cpu.to(device);
