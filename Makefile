@@ -50,6 +50,7 @@ demo: build
 	$(FHIST) plan $(DEMO_BUDGETS)
 	$(FHIST) search --space hparams --data fashion-mnist --model resnet18 $(DEMO_BUDGETS) --estimator fh \
 	  --train-size 2000 --val-size 1000 --window 10 --seed 0 --journal runs/demo.db
+	$(FHIST) report --journal runs/demo.db --html runs/demo.html
 
 # One network trained for 15 epochs with the original accuracy and the fh estimate printed side by side (crop + flip,
 # as README's figures were measured).

@@ -10,7 +10,8 @@
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "store/trial_store.hpp"
-#include "study/report.hpp"
+#include "report/html.hpp"
+#include "report/tables.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
@@ -20,6 +21,8 @@ struct ReportCmd {
   std::string journal;
   int top = 10;
   JsonOutput out;
+  std::string html;                  // --html FILE: the page
+  std::vector<std::string> replays;  // --replay FILE: replay runs charted on the page
 };
 
 std::string pct(const nlohmann::json& v) {
@@ -29,8 +32,8 @@ std::string pct(const nlohmann::json& v) {
 // The report as data: the same facts the text shows, for scripts (the best configuration above all).
 nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
   const auto s = study::summarize_journal(c.journal);
-  const auto results = study::journal_table(c.journal, "results");
-  const auto trials = study::journal_table(c.journal, "trials");
+  const auto results = report::journal_table(c.journal, "results");
+  const auto trials = report::journal_table(c.journal, "trials");
   std::int64_t unreported = 0;
   for (const auto& row : trials.rows) unreported += row[2] == "running" ? 1 : 0;
   const bool in_use = store::journal_in_use(c.journal);
@@ -80,7 +83,27 @@ nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
   return j;
 }
 
+void write_html(const ReportCmd& c) {
+  report::HtmlOptions h;
+  h.journal = c.journal;
+  h.replays = c.replays;
+  h.top = c.top;
+  const auto data = report::page_data(h);
+  const auto page = report::render_html(data);
+  write_file_atomically(c.html, [&](std::ostream& out) { out << page; });
+  fmt::print(stderr, "wrote the HTML report of {} ({}, {} charts, {:.1f} MB) to {}\n", c.journal,
+             data["facts"]["state"].get<std::string>(), report::page_charts(data).size(),
+             static_cast<double>(page.size()) / 1e6, c.html);
+}
+
 void run_report(const ReportCmd& c) {
+  if (!c.replays.empty() && c.html.empty()) {
+    throw InputError("--replay adds charts to the HTML page: give --html FILE too");
+  }
+  if (!c.html.empty()) {
+    write_html(c);
+    if (!c.out.any()) return;
+  }
   const auto o = study::journal_options(c.journal);
   const auto j = report_json(c, o);
   c.out.write(j);
@@ -142,8 +165,8 @@ void run_export(const ExportCmd& c) {
     throw InputError("--json prints to standard output; with -o FILE choose --format csv|json instead");
   }
   const auto format = c.json ? std::string("json") : c.format;
-  const auto table = study::journal_table(c.journal, c.table, c.estimator);
-  const std::string text = format == "csv" ? study::to_csv(table) : study::to_json(table).dump(2) + "\n";
+  const auto table = report::journal_table(c.journal, c.table, c.estimator);
+  const std::string text = format == "csv" ? report::to_csv(table) : report::to_json(table).dump(2) + "\n";
   if (c.output.empty() || c.output == "-") {
     fmt::print("{}", text);
   } else {
@@ -161,14 +184,20 @@ void register_report(CLI::App& app) {
     sub->add_option("--journal", c->journal, "the search's journal")->required();
     sub->add_option("--top", c->top, "trials to list")->check(at_least(1))->capture_default_str();
     add_json_output_flags(*sub, c->out, "the report (the best configuration, its score and seed, the top trials)");
+    sub->add_option("--html", c->html,
+                    "write one self-contained HTML page (charts inlined, opens offline): run facts, every score per "
+                    "epoch per trial, rank correlations, brackets, incumbent, best configurations")
+        ->check(output_path());
+    sub->add_option("--replay", c->replays, "with --html: a file of fhist table replay -o, charted on the page")
+        ->check(CLI::ExistingFile);
     sub->callback([c]() { run_report(*c); });
   }
   {
     auto c = std::make_shared<ExportCmd>();
     auto* sub = app.add_subcommand("export", "a journal's epochs, results or trials as CSV or JSON, for plots");
     sub->add_option("--journal", c->journal, "the search's journal")->required();
-    sub->add_option("--table", c->table, "epochs | results | trials")
-        ->check(CLI::IsMember(study::journal_table_names()))
+    sub->add_option("--table", c->table, "epochs | results | trials | ranks (each estimator's Kendall tau etc. per epoch)")
+        ->check(CLI::IsMember(report::journal_table_names()))
         ->capture_default_str();
     sub->add_option("--format", c->format, "csv | json")->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
     sub->add_flag("--json", c->json, "print the table as JSON on standard output (as --format json)");

@@ -85,7 +85,8 @@ NpyArray read_npy(const std::string& path) {
   } else {
     throw DataError(fmt::format("{}: unsupported NPY format version {} (expected 1, 2 or 3)", path, major));
   }
-  const std::int64_t data_offset = 8 + len_bytes + header_len;
+  // In 64 bits: 8 + len_bytes + header_len in 32 wraps for header_len near 2^32 (found by libFuzzer).
+  const std::int64_t data_offset = std::int64_t{8} + len_bytes + static_cast<std::int64_t>(header_len);
   if (!in || data_offset > file_size) {
     throw DataError(fmt::format("{}: truncated NPY header (file has {} bytes, header needs {})", path, file_size,
                                 data_offset));

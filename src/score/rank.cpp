@@ -9,7 +9,6 @@ namespace fhist::score {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // NaN (a failed trial) compares below every number.
 double key(double v) { return std::isnan(v) ? -std::numeric_limits<double>::infinity() : v; }
@@ -82,6 +81,54 @@ double top1_regret(const std::vector<double>& score, const std::vector<double>& 
     }
   }
   return *std::max_element(y.begin(), y.end()) - sum / count;
+}
+
+std::vector<RankRow> rank_by_epoch(const std::vector<double>& targets, std::int64_t epochs,
+                                   const std::function<TrialHistory(std::size_t, std::int64_t)>& history,
+                                   const std::vector<std::string>& estimators) {
+  std::vector<std::size_t> items;  // trials with a finite target
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (std::isfinite(targets[i])) items.push_back(i);
+  }
+  std::vector<double> target;
+  for (const auto i : items) target.push_back(targets[i]);
+  std::vector<RankRow> out;
+  for (const auto& name : estimators) {
+    const auto est = make_estimator(name);
+    for (std::int64_t e = 1; e <= epochs; ++e) {
+      std::vector<double> scores, current;
+      for (const auto i : items) {
+        const auto h = history(i, e);
+        scores.push_back(h.epochs.empty() ? kNaN : est->score(h));
+        current.push_back(h.epochs.empty() ? kNaN : h.epochs.back().original);
+      }
+      RankRow row;
+      row.estimator = name;
+      row.is_accuracy = est->info().is_accuracy;
+      row.epoch = e;
+      row.configs = static_cast<std::int64_t>(items.size());
+      row.spearman = spearman(scores, target);
+      row.kendall = kendall_tau_b(scores, target);
+      row.top1_regret = top1_regret(scores, target);
+      if (std::none_of(scores.begin(), scores.end(), [](double v) { return std::isfinite(v); })) row.top1_regret = kNaN;
+      row.mean_abs_error = row.vs_current = kNaN;
+      if (row.is_accuracy) {
+        double err = 0, gap = 0, n = 0;
+        for (std::size_t i = 0; i < scores.size(); ++i) {
+          if (!std::isfinite(scores[i])) continue;
+          err += std::abs(scores[i] - target[i]);
+          gap += scores[i] - current[i];
+          n += 1;
+        }
+        if (n > 0) {
+          row.mean_abs_error = err / n;
+          row.vs_current = gap / n;
+        }
+      }
+      out.push_back(row);
+    }
+  }
+  return out;
 }
 
 }  // namespace fhist::score

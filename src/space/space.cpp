@@ -256,7 +256,8 @@ Config SearchSpace::sample(Rng& rng, int max_tries) const {
 }
 
 void SearchSpace::validate(const Config& c) const {
-  for (const auto& [k, v] : c.values()) {
+  for (const auto& kv : c.values()) {
+    const std::string& k = kv.first;  // not a structured binding: clang 14 can't capture those in a lambda
     const bool known = std::any_of(params_.begin(), params_.end(), [&](const Param& p) { return p.name == k; });
     if (!known) throw InputError(fmt::format("config: unknown parameter '{}' for space '{}'", k, name_));
   }

@@ -167,7 +167,7 @@ class Runner {
     try {
       if (o_.workers <= 1) {
         // One job at a time on this thread: the order of everything is fixed by the seed.
-        while (auto job = next_job()) report(run_job(*job, configs_.at(job->trial), devices_.front()));
+        while (auto job = next_job()) report(run_job(*job, configs_.at(job->trial), devices_.front(), 0));
       } else {
         run_parallel(next_job, report);
       }
@@ -248,7 +248,7 @@ class Runner {
               const auto* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
               stream.emplace(impl->getStreamFromGlobalPool(dev.has_index() ? dev : impl->getDevice()));
             }
-            slot.result = run_job(job, config, device);
+            slot.result = run_job(job, config, device, static_cast<int>(i));
           } catch (...) {
             slot.error = std::current_exception();
           }
@@ -416,7 +416,7 @@ class Runner {
                                         trial, why));
   }
 
-  TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device) {
+  TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device, int worker) {
     if (o_.objective == "table") return table_job(job);
     const auto t0 = std::chrono::steady_clock::now();
     TrialResult r;
@@ -471,6 +471,9 @@ class Runner {
           history.epochs.push_back(epoch_measures(rec));
           if (rec.epoch <= recorded) continue;
           auto row = epoch_row(rec, history);
+          // When and where it was recorded: the report's worker utilisation (busy seconds over the wall span).
+          row["worker"] = worker;
+          row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
           // Tables (fhist table): the final test accuracy, once, at the full budget; a target, never a decision.
           if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer.epochs_done() == rec.epoch) {
             row["test_acc"] = trainer.evaluate_accuracy(test_);

@@ -146,50 +146,10 @@ std::vector<ReplayRun> replay_table(const BenchmarkTable& table, const StudyOpti
 namespace fhist::study {
 
 std::vector<RankRow> rank_table(const BenchmarkTable& table, const std::vector<std::string>& estimators) {
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<std::size_t> rows;  // indices of rows with a finite test accuracy
-  for (std::size_t i = 0; i < table.rows().size(); ++i) {
-    if (std::isfinite(table.rows()[i].test_acc)) rows.push_back(i);
-  }
   std::vector<double> test;
-  for (const auto i : rows) test.push_back(table.rows()[i].test_acc);
-  std::vector<RankRow> out;
-  for (const auto& name : estimators) {
-    const auto est = score::make_estimator(name);
-    for (std::int64_t e = 1; e <= table.epochs(); ++e) {
-      std::vector<double> scores, current;
-      for (const auto i : rows) {
-        const auto h = table.history(i, e);
-        scores.push_back(h.epochs.empty() ? nan : est->score(h));
-        current.push_back(h.epochs.empty() ? nan : h.epochs.back().original);
-      }
-      RankRow row;
-      row.estimator = name;
-      row.is_accuracy = est->info().is_accuracy;
-      row.epoch = e;
-      row.configs = static_cast<std::int64_t>(rows.size());
-      row.spearman = score::spearman(scores, test);
-      row.kendall = score::kendall_tau_b(scores, test);
-      row.top1_regret = score::top1_regret(scores, test);
-      if (std::none_of(scores.begin(), scores.end(), [](double v) { return std::isfinite(v); })) row.top1_regret = nan;
-      row.mean_abs_error = row.vs_current = nan;
-      if (row.is_accuracy) {
-        double err = 0, gap = 0, n = 0;
-        for (std::size_t i = 0; i < scores.size(); ++i) {
-          if (!std::isfinite(scores[i])) continue;
-          err += std::abs(scores[i] - test[i]);
-          gap += scores[i] - current[i];
-          n += 1;
-        }
-        if (n > 0) {
-          row.mean_abs_error = err / n;
-          row.vs_current = gap / n;
-        }
-      }
-      out.push_back(row);
-    }
-  }
-  return out;
+  for (const auto& row : table.rows()) test.push_back(row.test_acc);
+  return score::rank_by_epoch(test, table.epochs(),
+                              [&](std::size_t i, std::int64_t e) { return table.history(i, e); }, estimators);
 }
 
 }  // namespace fhist::study

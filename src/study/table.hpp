@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "score/rank.hpp"
 #include "score/scores.hpp"
 #include "space/space.hpp"
 #include "study/study.hpp"
@@ -81,20 +82,8 @@ std::vector<ReplayRun> replay_table(const BenchmarkTable& table, const StudyOpti
 
 namespace fhist::study {
 
-// How well one estimator's score after `epoch` epochs ranks the table's configurations by their final test accuracy.
-struct RankRow {
-  std::string estimator;
-  bool is_accuracy = false;
-  std::int64_t epoch = 0;
-  std::int64_t configs = 0;     // rows with a finite test accuracy
-  double spearman = 0.0;
-  double kendall = 0.0;         // tau-b
-  double top1_regret = 0.0;     // best test accuracy minus that of the top-scored configuration
-  // Accuracy estimators only (NaN otherwise): mean |score - final test accuracy|, and mean (score - the network's
-  // own validation accuracy at this epoch): below 0, the estimate lags what the network already shows.
-  double mean_abs_error = 0.0;
-  double vs_current = 0.0;
-};
+// How well each estimator ranks the table's configurations by their final test accuracy (score::rank_by_epoch).
+using RankRow = score::RankRow;
 
 // Every estimator at every epoch 1..table.epochs(), scores recomputed from the stored measurements.
 std::vector<RankRow> rank_table(const BenchmarkTable& table, const std::vector<std::string>& estimators);

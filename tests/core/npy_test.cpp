@@ -90,6 +90,16 @@ TEST(Npy, TruncatedDataReportsExpectedAndActualSize) {
   EXPECT_NE(error_of([&] { read_npy(dir.str("h.npy")); }).find("header"), std::string::npos);
 }
 
+// Found by libFuzzer: a version-3 header length of 2^32 - 1 wrapped the 32-bit offset sum to 11, so the reader
+// allocated 4 GiB for the header of a 35-byte file instead of calling it truncated.
+TEST(Npy, HeaderLengthNear4GiBIsTruncatedNotAllocated) {
+  testing::TempDir dir;
+  write_raw(dir.str("w.npy"), std::string("\x93NUMPY\x03\x00\xff\xff\xff\xff", 12) + std::string(23, '\xff'));
+  const auto msg = error_of([&] { read_npy(dir.str("w.npy")); });
+  EXPECT_NE(msg.find("truncated NPY header"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("4294967307"), std::string::npos) << msg;  // the bytes the header claims
+}
+
 TEST(Npy, RejectsUnsupportedDtypeAndFortranOrder) {
   testing::TempDir dir;
   write_npy(dir.str("a.npy"), make(NpyDType::kFloat32, {2, 2}));

@@ -100,6 +100,34 @@ PY
 "$FHIST" replay --table whole.db --algo hyperband --estimator fh --seeds 3 --min-budget 1 --eta 2 | grep -q "^hyperband  fh" \
   && pass "replay summary table" || fail "replay summary"
 
+# --- the benchmark page: the ranking study's charts (the numbers of fhist rank) and the replay's regrets
+"$FHIST" report --journal whole.db --html table.html --replay r1.json 2> table_report.log \
+  && grep -q "wrote the HTML report of whole.db (finished, 6 charts" table_report.log \
+  && pass "report --html on a table with a replay file" || fail "table page: $(cat table_report.log)"
+"$FHIST" rank --table whole.db --json > rank.json
+"$PY" - table.html rank.json <<'PY' && pass "the benchmark page's Kendall tau and |error| are fhist rank's" || fail "table page ranks"
+import json, re, sys
+html = open(sys.argv[1]).read()
+data = json.loads(re.search(r'<script type="application/json" id="fhist-data">(.*?)</script>', html, re.S).group(1)
+                  .replace("<\\/", "</"))
+rank = json.load(open(sys.argv[2]))
+page = data["ranks"]["rows"]
+assert data["facts"]["kind"] == "table" and data["ranks"]["target"] == "test_acc"
+assert len(page) == len(rank) > 0
+for a, b in zip(page, rank):
+    for k in ("estimator", "epoch", "configs", "kendall", "spearman", "top1_regret", "mean_abs_error"):
+        assert a[k] == b[k], (k, a, b)
+assert len(data["replay"]) == 180
+PY
+if [ "${4:-none}" != "none" ] || command -v chromium > /dev/null; then
+  "$PY" "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/render_page.py" table.html table.png "${4:-none}" \
+    "tabular benchmark" > render.log 2>&1
+  rc=$?
+  if [ $rc -eq 77 ]; then echo "SKIP - browser check: $(head -1 render.log)"
+  elif [ $rc -eq 0 ]; then pass "the benchmark page renders in headless Chromium"
+  else fail "benchmark page render: $(tail -5 render.log)"; fi
+fi
+
 # --- export: every estimator per epoch, a re-score by a parameterised one
 "$FHIST" export --journal whole.db --table trials --estimator tse-e:2 -o trials.csv 2>/dev/null
 "$PY" - trials.csv whole.db <<'PY' && pass "export --estimator tse-e:2 re-scores from stored losses" || fail "export re-score"

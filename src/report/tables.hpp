@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace fhist::study {
+#include "score/rank.hpp"
+
+namespace fhist::report {
 
 // A flat table: one column per field, configuration parameters flattened to one column each (named after the
 // parameter). Cells are JSON scalars; null where there is no value (NaN, a failed trial's score).
@@ -20,6 +22,9 @@ struct Table {
 //           estimate_seconds, window_acc_1..K, score_<name> for every registry estimator, the configuration);
 // "results": a row per finished job in journal order (seq, trial, bracket, rung, budget_epochs, score, state,
 //           seconds, message, the configuration);
+// "ranks": how well each registry estimator ranks the trials that reached the largest budget, epoch by epoch
+//           (estimator, is_accuracy, epoch, configs, kendall, spearman, top1_regret, mean_abs_error, vs_current,
+//           target): journal_ranks, the numbers the HTML report plots;
 // "trials": a row per trial (trial, bracket, state, message, budget_epochs reached, score and original_val_acc at
 //           that budget, test_acc there (tables), the configuration).
 // `estimator` (a registry name, optional): also a column with its score recomputed from the stored measurements
@@ -28,9 +33,23 @@ struct Table {
 Table journal_table(const std::string& journal, const std::string& name, const std::string& estimator = "");
 std::vector<std::string> journal_table_names();
 
+// Rank statistics of a journal, epoch by epoch: the trials whose last result is a finished job at the search's
+// largest budget, ranked by each estimator's score after epoch e against their final accuracy there: the test
+// accuracy where the journal has one at that epoch for every such trial (tables), else the network's own validation
+// accuracy at the largest budget. Scores are recomputed from the stored measurements, as fhist table rank does, so
+// on a table journal the rows equal rank_table's.
+struct JournalRanks {
+  std::vector<score::RankRow> rows;      // estimator-major, epochs 1..max_budget
+  std::string target;                    // "test_acc" | "original_val_acc"
+  std::vector<std::int64_t> trials;      // the trials ranked
+  std::int64_t max_budget = 0;
+};
+// `estimators` empty: every registry estimator. Throws InputError / store::StoreError as journal_table.
+JournalRanks journal_ranks(const std::string& journal, const std::vector<std::string>& estimators = {});
+
 // RFC 4180 CSV: a header line, then the rows; fields with a comma, quote or line break are quoted.
 std::string to_csv(const Table& table);
 // An array of objects, one per row.
 nlohmann::json to_json(const Table& table);
 
-}  // namespace fhist::study
+}  // namespace fhist::report

@@ -1,4 +1,4 @@
-#include "study/report.hpp"
+#include "report/tables.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it there)
@@ -14,7 +14,7 @@
 #include "store/trial_store.hpp"
 #include "study/study.hpp"
 
-namespace fhist::study {
+namespace fhist::report {
 
 namespace {
 
@@ -58,7 +58,7 @@ std::string csv_cell(const nlohmann::json& v) {
 
 }  // namespace
 
-std::vector<std::string> journal_table_names() { return {"epochs", "results", "trials"}; }
+std::vector<std::string> journal_table_names() { return {"epochs", "results", "trials", "ranks"}; }
 
 Table journal_table(const std::string& journal, const std::string& name, const std::string& estimator) {
   const auto names = journal_table_names();
@@ -66,6 +66,21 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     throw InputError(fmt::format("--table '{}': expected one of {}", name, fmt::join(names, ", ")));
   }
   if (!std::filesystem::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  if (name == "ranks") {
+    if (!estimator.empty()) {
+      throw InputError("--estimator: the ranks table already has a row for every estimator (leave it out)");
+    }
+    const auto ranks = journal_ranks(journal);
+    Table table;
+    table.columns = {"estimator", "is_accuracy", "epoch",          "configs",    "kendall",
+                     "spearman",  "top1_regret", "mean_abs_error", "vs_current", "target"};
+    for (const auto& r : ranks.rows) {
+      table.rows.push_back({r.estimator, r.is_accuracy, r.epoch, r.configs, study::json_number(r.kendall),
+                            study::json_number(r.spearman), study::json_number(r.top1_regret),
+                            study::json_number(r.mean_abs_error), study::json_number(r.vs_current), ranks.target});
+    }
+    return table;
+  }
   auto store = store::open_sqlite_store_readonly(journal);
   const auto trials = store->trials();
   std::map<std::int64_t, const store::TrialRow*> by_id;
@@ -126,7 +141,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
       }
       const auto sc = field(e.record, "scores");
       for (const auto& n : names) row.push_back(sc.is_object() && sc.contains(n) ? sc.at(n) : nullptr);
-      if (rescorer) row.push_back(json_number(rescored.at({e.trial, e.epoch})));
+      if (rescorer) row.push_back(study::json_number(rescored.at({e.trial, e.epoch})));
       add_params(row, params, by_id, e.trial);
       table.rows.push_back(std::move(row));
     }
@@ -136,7 +151,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     for (const auto& ev : store->events()) {
       if (ev.kind != "result") continue;
       std::vector<nlohmann::json> row = {ev.seq,   ev.trial,   ev.bracket,        ev.rung,   ev.budget_epochs,
-                                         json_number(ev.score), ev.state, json_number(ev.seconds), ev.message};
+                                         study::json_number(ev.score), ev.state, study::json_number(ev.seconds), ev.message};
       add_params(row, params, by_id, ev.trial);
       table.rows.push_back(std::move(row));
     }
@@ -164,12 +179,12 @@ Table journal_table(const std::string& journal, const std::string& name, const s
         const std::pair<std::int64_t, std::int64_t> at{t.trial, it->second.budget_epochs};
         const auto o = original.find(at);
         const auto te = test.find(at);
-        row.insert(row.end(), {it->second.budget_epochs, json_number(it->second.score),
+        row.insert(row.end(), {it->second.budget_epochs, study::json_number(it->second.score),
                                o != original.end() ? o->second : nlohmann::json(nullptr),
                                te != test.end() ? te->second : nlohmann::json(nullptr)});
         if (rescorer) {
           const auto rs = rescored.find(at);
-          row.push_back(rs != rescored.end() ? json_number(rs->second) : nlohmann::json(nullptr));
+          row.push_back(rs != rescored.end() ? study::json_number(rs->second) : nlohmann::json(nullptr));
         }
       }
       add_params(row, params, by_id, t.trial);
@@ -200,4 +215,4 @@ nlohmann::json to_json(const Table& table) {
   return out;
 }
 
-}  // namespace fhist::study
+}  // namespace fhist::report

@@ -7,10 +7,10 @@
 
 #include "core/errors.hpp"
 #include "store/trial_store.hpp"
-#include "study/report.hpp"
+#include "report/tables.hpp"
 #include "test_util.hpp"
 
-namespace fhist::study {
+namespace fhist::report {
 namespace {
 
 // Two trials: trial 0 trained 2 epochs and was promoted to 4; trial 1 failed with a message that needs quoting.
@@ -105,4 +105,4 @@ TEST(Report, CsvQuotesWhatNeedsQuotingAndLeavesGapsEmpty) {
 }
 
 }  // namespace
-}  // namespace fhist::study
+}  // namespace fhist::report

@@ -1,0 +1,249 @@
+// The report's charts as Vega-Lite specs, built from page_data's JSON. A chart whose data is empty is left out (the
+// page says why), so every chart on a page has something to draw.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "report/html.hpp"
+
+namespace fhist::report {
+
+namespace {
+
+using nlohmann::json;
+
+const char* kSchema = "https://vega.github.io/schema/vega-lite/v6.json";
+
+json base_spec(const std::string& description) {
+  return {{"$schema", kSchema}, {"description", description}, {"width", 640}, {"height", 260},
+          {"config", {{"font", "system-ui, sans-serif"}, {"view", {{"stroke", "#ddd"}}}}}};
+}
+
+// Whole epochs on the x axis: every epoch up to 40, else whole-number ticks.
+json epoch_axis(const json& data) {
+  const auto max_budget = data["facts"]["options"].value("max_budget", std::int64_t{0});
+  json axis = {{"format", "d"}, {"tickMinStep", 1}};
+  if (max_budget > 0 && max_budget <= 40) {
+    json values = json::array();
+    for (std::int64_t e = 1; e <= max_budget; ++e) values.push_back(e);
+    axis["values"] = values;
+  }
+  return axis;
+}
+
+bool any_number(const json& rows, const char* key) {
+  return std::any_of(rows.begin(), rows.end(), [&](const json& r) { return r.contains(key) && r[key].is_number(); });
+}
+
+json chart(const std::string& id, const std::string& title, const std::string& note, json spec) {
+  return {{"id", id}, {"title", title}, {"note", note}, {"spec", std::move(spec)}};
+}
+
+// Figures 2 and 5: one trial's scores epoch by epoch, the rungs it passed marked; the trial is chosen on the page.
+json trial_chart(const json& data) {
+  const auto& epochs = data["epochs"];
+  std::set<std::int64_t> ids;
+  for (const auto& e : epochs) ids.insert(e["trial"].get<std::int64_t>());
+  std::int64_t first = *ids.begin();
+  if (!data["incumbent"].empty()) first = data["incumbent"].back()["trial"].get<std::int64_t>();
+  json fold = json::array();
+  for (const auto& n : data["accuracy_estimators"]) fold.push_back(n);
+  auto spec = base_spec("Scores of one trial per epoch");
+  spec.erase("width");
+  spec.erase("height");
+  spec["datasets"] = {{"epochs", epochs}, {"results", data["results"]}};
+  spec["params"] = json::array({{{"name", "trial"},
+                                 {"value", first},
+                                 {"bind", {{"input", "select"}, {"options", json(ids)}, {"name", "trial "}}}}});
+  const json filter = {{"filter", "datum.trial == trial"}};
+  const json x = {{"field", "epoch"},
+                  {"type", "quantitative"},
+                  {"title", "epoch"},
+                  {"scale", {{"zero", false}}},
+                  {"axis", epoch_axis(data)}};
+  const json rungs = {
+      {"data", {{"name", "results"}}},
+      {"transform", json::array({filter})},
+      {"mark", {{"type", "rule"}, {"color", "#888"}}},
+      {"encoding",
+       {{"x", {{"field", "budget"}, {"type", "quantitative"}}},
+        {"strokeDash", {{"field", "outcome"}, {"type", "nominal"}, {"title", "rung result"}}},
+        {"tooltip", json::array({{{"field", "budget"}, {"title", "budget (epochs)"}},
+                                 {{"field", "rung"}},
+                                 {{"field", "outcome"}},
+                                 {{"field", "score"}, {"format", ".4f"}}})}}}};
+  json acc = {
+      {"width", 640},
+      {"height", 260},
+      {"title", "accuracy and accuracy estimates (validation)"},
+      {"layer",
+       json::array({{{"data", {{"name", "epochs"}}},
+                     {"transform", json::array({filter, {{"fold", fold}, {"as", json::array({"estimator", "value"})}}})},
+                     {"mark", {{"type", "line"}, {"point", true}}},
+                     {"encoding",
+                      {{"x", x},
+                       {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "accuracy"},
+                              {"scale", {{"zero", false}}}}},
+                       {"color", {{"field", "estimator"}, {"type", "nominal"}, {"scale", {{"scheme", "tableau20"}}}}},
+                       {"tooltip", json::array({{{"field", "epoch"}},
+                                                {{"field", "estimator"}},
+                                                {{"field", "value"}, {"format", ".4f"}}})}}}},
+                    rungs})}};
+  json loss = {
+      {"width", 640},
+      {"height", 160},
+      {"title", "training loss and validation cross-entropy"},
+      {"layer",
+       json::array({{{"data", {{"name", "epochs"}}},
+                     {"transform", json::array({filter,
+                                                {{"fold", json::array({"train_loss", "val_nll"})},
+                                                 {"as", json::array({"loss", "value"})}}})},
+                     {"mark", {{"type", "line"}, {"point", true}}},
+                     {"encoding",
+                      {{"x", x},
+                       {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "loss"}}},
+                       {"color", {{"field", "loss"}, {"type", "nominal"}, {"scale", {{"scheme", "dark2"}}}}},
+                       {"tooltip", json::array({{{"field", "epoch"}},
+                                                {{"field", "loss"}},
+                                                {{"field", "value"}, {"format", ".4f"}}})}}}},
+                    rungs})}};
+  spec["vconcat"] = json::array({acc, loss});
+  spec["resolve"] = {{"scale", {{"color", "independent"}}}};
+  return chart("trial", "Per trial: every score, epoch by epoch",
+               "Choose a trial below the chart (the incumbent first). Vertical rules are the budgets where the trial "
+               "was ranked: promoted, not promoted, or failed. Ranking-only scores (the TSE family, params) have no "
+               "accuracy scale and appear in the rank correlations instead.",
+               spec);
+}
+
+json rank_chart(const json& data, const char* metric, const std::string& id, const std::string& title,
+                const std::string& y_title, const std::string& note, bool accuracy_only) {
+  json rows = json::array();
+  for (const auto& r : data["ranks"]["rows"]) {
+    if (r[metric].is_number() && (!accuracy_only || r["is_accuracy"].get<bool>())) rows.push_back(r);
+  }
+  if (rows.empty()) return nullptr;
+  auto spec = base_spec(title);
+  spec["data"] = {{"values", rows}};
+  spec["mark"] = {{"type", "line"}, {"point", true}};
+  spec["encoding"] = {
+      {"x", {{"field", "epoch"}, {"type", "quantitative"}, {"title", "epoch"}, {"axis", epoch_axis(data)}}},
+      {"y", {{"field", metric}, {"type", "quantitative"}, {"title", y_title}}},
+      {"color", {{"field", "estimator"}, {"type", "nominal"}, {"scale", {{"scheme", "tableau20"}}}}},
+      {"tooltip", json::array({{{"field", "estimator"}},
+                               {{"field", "epoch"}},
+                               {{"field", metric}, {"format", ".4f"}},
+                               {{"field", "configs"}, {"title", "trials"}}})}};
+  return chart(id, title, note, spec);
+}
+
+// A HyperBand diagram: each trial at each budget it was ranked at, by bracket.
+json bracket_chart(const json& data) {
+  if (data["results"].empty()) return nullptr;
+  auto spec = base_spec("Which configurations ran at which budget");
+  spec.erase("height");
+  spec.erase("width");
+  spec["data"] = {{"values", data["results"]}};
+  spec["facet"] = {{"column", {{"field", "bracket"}, {"type", "ordinal"}, {"title", "bracket"}}}};
+  spec["resolve"] = {{"scale", {{"y", "independent"}, {"x", "independent"}}}};
+  spec["spec"] = {
+      {"width", {{"step", 44}}},
+      {"height", {{"step", 12}}},
+      {"mark", {{"type", "square"}, {"size", 110}}},
+      {"encoding",
+       {{"x", {{"field", "budget"}, {"type", "ordinal"}, {"title", "budget (epochs)"}}},
+        {"y", {{"field", "trial"}, {"type", "ordinal"}, {"axis", {{"labels", false}, {"ticks", false}}}}},
+        {"color",
+         {{"field", "outcome"},
+          {"type", "nominal"},
+          {"scale",
+           {{"domain", json::array({"promoted", "not promoted", "failed", "diverged"})},
+            {"range", json::array({"#1b9e77", "#bbbbbb", "#d95f02", "#7570b3"})}}}}},
+        {"tooltip", json::array({{{"field", "trial"}},
+                                 {{"field", "budget"}},
+                                 {{"field", "outcome"}},
+                                 {{"field", "score"}, {"format", ".4f"}},
+                                 {{"field", "val_acc"}, {"format", ".4f"}, {"title", "validation accuracy"}}})}}}};
+  return chart("brackets", "Brackets: which configurations ran at which budget, which were promoted",
+               "One row per trial, one column per budget; green: promoted to the next rung.", spec);
+}
+
+json incumbent_chart(const json& data) {
+  if (!any_number(data["incumbent"], "val_acc")) return nullptr;
+  auto spec = base_spec("Incumbent over cumulative epochs");
+  spec["data"] = {{"values", data["incumbent"]}};
+  json fold = json::array({"val_acc"});
+  if (any_number(data["incumbent"], "test_acc")) fold.push_back("test_acc");
+  spec["transform"] = json::array({{{"fold", fold}, {"as", json::array({"measure", "accuracy"})}}});
+  spec["mark"] = {{"type", "line"}, {"interpolate", "step-after"}, {"point", true}};
+  spec["encoding"] = {
+      {"x", {{"field", "epochs"}, {"type", "quantitative"}, {"title", "epochs trained (all trials)"}}},
+      {"y", {{"field", "accuracy"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}}},
+      {"color", {{"field", "measure"}, {"type", "nominal"}}},
+      {"tooltip", json::array({{{"field", "epochs"}},
+                               {{"field", "trial"}},
+                               {{"field", "budget"}},
+                               {{"field", "accuracy"}, {"format", ".4f"}}})}};
+  return chart("incumbent", "Incumbent over cumulative epochs",
+               "The trial the search would return after each result (largest budget first), and its validation "
+               "accuracy at that budget.",
+               spec);
+}
+
+json replay_chart(const json& data) {
+  const auto& runs = data["replay"];
+  if (!any_number(runs, "regret")) return nullptr;
+  auto spec = base_spec("Replayed searches: regret by algorithm and estimator");
+  spec.erase("width");
+  spec.erase("height");
+  spec["data"] = {{"values", runs}};
+  spec["transform"] = json::array({{{"calculate", "100 * datum.regret"}, {"as", "regret_pt"}}});
+  spec["facet"] = {{"column", {{"field", "algo"}, {"type", "nominal"}, {"title", "algorithm"}}}};
+  const json x = {{"field", "estimator"}, {"type", "nominal"}, {"title", "estimator"}};
+  spec["spec"] = {
+      {"width", {{"step", 28}}},
+      {"height", 240},
+      {"layer",
+       json::array({{{"mark", "bar"},
+                     {"encoding",
+                      {{"x", x},
+                       {"y", {{"aggregate", "mean"}, {"field", "regret_pt"}, {"title", "mean regret (pt test acc)"}}},
+                       {"color", {{"field", "estimator"}, {"type", "nominal"}, {"legend", nullptr}}}}}},
+                    {{"mark", {{"type", "errorbar"}, {"extent", "stderr"}}},
+                     {"encoding", {{"x", x}, {"y", {{"field", "regret_pt"}, {"type", "quantitative"}}}}}}})}};
+  return chart("replay", "Replayed searches: regret (best test accuracy in the table minus the incumbent's)",
+               fmt::format("{} runs from the replay file(s); bars: the mean, whiskers: its standard error.",
+                           runs.size()),
+               spec);
+}
+
+}  // namespace
+
+json page_charts(const json& data) {
+  json charts = json::array();
+  auto add = [&](json c) {
+    if (!c.is_null()) charts.push_back(std::move(c));
+  };
+  if (!data["epochs"].empty()) add(trial_chart(data));
+  const std::string target = data["ranks"]["target"] == "test_acc" ? "final test accuracy"
+                                                                    : "validation accuracy at the largest budget";
+  const auto n = data["ranks"]["trials"].size();
+  add(rank_chart(data, "kendall", "kendall", "Kendall tau: each estimator's ranking against the final accuracy",
+                 "Kendall tau-b",
+                 fmt::format("Over the {} trials that reached the largest budget, against their {} (as fhist export "
+                             "--table ranks).",
+                             n, target),
+                 false));
+  add(rank_chart(data, "mean_abs_error", "abs_error", "Mean |estimate - final accuracy|",
+                 "mean |estimate - final|",
+                 fmt::format("Accuracy estimators only, over the same {} trials, against their {}.", n, target),
+                 true));
+  add(bracket_chart(data));
+  add(incumbent_chart(data));
+  add(replay_chart(data));
+  return charts;
+}
+
+}  // namespace fhist::report

@@ -1,0 +1,284 @@
+// The HTML report's data: everything the page shows, gathered from the journal (read-only) in one pass per table.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/errors.hpp"
+#include "report/html.hpp"
+#include "report/tables.hpp"
+#include "score/scores.hpp"
+#include "store/trial_store.hpp"
+#include "study/study.hpp"
+
+namespace fhist::report {
+
+namespace {
+
+using nlohmann::json;
+
+json num(double v) { return study::json_number(v); }
+
+double number_or_nan(const json& record, const char* key) {
+  return record.is_object() && record.contains(key) && record.at(key).is_number() ? record.at(key).get<double>()
+                                                                                   : std::nan("");
+}
+
+std::string utc_now() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The replay files (fhist table replay -o): arrays of runs, each naming algo, estimator, seed, regret and epochs.
+json read_replays(const std::vector<std::string>& files) {
+  json runs = json::array();
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    if (!in) throw InputError(fmt::format("--replay {}: cannot open the file", file));
+    json j;
+    try {
+      in >> j;
+    } catch (const json::exception& e) {
+      throw InputError(fmt::format("--replay {}: not JSON ({}); expected the file fhist table replay -o writes",
+                                   file, e.what()));
+    }
+    if (!j.is_array()) {
+      throw InputError(fmt::format("--replay {}: expected a JSON array of runs (fhist table replay -o FILE)", file));
+    }
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      const auto& r = j[i];
+      for (const char* key : {"algo", "estimator", "seed", "epochs"}) {
+        if (!r.is_object() || !r.contains(key)) {
+          throw InputError(fmt::format("--replay {}: run {} has no \"{}\" (expected the runs fhist table replay -o "
+                                       "writes)",
+                                       file, i, key));
+        }
+      }
+      runs.push_back({{"file", std::filesystem::path(file).filename().string()},
+                      {"algo", r.at("algo")},
+                      {"estimator", r.at("estimator")},
+                      {"seed", r.at("seed")},
+                      {"regret", r.value("regret", json(nullptr))},
+                      {"test_acc", r.value("test_acc", json(nullptr))},
+                      {"epochs", r.at("epochs")}});
+    }
+  }
+  return runs;
+}
+
+}  // namespace
+
+json page_data(const HtmlOptions& opt) {
+  if (!std::filesystem::exists(opt.journal)) {
+    throw InputError(fmt::format("--journal {}: no such file", opt.journal));
+  }
+  const auto o = study::journal_options(opt.journal);
+  auto store = store::open_sqlite_store_readonly(opt.journal);
+  const auto study_record = store->read_study();
+  const auto trials = store->trials();
+  const auto epochs = store->epochs();
+  const auto events = store->events();
+  const bool in_use = store::journal_in_use(opt.journal);
+  const std::int64_t max_budget = o.sched.max_budget;
+  const bool is_table = o.test_accuracy && o.algo == "random" && o.sched.min_budget == o.sched.max_budget;
+
+  std::map<std::int64_t, const store::TrialRow*> by_id;
+  for (const auto& t : trials) by_id[t.trial] = &t;
+
+  // ---- epochs: every accuracy estimator's score after each epoch, recomputed as the ranks are.
+  std::vector<std::string> acc_names;
+  for (const auto& info : score::estimators()) {
+    if (info.is_accuracy) acc_names.push_back(info.name);
+  }
+  std::vector<std::unique_ptr<score::Estimator>> acc_estimators;
+  for (const auto& n : acc_names) acc_estimators.push_back(score::make_estimator(n));
+  const auto classes = score::known_num_classes(o.data);
+  std::map<std::int64_t, score::TrialHistory> histories;
+  std::map<std::int64_t, std::int64_t> epochs_of;   // trial -> epochs recorded
+  std::map<std::int64_t, double> seconds_of;        // trial -> training seconds
+  std::map<std::pair<std::int64_t, std::int64_t>, const json*> record_at;
+  std::map<int, double> busy;                       // worker -> seconds
+  double first_start = INFINITY, last_end = -INFINITY, train_seconds = 0;
+  json epoch_rows = json::array();
+  for (const auto& e : epochs) {
+    auto [it, fresh] = histories.try_emplace(e.trial);
+    if (fresh) {
+      it->second.final_epoch = max_budget;
+      it->second.num_classes = classes;
+    }
+    score::append_epoch(it->second, e.epoch, e.record);
+    record_at[{e.trial, e.epoch}] = &e.record;
+    epochs_of[e.trial] = std::max(epochs_of[e.trial], e.epoch);
+    const double secs = number_or_nan(e.record, "seconds");
+    if (std::isfinite(secs)) {
+      seconds_of[e.trial] += secs;
+      train_seconds += secs;
+    }
+    const double at = number_or_nan(e.record, "finished_at");
+    if (std::isfinite(at) && std::isfinite(secs) && e.record.contains("worker")) {
+      busy[e.record.at("worker").get<int>()] += secs;
+      first_start = std::min(first_start, at - secs);
+      last_end = std::max(last_end, at);
+    }
+    json row = {{"trial", e.trial},
+                {"epoch", e.epoch},
+                {"train_loss", num(number_or_nan(e.record, "train_loss"))},
+                {"val_nll", num(number_or_nan(e.record, "original_nll"))},
+                {"test_acc", num(number_or_nan(e.record, "test_acc"))}};
+    for (std::size_t k = 0; k < acc_names.size(); ++k) row[acc_names[k]] = num(acc_estimators[k]->score(it->second));
+    epoch_rows.push_back(std::move(row));
+  }
+
+  // ---- results (with promotions) and the incumbent over cumulative epochs.
+  std::map<std::int64_t, std::int64_t> last_start_budget;
+  std::map<std::int64_t, std::int64_t> max_start_budget;
+  for (const auto& ev : events) {
+    if (ev.kind != "start") continue;
+    last_start_budget[ev.trial] = ev.budget_epochs;
+    max_start_budget[ev.trial] = std::max(max_start_budget[ev.trial], ev.budget_epochs);
+  }
+  json results = json::array(), incumbent = json::array();
+  std::map<std::int64_t, std::int64_t> reached;  // trial -> budget of its last result
+  std::int64_t cumulative = 0;
+  struct Best {
+    std::int64_t trial = -1, budget = 0;
+    double score = 0, val = 0;
+  } best;
+  std::int64_t unreported = 0;
+  for (const auto& t : trials) unreported += t.state == "running" ? 1 : 0;
+  for (const auto& ev : events) {
+    if (ev.kind != "result") continue;
+    const auto rec = record_at.find({ev.trial, ev.budget_epochs});
+    const double val = rec != record_at.end() ? number_or_nan(*rec->second, "original_val_acc") : std::nan("");
+    const bool promoted = max_start_budget[ev.trial] > ev.budget_epochs;
+    results.push_back({{"seq", ev.seq}, {"trial", ev.trial}, {"bracket", ev.bracket}, {"rung", ev.rung},
+                       {"budget", ev.budget_epochs}, {"score", num(ev.score)}, {"state", ev.state},
+                       {"seconds", num(ev.seconds)}, {"val_acc", num(val)},
+                       {"outcome", ev.state != "complete" ? ev.state : promoted ? "promoted" : "not promoted"}});
+    cumulative += std::max<std::int64_t>(ev.budget_epochs - reached[ev.trial], 0);
+    reached[ev.trial] = ev.budget_epochs;
+    // As the search picks its incumbent: the largest budget first; there the best score, at the full budget the
+    // best measured validation accuracy.
+    if (std::isfinite(ev.score) && ev.state == "complete") {
+      const bool better = best.trial < 0 || ev.budget_epochs > best.budget ||
+                          (ev.budget_epochs == best.budget &&
+                           (ev.budget_epochs == max_budget ? val > best.val : ev.score > best.score));
+      if (better) best = {ev.trial, ev.budget_epochs, ev.score, val};
+    }
+    if (best.trial >= 0) {
+      const auto brec = record_at.find({best.trial, best.budget});
+      incumbent.push_back({{"epochs", cumulative}, {"trial", best.trial}, {"budget", best.budget},
+                           {"val_acc", num(best.val)},
+                           {"test_acc", num(brec != record_at.end() ? number_or_nan(*brec->second, "test_acc")
+                                                                    : std::nan(""))}});
+    }
+  }
+
+  // ---- state
+  bool open_work = false;
+  for (const auto& t : trials) open_work = open_work || t.state == "paused" || t.state == "pending";
+  const std::string state = in_use ? "running"
+                            : unreported > 0 ? "interrupted"
+                            : (open_work || results.empty()) ? "stopped"
+                                                              : "finished";
+
+  // ---- running jobs
+  json running = json::array();
+  for (const auto& t : trials) {
+    if (t.state != "running") continue;
+    const auto h = histories.find(t.trial);
+    running.push_back({{"trial", t.trial}, {"bracket", t.bracket}, {"budget", last_start_budget[t.trial]},
+                       {"epochs_recorded", epochs_of[t.trial]},
+                       {"val_acc", h != histories.end() && !h->second.epochs.empty()
+                                       ? num(h->second.epochs.back().original)
+                                       : json(nullptr)},
+                       {"config", t.config}});
+  }
+
+  // ---- best configurations at the largest budget reached, ranked as the incumbent is chosen.
+  json top = json::array();
+  {
+    std::vector<const json*> rows;
+    std::map<std::int64_t, const json*> last;
+    for (const auto& r : results) last[r["trial"].get<std::int64_t>()] = &r;
+    std::int64_t top_budget = 0;
+    for (const auto& [trial, r] : last) {
+      if ((*r)["state"] == "complete") top_budget = std::max(top_budget, (*r)["budget"].get<std::int64_t>());
+    }
+    for (const auto& [trial, r] : last) {
+      if ((*r)["state"] == "complete" && (*r)["budget"] == top_budget) rows.push_back(r);
+    }
+    const bool full = top_budget == max_budget;
+    auto key = [&](const json* r) {
+      const auto& v = full ? (*r)["val_acc"] : (*r)["score"];
+      return v.is_number() ? v.get<double>() : -INFINITY;
+    };
+    std::stable_sort(rows.begin(), rows.end(), [&](const json* a, const json* b) { return key(a) > key(b); });
+    if (static_cast<int>(rows.size()) > opt.top) rows.resize(static_cast<std::size_t>(opt.top));
+    for (const auto* r : rows) {
+      const auto trial = (*r)["trial"].get<std::int64_t>();
+      const auto& config = by_id.count(trial) ? by_id.at(trial)->config : json::object();
+      const auto rec = record_at.find({trial, top_budget});
+      top.push_back({{"trial", trial}, {"budget", top_budget}, {"score", (*r)["score"]},
+                     {"val_acc", (*r)["val_acc"]},
+                     {"test_acc", num(rec != record_at.end() ? number_or_nan(*rec->second, "test_acc") : NAN)},
+                     {"epochs", epochs_of[trial]}, {"seconds", num(seconds_of[trial])}, {"config", config},
+                     {"cell_svg", cell_svg(config)}});
+    }
+    if (!top.empty()) top.front()["ranked_by"] = full ? "val_acc" : "score";
+  }
+
+  // ---- rank statistics (Figures 7 and 8): trials that reached the largest budget.
+  json ranks = json::array();
+  const auto jr = journal_ranks(opt.journal);
+  for (const auto& r : jr.rows) {
+    ranks.push_back({{"estimator", r.estimator}, {"is_accuracy", r.is_accuracy}, {"epoch", r.epoch},
+                     {"configs", r.configs}, {"kendall", num(r.kendall)}, {"spearman", num(r.spearman)},
+                     {"top1_regret", num(r.top1_regret)}, {"mean_abs_error", num(r.mean_abs_error)},
+                     {"vs_current", num(r.vs_current)}});
+  }
+
+  // ---- facts
+  json utilisation = nullptr;
+  if (!busy.empty() && last_end > first_start) {
+    utilisation = json::array();
+    for (const auto& [w, b] : busy) {
+      utilisation.push_back({{"worker", w}, {"busy_seconds", b}, {"share", b / (last_end - first_start)}});
+    }
+  }
+  json facts = {{"kind", is_table ? "table" : "search"},
+                {"journal", opt.journal},
+                {"state", state},
+                {"generated_at", opt.generated_at.empty() ? utc_now() : opt.generated_at},
+                {"options", o.to_json()},
+                {"fhist_version", study_record ? study_record->value("fhist_version", std::string("?")) : "?"},
+                {"report_fhist_version", FHIST_VERSION_STRING},
+                {"trials", trials.size()},
+                {"jobs_reported", results.size()},
+                {"jobs_running", unreported},
+                {"epochs_trained", epochs.size()},
+                {"train_seconds", train_seconds},
+                {"wall_seconds", std::isfinite(first_start) ? num(last_end - first_start) : json(nullptr)},
+                {"utilisation", utilisation},
+                {"chart_library", chart_library_versions()}};
+  return {{"facts", facts},
+          {"accuracy_estimators", acc_names},
+          {"epochs", epoch_rows},
+          {"results", results},
+          {"incumbent", incumbent},
+          {"ranks", {{"target", jr.target}, {"trials", jr.trials}, {"max_budget", jr.max_budget}, {"rows", ranks}}},
+          {"top", top},
+          {"running", running},
+          {"replay", read_replays(opt.replays)}};
+}
+
+}  // namespace fhist::report

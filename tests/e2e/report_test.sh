@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The HTML report (fhist report --html): a tiny real HyperBand search on Fashion-MNIST, its page loaded in headless
+# Chromium (no console errors, every chart drawn, a screenshot that is not blank), its rank numbers equal to
+# fhist export --table ranks, and the page of a search that is still running, which shows its running jobs.
+# Usage: report_test.sh FHIST PYTHON WORKDIR PNG_STATS
+source "$(dirname "$0")/lib.sh" "$@"
+PNG_STATS=$4
+RENDER="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/render_page.py"
+
+TINY=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 2 --seed 5 --space hparams)
+"$FHIST" search "${TINY[@]}" --algo hyperband --estimator fh --min-budget 1 --max-budget 4 --eta 2 \
+  --journal hb.db > hb.log 2>&1 || fail "search: $(tail -5 hb.log)"
+expect_exit 0 "wrote the HTML report of hb.db \(finished, 5 charts" "report --html writes the page" -- \
+  "$FHIST" report --journal hb.db --html hb.html
+"$FHIST" export --journal hb.db --table ranks --format json -o ranks.json 2>/dev/null
+"$PY" - hb.html ranks.json <<'PY' && pass "the page's Kendall tau and |error| are fhist export's" || fail "ranks differ"
+import json, re, sys
+html = open(sys.argv[1]).read()
+data = json.loads(re.search(r'<script type="application/json" id="fhist-data">(.*?)</script>', html, re.S).group(1)
+                  .replace("<\\/", "</"))
+exported = json.load(open(sys.argv[2]))
+page = data["ranks"]["rows"]
+assert len(page) == len(exported) > 0, (len(page), len(exported))
+for a, b in zip(page, exported):
+    for k in ("estimator", "epoch", "configs", "kendall", "mean_abs_error", "spearman", "top1_regret"):
+        assert a[k] == b[k], (k, a, b)
+assert b["target"] == data["ranks"]["target"] == "original_val_acc"
+assert data["ranks"]["trials"], "no trial reached the largest budget"
+assert any(r["kendall"] is not None for r in page)
+# Run facts: the algorithm, estimator, budgets, seed and state are on the page.
+f = data["facts"]
+assert f["state"] == "finished" and f["options"]["algo"] == "hyperband" and f["options"]["seed"] == 5, f
+assert f["epochs_trained"] > 0 and f["utilisation"][0]["share"] > 0, f
+PY
+
+"$PY" "$RENDER" hb.html hb.png "$PNG_STATS" "hyperband" "Best configurations" > render.log 2>&1
+rc=$?
+cat render.log
+if [ $rc -eq 77 ]; then
+  echo "SKIP - the browser checks: $(head -1 render.log)"
+else
+  [ $rc -eq 0 ] && pass "the page loads in headless Chromium: no errors, every chart drawn, screenshot not blank" \
+    || fail "render: $(tail -5 render.log)"
+fi
+
+# --- a search still running: its page shows the jobs in flight
+"$FHIST" search "${TINY[@]}" --algo random --n-configs 4 --min-budget 6 --max-budget 6 --estimator fh \
+  --journal live.db > live.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$("$FHIST" export --journal live.db --table epochs 2>/dev/null | wc -l)
+  [ "${n:-0}" -ge 2 ] && break
+  sleep 0.2
+done
+"$FHIST" report --journal live.db --html live.html > live_report.log 2>&1
+kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
+grep -q "(running, " live_report.log && grep -q 'class="running-job"' live.html && grep -q "Running now" live.html \
+  && pass "the page of a running search shows its running jobs" || fail "running page: $(cat live_report.log)"
+if [ $rc -ne 77 ]; then
+  "$PY" "$RENDER" live.html live.png "$PNG_STATS" "Running now" > render_live.log 2>&1 \
+    && pass "the running search's page renders" || fail "live render: $(tail -5 render_live.log)"
+fi
+
+expect_exit 2 "--replay adds charts to the HTML page" "--replay needs --html" -- \
+  "$FHIST" report --journal hb.db --replay ranks.json
+echo '{"algo": 1}' > bad.json
+expect_exit 2 "--replay bad.json: expected a JSON array" "a replay file that is not one is refused" -- \
+  "$FHIST" report --journal hb.db --html x.html --replay bad.json
+[ ! -e x.html ] && pass "nothing written for bad input" || fail "x.html written"
+finish report_test

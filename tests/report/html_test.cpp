@@ -1,0 +1,245 @@
+// The HTML report's data and page on a small hand-written journal: promotions, the incumbent, running jobs, the
+// rank rows (the same as fhist export --table ranks), cell drawings, and a page whose embedded JSON parses.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <fstream>
+#include <regex>
+
+#include "report/assets.hpp"
+#include "report/html.hpp"
+#include "report/tables.hpp"
+#include "store/trial_store.hpp"
+#include "study/study.hpp"
+#include "test_util.hpp"
+
+namespace fhist::report {
+namespace {
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// A HyperBand-like journal, max budget 4: trials 0..2 ran 2 epochs; 0 and 1 were promoted to 4 (1 is still running
+// there, with 3 epochs recorded); trial 2 was not promoted. Trial 3 finished 4 epochs in another bracket.
+std::unique_ptr<store::TrialStore> write_journal(const std::string& path, bool finish_trial_1) {
+  auto s = store::open_sqlite_store(path, true);
+  study::StudyOptions o;
+  o.algo = "hyperband";
+  o.estimator = "fh";
+  o.sched.min_budget = 2;
+  o.sched.max_budget = 4;
+  o.sched.eta = 2;
+  s->write_study({{"options", o.to_json()}, {"fhist_version", "test"}});
+  const double acc[4][4] = {{.50, .60, .70, .80}, {.40, .55, .65, .75}, {.30, .35, .40, .45}, {.45, .50, .62, .70}};
+  for (int t = 0; t < 4; ++t) {
+    s->add_trial({t, t == 3 ? 0 : 1, {{"lr", 0.1 * (t + 1)}}, "pending", ""});
+  }
+  auto ev = [&](const char* kind, std::int64_t trial, int bracket, int rung, std::int64_t budget, double score) {
+    store::Event e;
+    e.kind = kind;
+    e.trial = trial;
+    e.bracket = bracket;
+    e.rung = rung;
+    e.budget_epochs = budget;
+    e.score = score;
+    e.state = std::string(kind) == "result" ? "complete" : "";
+    e.seconds = 2;
+    s->add_event(e);
+  };
+  auto epoch = [&](int t, int e) {
+    s->add_epoch({t, e, {{"train_loss", 2.0 - 0.3 * e}, {"original_val_acc", acc[t][e - 1]},
+                         {"estimate", acc[t][e - 1] + 0.05}, {"refit_val_acc", acc[t][e - 1] + 0.02},
+                         {"seconds", 1.5}, {"worker", t % 2}, {"finished_at", 1000.0 + 10 * t + e}}});
+  };
+  for (int t = 0; t < 3; ++t) {
+    ev("start", t, 1, 0, 2, 0);
+    epoch(t, 1);
+    epoch(t, 2);
+    ev("result", t, 1, 0, 2, acc[t][1] + 0.05);
+  }
+  for (int t : {0, 1}) ev("start", t, 1, 1, 4, 0);
+  epoch(0, 3);
+  epoch(0, 4);
+  ev("result", 0, 1, 1, 4, 0.85);
+  epoch(1, 3);
+  s->set_trial_state(1, "running");
+  if (finish_trial_1) {
+    epoch(1, 4);
+    ev("result", 1, 1, 1, 4, 0.80);
+    s->set_trial_state(1, "complete");
+  }
+  ev("start", 3, 0, 0, 4, 0);
+  for (int e = 1; e <= 4; ++e) epoch(3, e);
+  ev("result", 3, 0, 0, 4, 0.75);
+  for (int t : {0, 2, 3}) s->set_trial_state(t, "complete");
+  return s;
+}
+
+TEST(HtmlReport, DataHasPromotionsIncumbentRunningJobsAndUtilisation) {
+  testing::TempDir dir;
+  const auto path = dir.str("j.db");
+  write_journal(path, false);
+  HtmlOptions opt;
+  opt.journal = path;
+  opt.generated_at = "2026-01-01T00:00:00Z";
+  const auto d = page_data(opt);
+  EXPECT_EQ(d["facts"]["state"], "interrupted");  // trial 1 started at 4 epochs and never reported
+  EXPECT_EQ(d["facts"]["jobs_running"], 1);
+  ASSERT_EQ(d["running"].size(), 1u);
+  EXPECT_EQ(d["running"][0]["trial"], 1);
+  EXPECT_EQ(d["running"][0]["budget"], 4);
+  EXPECT_EQ(d["running"][0]["epochs_recorded"], 3);
+
+  ASSERT_EQ(d["results"].size(), 5u);
+  EXPECT_EQ(d["results"][0]["outcome"], "promoted");      // trial 0 at 2 epochs
+  EXPECT_EQ(d["results"][1]["outcome"], "promoted");      // trial 1 at 2 epochs (started at 4)
+  EXPECT_EQ(d["results"][2]["outcome"], "not promoted");  // trial 2
+  // Incumbent: after trial 0 reached 4 epochs it is trial 0 (validation 0.80 at the full budget), which trial 3
+  // (0.70) does not beat; cumulative epochs 2 + 2 + 2 + 2 + 4.
+  const auto& inc = d["incumbent"];
+  ASSERT_EQ(inc.size(), 5u);
+  EXPECT_EQ(inc[3]["trial"], 0);
+  EXPECT_DOUBLE_EQ(inc[3]["val_acc"].get<double>(), 0.80);
+  EXPECT_EQ(inc[4]["trial"], 0);
+  EXPECT_EQ(inc[4]["epochs"], 12);
+
+  // Best configurations at the full budget, by validation accuracy.
+  ASSERT_EQ(d["top"].size(), 2u);
+  EXPECT_EQ(d["top"][0]["trial"], 0);
+  EXPECT_EQ(d["top"][0]["ranked_by"], "val_acc");
+  EXPECT_EQ(d["top"][0]["epochs"], 4);
+  EXPECT_DOUBLE_EQ(d["top"][0]["seconds"].get<double>(), 6.0);
+
+  // Two workers: 0 trained trials 0 and 2 (4 + 2 epochs x 1.5 s), 1 trained 1 and 3 (3 + 4 epochs), between the
+  // first epoch's start (1001 - 1.5) and the last one's end (1034).
+  const auto& u = d["facts"]["utilisation"];
+  ASSERT_TRUE(u.is_array());
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_DOUBLE_EQ(u[0]["busy_seconds"].get<double>(), 9.0);
+  EXPECT_DOUBLE_EQ(u[1]["busy_seconds"].get<double>(), 10.5);
+  EXPECT_NEAR(u[0]["share"].get<double>(), 9.0 / 34.5, 1e-12);
+
+  // Per-epoch scores: the network's own accuracy and the recomputed fh (the stored estimate).
+  const auto& e0 = d["epochs"][0];
+  EXPECT_EQ(e0["trial"], 0);
+  EXPECT_DOUBLE_EQ(e0["original"].get<double>(), 0.50);
+  EXPECT_DOUBLE_EQ(e0["fh"].get<double>(), 0.55);
+}
+
+TEST(HtmlReport, RanksAreTheExportedRanksOverTrialsAtTheFullBudget) {
+  testing::TempDir dir;
+  const auto path = dir.str("j.db");
+  write_journal(path, true);
+  HtmlOptions opt;
+  opt.journal = path;
+  const auto d = page_data(opt);
+  EXPECT_EQ(d["facts"]["state"], "finished");
+  EXPECT_EQ(d["ranks"]["target"], "original_val_acc");
+  EXPECT_EQ(d["ranks"]["trials"], nlohmann::json::array({0, 1, 3}));
+  const auto exported = to_json(journal_table(path, "ranks"));
+  ASSERT_EQ(exported.size(), d["ranks"]["rows"].size());
+  for (std::size_t i = 0; i < exported.size(); ++i) {
+    for (const char* k : {"estimator", "epoch", "configs", "kendall", "mean_abs_error"}) {
+      EXPECT_EQ(exported[i][k], d["ranks"]["rows"][i][k]) << i << " " << k;
+    }
+  }
+  // The network's own accuracy after epoch 1 (0.50, 0.40, 0.45) against the final one (0.80, 0.75, 0.70): two
+  // concordant pairs of three; after epoch 4 it is the target itself.
+  for (const auto& r : d["ranks"]["rows"]) {
+    if (r["estimator"] != "original") continue;
+    if (r["epoch"] == 1) {
+      EXPECT_NEAR(r["kendall"].get<double>(), 1.0 / 3.0, 1e-12);
+    }
+    if (r["epoch"] == 4) {
+      EXPECT_DOUBLE_EQ(r["kendall"].get<double>(), 1.0);
+      EXPECT_DOUBLE_EQ(r["mean_abs_error"].get<double>(), 0.0);
+    }
+  }
+}
+
+TEST(HtmlReport, CellDrawingsForNb201AndDarts) {
+  const nlohmann::json nb201 = {{"edge_1_0", "nor_conv_3x3"}, {"edge_2_0", "skip_connect"}, {"edge_2_1", "none"},
+                                {"edge_3_0", "avg_pool_3x3"}, {"edge_3_1", "nor_conv_1x1"}, {"edge_3_2", "<b>"}};
+  const auto svg = cell_svg(nb201);
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), '\n'), 0);
+  auto count = [](const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(svg, "<svg"), 1u);
+  EXPECT_EQ(count(svg, "<circle"), 4u);
+  EXPECT_EQ(count(svg, "class=\"cell-op\""), 6u);
+  EXPECT_NE(svg.find("nor_conv_3x3"), std::string::npos);
+  EXPECT_NE(svg.find("&lt;b&gt;"), std::string::npos);  // escaped
+  EXPECT_EQ(svg.find("<b>"), std::string::npos);
+
+  nlohmann::json darts = nlohmann::json::object();
+  for (const char* cell : {"normal", "reduce"}) {
+    for (int node = 2; node <= 5; ++node) {
+      darts[fmt::format("{}_{}_in_a", cell, node)] = 0;
+      darts[fmt::format("{}_{}_in_b", cell, node)] = node - 1;
+      darts[fmt::format("{}_{}_op_a", cell, node)] = "sep_conv_3x3";
+      darts[fmt::format("{}_{}_op_b", cell, node)] = "skip_connect";
+    }
+  }
+  const auto dsvg = cell_svg(darts);
+  EXPECT_EQ(count(dsvg, "<svg"), 2u);
+  EXPECT_EQ(count(dsvg, "<circle"), 14u);
+  EXPECT_EQ(count(dsvg, "class=\"cell-op\""), 16u);
+  EXPECT_EQ(cell_svg({{"lr", 0.1}}), "");
+  nlohmann::json partial = nb201;
+  partial.erase("edge_3_2");
+  EXPECT_EQ(cell_svg(partial), "");
+}
+
+TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
+  if (web_assets().empty()) GTEST_SKIP() << "built without web/node_modules (scripts/install-deps.sh runs npm ci)";
+  testing::TempDir dir;
+  const auto path = dir.str("j.db");
+  write_journal(path, true);
+  HtmlOptions opt;
+  opt.journal = path;
+  const auto data = page_data(opt);
+  const auto charts = page_charts(data);
+  std::vector<std::string> ids;
+  for (const auto& c : charts) ids.push_back(c["id"].get<std::string>());
+  EXPECT_EQ(ids, (std::vector<std::string>{"trial", "kendall", "abs_error", "brackets", "incumbent"}));
+  const auto page = render_html(data);
+  for (const auto& id : ids) EXPECT_NE(page.find("id=\"chart-" + id + "\""), std::string::npos) << id;
+  // The data block parses back, and nothing in it closes its <script> early.
+  const std::string open = "<script type=\"application/json\" id=\"fhist-data\">";
+  const auto begin = page.find(open) + open.size();
+  const auto end = page.find("</script>", begin);
+  const auto embedded = nlohmann::json::parse(page.substr(begin, end - begin));
+  EXPECT_EQ(embedded["ranks"], data["ranks"]);
+  EXPECT_FALSE(embedded.contains("epochs"));
+  // No reference to anything outside the file (the library's own text aside).
+  std::string own = page;
+  for (const auto& a : web_assets()) own.erase(own.find(a.text), std::string(a.text).size());
+  EXPECT_FALSE(std::regex_search(own, std::regex(R"(<(script|link|img)[^>]+(src|href)=)")));
+}
+
+TEST(HtmlReport, ReplayFilesAreCheckedAndCharted) {
+  testing::TempDir dir;
+  const auto path = dir.str("j.db");
+  write_journal(path, true);
+  HtmlOptions opt;
+  opt.journal = path;
+  opt.replays = {dir.str("missing.json")};
+  EXPECT_THROW(page_data(opt), InputError);
+  write_text(dir.str("bad.json"), R"({"algo": "hyperband"})");
+  opt.replays = {dir.str("bad.json")};
+  EXPECT_THROW(page_data(opt), InputError);
+  write_text(dir.str("r.json"), R"([{"algo": "hyperband", "estimator": "fh", "seed": 0, "regret": 0.01,
+      "epochs": 40}, {"algo": "hyperband", "estimator": "original", "seed": 0, "regret": 0.02, "epochs": 40}])");
+  opt.replays = {dir.str("r.json")};
+  const auto d = page_data(opt);
+  ASSERT_EQ(d["replay"].size(), 2u);
+  const auto charts = page_charts(d);
+  EXPECT_EQ(charts.back()["id"], "replay");
+}
+
+}  // namespace
+}  // namespace fhist::report
