@@ -57,6 +57,13 @@ run_search s_nb201 --space nb201 --channels 4 --cells 1
 run_search s_darts --space darts --channels 4 --cells 5 --batch-size 64
 run_search s_randaug --space randaugment --model cnn
 run_search s_scale --space resnet-scale --flops-cap 2x --width-mult 0.125
+# The report draws the best cells: one NB201 cell per listed configuration, a normal and a reduction cell for DARTS.
+"$FHIST" report --journal s_nb201.db --html nb201.html --top 3 2>/dev/null \
+  && "$FHIST" report --journal s_darts.db --html darts.html --top 2 2>/dev/null \
+  && [ "$(grep -o 'class="cell"' nb201.html | wc -l)" -eq 3 ] && [ "$(grep -o 'class="cell"' darts.html | wc -l)" -eq 4 ] \
+  && grep -q '>normal cell</text>' darts.html && grep -q '>reduce cell</text>' darts.html \
+  && pass "report --html draws the best NB201 and DARTS cells" \
+  || fail "cell drawings: $(grep -o 'class="cell"' nb201.html darts.html | sort | uniq -c)"
 
 # --- bad input names the token or field
 expect_exit 2 "unknown op 'conv_9x9'|conv_9x9" "bad nb201 arch" -- \
