@@ -123,6 +123,13 @@ void print_summary(const study::StudySummary& s, const std::string& estimator) {
   }
   fmt::print("spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);
+  if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
+    std::string u;
+    for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
+      u += fmt::format("{}{:.0f}%", w == 0 ? "" : ", ", 100.0 * s.worker_busy_seconds[w] / s.wall_seconds);
+    }
+    fmt::print("workers: {} busy of {:.0f} s wall (utilisation per worker, this run)\n", u, s.wall_seconds);
+  }
   fmt::print("journal: {}\n", s.journal);
 }
 

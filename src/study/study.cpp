@@ -6,16 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <new>
-#include <thread>
 
-#include <c10/core/StreamGuard.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include "core/errors.hpp"
@@ -24,6 +21,7 @@
 #include "models/model.hpp"
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
+#include "exec/executor.hpp"
 #include "nas/darts.hpp"
 #include "nas/nb201.hpp"
 #include "nas/network.hpp"
@@ -99,7 +97,7 @@ StudyData load_study_data(const StudyOptions& o, const BenchmarkTable* table) {
 }
 
 // Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
-class Runner {
+class Runner final : public exec::Objective {
  public:
   Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
          std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table = nullptr,
@@ -165,12 +163,20 @@ class Runner {
       if (callbacks_.on_result) callbacks_.on_result(r, summary_);
     };
     try {
+      // One job at a time on this thread (the order of everything fixed by the seed), or one thread per worker.
+      std::unique_ptr<exec::Executor> executor;
       if (o_.workers <= 1) {
-        // One job at a time on this thread: the order of everything is fixed by the seed.
-        while (auto job = next_job()) report(run_job(*job, configs_.at(job->trial), devices_.front(), 0));
+        executor = exec::make_inline_executor(*this, {0, devices_.front(), 0});
       } else {
-        run_parallel(next_job, report);
+        // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
+        const int threads = std::max(1, at::get_num_threads() / o_.workers);
+        std::vector<exec::Worker> workers;
+        for (int i = 0; i < o_.workers; ++i) {
+          workers.push_back({i, devices_[static_cast<std::size_t>(i) % devices_.size()], threads});
+        }
+        executor = exec::make_thread_executor(*this, std::move(workers));
       }
+      run_jobs(*executor, next_job, report);
     } catch (const Cancelled&) {
       // Interrupted (handled below): the abandoned jobs stay started, and a resume reruns them.
     }
@@ -193,94 +199,65 @@ class Runner {
 
   bool interrupted() const { return callbacks_.interrupt && callbacks_.interrupt(); }
 
-  // Runs up to o_.workers jobs at once, each on its own thread; the scheduler, the sampler and the callbacks' results
-  // stay on this thread. A worker's fatal error (the journal failing) stops the others at their next step and is
+  // Keeps the executor full while the scheduler has jobs; results are reported on this thread, in the order they end.
+  // A job's fatal error (the journal or the machine failing, an interrupt) stops the others at their next step and is
   // rethrown once all have stopped.
   template <class NextJob, class Report>
-  void run_parallel(NextJob& next_job, Report& report) {
-    struct Slot {
-      std::thread thread;
-      bool busy = false;
-      std::optional<TrialResult> result;
-      std::exception_ptr error;
-    };
-    const auto n = static_cast<std::size_t>(o_.workers);
-    std::vector<Slot> slots(n);
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::size_t> finished;
-    // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
-    const int threads = std::max(1, at::get_num_threads() / o_.workers);
-    struct JoinAll {  // also on the way out of an exception thrown on this thread
-      std::vector<Slot>& slots;
+  void run_jobs(exec::Executor& executor, NextJob& next_job, Report& report) {
+    struct CancelOnExit {  // also on the way out of an exception thrown on this thread: the executor then joins
       std::atomic<bool>& cancel;
-      ~JoinAll() {
-        cancel = true;
-        for (auto& s : slots) {
-          if (s.thread.joinable()) s.thread.join();
-        }
-      }
-    } join_all{slots, cancel_};
+      ~CancelOnExit() { cancel = true; }
+    } cancel_on_exit{cancel_};
     std::exception_ptr fatal;
-    std::size_t busy = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    summary_.worker_busy_seconds.assign(static_cast<std::size_t>(std::max(o_.workers, 1)), 0.0);
+    struct Wall {  // on every way out
+      StudySummary& s;
+      std::chrono::steady_clock::time_point t0;
+      ~Wall() { s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+    } wall{summary_, t0};
     while (true) {
-      for (std::size_t i = 0; i < n && !fatal; ++i) {
-        if (slots[i].busy) continue;
+      while (!fatal && executor.running() < executor.capacity()) {
         auto job = next_job();
         if (!job) break;
-        Slot& slot = slots[i];
-        slot.busy = true;
-        slot.result.reset();
-        slot.error = nullptr;
-        ++busy;
-        // The worker gets its own copy of the configuration: configs_ grows on this thread while it trains.
-        slot.thread = std::thread([this, &slot, &mu, &cv, &finished, i, threads, job = *job,
-                                   config = configs_.at(job->trial),
-                                   device = devices_[i % devices_.size()]]() {
-          try {
-            at::set_num_threads(threads);
-            // Each GPU worker issues its kernels on a stream of its own, so workers sharing a GPU overlap instead of
-            // queueing on its default stream. The current stream is per thread; everything the job does (data copy,
-            // training, estimates) runs on this thread.
-            std::optional<c10::StreamGuard> stream;
-            const torch::Device dev(device);
-            if (dev.is_cuda()) {
-              const auto* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
-              stream.emplace(impl->getStreamFromGlobalPool(dev.has_index() ? dev : impl->getDevice()));
-            }
-            slot.result = run_job(job, config, device, static_cast<int>(i));
-          } catch (...) {
-            slot.error = std::current_exception();
-          }
-          std::lock_guard<std::mutex> lock(mu);
-          finished.push_back(i);
-          cv.notify_one();
-        });
+        // The executor keeps its own copy of the configuration: configs_ grows on this thread while jobs run.
+        executor.submit(*job, configs_.at(job->trial));
       }
-      if (busy == 0) break;
-      std::size_t i = 0;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return !finished.empty(); });
-        i = finished.front();
-        finished.pop_front();
-      }
-      Slot& slot = slots[i];
-      slot.thread.join();
-      slot.busy = false;
-      --busy;
-      if (slot.error) {
+      if (executor.running() == 0) break;
+      auto finished = executor.wait_any();
+      const auto w = static_cast<std::size_t>(finished.worker);
+      if (w < summary_.worker_busy_seconds.size()) summary_.worker_busy_seconds[w] += finished.busy_seconds;
+      if (finished.error) {
         if (!fatal) {
-          fatal = slot.error;
+          fatal = finished.error;
           cancel_ = true;
         }
         continue;
       }
-      if (!fatal) report(*slot.result);
+      if (!fatal) report(*finished.outcome);
     }
     if (fatal) std::rethrow_exception(fatal);
   }
 
+ public:
+  // exec::Objective: a job trains (or reads the table) on the executor's thread.
+  TrialResult run(const sched::Job& job, const space::Config& config, const exec::Worker& worker) override {
+    return run_job(job, config, worker.device, worker.index);
+  }
+
+  void prepare_thread(const exec::Worker& worker) override {
+    if (worker.threads > 0) at::set_num_threads(worker.threads);
+    // Each GPU worker issues its kernels on a stream of its own, so workers sharing a GPU overlap instead of queueing
+    // on its default stream. The current stream is per thread, and a job's thread is its own: everything the job
+    // does (data copy, training, estimates) runs on this stream.
+    const torch::Device dev(worker.device);
+    if (dev.is_cuda()) {
+      const auto* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
+      impl->exchangeStream(impl->getStreamFromGlobalPool(dev.has_index() ? dev : impl->getDevice()));
+    }
+  }
+
+ private:
   sched::TrialId new_trial(int bracket) {
     const std::int64_t id = next_trial_++;
     space::Config config;

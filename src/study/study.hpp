@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/executor.hpp"
 #include "sched/scheduler.hpp"
 #include "score/scores.hpp"
 #include "space/space.hpp"
@@ -75,18 +76,9 @@ struct StudyOptions {
   static StudyOptions from_json(const nlohmann::json& j);
 };
 
-// One finished job, as the study reports it.
-struct TrialResult {
-  std::int64_t trial = 0;
-  int bracket = 0;
-  int rung = 0;
-  std::int64_t budget_epochs = 0;
-  double score = 0.0;                // the estimator's score (-inf: failed / diverged)
-  double original_val_acc = 0.0;     // the network's own accuracy at the end of the job
-  std::string state;                 // complete | failed | diverged
-  std::string message;
-  double seconds = 0.0;
-};
+// One finished job, as the study reports it (exec::Outcome: trial, bracket, rung, budget, score, the network's own
+// accuracy, state, message, seconds, worker).
+using TrialResult = exec::Outcome;
 
 struct StudySummary {
   std::optional<TrialResult> best;   // best score at the largest budget any trial reached
@@ -99,6 +91,10 @@ struct StudySummary {
   bool stopped = false;              // should_stop ended the run before the search was done (resume goes on)
   bool interrupted = false;          // interrupt ended it: the running jobs were abandoned (resume reruns them)
   std::int64_t abandoned = 0;        // with interrupted: the jobs that were running
+  // This run (a resume counts its own): wall seconds of the job loop, and per worker the seconds it spent running
+  // jobs. busy / wall is the worker's utilisation: below 1 where it waited for a rung's stragglers or a result.
+  double wall_seconds = 0.0;
+  std::vector<double> worker_busy_seconds;
 };
 
 // Called after every finished job, with the running totals.

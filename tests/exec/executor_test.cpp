@@ -1,0 +1,197 @@
+// One contract, every executor: jobs come back once each with their outcome, failures and divergence are data, an
+// exception reaches the loop as Finished::error without stopping the executor, capacity bounds the jobs running at
+// once, jobs end in any order, and worker threads are prepared by the objective. A fake objective, no Torch: the
+// whole suite runs in milliseconds.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "exec/executor.hpp"
+
+namespace fhist::exec {
+namespace {
+
+// Config "kind": ok | fail | diverge | throw | gate (waits until `open()`) | rendezvous (waits until "n" jobs run at
+// once), "score": its score.
+class FakeObjective : public Objective {
+ public:
+  Outcome run(const sched::Job& job, const space::Config& config, const Worker& worker) override {
+    const int now = ++running_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      max_running_ = std::max(max_running_, now);
+      ran_on_[job.trial] = std::this_thread::get_id();
+      cv_.notify_all();
+    }
+    struct Leave {
+      std::atomic<int>& n;
+      ~Leave() { --n; }
+    } leave{running_};
+    const auto kind = config.get_string("kind");
+    if (kind == "gate") {
+      std::unique_lock<std::mutex> lock(mu_);
+      // A bounded wait: a broken executor fails the test instead of hanging it.
+      if (!cv_.wait_for(lock, std::chrono::seconds(20), [&] { return open_; })) throw std::runtime_error("gate timeout");
+    }
+    if (kind == "rendezvous") {  // returns once `n` jobs run at once
+      std::unique_lock<std::mutex> lock(mu_);
+      const auto n = config.get_int("n");
+      if (!cv_.wait_for(lock, std::chrono::seconds(20), [&] { return running_.load() >= n; })) {
+        throw std::runtime_error("rendezvous timeout");
+      }
+    }
+    if (kind == "throw") throw std::runtime_error("disk full");
+    Outcome o;
+    o.trial = job.trial;
+    o.bracket = job.bracket;
+    o.rung = job.rung;
+    o.budget_epochs = job.budget_epochs;
+    o.score = kind == "fail" || kind == "diverge" ? -INFINITY : config.get_double("score");
+    o.state = kind == "fail" ? "failed" : kind == "diverge" ? "diverged" : "complete";
+    if (o.state != "complete") o.message = "as asked";
+    return o;
+  }
+  void prepare_thread(const Worker& worker) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    prepared_.insert(std::this_thread::get_id());
+  }
+  void open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<int> running_{0};
+  int max_running_ = 0;
+  bool open_ = false;
+  std::map<std::int64_t, std::thread::id> ran_on_;
+  std::set<std::thread::id> prepared_;
+};
+
+space::Config cfg(const std::string& kind, double score = 0.5) {
+  space::Config c;
+  c.set("kind", kind);
+  c.set("score", score);
+  return c;
+}
+
+sched::Job job(std::int64_t trial, std::int64_t budget = 3) { return {trial, 1, 0, budget}; }
+
+struct Kind {
+  std::string name;
+  int workers;
+};
+
+class ExecutorContract : public ::testing::TestWithParam<Kind> {
+ protected:
+  std::unique_ptr<Executor> make(FakeObjective& o) {
+    if (GetParam().name == "inline") return make_inline_executor(o, {7, "cpu", 0});
+    std::vector<Worker> w;
+    for (int i = 0; i < GetParam().workers; ++i) w.push_back({i, "cpu", 1});
+    return make_thread_executor(o, w);
+  }
+};
+
+TEST_P(ExecutorContract, EveryJobComesBackOnceWithItsOutcome) {
+  FakeObjective o;
+  auto ex = make(o);
+  EXPECT_EQ(ex->capacity(), GetParam().workers);
+  std::map<std::int64_t, Finished> back;
+  const char* kinds[] = {"ok", "fail", "diverge", "ok", "ok", "fail", "ok"};
+  std::int64_t next = 0;
+  while (next < 7 || ex->running() > 0) {
+    while (next < 7 && ex->running() < ex->capacity()) {
+      ex->submit(job(next, 2 + next), cfg(kinds[next], 0.1 * static_cast<double>(next)));
+      ++next;
+      EXPECT_LE(ex->running(), ex->capacity());
+    }
+    auto f = ex->wait_any();
+    ASSERT_FALSE(f.error);
+    ASSERT_TRUE(f.outcome);
+    EXPECT_TRUE(back.emplace(f.outcome->trial, std::move(f)).second);
+  }
+  ASSERT_EQ(back.size(), 7u);
+  for (std::int64_t t = 0; t < 7; ++t) {
+    const auto& f = back.at(t);
+    EXPECT_EQ(f.job.trial, t);
+    EXPECT_EQ(f.outcome->budget_epochs, 2 + t);
+    const std::string k = kinds[t];
+    EXPECT_EQ(f.outcome->state, k == "ok" ? "complete" : k == "fail" ? "failed" : "diverged");
+    EXPECT_DOUBLE_EQ(f.outcome->score, k == "ok" ? 0.1 * static_cast<double>(t) : -INFINITY);
+    EXPECT_EQ(f.outcome->worker, f.worker);
+    EXPECT_TRUE(GetParam().name == "inline" ? f.worker == 7 : f.worker < GetParam().workers) << f.worker;
+    EXPECT_GE(f.busy_seconds, 0.0);
+  }
+}
+
+TEST_P(ExecutorContract, AnExceptionIsReturnedAndTheExecutorGoesOn) {
+  FakeObjective o;
+  auto ex = make(o);
+  ex->submit(job(0), cfg("throw"));
+  auto f = ex->wait_any();
+  ASSERT_TRUE(f.error);
+  EXPECT_FALSE(f.outcome);
+  EXPECT_EQ(f.job.trial, 0);
+  try {
+    std::rethrow_exception(f.error);
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "disk full");
+  }
+  EXPECT_EQ(ex->running(), 0);
+  ex->submit(job(1), cfg("ok", 0.9));
+  f = ex->wait_any();
+  ASSERT_TRUE(f.outcome);
+  EXPECT_DOUBLE_EQ(f.outcome->score, 0.9);
+}
+
+TEST_P(ExecutorContract, CapacityJobsRunAtOnceAndEndInAnyOrder) {
+  FakeObjective o;
+  auto ex = make(o);
+  const int n = ex->capacity();
+  if (GetParam().name == "inline") {
+    // Runs inside wait_any, one at a time.
+    ex->submit(job(0), cfg("ok"));
+    EXPECT_EQ(o.running_.load(), 0);
+    EXPECT_TRUE(ex->wait_any().outcome);
+    EXPECT_EQ(o.max_running_, 1);
+    EXPECT_TRUE(o.prepared_.empty());  // the caller's thread is already set up
+    return;
+  }
+  // n - 1 gated jobs and one that returns once all n run at once: it (submitted last) comes back first.
+  for (int i = 0; i + 1 < n; ++i) ex->submit(job(i), cfg("gate"));
+  auto last = cfg("rendezvous");
+  last.set("n", n);
+  ex->submit(job(n - 1), last);
+  auto first = ex->wait_any();
+  ASSERT_TRUE(first.outcome) << "a job threw: the executor ran fewer than " << n << " at once";
+  EXPECT_EQ(first.outcome->trial, n - 1);
+  o.open();
+  for (int i = 0; i + 1 < n; ++i) EXPECT_TRUE(ex->wait_any().outcome);
+  EXPECT_EQ(o.max_running_, n);
+  // Each job ran on a thread the objective had prepared.
+  for (const auto& [trial, id] : o.ran_on_) EXPECT_EQ(o.prepared_.count(id), 1u) << trial;
+}
+
+TEST_P(ExecutorContract, SubmitBeyondCapacityAndWaitOnNothingAreRefused) {
+  FakeObjective o;
+  auto ex = make(o);
+  EXPECT_THROW(ex->wait_any(), std::logic_error);
+  for (int i = 0; i < ex->capacity(); ++i) ex->submit(job(i), cfg("ok"));
+  EXPECT_THROW(ex->submit(job(99), cfg("ok")), std::logic_error);
+  for (int i = 0; i < ex->capacity(); ++i) EXPECT_TRUE(ex->wait_any().outcome);
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, ExecutorContract,
+                         ::testing::Values(Kind{"inline", 1}, Kind{"thread", 1}, Kind{"thread", 3}),
+                         [](const auto& info) { return info.param.name + std::to_string(info.param.workers); });
+
+}  // namespace
+}  // namespace fhist::exec
