@@ -13,6 +13,7 @@ PACKAGES=(
   dataset-fashion-mnist   # /usr/share/datasets/fashion-mnist
   python3 python3-numpy   # end-to-end tests: JSON checks, NumPy interop of the .npy layout
   libstb-dev              # stb_image: the HTML report's test reads its screenshot
+  libopenmpi-dev openmpi-bin   # the MPI executor (fhist search --executor mpi under mpirun)
 )
 # Best effort: the HTML report's end-to-end test renders the page in headless Chromium and is skipped, saying why,
 # where Chromium cannot be installed.

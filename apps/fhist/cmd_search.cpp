@@ -20,6 +20,7 @@
 #include "sched/scheduler.hpp"
 #include "store/trial_store.hpp"
 #include "score/scores.hpp"
+#include "exec/mpi.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
 
@@ -90,7 +91,8 @@ struct SearchCmd {
 // word, so it is refused, naming each flag and the stored value. --workers, --threads and --device only change how
 // the search runs; --data may point to the same dataset in another place (the data moved).
 void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
-  static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data"};
+  static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data",
+                                                   "executor"};
   const auto settings = stored.to_json();
   std::vector<std::string> ignored;
   for (const auto* opt : c.app->get_options()) {
@@ -218,6 +220,24 @@ class SearchProgress {
 
 void run_search(SearchCmd& c) {
   const std::string device = apply_runtime(c.rt, true);
+  // Under mpirun every rank runs this command: rank 0 the search, ranks 1..N its jobs (they print nothing).
+  std::optional<exec::MpiSession> mpi;
+  if (c.o.executor == "mpi") {
+    mpi.emplace();
+    if (mpi->rank() > 0) {
+      study::Callbacks cb;
+      const InterruptGuard interrupt;
+      cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
+      study::serve_mpi_worker(cb);
+      return;
+    }
+    if (mpi->size() < 2) {
+      throw InputError("--executor mpi: this run has 1 MPI rank; start it with mpirun -np N+1 (rank 0 runs the "
+                       "search, ranks 1..N train)");
+    }
+    c.o.workers = mpi->size() - 1;
+    c.workers_given = true;
+  }
   // A progress bar for the running job on a terminal (a line of running jobs with several workers); one line per
   // finished job always.
   std::unique_ptr<ProgressBar> bar;
@@ -278,7 +298,7 @@ void run_search(SearchCmd& c) {
     const bool device_given = c.app->get_option("--device")->count() > 0;
     summary = study::resume_study(c.journal, cb, c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt,
                                   data_given ? std::optional<std::string>(c.o.data) : std::nullopt,
-                                  device_given ? std::optional<std::string>(device) : std::nullopt);
+                                  device_given ? std::optional<std::string>(device) : std::nullopt, c.o.executor);
   } else {
     c.o.device = device;
     c.o.bf16 = c.rt.precision == "bf16";
@@ -446,6 +466,11 @@ void register_search(CLI::App& app) {
         ->check(at_least(1))
         ->capture_default_str()
         ->each([c](const std::string&) { c->workers_given = true; });
+    sub->add_option("--executor", c->o.executor,
+                    "where jobs run: auto (inline for 1 worker, threads for more), inline, thread, or mpi (under "
+                    "mpirun -np N+1: rank 0 searches, ranks 1..N train; --workers is N); allowed with --resume")
+        ->check(CLI::IsMember({"auto", "inline", "thread", "mpi"}))
+        ->capture_default_str();
     add_runtime_flags(*sub, c->rt);
     add_speed_flags(*sub, c->rt);
     c->app = sub;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,21 @@ struct Worker {
   int threads = 0;                   // intra-op threads for its jobs; 0 = leave as they are
 };
 
+// Where a running job records its epochs: the journal in this process, or (MPI workers) a message to rank 0, the
+// journal's only writer. Thread-safe.
+class EpochSink {
+ public:
+  virtual ~EpochSink() = default;
+  // Epochs of `trial` the journal already holds (a continued or rerun job records only the ones after them).
+  virtual std::int64_t recorded(std::int64_t trial) = 0;
+  virtual void add(std::int64_t trial, std::int64_t epoch, const nlohmann::json& record) = 0;
+};
+
+// Thrown out of Objective::run when the job was abandoned (an interrupt, another job's fatal error): not a failure
+// of the configuration; the job stays started in the journal and a resume reruns it. Not a std::exception, so
+// handlers of configuration failures let it through.
+struct Cancelled {};
+
 class Objective {
  public:
   virtual ~Objective() = default;
@@ -66,6 +82,8 @@ class Executor {
   virtual void submit(const sched::Job& job, const space::Config& config) = 0;
   // Waits for one submitted job to end and returns it (requires running() > 0); jobs end in any order.
   virtual Finished wait_any() = 0;
+  // Asks running jobs to stop early (they end with Cancelled); in-process objectives watch their own flag instead.
+  virtual void cancel() {}
   virtual std::string name() const = 0;
 };
 
@@ -74,5 +92,11 @@ std::unique_ptr<Executor> make_inline_executor(Objective& objective, Worker work
 // One thread per running job, up to workers.size() at once; job k of a worker slot runs on a fresh thread prepared by
 // Objective::prepare_thread. The destructor waits for running jobs (the objective's own cancellation ends them).
 std::unique_ptr<Executor> make_thread_executor(Objective& objective, std::vector<Worker> workers);
+
+// Job and outcome on the wire (MPI messages), as JSON.
+nlohmann::json to_json(const sched::Job& job);
+sched::Job job_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const Outcome& o);
+Outcome outcome_from_json(const nlohmann::json& j);
 
 }  // namespace fhist::exec

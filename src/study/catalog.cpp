@@ -299,6 +299,10 @@ std::string trial_dir(const std::string& journal, std::int64_t trial) {
 }
 
 void StudyOptions::validate() const {
+  const std::vector<std::string> executors = {"auto", "inline", "thread", "mpi"};
+  if (std::find(executors.begin(), executors.end(), executor) == executors.end()) {
+    throw InputError(fmt::format("--executor '{}': expected one of {}", executor, fmt::join(executors, ", ")));
+  }
   const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
   if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
     throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));

@@ -22,6 +22,7 @@
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "exec/executor.hpp"
+#include "exec/mpi.hpp"
 #include "nas/darts.hpp"
 #include "nas/nb201.hpp"
 #include "nas/network.hpp"
@@ -165,7 +166,14 @@ class Runner final : public exec::Objective {
     try {
       // One job at a time on this thread (the order of everything fixed by the seed), or one thread per worker.
       std::unique_ptr<exec::Executor> executor;
-      if (o_.workers <= 1) {
+      if (o_.executor == "mpi") {
+        // Ranks 1..N build the same objective from the resolved options (serve_mpi_worker).
+        executor = exec::make_mpi_executor(journal_sink_, {{"options", o_.to_json()},
+                                                           {"space_definition", space_.to_json()},
+                                                           {"journal", journal_},
+                                                           {"devices", devices_},
+                                                           {"threads", o_.threads}});
+      } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
         executor = exec::make_inline_executor(*this, {0, devices_.front(), 0});
       } else {
         // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
@@ -177,7 +185,7 @@ class Runner final : public exec::Objective {
         executor = exec::make_thread_executor(*this, std::move(workers));
       }
       run_jobs(*executor, next_job, report);
-    } catch (const Cancelled&) {
+    } catch (const exec::Cancelled&) {
       // Interrupted (handled below): the abandoned jobs stay started, and a resume reruns them.
     }
     summary_.interrupted = interrupted();
@@ -193,9 +201,6 @@ class Runner final : public exec::Objective {
   }
 
  private:
-  // Not derived from std::exception, so run_job's handlers let it through: the job is abandoned, not failed, and
-  // stays "started" in the journal (a resume reruns it).
-  struct Cancelled {};
 
   bool interrupted() const { return callbacks_.interrupt && callbacks_.interrupt(); }
 
@@ -231,6 +236,7 @@ class Runner final : public exec::Objective {
         if (!fatal) {
           fatal = finished.error;
           cancel_ = true;
+          executor.cancel();
         }
         continue;
       }
@@ -283,8 +289,7 @@ class Runner final : public exec::Objective {
     configs_[id] = config;
     if (table_) {
       // A recorded or just-snapped configuration is a row itself: nearest is exact.
-      table_row_[id] = table_->nearest(config);
-      table_used_.at(table_row_[id]) = true;
+      table_used_.at(table_->nearest(config)) = true;
     }
     return id;
   }
@@ -353,22 +358,22 @@ class Runner final : public exec::Objective {
 
   // The table objective: the job's epochs are read from the table, not trained. The journal gets the same rows and
   // results a live search would write, and `seconds` is the training time the table recorded for those epochs.
-  TrialResult table_job(const sched::Job& job) {
-    const auto index = table_row_.at(job.trial);
+  TrialResult table_job(const sched::Job& job, const space::Config& config) {
+    // The trial's configuration is a table row (new_trial snapped it): nearest finds that row. Computed here, not
+    // looked up, so jobs on other threads or ranks read nothing the scheduling thread writes.
+    const auto index = table_->nearest(config);
     const auto& row = table_->rows()[index];
     TrialResult r;
     r.trial = job.trial;
     r.bracket = job.bracket;
     r.rung = job.rung;
     r.budget_epochs = job.budget_epochs;
-    std::int64_t recorded = 0;
-    for (const auto& e : store_->epochs(job.trial)) recorded = std::max(recorded, e.epoch);
+    const std::int64_t recorded = sink_->recorded(job.trial);
     const auto history = table_->history(index, job.budget_epochs);
     const auto n = static_cast<std::int64_t>(history.epochs.size());
     for (std::int64_t e = recorded + 1; e <= n; ++e) {
       const auto& rec = row.epochs[static_cast<std::size_t>(e - 1)];
-      store_->add_epoch({job.trial, e, rec});
-      ++epochs_recorded_;
+      sink_->add(job.trial, e, rec);
       r.seconds += rec.value("seconds", 0.0);
     }
     if (n < job.budget_epochs) {
@@ -394,7 +399,7 @@ class Runner final : public exec::Objective {
   }
 
   TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device, int worker) {
-    if (o_.objective == "table") return table_job(job);
+    if (o_.objective == "table") return table_job(job, config);
     const auto t0 = std::chrono::steady_clock::now();
     TrialResult r;
     r.trial = job.trial;
@@ -411,7 +416,7 @@ class Runner final : public exec::Objective {
       t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
       // A trial restricted to a table row trains with that row's seed, so it reproduces the table's numbers.
       t.seed = table_ ? derive_seed(table_->options().seed, Stream::kTrial,
-                                    static_cast<std::uint64_t>(table_->rows()[table_row_.at(job.trial)].trial))
+                                    static_cast<std::uint64_t>(table_->rows()[table_->nearest(config)].trial))
                       : derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
       t.estimate_each_epoch = true;  // every estimator is recorded every epoch
       spec.in_channels = split_.train.channels();
@@ -440,8 +445,7 @@ class Runner final : public exec::Objective {
         }
       }
       // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
-      std::int64_t recorded = 0;
-      for (const auto& row : store_->epochs(job.trial)) recorded = std::max(recorded, row.epoch);
+      std::int64_t recorded = sink_->recorded(job.trial);
       auto add_rows = [&]() {
         history.epochs.clear();
         for (const auto& rec : trainer.records()) {
@@ -455,8 +459,7 @@ class Runner final : public exec::Objective {
           if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer.epochs_done() == rec.epoch) {
             row["test_acc"] = trainer.evaluate_accuracy(test_);
           }
-          store_->add_epoch({job.trial, rec.epoch, row});
-          ++epochs_recorded_;
+          sink_->add(job.trial, rec.epoch, row);
           recorded = rec.epoch;
         }
       };
@@ -464,7 +467,7 @@ class Runner final : public exec::Objective {
       while (!trainer.finished()) {
         const auto epoch = trainer.epochs_done() + 1;
         trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
-          if (cancel_ || interrupted()) throw Cancelled{};
+          if (cancel_ || interrupted()) throw exec::Cancelled{};
           if (callbacks_.on_step) callbacks_.on_step(job, epoch, step, steps, loss);
         });
         try {
@@ -517,7 +520,6 @@ class Runner final : public exec::Objective {
   std::unique_ptr<store::TrialStore> store_;
   std::string journal_;
   std::shared_ptr<const BenchmarkTable> table_;
-  std::map<std::int64_t, std::size_t> table_row_;  // trial -> table row
   std::vector<bool> table_used_;                    // table rows given to a trial so far
   std::unique_ptr<search::Sampler> sampler_;
   std::unique_ptr<sched::Scheduler> scheduler_;
@@ -533,6 +535,29 @@ class Runner final : public exec::Objective {
   std::vector<std::string> devices_;
   std::mutex init_mu_;
   std::atomic<bool> cancel_{false};
+
+  // Epoch rows go to the journal here; an MPI worker's Runner sends them to rank 0 instead (set_sink).
+  class JournalSink final : public exec::EpochSink {
+   public:
+    explicit JournalSink(Runner& r) : r_(r) {}
+    std::int64_t recorded(std::int64_t trial) override {
+      std::int64_t n = 0;
+      for (const auto& row : r_.store_->epochs(trial)) n = std::max(n, row.epoch);
+      return n;
+    }
+    void add(std::int64_t trial, std::int64_t epoch, const nlohmann::json& record) override {
+      r_.store_->add_epoch({trial, epoch, record});
+      ++r_.epochs_recorded_;
+    }
+
+   private:
+    Runner& r_;
+  } journal_sink_{*this};
+  exec::EpochSink* sink_ = &journal_sink_;
+
+ public:
+  void set_sink(exec::EpochSink& sink) { sink_ = &sink; }
+  void set_callbacks(const Callbacks& callbacks) { callbacks_ = callbacks; }
 };
 
 nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
@@ -626,6 +651,28 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
                std::move(loaded));
 }
 
+void serve_mpi_worker(const Callbacks& callbacks) {
+  exec::serve_mpi_worker([&](const nlohmann::json& hello, exec::EpochSink& sink,
+                             std::function<bool()> cancelled) -> std::unique_ptr<exec::Objective> {
+    auto options = StudyOptions::from_json(hello.at("options"));
+    const auto journal = hello.at("journal").get<std::string>();
+    const auto all = space_names();
+    const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
+    auto space = builtin ? load_space(options.space, options.flops_cap, options.width_mult)
+                         : space::SearchSpace::from_json(hello.at("space_definition"), journal);
+    // The options arrive resolved (table settings applied): only the table's rows are needed here.
+    auto table = options.table.empty() ? nullptr
+                                       : std::make_shared<const BenchmarkTable>(BenchmarkTable::load(options.table));
+    auto runner = std::make_unique<Runner>(options, std::move(space), store::open_memory_store(), journal, false,
+                                           std::move(table));
+    runner->set_sink(sink);
+    Callbacks cb = callbacks;
+    cb.interrupt = [interrupt = callbacks.interrupt, cancelled] { return cancelled() || (interrupt && interrupt()); };
+    runner->set_callbacks(cb);
+    return runner;
+  });
+}
+
 StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
                               const Callbacks& callbacks) {
   auto o = options;
@@ -658,7 +705,8 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 }  // namespace
 
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
-                          std::optional<std::string> data, std::optional<std::string> device) {
+                          std::optional<std::string> data, std::optional<std::string> device,
+                          const std::string& executor) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
   refuse_unstarted(journal);
   auto store = store::open_sqlite_store(journal, false);
@@ -677,6 +725,7 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
     options.workers = *workers;
   }
   if (device) options.device = *device;
+  options.executor = executor;
   for (const auto& d : device_list(options.device)) {
     if (torch::Device(d).is_cuda() && !torch::cuda::is_available()) {
       throw InputError(fmt::format("{} ran on --device {}, and this host has no CUDA device: resume with --device cpu "

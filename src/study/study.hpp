@@ -65,6 +65,9 @@ struct StudyOptions {
   // more than one, the order in which results arrive, hence the scheduler's decisions, depends on timing; each
   // trial's own training stays seeded by (seed, trial).
   int workers = 1;
+  // Where jobs run: auto (inline for one worker, threads for more), inline, thread, or mpi (ranks 1..N of mpirun).
+  // How it runs, not what: not stored in the journal.
+  std::string executor = "auto";
   bool bf16 = false;                 // bfloat16 autocast
   bool channels_last = false;
   int threads = 0;                   // recorded only; the CLI applies it
@@ -128,9 +131,13 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
 // search started on a GPU host and finished on a CPU one). The search's other settings cannot change.
 // A trial that cannot go on because of the machine (its checkpoint cannot be written or no longer matches the
 // setup) throws EnvironmentError: the search stops there, nothing finished is lost, and a resume reruns the job.
+// `executor`: how the rest runs (StudyOptions::executor; not stored).
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
                           std::optional<int> workers = std::nullopt, std::optional<std::string> data = std::nullopt,
-                          std::optional<std::string> device = std::nullopt);
+                          std::optional<std::string> device = std::nullopt, const std::string& executor = "auto");
+// MPI ranks 1..N of `mpirun ... fhist search --executor mpi`: receive the resolved options from rank 0, build the
+// training (or table) objective, run the jobs rank 0 sends until it stops them. Epoch rows go to rank 0.
+void serve_mpi_worker(const Callbacks& callbacks = {});
 // The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
 // The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.

@@ -1,0 +1,45 @@
+#pragma once
+// MPI across machines (Open MPI from Debian; optional at build time, FHIST_ENABLE_MPI): `mpirun -np N+1 fhist search
+// ... --executor mpi`. Rank 0 runs the scheduler, the sampler and the journal (its only writer); ranks 1..N train
+// one job at a time and send each epoch's row and the outcome back. Checkpoints live beside the journal, which must
+// be on a file system every rank sees, so a promoted trial continues on any rank.
+// Fault model: under standard MPI a rank that dies ends the whole job; the journal then holds everything finished,
+// and `--resume` (under mpirun, with any number of ranks) reruns the jobs that were running from their last
+// checkpoint.
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "exec/executor.hpp"
+
+namespace fhist::exec {
+
+// False when fhist was built without MPI: the functions below then throw EnvironmentError saying so.
+bool built_with_mpi();
+
+// MPI_Init_thread / MPI_Finalize around a command.
+class MpiSession {
+ public:
+  MpiSession();
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+// Rank 0: an executor whose workers are ranks 1..size-1 (InputError for a single rank). Each worker first receives
+// `hello` (what it needs to build its objective). Epoch rows the workers send are written to `journal` as they come.
+std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::json& hello);
+
+// Ranks 1..N: receives hello, builds the objective with `make` (given a sink that sends epochs to rank 0 and a
+// predicate that turns true when rank 0 cancels the running job), and runs every job it is sent until rank 0 stops
+// it. Returns then.
+using MakeWorkerObjective = std::function<std::unique_ptr<Objective>(
+    const nlohmann::json& hello, EpochSink& sink, std::function<bool()> cancelled)>;
+void serve_mpi_worker(const MakeWorkerObjective& make);
+
+}  // namespace fhist::exec

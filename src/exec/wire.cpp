@@ -1,0 +1,56 @@
+// Jobs and outcomes as JSON, for MPI messages. Scores may be -inf (failed) or NaN: JSON has neither, so they travel
+// as strings and come back exactly.
+#include <cmath>
+#include <limits>
+
+#include "exec/executor.hpp"
+
+namespace fhist::exec {
+
+namespace {
+nlohmann::json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+double number_from(const nlohmann::json& j) {
+  if (j.is_number()) return j.get<double>();
+  const auto s = j.get<std::string>();
+  if (s == "inf") return std::numeric_limits<double>::infinity();
+  if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  return std::numeric_limits<double>::quiet_NaN();
+}
+}  // namespace
+
+nlohmann::json to_json(const sched::Job& job) {
+  return {{"trial", job.trial}, {"bracket", job.bracket}, {"rung", job.rung}, {"budget_epochs", job.budget_epochs}};
+}
+
+sched::Job job_from_json(const nlohmann::json& j) {
+  return {j.at("trial").get<std::int64_t>(), j.at("bracket").get<int>(), j.at("rung").get<int>(),
+          j.at("budget_epochs").get<std::int64_t>()};
+}
+
+nlohmann::json to_json(const Outcome& o) {
+  return {{"trial", o.trial},         {"bracket", o.bracket},     {"rung", o.rung},
+          {"budget_epochs", o.budget_epochs}, {"score", number(o.score)},
+          {"original_val_acc", number(o.original_val_acc)}, {"state", o.state},
+          {"message", o.message},     {"seconds", o.seconds},     {"worker", o.worker}};
+}
+
+Outcome outcome_from_json(const nlohmann::json& j) {
+  Outcome o;
+  o.trial = j.at("trial").get<std::int64_t>();
+  o.bracket = j.at("bracket").get<int>();
+  o.rung = j.at("rung").get<int>();
+  o.budget_epochs = j.at("budget_epochs").get<std::int64_t>();
+  o.score = number_from(j.at("score"));
+  o.original_val_acc = number_from(j.at("original_val_acc"));
+  o.state = j.at("state").get<std::string>();
+  o.message = j.at("message").get<std::string>();
+  o.seconds = j.at("seconds").get<double>();
+  o.worker = j.at("worker").get<int>();
+  return o;
+}
+
+}  // namespace fhist::exec

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The MPI executor under mpirun (3 ranks on 2 cores: rank 0 searches, ranks 1-2 train): the same HyperBand search
+# gives the same trials, promotions, scores, epoch rows and incumbent inline, with 2 threads and with 2 MPI workers;
+# kill -9 of a worker rank mid-rung ends the run, and --resume under mpirun completes it with nothing finished
+# retrained and the uninterrupted run's results; a single rank is refused.
+# Usage: mpi_test.sh FHIST PYTHON WORKDIR MPIEXEC
+source "$(dirname "$0")/lib.sh" "$@"
+MPIRUN=(timeout 600 "$4" --allow-run-as-root --oversubscribe)
+
+S=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 1 --seed 5 --space hparams
+   --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
+"$FHIST" search "${S[@]}" --journal inline.db > inline.log 2>&1 || fail "inline: $(tail -3 inline.log)"
+"$FHIST" search "${S[@]}" --workers 2 --journal thread.db > thread.log 2>&1 || fail "thread: $(tail -3 thread.log)"
+"${MPIRUN[@]}" -np 3 "$FHIST" search "${S[@]}" --executor mpi --journal mpi.db > mpi.log 2>&1 \
+  || fail "mpi: $(tail -5 mpi.log)"
+grep -q "workers: [0-9]*%, [0-9]*% busy" mpi.log && pass "mpirun -np 3: 2 workers, utilisation printed" \
+  || fail "mpi summary: $(tail -4 mpi.log)"
+
+# same(A, B, NAME[, B_LOG]): results, epoch rows and the incumbent line equal (results compared as sets: with 2 workers
+# they may arrive in another order, which HyperBand's promotions do not depend on).
+same() {
+  "$PY" - "$1.db" "$2.db" <<'PY' && grep "^best: " "$1.log" | cmp -s - <(grep "^best: " "${4:-$2.log}") && pass "$3" || fail "$3"
+import json, sqlite3, sys
+def load(path):
+    db = sqlite3.connect(path)
+    results = sorted(db.execute("select trial, bracket, rung, budget_epochs, score, state from events where kind='result'"))
+    epochs = sorted((t, e, json.loads(r)["original_val_acc"], json.loads(r)["train_loss"], json.loads(r)["estimate"])
+                    for t, e, r in db.execute("select trial, epoch, record from epochs"))
+    trials = sorted(db.execute("select id, bracket, config, state from trials"))
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    return results, epochs, trials
+a, b = load(sys.argv[1]), load(sys.argv[2])
+for name, x, y in zip(("results", "epochs", "trials"), a, b):
+    assert x == y, (name, [p for p in zip(x, y) if p[0] != p[1]][:3], len(x), len(y))
+assert len(a[1]) == len({(t, e) for t, e, *_ in a[1]}), "an epoch recorded twice"
+PY
+}
+same inline thread "2 threads: the inline run's trials, promotions, scores and incumbent"
+same inline mpi "MPI with 2 workers: the inline run's trials, promotions, scores and incumbent"
+
+# --- kill -9 of a worker rank mid-rung, then --resume under mpirun
+K=(--data fashion-mnist --model cnn --train-size 1500 --val-size 300 --threads 1 --seed 7 --space hparams
+   --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
+"${MPIRUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal straight.db > straight.log 2>&1 \
+  || fail "straight: $(tail -3 straight.log)"
+"${MPIRUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal killed.db > killed.log 2>&1 &
+runpid=$!
+victim=""
+for _ in $(seq 1 600); do
+  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:killed.db?mode=ro', uri=True).execute('select count(*) from epochs').fetchone()[0])" 2>/dev/null || echo 0)
+  if [ "${n:-0}" -ge 6 ]; then
+    for p in $(pgrep -f "fhist search .*--journal killed.db"); do
+      if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
+    done
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -9 "$victim"
+wait $runpid; rc=$?
+[ -n "$victim" ] && [ $rc -ne 0 ] && pass "kill -9 of worker rank 1 mid-search ends the run (mpirun exit $rc)" \
+  || fail "kill: victim '$victim', mpirun exit $rc"
+before=$("$PY" -c "import sqlite3; print(sqlite3.connect('killed.db').execute('select count(*) from epochs').fetchone()[0])")
+"${MPIRUN[@]}" -np 3 "$FHIST" search --resume --journal killed.db --executor mpi > resumed.log 2>&1 \
+  || fail "resume: $(tail -5 resumed.log)"
+grep -q "^best: " resumed.log && pass "--resume under mpirun completes the search ($before epochs were recorded)" \
+  || fail "resumed: $(tail -5 resumed.log)"
+same straight killed "after kill -9 and resume: the uninterrupted run's results, no epoch recorded twice, integrity ok" \
+  resumed.log
+
+expect_exit 2 "this run has 1 MPI rank" "one rank is refused" -- \
+  "${MPIRUN[@]}" -np 1 "$FHIST" search "${S[@]}" --executor mpi --journal one.db
+finish mpi_test
