@@ -130,7 +130,7 @@ void print_summary(const study::StudySummary& s, const std::string& estimator) {
     for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
       u += fmt::format("{}{:.0f}%", w == 0 ? "" : ", ", 100.0 * s.worker_busy_seconds[w] / s.wall_seconds);
     }
-    fmt::print("workers: {} busy of {:.0f} s wall (utilisation per worker, this run)\n", u, s.wall_seconds);
+    fmt::print("workers: {} busy of {:.1f} s wall (utilisation per worker, this run)\n", u, s.wall_seconds);
   }
   fmt::print("journal: {}\n", s.journal);
 }

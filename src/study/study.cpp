@@ -252,7 +252,8 @@ class Runner final : public exec::Objective {
   }
 
   void prepare_thread(const exec::Worker& worker) override {
-    if (worker.threads > 0) at::set_num_threads(worker.threads);
+    // Only when it changes: resizing the intra-op pool costs milliseconds (an MPI worker calls this per job).
+    if (worker.threads > 0 && at::get_num_threads() != worker.threads) at::set_num_threads(worker.threads);
     // Each GPU worker issues its kernels on a stream of its own, so workers sharing a GPU overlap instead of queueing
     // on its default stream. The current stream is per thread, and a job's thread is its own: everything the job
     // does (data copy, training, estimates) runs on this stream.
