@@ -21,19 +21,7 @@ struct Edge {
   bool above = true;
 };
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return html_escape(s); }
 
 std::string draw(const std::string& title, const std::vector<std::string>& nodes, const std::vector<Edge>& edges,
                  const std::vector<int>& concat) {

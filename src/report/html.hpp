@@ -33,6 +33,9 @@ nlohmann::json page_charts(const nlohmann::json& data);
 // The page. Throws EnvironmentError if fhist was built without the chart library (it says how to install it).
 std::string render_html(const nlohmann::json& data);
 
+// Text for HTML (and SVG): & < > " escaped.
+std::string html_escape(const std::string& text);
+
 // "vega 6.2.0, vega-lite 6.4.0, vega-embed 7.1.0", or "" when built without them.
 std::string chart_library_versions();
 

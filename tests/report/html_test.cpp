@@ -76,14 +76,18 @@ std::unique_ptr<store::TrialStore> write_journal(const std::string& path, bool f
   return s;
 }
 
+// The options for a page of the journal write_journal makes in `dir`.
+HtmlOptions journal_page(const testing::TempDir& dir, bool finish_trial_1) {
+  HtmlOptions opt;
+  opt.journal = dir.str("j.db");
+  write_journal(opt.journal, finish_trial_1);
+  opt.generated_at = "2026-01-01T00:00:00Z";
+  return opt;
+}
+
 TEST(HtmlReport, DataHasPromotionsIncumbentRunningJobsAndUtilisation) {
   testing::TempDir dir;
-  const auto path = dir.str("j.db");
-  write_journal(path, false);
-  HtmlOptions opt;
-  opt.journal = path;
-  opt.generated_at = "2026-01-01T00:00:00Z";
-  const auto d = page_data(opt);
+  const auto d = page_data(journal_page(dir, false));
   EXPECT_EQ(d["facts"]["state"], "interrupted");  // trial 1 started at 4 epochs and never reported
   EXPECT_EQ(d["facts"]["jobs_running"], 1);
   ASSERT_EQ(d["running"].size(), 1u);
@@ -129,10 +133,8 @@ TEST(HtmlReport, DataHasPromotionsIncumbentRunningJobsAndUtilisation) {
 
 TEST(HtmlReport, RanksAreTheExportedRanksOverTrialsAtTheFullBudget) {
   testing::TempDir dir;
-  const auto path = dir.str("j.db");
-  write_journal(path, true);
-  HtmlOptions opt;
-  opt.journal = path;
+  const auto opt = journal_page(dir, true);
+  const auto path = opt.journal;
   const auto d = page_data(opt);
   EXPECT_EQ(d["facts"]["state"], "finished");
   EXPECT_EQ(d["ranks"]["target"], "original_val_acc");
@@ -197,11 +199,7 @@ TEST(HtmlReport, CellDrawingsForNb201AndDarts) {
 TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
   if (web_assets().empty()) GTEST_SKIP() << "built without web/node_modules (scripts/install-deps.sh runs npm ci)";
   testing::TempDir dir;
-  const auto path = dir.str("j.db");
-  write_journal(path, true);
-  HtmlOptions opt;
-  opt.journal = path;
-  const auto data = page_data(opt);
+  const auto data = page_data(journal_page(dir, true));
   const auto charts = page_charts(data);
   std::vector<std::string> ids;
   for (const auto& c : charts) ids.push_back(c["id"].get<std::string>());
@@ -223,10 +221,7 @@ TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
 
 TEST(HtmlReport, ReplayFilesAreCheckedAndCharted) {
   testing::TempDir dir;
-  const auto path = dir.str("j.db");
-  write_journal(path, true);
-  HtmlOptions opt;
-  opt.journal = path;
+  auto opt = journal_page(dir, true);
   opt.replays = {dir.str("missing.json")};
   EXPECT_THROW(page_data(opt), InputError);
   write_text(dir.str("bad.json"), R"({"algo": "hyperband"})");
