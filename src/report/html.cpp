@@ -99,13 +99,15 @@ std::string facts_html(const json& data) {
   row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]), text(o["train_size"]),
                           text(o["val_size"]), text(o["augment"])));
   row("seed", text(o["seed"]));
+  const bool planned = !o["n_configs"].is_number() || o["n_configs"].get<std::int64_t>() == 0;
   row("budgets (epochs)", fmt::format("{} .. {}, eta {}, configurations {}, iterations {}", text(o["min_budget"]),
-                                      text(o["max_budget"]), text(o["eta"]), text(o["n_configs"]),
+                                      text(o["max_budget"]), text(o["eta"]),
+                                      planned ? std::string("as HyperBand's plan") : text(o["n_configs"]),
                                       text(o["iterations"])));
   row("workers", fmt::format("{} on {}, {} threads", text(o["workers"]), text(o["device"]), text(o["threads"])));
   row("trials", fmt::format("{} ({} jobs reported, {} running or unfinished)", text(f["trials"]),
                             text(f["jobs_reported"]), text(f["jobs_running"])));
-  row("epochs trained", fmt::format("{} in {:.0f} s of training", text(f["epochs_trained"]),
+  row("epochs trained", fmt::format("{} in {:.0f} s (the epochs' own training times)", text(f["epochs_trained"]),
                                     f["train_seconds"].get<double>()));
   if (f["utilisation"].is_array()) {
     std::string u;
