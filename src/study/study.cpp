@@ -102,7 +102,7 @@ class Runner final : public exec::Objective {
  public:
   Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
          std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table = nullptr,
-         std::optional<StudyData> loaded = std::nullopt)
+         std::optional<StudyData> loaded = std::nullopt, const MakeObjective& make = {})
       : o_(std::move(options)),
         space_(std::move(space)),
         store_(std::move(store)),
@@ -120,7 +120,11 @@ class Runner final : public exec::Objective {
     if (replaying) {
       for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
     }
-    if (o_.objective == "train") {
+    if (make) {
+      // Another objective (tests, tools): jobs go to it; nothing here trains, so no data is loaded.
+      external_ = make(journal_sink_);
+      objective_ = external_.get();
+    } else if (o_.objective == "train") {
       auto d = loaded ? std::move(*loaded) : load_study_data(o_, table_.get());
       split_ = std::move(d.split);
       test_ = std::move(d.test);
@@ -174,7 +178,7 @@ class Runner final : public exec::Objective {
                                                            {"devices", devices_},
                                                            {"threads", o_.threads}});
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
-        executor = exec::make_inline_executor(*this, {0, devices_.front(), 0});
+        executor = exec::make_inline_executor(*objective_, {0, devices_.front(), 0});
       } else {
         // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
         const int threads = std::max(1, at::get_num_threads() / o_.workers);
@@ -182,7 +186,7 @@ class Runner final : public exec::Objective {
         for (int i = 0; i < o_.workers; ++i) {
           workers.push_back({i, devices_[static_cast<std::size_t>(i) % devices_.size()], threads});
         }
-        executor = exec::make_thread_executor(*this, std::move(workers));
+        executor = exec::make_thread_executor(*objective_, std::move(workers));
       }
       run_jobs(*executor, next_job, report);
     } catch (const exec::Cancelled&) {
@@ -555,6 +559,8 @@ class Runner final : public exec::Objective {
     Runner& r_;
   } journal_sink_{*this};
   exec::EpochSink* sink_ = &journal_sink_;
+  std::unique_ptr<exec::Objective> external_;  // run_study / resume_study with a MakeObjective
+  exec::Objective* objective_ = this;
 
  public:
   void set_sink(exec::EpochSink& sink) { sink_ = &sink; }
@@ -674,6 +680,21 @@ void serve_mpi_worker(const Callbacks& callbacks) {
   });
 }
 
+StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
+                       const Callbacks& callbacks) {
+  options.validate();
+  if (fs::exists(journal)) {
+    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
+                                 "--journal (nothing was changed)",
+                                 journal));
+  }
+  auto space = load_space(options.space, options.flops_cap, options.width_mult);
+  auto store = store::open_sqlite_store(journal, true);
+  store->write_study(study_record(options, space));
+  Runner runner(options, std::move(space), std::move(store), journal, false, nullptr, std::nullopt, make);
+  return runner.run(callbacks);
+}
+
 StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
                               const Callbacks& callbacks) {
   auto o = options;
@@ -736,6 +757,17 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
   }
   auto table = table_for(options);
   Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table));
+  return runner.run(callbacks);
+}
+
+StudySummary resume_study(const std::string& journal, const MakeObjective& make, const Callbacks& callbacks,
+                          std::optional<int> workers) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
+  refuse_unstarted(journal);
+  auto store = store::open_sqlite_store(journal, false);
+  auto [options, space] = read_definition(*store);
+  if (workers) options.workers = *workers;
+  Runner runner(options, std::move(space), std::move(store), journal, true, nullptr, std::nullopt, make);
   return runner.run(callbacks);
 }
 

@@ -135,6 +135,14 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
 StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
                           std::optional<int> workers = std::nullopt, std::optional<std::string> data = std::nullopt,
                           std::optional<std::string> device = std::nullopt, const std::string& executor = "auto");
+// The search loop with another objective (tests of the loop, tools): `make` builds it, given the journal's epoch
+// sink (rows it adds are journal rows). Nothing is trained and no data is loaded; the options' objective setting is
+// not used. Journal, replay, resume and executors are those of run_study / resume_study.
+using MakeObjective = std::function<std::unique_ptr<exec::Objective>(exec::EpochSink& journal)>;
+StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
+                       const Callbacks& callbacks = {});
+StudySummary resume_study(const std::string& journal, const MakeObjective& make, const Callbacks& callbacks = {},
+                          std::optional<int> workers = std::nullopt);
 // MPI ranks 1..N of `mpirun ... fhist search --executor mpi`: receive the resolved options from rank 0, build the
 // training (or table) objective, run the jobs rank 0 sends until it stops them. Epoch rows go to rank 0.
 void serve_mpi_worker(const Callbacks& callbacks = {});
