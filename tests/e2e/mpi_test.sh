@@ -6,6 +6,9 @@
 # Usage: mpi_test.sh FHIST PYTHON WORKDIR MPIEXEC
 source "$(dirname "$0")/lib.sh" "$@"
 MPIRUN=(timeout 600 "$4" --allow-run-as-root --oversubscribe)
+# Containers often forbid the cross-process memory copy (CMA) Open MPI's shared-memory transport uses for large
+# messages; plain copies work everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
 S=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 1 --seed 5 --space hparams
    --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
