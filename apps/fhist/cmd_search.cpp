@@ -231,11 +231,7 @@ void run_search(SearchCmd& c) {
       study::serve_mpi_worker(cb);
       return;
     }
-    if (mpi->size() < 2) {
-      throw InputError("--executor mpi: this run has 1 MPI rank; start it with mpirun -np N+1 (rank 0 runs the "
-                       "search, ranks 1..N train)");
-    }
-    c.o.workers = mpi->size() - 1;
+    c.o.workers = mpi->workers();
     c.workers_given = true;
   }
   // A progress bar for the running job on a terminal (a line of running jobs with several workers); one line per

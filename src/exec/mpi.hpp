@@ -26,6 +26,8 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
   int rank() const { return rank_; }
   int size() const { return size_; }
+  // The worker ranks (size - 1). InputError for a single rank: there is no one to train.
+  int workers() const;
 
  private:
   int rank_ = 0, size_ = 1;

@@ -41,14 +41,19 @@ Message receive(int from, int tag) {
   return {status.MPI_SOURCE, status.MPI_TAG, text.empty() ? nlohmann::json() : nlohmann::json::parse(text)};
 }
 
+int worker_ranks(int size) {
+  if (size < 2) {
+    throw InputError("--executor mpi: this run has 1 MPI rank; start it with mpirun -np N+1 (rank 0 runs the "
+                     "search, ranks 1..N train)");
+  }
+  return size - 1;
+}
+
 class MpiExecutor final : public Executor {
  public:
   MpiExecutor(EpochSink& journal, const nlohmann::json& hello) : journal_(journal) {
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
-    if (size_ < 2) {
-      throw InputError("--executor mpi: this run has 1 MPI rank; start it with mpirun -np N+1 (rank 0 runs the "
-                       "search, ranks 1..N train)");
-    }
+    worker_ranks(size_);
     for (int r = 1; r < size_; ++r) send(r, kHello, hello);
     job_of_.assign(static_cast<std::size_t>(size_), std::nullopt);
   }
@@ -154,6 +159,8 @@ MpiSession::MpiSession() {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }
+
+int MpiSession::workers() const { return worker_ranks(size_); }
 
 MpiSession::~MpiSession() {
   int finalized = 0;

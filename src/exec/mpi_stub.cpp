@@ -14,6 +14,7 @@ namespace {
 bool built_with_mpi() { return false; }
 MpiSession::MpiSession() { missing(); }
 MpiSession::~MpiSession() = default;
+int MpiSession::workers() const { missing(); }
 std::unique_ptr<Executor> make_mpi_executor(EpochSink&, const nlohmann::json&) { missing(); }
 void serve_mpi_worker(const MakeWorkerObjective&) { missing(); }
 

@@ -21,8 +21,6 @@ struct Edge {
   bool above = true;
 };
 
-std::string escape(const std::string& s) { return html_escape(s); }
-
 std::string draw(const std::string& title, const std::vector<std::string>& nodes, const std::vector<Edge>& edges,
                  const std::vector<int>& concat) {
   const double spacing = 118, left = 34, arc = 30;
@@ -37,7 +35,7 @@ std::string draw(const std::string& title, const std::vector<std::string>& nodes
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"cell\" width=\"{:.0f}\" height=\"{:.0f}\" "
       "viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\" aria-label=\"{}\"><title>{}</title>"
       "<text x=\"4\" y=\"14\" class=\"cell-title\">{}</text>",
-      width, height, width, height, escape(title), escape(title), escape(title));
+      width, height, width, height, html_escape(title), html_escape(title), html_escape(title));
   auto path = [&](int a, int b, bool above, const std::string& cls, const std::string& label) {
     const int span = b - a;
     const double x0 = x(a), x1 = x(b), h = span <= 1 ? 0 : arc * span * 0.6 * (above ? -1 : 1);
@@ -47,7 +45,7 @@ std::string draw(const std::string& title, const std::vector<std::string>& nodes
     if (!label.empty()) {
       const double ly = span <= 1 ? mid - 5 : mid + h + (above ? -3 : 11);
       s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"cell-op\" text-anchor=\"middle\">{}</text>", cx, ly,
-                       escape(label));
+                       html_escape(label));
     }
   };
   for (const auto& e : edges) path(e.from, e.to, e.above, e.op == "none" ? "cell-edge none" : "cell-edge", e.op);
@@ -55,7 +53,7 @@ std::string draw(const std::string& title, const std::vector<std::string>& nodes
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"12\" class=\"cell-node\"/>"
                      "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"cell-label\" text-anchor=\"middle\">{}</text>",
-                     x(static_cast<int>(i)), mid, x(static_cast<int>(i)), mid + 4, escape(nodes[i]));
+                     x(static_cast<int>(i)), mid, x(static_cast<int>(i)), mid + 4, html_escape(nodes[i]));
   }
   return s + "</svg>";
 }

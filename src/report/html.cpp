@@ -15,8 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string esc(const std::string& s) { return html_escape(s); }
-
 std::string text(const json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
@@ -87,7 +85,7 @@ std::string facts_html(const json& data) {
   const auto& o = f["options"];
   std::string rows;
   auto row = [&](const std::string& k, const std::string& v) {
-    rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(k), html_escape(v));
   };
   const bool table = f["kind"] == "table";
   row("kind", table ? "tabular benchmark (fhist table): every configuration trained to the full budget"
@@ -123,7 +121,7 @@ std::string facts_html(const json& data) {
   }
   row("journal written by", "fhist " + text(f["fhist_version"]));
   return "<table class=\"facts\">" + rows + "</table><details><summary>every option</summary><pre>" +
-         esc(o.dump(1)) + "</pre></details>";
+         html_escape(o.dump(1)) + "</pre></details>";
 }
 
 std::string running_html(const json& data) {
@@ -134,7 +132,7 @@ std::string running_html(const json& data) {
     rows += fmt::format("<tr class=\"running-job\"><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                         "<td class=\"num\">{} / {}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
                         text(r["trial"]), text(r["bracket"]), text(r["epochs_recorded"]), text(r["budget"]),
-                        pct(r["val_acc"]), esc(r["config"].dump()));
+                        pct(r["val_acc"]), html_escape(r["config"].dump()));
   }
   const bool live = data["facts"]["state"] == "running";
   return fmt::format("<section id=\"running\"><h2>{} ({})</h2><p class=\"note\">{}</p><table><tr><th>trial</th>"
@@ -159,7 +157,7 @@ std::string top_html(const json& data) {
                         ++rank, text(r["trial"]),
                         r["score"].is_number() ? fmt::format("{:.4f}", r["score"].get<double>()) : "-",
                         pct(r["val_acc"]), pct(r["test_acc"]), text(r["epochs"]),
-                        r["seconds"].is_number() ? r["seconds"].get<double>() : 0.0, esc(r["config"].dump()),
+                        r["seconds"].is_number() ? r["seconds"].get<double>() : 0.0, html_escape(r["config"].dump()),
                         r.value("cell_svg", std::string()));
   }
   return fmt::format("<section id=\"best\"><h2>Best configurations</h2><p class=\"note\">At the largest budget "
@@ -203,22 +201,22 @@ std::string render_html(const json& data) {
   const std::string state = f["state"].get<std::string>();
   std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   html += fmt::format("<title>fhist report: {}</title><style>{}</style><script>{}</script>",
-                      esc(f["journal"].get<std::string>()), kStyle, kErrorHook);
+                      html_escape(f["journal"].get<std::string>()), kStyle, kErrorHook);
   for (const auto& a : web_assets()) html += fmt::format("<script>/* {} {} */\n{}\n</script>", a.name, a.version, a.text);
   html += fmt::format("</head><body data-charts=\"{}\">", charts.size());
   html += fmt::format("<header><h1>fhist report: {}</h1><p><span class=\"state state-{}\" id=\"state\">{}</span> "
                       "{} of {} (this page made {}, with fhist {})</p><p id=\"page-errors\" class=\"errors\"></p>"
                       "</header>",
-                      esc(f["journal"].get<std::string>()), esc(state), esc(state),
-                      f["kind"] == "table" ? "tabular benchmark" : "search", esc(text(f["options"]["space"])),
-                      esc(f["generated_at"].get<std::string>()), esc(text(f["report_fhist_version"])));
+                      html_escape(f["journal"].get<std::string>()), html_escape(state), html_escape(state),
+                      f["kind"] == "table" ? "tabular benchmark" : "search", html_escape(text(f["options"]["space"])),
+                      html_escape(f["generated_at"].get<std::string>()), html_escape(text(f["report_fhist_version"])));
   html += "<section id=\"facts\"><h2>Run</h2>" + facts_html(data) + "</section>";
   html += running_html(data);
   for (const auto& c : charts) {
     html += fmt::format("<section class=\"chart-section\" id=\"section-{}\"><h2>{}</h2><p class=\"note\">{}</p>"
                         "<div class=\"chart\" id=\"chart-{}\"></div></section>",
-                        c["id"].get<std::string>(), esc(c["title"].get<std::string>()),
-                        esc(c["note"].get<std::string>()), c["id"].get<std::string>());
+                        c["id"].get<std::string>(), html_escape(c["title"].get<std::string>()),
+                        html_escape(c["note"].get<std::string>()), c["id"].get<std::string>());
   }
   if (data["ranks"]["trials"].size() < 2) {
     html += "<section id=\"ranks-missing\"><h2>Rank correlations</h2><p class=\"note\">Fewer than two trials reached "
@@ -232,8 +230,8 @@ std::string render_html(const json& data) {
   html += fmt::format("<footer>Made by fhist report --html from {} at {}. Charts: {} (BSD-3-Clause, inlined; the "
                       "page needs no network). The numbers are in the JSON block <code>fhist-data</code>; every "
                       "table: <code>fhist export --journal {} --table epochs|results|trials|ranks</code>.</footer>",
-                      esc(f["journal"].get<std::string>()), esc(f["generated_at"].get<std::string>()),
-                      esc(chart_library_versions()), esc(f["journal"].get<std::string>()));
+                      html_escape(f["journal"].get<std::string>()), html_escape(f["generated_at"].get<std::string>()),
+                      html_escape(chart_library_versions()), html_escape(f["journal"].get<std::string>()));
   html += "<script type=\"application/json\" id=\"fhist-data\">" + script_json(summary) + "</script>";
   html += "<script type=\"application/json\" id=\"fhist-charts\">" + script_json(charts) + "</script>";
   html += fmt::format("<script>{}</script></body></html>\n", kRender);

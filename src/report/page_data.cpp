@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "core/errors.hpp"
 #include "report/html.hpp"
@@ -23,11 +24,6 @@ namespace {
 using nlohmann::json;
 
 json num(double v) { return study::json_number(v); }
-
-double number_or_nan(const json& record, const char* key) {
-  return record.is_object() && record.contains(key) && record.at(key).is_number() ? record.at(key).get<double>()
-                                                                                   : std::nan("");
-}
 
 std::string utc_now() {
   const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -78,10 +74,7 @@ json read_replays(const std::vector<std::string>& files) {
 }  // namespace
 
 json page_data(const HtmlOptions& opt) {
-  if (!std::filesystem::exists(opt.journal)) {
-    throw InputError(fmt::format("--journal {}: no such file", opt.journal));
-  }
-  const auto o = study::journal_options(opt.journal);
+  const auto o = study::journal_options(opt.journal);  // InputError for a missing journal
   auto store = store::open_sqlite_store_readonly(opt.journal);
   const auto study_record = store->read_study();
   const auto trials = store->trials();
@@ -118,12 +111,12 @@ json page_data(const HtmlOptions& opt) {
     score::append_epoch(it->second, e.epoch, e.record);
     record_at[{e.trial, e.epoch}] = &e.record;
     epochs_of[e.trial] = std::max(epochs_of[e.trial], e.epoch);
-    const double secs = number_or_nan(e.record, "seconds");
+    const double secs = score::record_number(e.record, "seconds");
     if (std::isfinite(secs)) {
       seconds_of[e.trial] += secs;
       train_seconds += secs;
     }
-    const double at = number_or_nan(e.record, "finished_at");
+    const double at = score::record_number(e.record, "finished_at");
     if (std::isfinite(at) && std::isfinite(secs) && e.record.contains("worker")) {
       busy[e.record.at("worker").get<int>()] += secs;
       first_start = std::min(first_start, at - secs);
@@ -131,9 +124,9 @@ json page_data(const HtmlOptions& opt) {
     }
     json row = {{"trial", e.trial},
                 {"epoch", e.epoch},
-                {"train_loss", num(number_or_nan(e.record, "train_loss"))},
-                {"val_nll", num(number_or_nan(e.record, "original_nll"))},
-                {"test_acc", num(number_or_nan(e.record, "test_acc"))}};
+                {"train_loss", num(it->second.epochs.back().train_loss)},
+                {"val_nll", num(it->second.epochs.back().original_nll)},
+                {"test_acc", num(score::record_number(e.record, "test_acc"))}};
     for (std::size_t k = 0; k < acc_names.size(); ++k) row[acc_names[k]] = num(acc_estimators[k]->score(it->second));
     epoch_rows.push_back(std::move(row));
   }
@@ -149,16 +142,13 @@ json page_data(const HtmlOptions& opt) {
   json results = json::array(), incumbent = json::array();
   std::map<std::int64_t, std::int64_t> reached;  // trial -> budget of its last result
   std::int64_t cumulative = 0;
-  struct Best {
-    std::int64_t trial = -1, budget = 0;
-    double score = 0, val = 0;
-  } best;
+  std::optional<study::TrialResult> best;
   std::int64_t unreported = 0;
   for (const auto& t : trials) unreported += t.state == "running" ? 1 : 0;
   for (const auto& ev : events) {
     if (ev.kind != "result") continue;
     const auto rec = record_at.find({ev.trial, ev.budget_epochs});
-    const double val = rec != record_at.end() ? number_or_nan(*rec->second, "original_val_acc") : std::nan("");
+    const double val = rec != record_at.end() ? score::record_number(*rec->second, "original_val_acc") : std::nan("");
     const bool promoted = max_start_budget[ev.trial] > ev.budget_epochs;
     results.push_back({{"seq", ev.seq}, {"trial", ev.trial}, {"bracket", ev.bracket}, {"rung", ev.rung},
                        {"budget", ev.budget_epochs}, {"score", num(ev.score)}, {"state", ev.state},
@@ -166,19 +156,19 @@ json page_data(const HtmlOptions& opt) {
                        {"outcome", ev.state != "complete" ? ev.state : promoted ? "promoted" : "not promoted"}});
     cumulative += std::max<std::int64_t>(ev.budget_epochs - reached[ev.trial], 0);
     reached[ev.trial] = ev.budget_epochs;
-    // As the search picks its incumbent: the largest budget first; there the best score, at the full budget the
-    // best measured validation accuracy.
-    if (std::isfinite(ev.score) && ev.state == "complete") {
-      const bool better = best.trial < 0 || ev.budget_epochs > best.budget ||
-                          (ev.budget_epochs == best.budget &&
-                           (ev.budget_epochs == max_budget ? val > best.val : ev.score > best.score));
-      if (better) best = {ev.trial, ev.budget_epochs, ev.score, val};
-    }
-    if (best.trial >= 0) {
-      const auto brec = record_at.find({best.trial, best.budget});
-      incumbent.push_back({{"epochs", cumulative}, {"trial", best.trial}, {"budget", best.budget},
-                           {"val_acc", num(best.val)},
-                           {"test_acc", num(brec != record_at.end() ? number_or_nan(*brec->second, "test_acc")
+    // The incumbent as the search picks it (study::improves).
+    study::TrialResult r;
+    r.trial = ev.trial;
+    r.budget_epochs = ev.budget_epochs;
+    r.score = ev.score;
+    r.original_val_acc = val;
+    r.state = ev.state;
+    if (study::improves(best, r, max_budget)) best = r;
+    if (best) {
+      const auto brec = record_at.find({best->trial, best->budget_epochs});
+      incumbent.push_back({{"epochs", cumulative}, {"trial", best->trial}, {"budget", best->budget_epochs},
+                           {"val_acc", num(best->original_val_acc)},
+                           {"test_acc", num(brec != record_at.end() ? score::record_number(*brec->second, "test_acc")
                                                                     : std::nan(""))}});
     }
   }
@@ -230,7 +220,7 @@ json page_data(const HtmlOptions& opt) {
       const auto rec = record_at.find({trial, top_budget});
       top.push_back({{"trial", trial}, {"budget", top_budget}, {"score", (*r)["score"]},
                      {"val_acc", (*r)["val_acc"]},
-                     {"test_acc", num(rec != record_at.end() ? number_or_nan(*rec->second, "test_acc") : NAN)},
+                     {"test_acc", num(rec != record_at.end() ? score::record_number(*rec->second, "test_acc") : NAN)},
                      {"epochs", epochs_of[trial]}, {"seconds", num(seconds_of[trial])}, {"config", config},
                      {"cell_svg", cell_svg(config)}});
     }

@@ -39,12 +39,8 @@ JournalRanks journal_ranks(const std::string& journal, const std::vector<std::st
     }
     score::append_epoch(h->second, e.epoch, e.record);
     if (e.epoch == out.max_budget) {
-      const auto m = score::measures_from_json(e.epoch, e.record);
-      val_at_end[e.trial] = m.original;
-      const auto t = e.record.is_object() && e.record.contains("test_acc") && e.record.at("test_acc").is_number()
-                         ? e.record.at("test_acc").get<double>()
-                         : std::nan("");
-      test_at_end[e.trial] = t;
+      val_at_end[e.trial] = h->second.epochs.back().original;
+      test_at_end[e.trial] = score::record_number(e.record, "test_acc");
     }
   }
   bool all_test = !histories.empty();

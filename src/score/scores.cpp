@@ -225,11 +225,13 @@ std::map<std::string, double> score_all(const TrialHistory& h) {
   return out;
 }
 
+double record_number(const nlohmann::json& record, const char* key) {
+  const auto it = record.find(key);
+  return it != record.end() && it->is_number() ? it->get<double>() : kNaN;
+}
+
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& r) {
-  auto num = [&](const char* key) {
-    const auto it = r.find(key);
-    return it != r.end() && it->is_number() ? it->get<double>() : kNaN;
-  };
+  auto num = [&](const char* key) { return record_number(r, key); };
   EpochMeasures m;
   m.epoch = epoch;
   m.train_loss = num("train_loss");

@@ -69,6 +69,8 @@ std::int64_t known_num_classes(const std::string& data_spec);
 // Every registry estimator's score after the history's last epoch (NaN where not computable).
 std::map<std::string, double> score_all(const TrialHistory& history);
 
+// A number field of a journal record; NaN where it is missing, null or not a number.
+double record_number(const nlohmann::json& record, const char* key);
 // Reads one epoch's measurements from a journal epoch record (train_loss, original_val_acc, refit_val_acc,
 // estimate, estimate_paper, window_acc; null or missing = NaN).
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& record);

@@ -72,9 +72,8 @@ TrialResult result_of(const store::Event& e) {
   return r;
 }
 
-// The incumbent is the best finite score among results at the largest budget any trial reached; among trials trained
-// to the full budget, the best measured validation accuracy (no estimate is needed once training is complete, and a
-// ranking score such as TSE says nothing about accuracy there).
+}  // namespace
+
 bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std::int64_t max_budget) {
   if (!std::isfinite(r.score)) return false;
   if (!best || r.budget_epochs > best->budget_epochs) return true;
@@ -82,6 +81,8 @@ bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std:
   if (r.budget_epochs == max_budget) return r.original_val_acc > best->original_val_acc;
   return r.score > best->score;
 }
+
+namespace {
 
 // A trained search's data: its train / validation split, and the test set when the target is recorded.
 struct StudyData {
@@ -616,13 +617,27 @@ std::shared_ptr<const BenchmarkTable> table_for(const StudyOptions& o) {
 
 StudySummary start(StudyOptions options, std::unique_ptr<store::TrialStore> store, const std::string& journal,
                    std::shared_ptr<const BenchmarkTable> table, const Callbacks& callbacks,
-                   std::optional<StudyData> loaded = std::nullopt) {
+                   std::optional<StudyData> loaded = std::nullopt, const MakeObjective& make = {}) {
   if (table) options = with_table_settings(std::move(options), *table);
   options.augment = data::resolve_augment(options.augment, options.data);  // the journal records what ran
   auto space = load_space(options.space, options.flops_cap, options.width_mult);
   store->write_study(study_record(options, space));
-  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), std::move(loaded));
+  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), std::move(loaded),
+                make);
   return runner.run(callbacks);
+}
+
+// A new search's journal must not exist; one killed while it was being created (no study, no trial) is replaced.
+void refuse_existing(const std::string& journal) {
+  if (fs::exists(journal) && store::journal_unstarted(journal)) {
+    std::error_code ec;
+    for (const auto& p : {journal, journal + "-wal", journal + "-shm"}) fs::remove(p, ec);
+  }
+  if (fs::exists(journal)) {
+    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
+                                 "--journal (nothing was changed)",
+                                 journal));
+  }
 }
 
 }  // namespace
@@ -640,16 +655,7 @@ StudySummary run_study(const StudyOptions& options, const std::string& journal, 
     models::ModelSpec spec;
     apply_config(space.sample(rng), checked, t, spec);
   }
-  if (fs::exists(journal) && store::journal_unstarted(journal)) {
-    // Killed while creating it: no study, no trial. Starting again replaces it.
-    std::error_code ec;
-    for (const auto& p : {journal, journal + "-wal", journal + "-shm"}) fs::remove(p, ec);
-  }
-  if (fs::exists(journal)) {
-    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
-                                 "--journal (nothing was changed)",
-                                 journal));
-  }
+  refuse_existing(journal);
   // The data too is read before the journal exists: a bad --data or --train-size must not leave a journal behind
   // that blocks both a new search and --resume.
   std::optional<StudyData> loaded;
@@ -683,16 +689,8 @@ void serve_mpi_worker(const Callbacks& callbacks) {
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
                        const Callbacks& callbacks) {
   options.validate();
-  if (fs::exists(journal)) {
-    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
-                                 "--journal (nothing was changed)",
-                                 journal));
-  }
-  auto space = load_space(options.space, options.flops_cap, options.width_mult);
-  auto store = store::open_sqlite_store(journal, true);
-  store->write_study(study_record(options, space));
-  Runner runner(options, std::move(space), std::move(store), journal, false, nullptr, std::nullopt, make);
-  return runner.run(callbacks);
+  refuse_existing(journal);
+  return start(options, store::open_sqlite_store(journal, true), journal, nullptr, callbacks, std::nullopt, make);
 }
 
 StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
@@ -726,9 +724,10 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 }
 }  // namespace
 
-StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
-                          std::optional<std::string> data, std::optional<std::string> device,
-                          const std::string& executor) {
+namespace {
+StudySummary resume(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
+                    std::optional<std::string> data, std::optional<std::string> device, const std::string& executor,
+                    const MakeObjective& make) {
   if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
   refuse_unstarted(journal);
   auto store = store::open_sqlite_store(journal, false);
@@ -756,19 +755,20 @@ StudySummary resume_study(const std::string& journal, const Callbacks& callbacks
     }
   }
   auto table = table_for(options);
-  Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table));
+  Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table), std::nullopt, make);
   return runner.run(callbacks);
+}
+}  // namespace
+
+StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
+                          std::optional<std::string> data, std::optional<std::string> device,
+                          const std::string& executor) {
+  return resume(journal, callbacks, workers, std::move(data), std::move(device), executor, {});
 }
 
 StudySummary resume_study(const std::string& journal, const MakeObjective& make, const Callbacks& callbacks,
                           std::optional<int> workers) {
-  if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
-  refuse_unstarted(journal);
-  auto store = store::open_sqlite_store(journal, false);
-  auto [options, space] = read_definition(*store);
-  if (workers) options.workers = *workers;
-  Runner runner(options, std::move(space), std::move(store), journal, true, nullptr, std::nullopt, make);
-  return runner.run(callbacks);
+  return resume(journal, callbacks, workers, std::nullopt, std::nullopt, "auto", make);
 }
 
 StudyOptions journal_options(const std::string& journal) {

@@ -100,6 +100,12 @@ struct StudySummary {
   std::vector<double> worker_busy_seconds;
 };
 
+// Whether `r` becomes the incumbent over `best`: the best finite score among results at the largest budget any trial
+// reached; among trials trained to the full budget, the best measured validation accuracy (no estimate is needed
+// once training is complete, and a ranking score such as TSE says nothing about accuracy there). The search and the
+// HTML report's incumbent curve both pick by it.
+bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std::int64_t max_budget);
+
 // Called after every finished job, with the running totals.
 using ResultCallback = std::function<void(const TrialResult&, const StudySummary&)>;
 // Called after every optimisation step of a job: (job, epoch, step in epoch, steps in epoch, running loss). With
