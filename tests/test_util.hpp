@@ -1,9 +1,12 @@
 #pragma once
-// Shared helpers for tests: a scratch directory removed at the end of the test.
+// Shared helpers for tests: a scratch directory removed at the end of the test; the message of an InputError.
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "core/errors.hpp"
 
 namespace fhist::testing {
 
@@ -25,5 +28,15 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The message of the InputError `f` throws, or "<no InputError>".
+inline std::string input_error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "<no InputError>";
+}
 
 }  // namespace fhist::testing

@@ -7,7 +7,7 @@
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "models/model_info.hpp"
-#include "nas/nb201.hpp"
+#include "space/nb201.hpp"
 #include "nas/network.hpp"
 
 namespace fhist::cli {
@@ -31,7 +31,7 @@ void run_model_info(ModelInfoCmd& c) {
     throw InputError(
         fmt::format("--arch: only the nb201 and darts models have a cell to set (--model is {})", c.spec.name));
   }
-  if (c.spec.name == "nb201") nas::parse_nb201_arch(c.spec.arch);
+  if (c.spec.name == "nb201") space::parse_nb201_arch(c.spec.arch);
   c.spec.in_channels = shape[0];
   auto model = nas::make_network(c.spec);
   const auto info = models::describe_model(*model, shape);

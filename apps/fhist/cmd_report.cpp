@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "store/trial_store.hpp"
+#include "report/console.hpp"
 #include "report/html.hpp"
 #include "report/tables.hpp"
 #include "study/study.hpp"
@@ -131,7 +132,7 @@ void run_report(const ReportCmd& c) {
   const auto best_score = best["score"].is_number() ? best["score"].get<double>() : std::nan("");
   fmt::print("best: trial {} {} | {} score {}, validation accuracy {} at {} epochs\n",
              best["trial"].get<std::int64_t>(),
-             space::Config::from_json(best["config"]).to_string(), o.estimator, score_text(best_score, o.estimator),
+             space::Config::from_json(best["config"]).to_string(), o.estimator, report::score_text(best_score, o.estimator),
              pct(best["original_val_acc"]), best["budget_epochs"].get<std::int64_t>());
   const auto by = j["top_ranked_by"] == "score" ? fmt::format("{} score", o.estimator)
                                                 : std::string("validation accuracy (the full budget)");
@@ -140,7 +141,7 @@ void run_report(const ReportCmd& c) {
   for (std::size_t i = 0; i < j["top"].size(); ++i) {
     const auto& row = j["top"][i];
     fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row["trial"].get<std::int64_t>(),
-               row["score"].is_number() ? score_text(row["score"].get<double>(), o.estimator) : std::string("-"),
+               row["score"].is_number() ? report::score_text(row["score"].get<double>(), o.estimator) : std::string("-"),
                pct(row["original_val_acc"]), row["config"].dump());
   }
   if (!j["evaluations"].empty()) fmt::print("evaluations (fhist evaluate: retrained on train + validation):\n");

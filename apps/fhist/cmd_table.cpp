@@ -17,6 +17,7 @@
 #include "core/fs.hpp"
 #include "score/scores.hpp"
 #include "sched/scheduler.hpp"
+#include "objective/training.hpp"
 #include "study/study.hpp"
 #include "study/table.hpp"
 
@@ -85,9 +86,11 @@ void run_table(TableCmd& c) {
   if (c.minutes > 0) cb.should_stop = [&] { return asked++ > 0 && elapsed_min() >= c.minutes; };
   const InterruptGuard interrupt;
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
-  const auto summary = resume ? study::resume_study(c.journal, cb,
-                                                    c.workers_given ? std::optional<int>(c.o.workers) : std::nullopt)
-                              : study::run_study(c.o, c.journal, cb);
+  study::ResumeOptions again;
+  if (c.workers_given) again.workers = c.o.workers;
+  again.threads = at::get_num_threads();
+  const auto summary = resume ? study::resume_study(c.journal, objective::training(), cb, again)
+                              : study::run_study(c.o, c.journal, objective::training(), cb);
   if (summary.interrupted) {
     fmt::print("\ninterrupted by {}: {} configurations recorded in {}; {} running stopped and will continue from "
                "their last checkpoint. Rerun the same command to go on.\n",

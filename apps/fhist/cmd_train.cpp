@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -18,9 +19,11 @@
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "models/model.hpp"
-#include "nas/darts.hpp"
-#include "nas/nb201.hpp"
 #include "nas/network.hpp"
+#include "objective/training.hpp"
+#include "space/catalog.hpp"
+#include "space/darts.hpp"
+#include "space/nb201.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
 
@@ -147,7 +150,7 @@ std::string new_run_dir() {
 }
 
 nlohmann::json record_json(const train::EpochRecord& r, const score::TrialHistory& upto) {
-  auto j = study::epoch_row(r, upto);
+  auto j = objective::epoch_row(r, upto);
   j["epoch"] = r.epoch;
   j["estimate_paper_seconds"] = study::json_number(r.estimate_paper_seconds);
   return j;
@@ -203,7 +206,12 @@ void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
   }
   const auto config = space::Config::from_json(j);
   // The parameters are checked, not resnet-scale's FLOPs cap: that constrains a search; train trains what it is given.
-  if (!c.space.empty()) study::load_space(c.space, "none").validate(config);
+  if (!c.space.empty()) {
+    const auto sp = space::load_space(c.space, "none");
+    const auto builtin = space::space_names();
+    space::check_space_params(sp, std::find(builtin.begin(), builtin.end(), c.space) == builtin.end() ? c.space : "");
+    sp.validate(config);
+  }
   study::StudyOptions o;
   o.model = spec.name;
   o.width_mult = spec.width_mult;
@@ -217,7 +225,7 @@ void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
   o.cells = spec.cells;
   o.auxiliary = spec.auxiliary;
   const double momentum = c.opts.momentum;
-  study::apply_config(config, o, c.opts, spec);
+  objective::apply_config(config, o, c.opts, spec);
   if (!config.has("momentum")) c.opts.momentum = momentum;
 }
 
@@ -262,8 +270,8 @@ void run_train(TrainCmd& c) {
     throw InputError(fmt::format("--arch: only the nb201 and darts models have a cell to set (--model is {})", c.model));
   }
   spec.arch = c.model == "nb201" || c.model == "darts" ? c.arch : "";
-  if (c.model == "nb201") nas::parse_nb201_arch(c.arch);  // a bad string fails before any data is read
-  if (c.model == "darts" && !c.arch.empty()) nas::parse_genotype(c.arch);
+  if (c.model == "nb201") space::parse_nb201_arch(c.arch);  // a bad string fails before any data is read
+  if (c.model == "darts" && !c.arch.empty()) space::parse_genotype(c.arch);
   spec.channels = c.channels;
   spec.cells = c.cells;
   spec.auxiliary = c.auxiliary;
@@ -358,7 +366,7 @@ void run_train(TrainCmd& c) {
     history.params = static_cast<double>(models::count_parameters(trainer.model()));
     history.num_classes = tt.train.num_classes;
     for (const auto& r : trainer.records()) {
-      history.epochs.push_back(study::epoch_measures(r));
+      history.epochs.push_back(objective::epoch_measures(r));
       out["epochs"].push_back(record_json(r, history));
     }
   };

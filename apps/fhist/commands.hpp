@@ -76,10 +76,6 @@ void add_speed_flags(CLI::App& app, RuntimeOptions& o);
 // `allow_list`, --device may list several devices ("cuda:0,cuda:1"), returned resolved and comma-joined.
 std::string apply_runtime(const RuntimeOptions& o, bool allow_list = false);
 
-// An accuracy estimator's score as a percentage ("failed" when not finite), a ranking score (tse, params) as the
-// number it is.
-std::string score_text(double v, const std::string& estimator);
-
 // The flags of a study's space, data, network and training defaults (search and table share them).
 void add_study_flags(CLI::App& app, study::StudyOptions& o);
 

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
-#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -15,7 +14,6 @@
 #include "core/fs.hpp"
 #include "core/text.hpp"
 #include "nas/network.hpp"
-#include "score/scores.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
@@ -145,12 +143,6 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
   }
   fmt::print(stderr, "run '{} --help' for the options\n", who);
   return kExitUsage;
-}
-
-std::string score_text(double v, const std::string& estimator) {
-  if (!std::isfinite(v)) return "failed";
-  if (score::make_estimator(estimator)->info().is_accuracy) return fmt::format("{:.2f}%", 100.0 * v);
-  return fmt::format("{:.4g}", v);
 }
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {

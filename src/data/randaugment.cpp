@@ -207,16 +207,6 @@ torch::Tensor rotate_nearest(const torch::Tensor& image, double degrees) {
   return affine_nearest(image, inverse_affine(0.0, 0.0, -degrees, 0.0, 0.0, 0.0, 0.0));
 }
 
-void RandAugmentOptions::validate() const {
-  if (num_ops < 0) throw InputError(fmt::format("RandAugment N (number of ops) must be >= 0, got {}", num_ops));
-  if (num_bins < 2) throw InputError(fmt::format("RandAugment needs at least 2 magnitude bins, got {}", num_bins));
-  if (magnitude < 0 || magnitude >= num_bins) {
-    throw InputError(
-        fmt::format("RandAugment M (magnitude) must be in [0, {}] for {} bins, got {}", num_bins - 1, num_bins,
-                    magnitude));
-  }
-}
-
 torch::Tensor rand_augment(const torch::Tensor& image, const RandAugmentOptions& o, std::mt19937_64& rng) {
   o.validate();
   check_image(image);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "space/augment.hpp"
+
 namespace fhist::data {
 
 // The 14 ops in torchvision's order (the draw in rand_augment indexes this order).
@@ -37,14 +39,7 @@ torch::Tensor apply_op(const torch::Tensor& image, RandAugmentOp op, int magnitu
 // (torchvision F.rotate). The Rotate op is this with the bin's angle; exposed for angles the bins don't reach.
 torch::Tensor rotate_nearest(const torch::Tensor& image, double degrees);
 
-struct RandAugmentOptions {
-  int num_ops = 2;     // N: ops applied in turn per image, >= 0
-  int magnitude = 9;   // M: magnitude bin in [0, num_bins - 1]
-  int num_bins = 31;   // number of magnitude bins, >= 2
-
-  // Throws InputError naming N, M or the bin count.
-  void validate() const;
-};
+using space::RandAugmentOptions;  // space/augment.hpp
 
 // N ops drawn uniformly with replacement from `rng`, each with a random sign for signed ops, applied in turn to a
 // uint8 image [C, H, W] (C = 1 or 3). A fixed rng state gives the same result. Returns uint8 [C, H, W].

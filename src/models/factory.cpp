@@ -28,10 +28,6 @@ std::vector<std::string> model_names() {
   return {"resnet18", "resnet34", "resnet50", "resnet-scale", "vgg16", "mobilenetv2", "cnn"};
 }
 
-std::int64_t scaled_channels(std::int64_t channels, double width_mult) {
-  return std::max<std::int64_t>(1, std::llround(static_cast<double>(channels) * width_mult));
-}
-
 ClassifierPtr make_model(const ModelSpec& spec) {
   if (!(spec.width_mult > 0.0) || spec.width_mult > 16.0) {
     throw InputError(fmt::format("--width-mult must be in (0, 16] (got {})", spec.width_mult));

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "space/resnet_scale.hpp"
+
 namespace fhist::models {
 
 struct ModelOutput {
@@ -57,7 +59,7 @@ ClassifierPtr make_model(const ModelSpec& spec);
 
 std::int64_t count_parameters(const torch::nn::Module& m);
 
-// Channel count after a width multiplier: rounded, at least 1.
-std::int64_t scaled_channels(std::int64_t channels, double width_mult);
+// Channel count after a width multiplier: rounded, at least 1 (the resnet-scale space's MAC formula uses it too).
+using space::scaled_channels;
 
 }  // namespace fhist::models

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "space/resnet_scale.hpp"
+
 namespace fhist::models {
 namespace {
 
@@ -124,33 +126,11 @@ ClassifierPtr make_scaled_resnet(const std::vector<double>& depth_mults, const s
   for (std::size_t s = 0; s < 4; ++s) {
     const double d = depth_mults.empty() ? 1.0 : depth_mults.at(s);
     const double w = width_mults.empty() ? 1.0 : width_mults.at(s);
-    blocks.push_back(static_cast<int>(std::max<long long>(1, std::llround(2.0 * d))));
+    blocks.push_back(space::scaled_blocks(d));
     widths.push_back(scaled_channels(64 << s, w * width_mult));
   }
   // The stem (C1) is not a searched stage: it keeps ResNet-18's 64 channels (times the global width only).
   return std::make_shared<ResNet>(blocks, widths, scaled_channels(64, width_mult), false, in_channels, num_classes);
-}
-
-std::int64_t scaled_resnet_macs(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
-                                std::int64_t in_channels, std::int64_t height, std::int64_t width,
-                                std::int64_t num_classes, double width_mult) {
-  auto conv_out = [](std::int64_t n, std::int64_t stride) { return (n - 1) / stride + 1; };  // 3x3 pad 1 or 1x1 pad 0
-  std::int64_t h = height, w = width, c = scaled_channels(64, width_mult);
-  std::int64_t macs = in_channels * c * 9 * h * w;  // stem
-  for (std::size_t s = 0; s < 4; ++s) {
-    const double d = depth_mults.empty() ? 1.0 : depth_mults.at(s);
-    const double m = width_mults.empty() ? 1.0 : width_mults.at(s);
-    const auto blocks = std::max<long long>(1, std::llround(2.0 * d));
-    const auto out = scaled_channels(64 << s, m * width_mult);
-    const std::int64_t stride = s == 0 ? 1 : 2;
-    h = conv_out(h, stride);
-    w = conv_out(w, stride);
-    macs += c * out * 9 * h * w + out * out * 9 * h * w;   // first block's two convs
-    if (stride != 1 || c != out) macs += c * out * h * w;  // its 1x1 shortcut
-    macs += (blocks - 1) * 2 * out * out * 9 * h * w;
-    c = out;
-  }
-  return macs + c * num_classes;
 }
 
 }  // namespace fhist::models

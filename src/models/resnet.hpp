@@ -27,13 +27,8 @@ class ResNet : public Classifier {
 
 // Paper A.6 / REFERENCE §5: ResNet-18 with stage s in {2..5} holding round(2 d_s) basic blocks (at least 1) of
 // round(w_s * width_mult * 64 * 2^(s-2)) channels. Empty multiplier vectors mean all 1 (ResNet-18 exactly).
+// Its MACs without building it: space::scaled_resnet_macs.
 ClassifierPtr make_scaled_resnet(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
                                  double width_mult, std::int64_t in_channels, std::int64_t num_classes);
-
-// Multiply-accumulates of make_scaled_resnet's network (conv + linear, one image of in_channels x height x width),
-// computed from the architecture without building it: cheap enough for a search-space constraint.
-std::int64_t scaled_resnet_macs(const std::vector<double>& depth_mults, const std::vector<double>& width_mults,
-                                std::int64_t in_channels, std::int64_t height, std::int64_t width,
-                                std::int64_t num_classes, double width_mult = 1.0);
 
 }  // namespace fhist::models

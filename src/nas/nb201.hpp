@@ -1,42 +1,19 @@
 #pragma once
-// NAS-Bench-201 (REFERENCE §2): the cell's arch strings, its search space, and TinyNetwork, the benchmark's
-// network built from one cell repeated in three stages.
+// NAS-Bench-201's network (REFERENCE §2): TinyNetwork, one cell repeated in three stages. The arch strings and the
+// search space are space/nb201.hpp's.
 #include <torch/torch.h>
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "models/model.hpp"
 #include "nas/ops.hpp"
-#include "space/space.hpp"
+#include "space/nb201.hpp"
 
 namespace fhist::nas {
 
-// One cell: the op on each of the 6 edges, in arch-string order
-// (node1<-0, node2<-0, node2<-1, node3<-0, node3<-1, node3<-2).
-struct Nb201Arch {
-  std::array<std::string, 6> ops;
-  bool operator==(const Nb201Arch& o) const { return ops == o.ops; }
-  bool operator!=(const Nb201Arch& o) const { return !(*this == o); }
-};
-
-// none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3 (the benchmark's order).
-std::vector<std::string> nb201_op_names();
-
-// Parses exactly `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. Throws InputError naming the offending token on any
-// deviation (unknown op, node count, inputs per node, input index, bars).
-Nb201Arch parse_nb201_arch(const std::string& s);
-// The inverse of parse_nb201_arch: parse_nb201_arch(to_string(a)) == a, and to_string(parse(s)) == s.
-std::string to_string(const Nb201Arch& arch);
-
-// 6 categorical parameters edge_1_0, edge_2_0, edge_2_1, edge_3_0, edge_3_1, edge_3_2 over nb201_op_names().
-space::SearchSpace nb201_space();
-// Reads the six edge_* fields (other fields, e.g. training hparams, are ignored). Throws InputError naming the
-// field if one is missing, not a string, or not an op name.
-Nb201Arch nb201_arch_from_config(const space::Config& config);
-space::Config nb201_config(const Nb201Arch& arch);
+using space::Nb201Arch;
 
 // One of the 5 operations, from c_in to c_out channels at `stride` (1 or 2). Throws InputError for an unknown op.
 // x: float [B, c_in, H, W] -> [B, c_out, ceil(H / stride), ceil(W / stride)].

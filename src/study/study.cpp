@@ -1,36 +1,25 @@
 #include "study/study.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>  // fmt::join (moved here in fmt 11, the fmt that PyTorch 2.5+ wheels ship)
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <deque>
 #include <filesystem>
-#include <limits>
 #include <map>
-#include <mutex>
-#include <new>
-
-#include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
-#include "score/scores.hpp"
-#include "models/model.hpp"
-#include "data/augment.hpp"
-#include "data/dataset.hpp"
 #include "exec/executor.hpp"
 #include "exec/mpi.hpp"
-#include "nas/darts.hpp"
-#include "nas/nb201.hpp"
-#include "nas/network.hpp"
-#include "models/resnet.hpp"
 #include "search/sampler.hpp"
+#include "space/augment.hpp"
+#include "space/catalog.hpp"
 #include "store/trial_store.hpp"
+#include "study/journal.hpp"
 #include "study/table.hpp"
-#include "train/trainer.hpp"
 
 namespace fhist::study {
 
@@ -38,77 +27,68 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
-sched::TrialState state_of(const std::string& s) {
-  if (s == "failed") return sched::TrialState::kFailed;
-  if (s == "diverged") return sched::TrialState::kDiverged;
-  return sched::TrialState::kComplete;
-}
+// Epoch rows go to the journal here (an MPI worker's go to rank 0 instead). Attached to the store once it is open: a
+// new search builds its objective before the journal exists.
+class JournalSink final : public exec::EpochSink {
+ public:
+  void attach(store::TrialStore& store) {
+    store_ = &store;
+    epochs_ = static_cast<std::int64_t>(store.epochs().size());  // read once; counted from here on
+  }
+  std::int64_t recorded(std::int64_t trial) override {
+    std::int64_t n = 0;
+    for (const auto& row : store_->epochs(trial)) n = std::max(n, row.epoch);
+    return n;
+  }
+  void add(std::int64_t trial, std::int64_t epoch, const nlohmann::json& record) override {
+    store_->add_epoch({trial, epoch, record});
+    ++epochs_;
+  }
+  std::int64_t epochs() const { return epochs_; }
 
-store::Event result_event(const TrialResult& r) {
-  store::Event e;
-  e.kind = "result";
-  e.trial = r.trial;
-  e.bracket = r.bracket;
-  e.rung = r.rung;
-  e.budget_epochs = r.budget_epochs;
-  e.score = r.score;
-  e.state = r.state;
-  e.seconds = r.seconds;
-  e.message = r.message;
-  return e;
-}
-
-TrialResult result_of(const store::Event& e) {
-  TrialResult r;
-  r.trial = e.trial;
-  r.bracket = e.bracket;
-  r.rung = e.rung;
-  r.budget_epochs = e.budget_epochs;
-  r.score = e.score;
-  r.state = e.state;
-  r.message = e.message;
-  r.seconds = e.seconds;
-  return r;
-}
-
-}  // namespace
-
-bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std::int64_t max_budget) {
-  if (!std::isfinite(r.score)) return false;
-  if (!best || r.budget_epochs > best->budget_epochs) return true;
-  if (r.budget_epochs < best->budget_epochs) return false;
-  if (r.budget_epochs == max_budget) return r.original_val_acc > best->original_val_acc;
-  return r.score > best->score;
-}
-
-namespace {
-
-// A trained search's data: its train / validation split, and the test set when the target is recorded.
-struct StudyData {
-  data::TrainVal split;
-  data::Dataset test;
+ private:
+  store::TrialStore* store_ = nullptr;
+  std::atomic<std::int64_t> epochs_{0};  // rows in the journal's epochs table; workers add to it
 };
 
-// Trials restricted to a table's configurations train exactly as the table's did: its split, its seeds.
-StudyData load_study_data(const StudyOptions& o, const BenchmarkTable* table) {
-  auto tt = data::load_dataset(o.data);
-  StudyData d{data::split_train_val(tt.train, o.train_size, o.val_size, table ? table->options().seed : o.seed), {}};
-  if (o.test_accuracy) d.test = tt.test;
-  return d;
+// What the loop and its objective share, built before either: the caller's callbacks, the journal sink, and the
+// flag that abandons running jobs.
+struct Session {
+  explicit Session(Callbacks cb) : callbacks(std::move(cb)) {}
+  Callbacks callbacks;
+  JournalSink sink;
+  std::atomic<bool> cancel{false};
+
+  bool interrupted() const { return callbacks.interrupt && callbacks.interrupt(); }
+  ObjectiveContext context(const StudyOptions& o, const space::SearchSpace& s, const std::string& journal,
+                           std::shared_ptr<const BenchmarkTable> table, bool resuming) {
+    return {o, s, journal, std::move(table), &sink, [this] { return cancel.load() || interrupted(); },
+            callbacks.on_step, resuming};
+  }
+};
+
+std::unique_ptr<exec::Objective> build_objective(const ObjectiveContext& ctx, const MakeObjective& make) {
+  if (ctx.options.objective == "table") return make_table_objective(ctx);
+  if (!make) throw Error("internal: a search that trains needs an objective (objective::training)");
+  auto objective = make(ctx);
+  if (!objective) throw Error("internal: the MakeObjective returned no objective");
+  return objective;
 }
 
-// Everything a running study holds. Built fresh for a new study and for a resume (then filled by replay).
-class Runner final : public exec::Objective {
+// A running search: the loop over scheduler, sampler, executor and journal. Built fresh for a new search and for a
+// resume (then filled by replay).
+class Runner {
  public:
   Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
-         std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table = nullptr,
-         std::optional<StudyData> loaded = std::nullopt, const MakeObjective& make = {})
+         std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table, Session& session,
+         exec::Objective& objective)
       : o_(std::move(options)),
         space_(std::move(space)),
         store_(std::move(store)),
         journal_(std::move(journal)),
-        table_(std::move(table)) {
+        table_(std::move(table)),
+        session_(session),
+        objective_(objective) {
     if (o_.algo == "bohb") {
       sampler_ = std::make_unique<search::KdeSampler>(space_);
     } else {
@@ -116,32 +96,21 @@ class Runner final : public exec::Objective {
     }
     const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
     scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
-    estimator_ = score::make_estimator(o_.estimator);
     if (table_) table_used_.assign(table_->rows().size(), false);
     if (replaying) {
       for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
     }
-    if (make) {
-      // Another objective (tests, tools): jobs go to it; nothing here trains, so no data is loaded.
-      external_ = make(journal_sink_);
-      objective_ = external_.get();
-    } else if (o_.objective == "train") {
-      auto d = loaded ? std::move(*loaded) : load_study_data(o_, table_.get());
-      split_ = std::move(d.split);
-      test_ = std::move(d.test);
-    }
     summary_.journal = store_->path();
     devices_ = device_list(o_.device);
-    epochs_recorded_ = static_cast<std::int64_t>(store_->epochs().size());  // read once; counted from here on
+    session_.sink.attach(*store_);
   }
 
-  StudySummary run(const Callbacks& callbacks) {
-    callbacks_ = callbacks;
+  StudySummary run() {
     std::deque<sched::Job> rerun = replay();
     // The next job: first those the journal left running, then the scheduler's (recorded before they start).
     auto next_job = [&]() -> std::optional<sched::Job> {
       // A chunked run (fhist table --minutes): start nothing new; what runs finishes and is recorded.
-      if (interrupted() || (callbacks_.should_stop && callbacks_.should_stop())) {
+      if (session_.interrupted() || (session_.callbacks.should_stop && session_.callbacks.should_stop())) {
         summary_.stopped = true;
         return std::nullopt;
       }
@@ -164,36 +133,37 @@ class Runner final : public exec::Objective {
       return job;
     };
     auto report = [&](const TrialResult& r) {
-      store_->add_event(result_event(r));
+      store_->add_event(detail::result_event(r));
       apply_result(r);
-      if (callbacks_.on_result) callbacks_.on_result(r, summary_);
+      if (session_.callbacks.on_result) session_.callbacks.on_result(r, summary_);
     };
     try {
       // One job at a time on this thread (the order of everything fixed by the seed), or one thread per worker.
       std::unique_ptr<exec::Executor> executor;
       if (o_.executor == "mpi") {
         // Ranks 1..N build the same objective from the resolved options (serve_mpi_worker).
-        executor = exec::make_mpi_executor(journal_sink_, {{"options", o_.to_json()},
+        executor = exec::make_mpi_executor(session_.sink, {{"options", o_.to_json()},
                                                            {"space_definition", space_.to_json()},
                                                            {"journal", journal_},
                                                            {"devices", devices_},
                                                            {"threads", o_.threads}});
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
-        executor = exec::make_inline_executor(*objective_, {0, devices_.front(), 0});
+        executor = exec::make_inline_executor(objective_, {0, devices_.front(), 0});
       } else {
         // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
-        const int threads = std::max(1, at::get_num_threads() / o_.workers);
+        const int all = o_.threads > 0 ? o_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        const int threads = std::max(1, all / o_.workers);
         std::vector<exec::Worker> workers;
         for (int i = 0; i < o_.workers; ++i) {
           workers.push_back({i, devices_[static_cast<std::size_t>(i) % devices_.size()], threads});
         }
-        executor = exec::make_thread_executor(*objective_, std::move(workers));
+        executor = exec::make_thread_executor(objective_, std::move(workers));
       }
       run_jobs(*executor, next_job, report);
     } catch (const exec::Cancelled&) {
       // Interrupted (handled below): the abandoned jobs stay started, and a resume reruns them.
     }
-    summary_.interrupted = interrupted();
+    summary_.interrupted = session_.interrupted();
     if (summary_.interrupted) {
       summary_.stopped = true;
       for (const auto& t : store_->trials()) summary_.abandoned += t.state == "running" ? 1 : 0;
@@ -206,9 +176,6 @@ class Runner final : public exec::Objective {
   }
 
  private:
-
-  bool interrupted() const { return callbacks_.interrupt && callbacks_.interrupt(); }
-
   // Keeps the executor full while the scheduler has jobs; results are reported on this thread, in the order they end.
   // A job's fatal error (the journal or the machine failing, an interrupt) stops the others at their next step and is
   // rethrown once all have stopped.
@@ -217,7 +184,7 @@ class Runner final : public exec::Objective {
     struct CancelOnExit {  // also on the way out of an exception thrown on this thread: the executor then joins
       std::atomic<bool>& cancel;
       ~CancelOnExit() { cancel = true; }
-    } cancel_on_exit{cancel_};
+    } cancel_on_exit{session_.cancel};
     std::exception_ptr fatal;
     const auto t0 = std::chrono::steady_clock::now();
     summary_.worker_busy_seconds.assign(static_cast<std::size_t>(std::max(o_.workers, 1)), 0.0);
@@ -240,7 +207,7 @@ class Runner final : public exec::Objective {
       if (finished.error) {
         if (!fatal) {
           fatal = finished.error;
-          cancel_ = true;
+          session_.cancel = true;
           executor.cancel();
         }
         continue;
@@ -248,25 +215,6 @@ class Runner final : public exec::Objective {
       if (!fatal) report(*finished.outcome);
     }
     if (fatal) std::rethrow_exception(fatal);
-  }
-
- public:
-  // exec::Objective: a job trains (or reads the table) on the executor's thread.
-  TrialResult run(const sched::Job& job, const space::Config& config, const exec::Worker& worker) override {
-    return run_job(job, config, worker.device, worker.index);
-  }
-
-  void prepare_thread(const exec::Worker& worker) override {
-    // Only when it changes: resizing the intra-op pool costs milliseconds (an MPI worker calls this per job).
-    if (worker.threads > 0 && at::get_num_threads() != worker.threads) at::set_num_threads(worker.threads);
-    // Each GPU worker issues its kernels on a stream of its own, so workers sharing a GPU overlap instead of queueing
-    // on its default stream. The current stream is per thread, and a job's thread is its own: everything the job
-    // does (data copy, training, estimates) runs on this stream.
-    const torch::Device dev(worker.device);
-    if (dev.is_cuda()) {
-      const auto* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
-      impl->exchangeStream(impl->getStreamFromGlobalPool(dev.has_index() ? dev : impl->getDevice()));
-    }
   }
 
  private:
@@ -319,7 +267,7 @@ class Runner final : public exec::Objective {
           throw store::StoreError(fmt::format("{}: event {} reports trial {} that never started", journal_, ev.seq,
                                               ev.trial));
         }
-        TrialResult r = result_of(ev);
+        TrialResult r = detail::result_of(ev);
         r.original_val_acc = original_at(ev.trial, ev.budget_epochs);
         started.erase(it);
         apply_result(r);
@@ -341,12 +289,12 @@ class Runner final : public exec::Objective {
   }
 
   void apply_result(const TrialResult& r) {
-    scheduler_->on_result({r.trial, r.budget_epochs, r.score, state_of(r.state)});
+    scheduler_->on_result({r.trial, r.budget_epochs, r.score, detail::state_of(r.state)});
     sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
     summary_.seconds += r.seconds;
     ++summary_.jobs;
     summary_.trials = static_cast<std::int64_t>(configs_.size());
-    summary_.epochs_trained = epochs_recorded_;
+    summary_.epochs_trained = session_.sink.epochs();
     if (improves(summary_.best, r, o_.sched.max_budget)) {
       summary_.best = r;
       summary_.best_config = configs_.at(r.trial);
@@ -362,210 +310,21 @@ class Runner final : public exec::Objective {
     }
   }
 
-  // The table objective: the job's epochs are read from the table, not trained. The journal gets the same rows and
-  // results a live search would write, and `seconds` is the training time the table recorded for those epochs.
-  TrialResult table_job(const sched::Job& job, const space::Config& config) {
-    // The trial's configuration is a table row (new_trial snapped it): nearest finds that row. Computed here, not
-    // looked up, so jobs on other threads or ranks read nothing the scheduling thread writes.
-    const auto index = table_->nearest(config);
-    const auto& row = table_->rows()[index];
-    TrialResult r;
-    r.trial = job.trial;
-    r.bracket = job.bracket;
-    r.rung = job.rung;
-    r.budget_epochs = job.budget_epochs;
-    const std::int64_t recorded = sink_->recorded(job.trial);
-    const auto history = table_->history(index, job.budget_epochs);
-    const auto n = static_cast<std::int64_t>(history.epochs.size());
-    for (std::int64_t e = recorded + 1; e <= n; ++e) {
-      const auto& rec = row.epochs[static_cast<std::size_t>(e - 1)];
-      sink_->add(job.trial, e, rec);
-      r.seconds += rec.value("seconds", 0.0);
-    }
-    if (n < job.budget_epochs) {
-      r.state = row.state == "complete" ? "failed" : row.state;
-      r.score = kFailedScore;
-      r.message = row.message.empty() ? fmt::format("the table has {} epochs of this configuration", n) : row.message;
-      return r;
-    }
-    r.original_val_acc = history.epochs.back().original;
-    r.score = estimator_->score(history);
-    r.state = std::isfinite(r.score) ? "complete" : "diverged";
-    if (!std::isfinite(r.score)) {
-      r.score = kFailedScore;
-      r.message = fmt::format("the {} score is not finite after {} epochs", o_.estimator, job.budget_epochs);
-    }
-    return r;
-  }
-
-  static EnvironmentError checkpoint_write_error(std::int64_t trial, const std::string& why) {
-    return EnvironmentError(fmt::format("trial {}: {}. The search stopped here; every finished result is kept: free "
-                                        "space or fix the folder, then resume",
-                                        trial, why));
-  }
-
-  TrialResult run_job(const sched::Job& job, const space::Config& config, const std::string& device, int worker) {
-    if (o_.objective == "table") return table_job(job, config);
-    const auto t0 = std::chrono::steady_clock::now();
-    TrialResult r;
-    r.trial = job.trial;
-    r.bracket = job.bracket;
-    r.rung = job.rung;
-    r.budget_epochs = job.budget_epochs;
-    try {
-      train::TrainOptions t;
-      models::ModelSpec spec;
-      apply_config(config, o_, t, spec);
-      t.device = torch::Device(device);
-      t.data_on_device = t.device.is_cuda();
-      t.epochs = job.budget_epochs;
-      t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
-      // A trial restricted to a table row trains with that row's seed, so it reproduces the table's numbers.
-      t.seed = table_ ? derive_seed(table_->options().seed, Stream::kTrial,
-                                    static_cast<std::uint64_t>(table_->rows()[table_->nearest(config)].trial))
-                      : derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
-      t.estimate_each_epoch = true;  // every estimator is recorded every epoch
-      spec.in_channels = split_.train.channels();
-      spec.num_classes = split_.train.num_classes;
-      models::ClassifierPtr net;
-      {
-        // Weight init draws from Torch's global generator: seeding and drawing must not interleave across workers.
-        std::lock_guard<std::mutex> lock(init_mu_);
-        train::seed_weight_init(t.seed);
-        net = nas::make_network(spec);
-      }
-      score::TrialHistory history;
-      history.final_epoch = o_.sched.max_budget;
-      history.params = static_cast<double>(models::count_parameters(*net));
-      history.num_classes = split_.train.num_classes;
-      train::Trainer trainer(net, split_.train, split_.val, t);
-      const std::string ckpt = (fs::path(trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
-      if (fs::exists(ckpt)) {
-        try {
-          trainer.load_checkpoint(ckpt);
-        } catch (const CheckpointError& e) {
-          // The setup changed under the search (other data, another fhist): every trial would fail the same way.
-          throw EnvironmentError(fmt::format("trial {}: {}. The search stopped here; nothing finished is lost: "
-                                             "resume with the data and settings it started with",
-                                             job.trial, e.what()));
-        }
-      }
-      // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
-      std::int64_t recorded = sink_->recorded(job.trial);
-      auto add_rows = [&]() {
-        history.epochs.clear();
-        for (const auto& rec : trainer.records()) {
-          history.epochs.push_back(epoch_measures(rec));
-          if (rec.epoch <= recorded) continue;
-          auto row = epoch_row(rec, history);
-          // When and where it was recorded: the report's worker utilisation (busy seconds over the wall span).
-          row["worker"] = worker;
-          row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-          // Tables (fhist table): the final test accuracy, once, at the full budget; a target, never a decision.
-          if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer.epochs_done() == rec.epoch) {
-            row["test_acc"] = trainer.evaluate_accuracy(test_);
-          }
-          sink_->add(job.trial, rec.epoch, row);
-          recorded = rec.epoch;
-        }
-      };
-      add_rows();
-      while (!trainer.finished()) {
-        const auto epoch = trainer.epochs_done() + 1;
-        trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
-          if (cancel_ || interrupted()) throw exec::Cancelled{};
-          if (callbacks_.on_step) callbacks_.on_step(job, epoch, step, steps, loss);
-        });
-        try {
-          trainer.save_checkpoint(ckpt);
-        } catch (const c10::Error& e) {
-          throw checkpoint_write_error(job.trial, e.what_without_backtrace());
-        } catch (const std::exception& e) {  // EnvironmentError (disk full, I/O error), filesystem_error
-          throw checkpoint_write_error(job.trial, e.what());
-        }
-        add_rows();
-      }
-      r.original_val_acc = trainer.records().back().original_val_acc;
-      r.score = estimator_->score(history);
-      if (!std::isfinite(r.score)) {
-        throw DivergedError(fmt::format("the {} score is not finite after {} epochs", o_.estimator,
-                                        job.budget_epochs));
-      }
-      r.state = "complete";
-    } catch (const DivergedError& e) {
-      r.state = "diverged";
-      r.score = kFailedScore;
-      r.message = e.what();
-    } catch (const store::StoreError&) {
-      throw;  // the journal itself failing is not the trial's fault
-    } catch (const EnvironmentError&) {
-      throw;  // nor is the machine: the search stops, and a resume reruns this job
-    } catch (const std::filesystem::filesystem_error& e) {
-      throw EnvironmentError(fmt::format("trial {}: {}", job.trial, e.what()));
-    } catch (const Error& e) {
-      r.state = "failed";
-      r.score = kFailedScore;
-      r.message = e.what();
-    } catch (const c10::Error& e) {
-      // Shapes that do not fit, CUDA out of memory: this configuration on this machine.
-      r.state = "failed";
-      r.score = kFailedScore;
-      r.message = e.what_without_backtrace();
-    } catch (const std::bad_alloc&) {
-      // A network too large for the host's memory is a fact about the configuration; rerunning it would not help.
-      r.state = "failed";
-      r.score = kFailedScore;
-      r.message = "out of host memory (std::bad_alloc) while training this configuration";
-    }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return r;
-  }
-
   StudyOptions o_;
   space::SearchSpace space_;
   std::unique_ptr<store::TrialStore> store_;
   std::string journal_;
   std::shared_ptr<const BenchmarkTable> table_;
+  Session& session_;
+  exec::Objective& objective_;
   std::vector<bool> table_used_;                    // table rows given to a trial so far
   std::unique_ptr<search::Sampler> sampler_;
   std::unique_ptr<sched::Scheduler> scheduler_;
-  std::unique_ptr<score::Estimator> estimator_;
-  data::TrainVal split_;
-  data::Dataset test_;  // only with test_accuracy
   std::map<std::int64_t, store::TrialRow> recorded_;
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
   StudySummary summary_;
-  std::atomic<std::int64_t> epochs_recorded_{0};  // rows in the journal's epochs table; workers add to it
-  Callbacks callbacks_;
   std::vector<std::string> devices_;
-  std::mutex init_mu_;
-  std::atomic<bool> cancel_{false};
-
-  // Epoch rows go to the journal here; an MPI worker's Runner sends them to rank 0 instead (set_sink).
-  class JournalSink final : public exec::EpochSink {
-   public:
-    explicit JournalSink(Runner& r) : r_(r) {}
-    std::int64_t recorded(std::int64_t trial) override {
-      std::int64_t n = 0;
-      for (const auto& row : r_.store_->epochs(trial)) n = std::max(n, row.epoch);
-      return n;
-    }
-    void add(std::int64_t trial, std::int64_t epoch, const nlohmann::json& record) override {
-      r_.store_->add_epoch({trial, epoch, record});
-      ++r_.epochs_recorded_;
-    }
-
-   private:
-    Runner& r_;
-  } journal_sink_{*this};
-  exec::EpochSink* sink_ = &journal_sink_;
-  std::unique_ptr<exec::Objective> external_;  // run_study / resume_study with a MakeObjective
-  exec::Objective* objective_ = this;
-
- public:
-  void set_sink(exec::EpochSink& sink) { sink_ = &sink; }
-  void set_callbacks(const Callbacks& callbacks) { callbacks_ = callbacks; }
 };
 
 nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
@@ -615,18 +374,6 @@ std::shared_ptr<const BenchmarkTable> table_for(const StudyOptions& o) {
   return std::make_shared<const BenchmarkTable>(BenchmarkTable::load(o.table));
 }
 
-StudySummary start(StudyOptions options, std::unique_ptr<store::TrialStore> store, const std::string& journal,
-                   std::shared_ptr<const BenchmarkTable> table, const Callbacks& callbacks,
-                   std::optional<StudyData> loaded = std::nullopt, const MakeObjective& make = {}) {
-  if (table) options = with_table_settings(std::move(options), *table);
-  options.augment = data::resolve_augment(options.augment, options.data);  // the journal records what ran
-  auto space = load_space(options.space, options.flops_cap, options.width_mult);
-  store->write_study(study_record(options, space));
-  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), std::move(loaded),
-                make);
-  return runner.run(callbacks);
-}
-
 // A new search's journal must not exist; one killed while it was being created (no study, no trial) is replaced.
 void refuse_existing(const std::string& journal) {
   if (fs::exists(journal) && store::journal_unstarted(journal)) {
@@ -640,57 +387,31 @@ void refuse_existing(const std::string& journal) {
   }
 }
 
+// Resolves a new search's options (a table's settings, "auto" augmentation: the journal records what ran) and its
+// space, builds the objective, and only then opens the journal (`open`), so that nothing is left behind by options
+// or data that cannot work.
+StudySummary start(StudyOptions options, const std::string& journal, std::shared_ptr<const BenchmarkTable> table,
+                   const MakeObjective& make, const Callbacks& callbacks,
+                   const std::function<std::unique_ptr<store::TrialStore>()>& open) {
+  if (table) options = with_table_settings(std::move(options), *table);
+  options.augment = space::resolve_augment(options.augment, options.data);
+  auto space = space::load_space(options.space, options.flops_cap, options.width_mult);
+  Session session(callbacks);
+  auto objective = build_objective(session.context(options, space, journal, table, false), make);
+  auto store = open();
+  store->write_study(study_record(options, space));
+  Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), session, *objective);
+  return runner.run();
+}
+
 }  // namespace
-
-StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks) {
-  options.validate();
-  auto table = table_for(options);
-  const auto checked = table ? with_table_settings(options, *table) : options;
-  auto space = load_space(checked.space, checked.flops_cap, checked.width_mult);
-  check_space_params(space);
-  {
-    // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
-    space::Rng rng(checked.seed);
-    train::TrainOptions t;
-    models::ModelSpec spec;
-    apply_config(space.sample(rng), checked, t, spec);
-  }
-  refuse_existing(journal);
-  // The data too is read before the journal exists: a bad --data or --train-size must not leave a journal behind
-  // that blocks both a new search and --resume.
-  std::optional<StudyData> loaded;
-  if (checked.objective == "train") loaded = load_study_data(checked, table.get());
-  return start(options, store::open_sqlite_store(journal, true), journal, std::move(table), callbacks,
-               std::move(loaded));
-}
-
-void serve_mpi_worker(const Callbacks& callbacks) {
-  exec::serve_mpi_worker([&](const nlohmann::json& hello, exec::EpochSink& sink,
-                             std::function<bool()> cancelled) -> std::unique_ptr<exec::Objective> {
-    auto options = StudyOptions::from_json(hello.at("options"));
-    const auto journal = hello.at("journal").get<std::string>();
-    const auto all = space_names();
-    const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
-    auto space = builtin ? load_space(options.space, options.flops_cap, options.width_mult)
-                         : space::SearchSpace::from_json(hello.at("space_definition"), journal);
-    // The options arrive resolved (table settings applied): only the table's rows are needed here.
-    auto table = options.table.empty() ? nullptr
-                                       : std::make_shared<const BenchmarkTable>(BenchmarkTable::load(options.table));
-    auto runner = std::make_unique<Runner>(options, std::move(space), store::open_memory_store(), journal, false,
-                                           std::move(table));
-    runner->set_sink(sink);
-    Callbacks cb = callbacks;
-    cb.interrupt = [interrupt = callbacks.interrupt, cancelled] { return cancelled() || (interrupt && interrupt()); };
-    runner->set_callbacks(cb);
-    return runner;
-  });
-}
 
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
                        const Callbacks& callbacks) {
   options.validate();
   refuse_existing(journal);
-  return start(options, store::open_sqlite_store(journal, true), journal, nullptr, callbacks, std::nullopt, make);
+  return start(options, journal, table_for(options), make, callbacks,
+               [&] { return store::open_sqlite_store(journal, true); });
 }
 
 StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
@@ -699,122 +420,56 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
   o.objective = "table";
   o.table = table->path();
   o.validate();
-  return start(o, store::open_memory_store(), ":memory:", std::move(table), callbacks);
+  return start(o, ":memory:", std::move(table), {}, callbacks, [] { return store::open_memory_store(); });
 }
 
-namespace {
-void refuse_unstarted(const std::string& journal) {
-  if (store::journal_unstarted(journal)) {
-    throw InputError(fmt::format("{} was created but its search never started (stopped while creating the journal), "
-                                 "so it holds no settings to resume with: run the search command again without "
-                                 "--resume; it replaces this journal",
-                                 journal));
-  }
-}
-
-std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store) {
-  const auto study = store.read_study();
-  if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
-  auto options = StudyOptions::from_json(study->at("options"));
-  const auto all = space_names();
-  const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
-  auto space = builtin ? load_space(options.space, options.flops_cap, options.width_mult)
-                       : space::SearchSpace::from_json(study->at("space_definition"), store.path());
-  return {options, space};
-}
-}  // namespace
-
-namespace {
-StudySummary resume(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
-                    std::optional<std::string> data, std::optional<std::string> device, const std::string& executor,
-                    const MakeObjective& make) {
-  if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
-  refuse_unstarted(journal);
-  auto store = store::open_sqlite_store(journal, false);
-  auto [options, space] = read_definition(*store);
-  if (data) {
-    const auto name = [](const std::string& spec) { return spec.substr(0, spec.find(':')); };
-    if (name(*data) != name(options.data)) {
-      throw InputError(fmt::format("--data {}: {} searched {}; on resume --data may only move the same dataset "
-                                   "(e.g. {}:/new/dir)",
-                                   *data, journal, options.data, name(options.data)));
-    }
-    options.data = *data;
-  }
-  if (workers) {
-    if (*workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *workers));
-    options.workers = *workers;
-  }
-  if (device) options.device = *device;
-  options.executor = executor;
-  for (const auto& d : device_list(options.device)) {
-    if (torch::Device(d).is_cuda() && !torch::cuda::is_available()) {
-      throw InputError(fmt::format("{} ran on --device {}, and this host has no CUDA device: resume with --device cpu "
-                                   "(the jobs still to run then train on the CPU; nothing was changed)",
-                                   journal, options.device));
-    }
-  }
-  auto table = table_for(options);
-  Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table), std::nullopt, make);
-  return runner.run(callbacks);
-}
-}  // namespace
-
-StudySummary resume_study(const std::string& journal, const Callbacks& callbacks, std::optional<int> workers,
-                          std::optional<std::string> data, std::optional<std::string> device,
-                          const std::string& executor) {
-  return resume(journal, callbacks, workers, std::move(data), std::move(device), executor, {});
+void serve_mpi_worker(const MakeObjective& make, const Callbacks& callbacks) {
+  exec::serve_mpi_worker([&](const nlohmann::json& hello, exec::EpochSink& sink,
+                             std::function<bool()> cancelled) -> std::unique_ptr<exec::Objective> {
+    auto options = StudyOptions::from_json(hello.at("options"));
+    const auto journal = hello.at("journal").get<std::string>();
+    const auto all = space::space_names();
+    const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
+    auto space = builtin ? space::load_space(options.space, options.flops_cap, options.width_mult)
+                         : space::SearchSpace::from_json(hello.at("space_definition"), journal);
+    // The options arrive resolved (table settings applied): only the table's rows are needed here.
+    auto table = options.table.empty() ? nullptr
+                                       : std::make_shared<const BenchmarkTable>(BenchmarkTable::load(options.table));
+    ObjectiveContext ctx{options, std::move(space), journal, std::move(table), &sink,
+                         [interrupt = callbacks.interrupt, cancelled] { return cancelled() || (interrupt && interrupt()); },
+                         callbacks.on_step, false};
+    return build_objective(ctx, make);
+  });
 }
 
 StudySummary resume_study(const std::string& journal, const MakeObjective& make, const Callbacks& callbacks,
-                          std::optional<int> workers) {
-  return resume(journal, callbacks, workers, std::nullopt, std::nullopt, "auto", make);
-}
-
-StudyOptions journal_options(const std::string& journal) {
-  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
-  refuse_unstarted(journal);
-  auto store = store::open_sqlite_store_readonly(journal);
-  return read_definition(*store).first;
-}
-
-space::Config trial_config(const std::string& journal, std::int64_t trial) {
-  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
-  auto store = store::open_sqlite_store_readonly(journal);
-  const auto row = store->trial(trial);
-  if (!row) {
-    const auto n = static_cast<std::int64_t>(store->trials().size());
-    throw InputError(fmt::format("--trial {}: {} has trials 0..{}", trial, journal, n - 1));
-  }
-  return space::Config::from_json(row->config);
-}
-
-StudySummary summarize_journal(const std::string& journal) {
-  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
-  auto store = store::open_sqlite_store_readonly(journal);
-  const auto options = read_definition(*store).first;
-  StudySummary s;
-  s.journal = store->path();
-  std::map<std::int64_t, space::Config> configs;
-  for (const auto& t : store->trials()) configs[t.trial] = space::Config::from_json(t.config);
-  s.trials = static_cast<std::int64_t>(configs.size());
-  const auto epochs = store->epochs();
-  s.epochs_trained = static_cast<std::int64_t>(epochs.size());
-  std::map<std::pair<std::int64_t, std::int64_t>, double> original;
-  for (const auto& e : epochs) original[{e.trial, e.epoch}] = e.record.value("original_val_acc", 0.0);
-  for (const auto& ev : store->events()) {
-    if (ev.kind != "result") continue;
-    s.seconds += ev.seconds;
-    ++s.jobs;
-    TrialResult r = result_of(ev);
-    const auto it = original.find({ev.trial, ev.budget_epochs});
-    if (it != original.end()) r.original_val_acc = it->second;
-    if (improves(s.best, r, options.sched.max_budget)) {
-      s.best = r;
-      s.best_config = configs.at(ev.trial);
+                          const ResumeOptions& resume) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--resume: no journal at {}", journal));
+  detail::refuse_unstarted(journal);
+  auto store = store::open_sqlite_store(journal, false);
+  auto [options, space] = detail::read_definition(*store);
+  if (resume.data) {
+    const auto name = [](const std::string& spec) { return spec.substr(0, spec.find(':')); };
+    if (name(*resume.data) != name(options.data)) {
+      throw InputError(fmt::format("--data {}: {} searched {}; on resume --data may only move the same dataset "
+                                   "(e.g. {}:/new/dir)",
+                                   *resume.data, journal, options.data, name(options.data)));
     }
+    options.data = *resume.data;
   }
-  return s;
+  if (resume.workers) {
+    if (*resume.workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *resume.workers));
+    options.workers = *resume.workers;
+  }
+  if (resume.device) options.device = *resume.device;
+  if (resume.threads) options.threads = *resume.threads;
+  options.executor = resume.executor;
+  options.validate();
+  auto table = table_for(options);
+  Session session(callbacks);
+  auto objective = build_objective(session.context(options, space, journal, table, true), make);
+  Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table), session, *objective);
+  return runner.run();
 }
 
 }  // namespace fhist::study

@@ -1,5 +1,7 @@
 #pragma once
-// A search: sampler + scheduler + objective (training with feature-history estimates) + journal, with resume.
+// A search: the loop over sampler + scheduler + executor + journal, with replay and resume. What a job does is an
+// exec::Objective the caller passes in (objective::training for real training; a table's rows; a test's fake), so
+// this module builds and is tested without Torch.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,14 +14,6 @@
 #include "sched/scheduler.hpp"
 #include "score/scores.hpp"
 #include "space/space.hpp"
-
-namespace fhist::models {
-struct ModelSpec;
-}
-namespace fhist::train {
-struct TrainOptions;
-struct EpochRecord;
-}
 
 namespace fhist::study {
 
@@ -70,7 +64,7 @@ struct StudyOptions {
   std::string executor = "auto";
   bool bf16 = false;                 // bfloat16 autocast
   bool channels_last = false;
-  int threads = 0;                   // recorded only; the CLI applies it
+  int threads = 0;                   // intra-op threads in all (0 = all cores); CPU workers split them
   std::int64_t sync_every = 0;       // steps between loss read-backs (0 = 1 on CPU, 20 on CUDA); results do not change
 
   // Throws InputError naming the flag.
@@ -124,34 +118,53 @@ struct Callbacks {
   std::function<bool()> interrupt;
 };
 
-// Creates a new journal (refusing an existing one) and runs the search to the end.
-StudySummary run_study(const StudyOptions& options, const std::string& journal, const Callbacks& callbacks = {});
-// A whole search against a table (objective "table") with the journal in memory: for replays over many seeds.
 class BenchmarkTable;
-StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
-                              const Callbacks& callbacks = {});
-// Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
-// sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on.
-// `workers`, when given, replaces the stored number of workers; `data`, the stored --data spec when the dataset has
-// moved (same dataset name, another directory; InputError otherwise); `device`, the stored --device (e.g. a
-// search started on a GPU host and finished on a CPU one). The search's other settings cannot change.
-// A trial that cannot go on because of the machine (its checkpoint cannot be written or no longer matches the
-// setup) throws EnvironmentError: the search stops there, nothing finished is lost, and a resume reruns the job.
-// `executor`: how the rest runs (StudyOptions::executor; not stored).
-StudySummary resume_study(const std::string& journal, const Callbacks& callbacks = {},
-                          std::optional<int> workers = std::nullopt, std::optional<std::string> data = std::nullopt,
-                          std::optional<std::string> device = std::nullopt, const std::string& executor = "auto");
-// The search loop with another objective (tests of the loop, tools): `make` builds it, given the journal's epoch
-// sink (rows it adds are journal rows). Nothing is trained and no data is loaded; the options' objective setting is
-// not used. Journal, replay, resume and executors are those of run_study / resume_study.
-using MakeObjective = std::function<std::unique_ptr<exec::Objective>(exec::EpochSink& journal)>;
+
+// What an objective is built from: the search's resolved options (a table's settings applied, "auto" augmentation
+// resolved), its space, and where its rows go.
+struct ObjectiveContext {
+  StudyOptions options;
+  space::SearchSpace space;
+  std::string journal;                          // trial_dir(journal, trial) holds a trial's checkpoints
+  std::shared_ptr<const BenchmarkTable> table;  // set when the trials are restricted to a table's configurations
+  exec::EpochSink* sink = nullptr;              // the journal, or (MPI workers) rank 0
+  // Thread-safe; true: abandon the running job now by throwing exec::Cancelled (an interrupt, another job's fatal
+  // error, rank 0's cancel). An objective asks it as often as it can stop (every training step).
+  std::function<bool()> cancelled;
+  StepCallback on_step;                         // may be empty
+  bool resuming = false;                        // the search continues a journal (resume_study)
+};
+// Builds a search's objective. Called once per process (and once per MPI worker rank) before any job; for a new
+// search, before the journal is created, so an objective that cannot be built (bad data, a space whose
+// configurations cannot become a network) leaves nothing behind. Searches with the options' objective "table" read
+// the table instead and never call it.
+using MakeObjective = std::function<std::unique_ptr<exec::Objective>(const ObjectiveContext&)>;
+
+// Creates a new journal (refusing an existing one) and runs the search to the end.
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
                        const Callbacks& callbacks = {});
+// A whole search against a table (objective "table") with the journal in memory: for replays over many seeds.
+StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const BenchmarkTable> table,
+                              const Callbacks& callbacks = {});
+
+// What a resume may change: how the rest runs, never what the search is.
+struct ResumeOptions {
+  std::optional<int> workers;       // replaces the stored number of workers
+  std::optional<std::string> data;  // the stored --data spec when the dataset has moved (same dataset name)
+  std::optional<std::string> device;  // e.g. a search started on a GPU host and finished on a CPU one
+  std::optional<int> threads;       // intra-op threads in all (the stored ones otherwise)
+  std::string executor = "auto";    // StudyOptions::executor (not stored)
+};
+// Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
+// sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on. InputError for
+// a --data of another dataset. A trial that cannot go on because of the machine (its checkpoint cannot be written
+// or no longer matches the setup) throws EnvironmentError: the search stops there, nothing finished is lost, and a
+// resume reruns the job.
 StudySummary resume_study(const std::string& journal, const MakeObjective& make, const Callbacks& callbacks = {},
-                          std::optional<int> workers = std::nullopt);
+                          const ResumeOptions& resume = {});
 // MPI ranks 1..N of `mpirun ... fhist search --executor mpi`: receive the resolved options from rank 0, build the
-// training (or table) objective, run the jobs rank 0 sends until it stops them. Epoch rows go to rank 0.
-void serve_mpi_worker(const Callbacks& callbacks = {});
+// objective (`make`, or the table's), run the jobs rank 0 sends until it stops them. Epoch rows go to rank 0.
+void serve_mpi_worker(const MakeObjective& make, const Callbacks& callbacks = {});
 // The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
 // The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.
@@ -163,36 +176,11 @@ std::vector<nlohmann::json> journal_evaluations(const std::string& journal);
 // The options a journal was created with (read-only).
 StudyOptions journal_options(const std::string& journal);
 
-// A built-in space by name (hparams, randaugment, nb201, darts, resnet-scale) or a JSON space file.
-// `flops_cap` applies to resnet-scale ("2x" or "" for the default 2x, "4x", "none"), at the width the candidates
-// train (`width_mult`). Throws InputError.
-space::SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "", double width_mult = 1.0);
-std::vector<std::string> space_names();
-// Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
-// Also ranges outside what the option accepts (a negative batch size). `source` names the space file, if any.
-void check_space_params(const space::SearchSpace& s, const std::string& source = "");
-
-// Throws InputError, suggesting the nearest known name, for a configuration key no trial could apply.
-void check_config_keys(const space::Config& cfg);
-
-// A trial's network and training options: the study's defaults, overridden by the configuration's parameters
-// (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201
-// cells, normal_*/reduce_* for DARTS cells). Throws InputError for a parameter of the wrong type.
-void apply_config(const space::Config& config, const StudyOptions& options, train::TrainOptions& train,
-                  models::ModelSpec& model);
-
 // The devices of a --device list ("cuda:0,cuda:1" -> {"cuda:0", "cuda:1"}). Throws InputError for an empty entry.
 std::vector<std::string> device_list(const std::string& devices);
 
-// One epoch of training as the estimator registry reads it.
-score::EpochMeasures epoch_measures(const train::EpochRecord& rec);
 // A number for a journal or JSON output: null where it is not finite (JSON has no NaN or infinity).
 nlohmann::json json_number(double v);
-
-// The journal's row for an epoch (also `train --json`'s): the measurements, window_acc, params and every registry
-// estimator's score after that epoch (`upto`: the trial's history through it), so that a finished search can be
-// re-ranked by any estimator offline.
-nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto);
 
 // Where a study keeps trial checkpoints: "<journal>.trials/trial_<id>/".
 std::string trial_dir(const std::string& journal, std::int64_t trial);

@@ -11,6 +11,7 @@
 #include "core/errors.hpp"
 #include "score/rank.hpp"
 #include "score/scores.hpp"
+#include "space/catalog.hpp"
 #include "store/trial_store.hpp"
 
 namespace fhist::study {
@@ -23,7 +24,7 @@ BenchmarkTable BenchmarkTable::load(const std::string& journal) {
   if (!t.options_.test_accuracy) {
     throw InputError(fmt::format("--table {}: a search journal, not a table (build one with fhist table)", journal));
   }
-  t.space_ = load_space(t.options_.space, t.options_.flops_cap, t.options_.width_mult);
+  t.space_ = space::load_space(t.options_.space, t.options_.flops_cap, t.options_.width_mult);
   auto store = store::open_sqlite_store_readonly(journal);
   std::map<std::int64_t, std::vector<nlohmann::json>> epochs;
   for (const auto& e : store->epochs()) epochs[e.trial].push_back(e.record);

@@ -59,6 +59,11 @@ class BenchmarkTable {
 
 namespace fhist::study {
 
+// The table objective (StudyOptions::objective "table"): each job's epochs and score come from the row of its
+// configuration in ctx.table (the loop restricts the trials to the table's rows), not from training. InputError
+// without a table.
+std::unique_ptr<exec::Objective> make_table_objective(const ObjectiveContext& ctx);
+
 // One replayed search over a table.
 struct ReplayRun {
   std::string algo, estimator;

@@ -6,6 +6,8 @@
 #include "fuzz_target.hpp"
 #include "models/model.hpp"
 #include "space/space.hpp"
+#include "objective/training.hpp"
+#include "space/catalog.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
 
@@ -21,11 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   fhist::fuzz::expect_only_fhist_errors([&] {
     const auto config = fhist::space::Config::from_json(j);
-    fhist::study::check_config_keys(config);
+    fhist::space::check_config_keys(config);
     fhist::study::StudyOptions o;
     fhist::train::TrainOptions t;
     fhist::models::ModelSpec spec;
-    fhist::study::apply_config(config, o, t, spec);
+    fhist::objective::apply_config(config, o, t, spec);
     t.validate();
   });
   return 0;

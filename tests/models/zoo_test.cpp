@@ -186,15 +186,15 @@ namespace fhist::models {
 namespace {
 
 TEST(Macs, ScaledResnetFormulaEqualsTheCountedNetwork) {
-  EXPECT_EQ(scaled_resnet_macs({}, {}, 3, 32, 32, 100), 555468800);  // ResNet-18
+  EXPECT_EQ(space::scaled_resnet_macs({}, {}, 3, 32, 32, 100), 555468800);  // ResNet-18
   const std::vector<std::vector<double>> depths = {{2, 1.5, 1, 0.5}, {1, 2, 2, 1}};
   const std::vector<std::vector<double>> widths = {{1.25, 1, 1.5, 1}, {2, 1.75, 1, 1.25}};
   for (std::size_t i = 0; i < depths.size(); ++i) {
     auto net = make_model({"resnet-scale", 1.0, 3, 100, depths[i], widths[i]});
-    EXPECT_EQ(count_macs(*net, {3, 32, 32}), scaled_resnet_macs(depths[i], widths[i], 3, 32, 32, 100)) << i;
+    EXPECT_EQ(count_macs(*net, {3, 32, 32}), space::scaled_resnet_macs(depths[i], widths[i], 3, 32, 32, 100)) << i;
     // At the width the search trains (0.25 by default) and on Fashion-MNIST's shape, the same formula holds.
     auto narrow = make_model({"resnet-scale", 0.25, 1, 10, depths[i], widths[i]});
-    EXPECT_EQ(count_macs(*narrow, {1, 28, 28}), scaled_resnet_macs(depths[i], widths[i], 1, 28, 28, 10, 0.25)) << i;
+    EXPECT_EQ(count_macs(*narrow, {1, 28, 28}), space::scaled_resnet_macs(depths[i], widths[i], 1, 28, 28, 10, 0.25)) << i;
   }
 }
 

@@ -102,7 +102,9 @@ std::size_t epoch_rows(const std::string& journal, bool* unique) {
 
 MakeObjective fake(std::set<std::int64_t> fail = {}, std::set<std::int64_t> diverge = {}, int stop_at = -1,
                    bool fatal = false) {
-  return [=](exec::EpochSink& sink) { return std::make_unique<FakeObjective>(sink, fail, diverge, stop_at, fatal); };
+  return [=](const ObjectiveContext& ctx) {
+    return std::make_unique<FakeObjective>(*ctx.sink, fail, diverge, stop_at, fatal);
+  };
 }
 
 Callbacks interruptible() {
@@ -167,7 +169,7 @@ TEST(StudyLoop, InterruptThenResumeEndsAsAnUninterruptedSearch) {
     const auto cut = run_study(hyperband(workers), path, fake({}, {}, 9), interruptible());
     EXPECT_TRUE(cut.interrupted);
     EXPECT_LT(results(path).size(), 22u);
-    const auto resumed = resume_study(path, fake(), {});
+    const auto resumed = resume_study(path, fake());
     EXPECT_FALSE(resumed.interrupted);
     EXPECT_EQ(results(path), results(dir.str("straight.db"))) << workers << " worker(s)";
     ASSERT_TRUE(resumed.best);

@@ -86,7 +86,7 @@ TEST(Trainer, DartsWithDropPathContinuesBitIdentically) {
   fhist::testing::TempDir dir;
   auto darts = [&](std::uint64_t seed) -> models::ClassifierPtr {
     seed_weight_init(seed);
-    return std::make_shared<nas::NetworkCIFAR>(4, train.num_classes, 3, false, nas::darts_v2(), 1, 0.3);
+    return std::make_shared<nas::NetworkCIFAR>(4, train.num_classes, 3, false, space::darts_v2(), 1, 0.3);
   };
   auto options = small_options(4);
   options.max_epochs = 4;  // drop prob 0, 0.075, 0.15, 0.225 in epochs 1..4

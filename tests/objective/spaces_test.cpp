@@ -6,13 +6,19 @@
 #include "models/model.hpp"
 #include "models/resnet.hpp"
 #include "nas/network.hpp"
+#include "objective/training.hpp"
+#include "space/catalog.hpp"
+#include "space/resnet_scale.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
 
-namespace fhist::study {
+namespace fhist::objective {
 namespace {
 
-TEST(StudySpaces, EveryBuiltinSpaceSamplesValidConfigsThatBuild) {
+using space::load_space;
+using study::StudyOptions;
+
+TEST(ObjectiveSpaces, EveryBuiltinSpaceSamplesValidConfigsThatBuild) {
   for (const auto& [name, cap] : std::vector<std::pair<std::string, std::string>>{
            {"hparams", ""}, {"randaugment", ""}, {"nb201", ""}, {"darts", ""}, {"resnet-scale", "2x"},
            {"resnet-scale", "4x"}}) {
@@ -31,7 +37,7 @@ TEST(StudySpaces, EveryBuiltinSpaceSamplesValidConfigsThatBuild) {
       ASSERT_NO_THROW(t.validate()) << name;
       if (name == "resnet-scale") {
         EXPECT_EQ(spec.name, "resnet-scale");
-        EXPECT_LE(static_cast<double>(models::scaled_resnet_macs(spec.depth_mults, spec.width_mults, 3, 32, 32, 100)),
+        EXPECT_LE(static_cast<double>(space::scaled_resnet_macs(spec.depth_mults, spec.width_mults, 3, 32, 32, 100)),
                   cap == "2x" ? 1.12e9 : 2.24e9);
       }
       if (name == "nb201" || name == "darts") {
@@ -55,7 +61,7 @@ TEST(StudySpaces, EveryBuiltinSpaceSamplesValidConfigsThatBuild) {
   }
 }
 
-TEST(StudySpaces, ResnetScaleCapIsEnforcedAndNamed) {
+TEST(ObjectiveSpaces, ResnetScaleCapIsEnforcedAndNamed) {
   EXPECT_THROW(load_space("resnet-scale", "3x"), InputError);
   const auto capped = load_space("resnet-scale", "2x");
   space::Config big;
@@ -71,7 +77,7 @@ TEST(StudySpaces, ResnetScaleCapIsEnforcedAndNamed) {
   EXPECT_THROW(load_space("resnet-scale", "").validate(big), InputError) << "the paper's 2x cap is the default";
 }
 
-TEST(StudySpaces, ResnetScaleCapsTheNetworkThatTrainsAndOrdersItsMultipliers) {
+TEST(ObjectiveSpaces, ResnetScaleCapsTheNetworkThatTrainsAndOrdersItsMultipliers) {
   // The multipliers are ordinal: 1.5 encodes between 1 and 2, so BOHB's model sees them as neighbours.
   const auto sp = load_space("resnet-scale", "2x", 0.25);
   for (const auto& p : sp.params()) EXPECT_EQ(p.kind, space::ParamKind::kOrdinal) << p.name;
@@ -80,27 +86,27 @@ TEST(StudySpaces, ResnetScaleCapsTheNetworkThatTrainsAndOrdersItsMultipliers) {
   EXPECT_LT(d2.to_unit(1.5), d2.to_unit(2.0));
 
   // Sampled candidates respect the cap where they train: at --width-mult 0.25, against ResNet-18 at 0.25.
-  const double base = static_cast<double>(models::scaled_resnet_macs({}, {}, 3, 32, 32, 100, 0.25));
+  const double base = static_cast<double>(space::scaled_resnet_macs({}, {}, 3, 32, 32, 100, 0.25));
   space::Rng rng(3);
   for (int i = 0; i < 200; ++i) {
     const auto c = sp.sample(rng);
     std::vector<double> d, w;
     for (const char* k : {"d2", "d3", "d4", "d5"}) d.push_back(c.get_double(k));
     for (const char* k : {"w2", "w3", "w4", "w5"}) w.push_back(c.get_double(k));
-    ASSERT_LE(static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100, 0.25)), 2.0 * base) << c.to_string();
+    ASSERT_LE(static_cast<double>(space::scaled_resnet_macs(d, w, 3, 32, 32, 100, 0.25)), 2.0 * base) << c.to_string();
   }
 
   // The share of the 5^8 grid under each cap, at width 1 and at 0.25 (printed: README quotes it).
   const std::vector<double> ds = {1.0, 1.5, 2.0, 2.5, 3.0}, ws = {1.0, 1.25, 1.5, 1.75, 2.0};
   for (double width : {1.0, 0.25}) {
-    const double ref = static_cast<double>(models::scaled_resnet_macs({}, {}, 3, 32, 32, 100, width));
+    const double ref = static_cast<double>(space::scaled_resnet_macs({}, {}, 3, 32, 32, 100, width));
     std::int64_t under2 = 0, under4 = 0, total = 0;
     std::vector<double> d(4), w(4);
     for (int code = 0; code < 390625; ++code, ++total) {
       int rest = code;
       for (int k = 0; k < 4; ++k, rest /= 5) d[k] = ds[rest % 5];
       for (int k = 0; k < 4; ++k, rest /= 5) w[k] = ws[rest % 5];
-      const double macs = static_cast<double>(models::scaled_resnet_macs(d, w, 3, 32, 32, 100, width));
+      const double macs = static_cast<double>(space::scaled_resnet_macs(d, w, 3, 32, 32, 100, width));
       under2 += macs <= 2 * ref;
       under4 += macs <= 4 * ref;
     }
@@ -111,7 +117,7 @@ TEST(StudySpaces, ResnetScaleCapsTheNetworkThatTrainsAndOrdersItsMultipliers) {
   }
 }
 
-TEST(StudySpaces, UnknownSpaceListsTheKnownOnes) {
+TEST(ObjectiveSpaces, UnknownSpaceListsTheKnownOnes) {
   try {
     load_space("imagenet-nas");
     FAIL();
@@ -121,4 +127,4 @@ TEST(StudySpaces, UnknownSpaceListsTheKnownOnes) {
 }
 
 }  // namespace
-}  // namespace fhist::study
+}  // namespace fhist::objective

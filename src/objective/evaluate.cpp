@@ -1,0 +1,94 @@
+#include "objective/evaluate.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "core/errors.hpp"
+#include "data/dataset.hpp"
+#include "models/model.hpp"
+#include "nas/network.hpp"
+#include "objective/training.hpp"
+#include "store/trial_store.hpp"
+#include "study/study.hpp"
+#include "train/trainer.hpp"
+
+namespace fhist::objective {
+
+nlohmann::json evaluate_trial(const EvaluateOptions& e, const EvaluateProgress& progress) {
+  const auto o = study::journal_options(e.journal);
+  const std::int64_t epochs = e.max_budget > 0 ? e.max_budget : o.sched.max_budget;
+  space::Config cfg;
+  std::int64_t trial = e.trial;
+  if (trial < 0) {
+    const auto s = study::summarize_journal(e.journal);
+    if (!s.best) throw InputError(fmt::format("{}: no finished trial to evaluate", e.journal));
+    cfg = s.best_config;
+    trial = s.best->trial;
+  } else {
+    cfg = study::trial_config(e.journal, trial);
+  }
+  // The result goes into the journal at the end: a search still running there holds its lock, so say so now.
+  if (e.store && store::journal_in_use(e.journal)) {
+    throw InputError(fmt::format("{} is in use by a running search: evaluate after it ends, or pass --no-store "
+                                 "(the result then goes only to --json / -o)",
+                                 e.journal));
+  }
+  const auto t_start = std::chrono::steady_clock::now();
+  auto tt = data::load_dataset(o.data);
+  auto split = data::split_train_val(tt.train, o.train_size, o.val_size, o.seed);
+  const auto train_val = data::concat(split.train, split.val);
+  auto eval_options = o;
+  eval_options.device = e.device;
+  eval_options.bf16 = e.bf16;
+  eval_options.channels_last = e.channels_last;
+  train::TrainOptions t;
+  models::ModelSpec spec;
+  apply_config(cfg, eval_options, t, spec);
+  t.epochs = epochs;
+  t.max_epochs = epochs;
+  t.seed = o.seed;
+  t.estimate_each_epoch = false;
+  spec.in_channels = tt.train.channels();
+  spec.num_classes = tt.train.num_classes;
+  train::seed_weight_init(t.seed);
+  // Train on train + validation, report on the official test set (the paper's final evaluation). The trainer's
+  // "validation" pass is the test set here; nothing is selected by it.
+  train::Trainer trainer(nas::make_network(spec), train_val, tt.test, t);
+  if (progress.started) progress.started(trial, cfg, train_val.size(), epochs);
+  nlohmann::json per_epoch = nlohmann::json::array();
+  while (!trainer.finished()) {
+    const auto r = trainer.run_epoch();
+    if (progress.epoch) progress.epoch(r);
+    per_epoch.push_back({{"epoch", r.epoch},
+                         {"train_loss", study::json_number(r.train_loss)},
+                         {"test_acc", study::json_number(r.original_val_acc)},
+                         {"seconds", r.seconds}});
+  }
+  const double test_acc = trainer.records().back().original_val_acc;
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  nlohmann::json result = {
+      {"journal", e.journal},
+      {"trial", trial},
+      {"config", cfg.to_json()},
+      {"max_budget", epochs},
+      {"train_images", train_val.size()},
+      {"test_images", tt.test.size()},
+      {"test_acc", study::json_number(test_acc)},
+      {"seed", t.seed},
+      {"device", e.device},
+      {"threads", at::get_num_threads()},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
+      {"finished_at", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now))},
+      {"fhist_version", FHIST_VERSION_STRING},
+      {"epochs", per_epoch}};
+  if (e.store) {
+    auto stored = result;
+    stored.erase("journal");
+    study::add_evaluation(e.journal, stored);
+  }
+  return result;
+}
+
+}  // namespace fhist::objective

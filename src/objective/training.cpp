@@ -1,0 +1,322 @@
+#include "objective/training.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <new>
+
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+#include "data/augment.hpp"
+#include "data/dataset.hpp"
+#include "models/model.hpp"
+#include "nas/network.hpp"
+#include "space/augment.hpp"
+#include "space/catalog.hpp"
+#include "space/darts.hpp"
+#include "space/nb201.hpp"
+#include "space/resnet_scale.hpp"
+#include "store/trial_store.hpp"
+#include "study/table.hpp"
+#include "train/trainer.hpp"
+
+namespace fhist::objective {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
+
+// A job on a CUDA device of a host without one would fail every trial: refused before any work.
+void check_devices(const study::ObjectiveContext& ctx) {
+  for (const auto& d : study::device_list(ctx.options.device)) {
+    if (!torch::Device(d).is_cuda() || torch::cuda::is_available()) continue;
+    if (ctx.resuming) {
+      throw InputError(fmt::format("{} ran on --device {}, and this host has no CUDA device: resume with --device cpu "
+                                   "(the jobs still to run then train on the CPU; nothing was changed)",
+                                   ctx.journal, ctx.options.device));
+    }
+    throw InputError(fmt::format("--device {}: this host has no CUDA device (use --device cpu)", ctx.options.device));
+  }
+}
+
+class TrainingObjective final : public exec::Objective {
+ public:
+  explicit TrainingObjective(const study::ObjectiveContext& ctx)
+      : o_(ctx.options),
+        journal_(ctx.journal),
+        table_(ctx.table),
+        sink_(*ctx.sink),
+        cancelled_(ctx.cancelled),
+        on_step_(ctx.on_step),
+        estimator_(score::make_estimator(ctx.options.estimator)) {
+    // Names and ranges of the space's parameters, then the devices, before any data is read.
+    const auto builtin = space::space_names();
+    const bool file = std::find(builtin.begin(), builtin.end(), o_.space) == builtin.end();
+    space::check_space_params(ctx.space, file ? o_.space : "");
+    check_devices(ctx);
+    {
+      // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
+      space::Rng rng(o_.seed);
+      train::TrainOptions t;
+      models::ModelSpec spec;
+      apply_config(ctx.space.sample(rng), o_, t, spec);
+    }
+    auto tt = data::load_dataset(o_.data);
+    // Trials restricted to a table's configurations train on the table's split.
+    split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, table_ ? table_->options().seed : o_.seed);
+    if (o_.test_accuracy) test_ = tt.test;
+  }
+
+  void prepare_thread(const exec::Worker& worker) override {
+    // Only when it changes: resizing the intra-op pool costs milliseconds (an MPI worker calls this per job).
+    if (worker.threads > 0 && at::get_num_threads() != worker.threads) at::set_num_threads(worker.threads);
+    // Each GPU worker issues its kernels on a stream of its own, so workers sharing a GPU overlap instead of queueing
+    // on its default stream. The current stream is per thread, and a job's thread is its own: everything the job
+    // does (data copy, training, estimates) runs on this stream.
+    const torch::Device dev(worker.device);
+    if (dev.is_cuda()) {
+      const auto* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
+      impl->exchangeStream(impl->getStreamFromGlobalPool(dev.has_index() ? dev : impl->getDevice()));
+    }
+  }
+
+  static EnvironmentError checkpoint_write_error(std::int64_t trial, const std::string& why) {
+    return EnvironmentError(fmt::format("trial {}: {}. The search stopped here; every finished result is kept: free "
+                                        "space or fix the folder, then resume",
+                                        trial, why));
+  }
+
+  exec::Outcome run(const sched::Job& job, const space::Config& config, const exec::Worker& worker) override {
+    const std::string& device = worker.device;
+    const auto t0 = std::chrono::steady_clock::now();
+    exec::Outcome r;
+    r.trial = job.trial;
+    r.bracket = job.bracket;
+    r.rung = job.rung;
+    r.budget_epochs = job.budget_epochs;
+    try {
+      train::TrainOptions t;
+      models::ModelSpec spec;
+      apply_config(config, o_, t, spec);
+      t.device = torch::Device(device);
+      t.data_on_device = t.device.is_cuda();
+      t.epochs = job.budget_epochs;
+      t.max_epochs = o_.sched.max_budget;  // the schedule is laid over the maximum budget
+      // A trial restricted to a table row trains with that row's seed, so it reproduces the table's numbers.
+      t.seed = table_ ? derive_seed(table_->options().seed, Stream::kTrial,
+                                    static_cast<std::uint64_t>(table_->rows()[table_->nearest(config)].trial))
+                      : derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
+      t.estimate_each_epoch = true;  // every estimator is recorded every epoch
+      spec.in_channels = split_.train.channels();
+      spec.num_classes = split_.train.num_classes;
+      models::ClassifierPtr net;
+      {
+        // Weight init draws from Torch's global generator: seeding and drawing must not interleave across workers.
+        std::lock_guard<std::mutex> lock(init_mu_);
+        train::seed_weight_init(t.seed);
+        net = nas::make_network(spec);
+      }
+      score::TrialHistory history;
+      history.final_epoch = o_.sched.max_budget;
+      history.params = static_cast<double>(models::count_parameters(*net));
+      history.num_classes = split_.train.num_classes;
+      train::Trainer trainer(net, split_.train, split_.val, t);
+      const std::string ckpt = (fs::path(study::trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
+      if (fs::exists(ckpt)) {
+        try {
+          trainer.load_checkpoint(ckpt);
+        } catch (const CheckpointError& e) {
+          // The setup changed under the search (other data, another fhist): every trial would fail the same way.
+          throw EnvironmentError(fmt::format("trial {}: {}. The search stopped here; nothing finished is lost: "
+                                             "resume with the data and settings it started with",
+                                             job.trial, e.what()));
+        }
+      }
+      // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
+      std::int64_t recorded = sink_.recorded(job.trial);
+      auto add_rows = [&]() {
+        history.epochs.clear();
+        for (const auto& rec : trainer.records()) {
+          history.epochs.push_back(epoch_measures(rec));
+          if (rec.epoch <= recorded) continue;
+          auto row = epoch_row(rec, history);
+          // When and where it was recorded: the report's worker utilisation (busy seconds over the wall span).
+          row["worker"] = worker.index;
+          row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+          // Tables (fhist table): the final test accuracy, once, at the full budget; a target, never a decision.
+          if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer.epochs_done() == rec.epoch) {
+            row["test_acc"] = trainer.evaluate_accuracy(test_);
+          }
+          sink_.add(job.trial, rec.epoch, row);
+          recorded = rec.epoch;
+        }
+      };
+      add_rows();
+      while (!trainer.finished()) {
+        const auto epoch = trainer.epochs_done() + 1;
+        trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
+          if (cancelled_()) throw exec::Cancelled{};
+          if (on_step_) on_step_(job, epoch, step, steps, loss);
+        });
+        try {
+          trainer.save_checkpoint(ckpt);
+        } catch (const c10::Error& e) {
+          throw checkpoint_write_error(job.trial, e.what_without_backtrace());
+        } catch (const std::exception& e) {  // EnvironmentError (disk full, I/O error), filesystem_error
+          throw checkpoint_write_error(job.trial, e.what());
+        }
+        add_rows();
+      }
+      r.original_val_acc = trainer.records().back().original_val_acc;
+      r.score = estimator_->score(history);
+      if (!std::isfinite(r.score)) {
+        throw DivergedError(fmt::format("the {} score is not finite after {} epochs", o_.estimator,
+                                        job.budget_epochs));
+      }
+      r.state = "complete";
+    } catch (const DivergedError& e) {
+      r.state = "diverged";
+      r.score = kFailedScore;
+      r.message = e.what();
+    } catch (const store::StoreError&) {
+      throw;  // the journal itself failing is not the trial's fault
+    } catch (const EnvironmentError&) {
+      throw;  // nor is the machine: the search stops, and a resume reruns this job
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw EnvironmentError(fmt::format("trial {}: {}", job.trial, e.what()));
+    } catch (const Error& e) {
+      r.state = "failed";
+      r.score = kFailedScore;
+      r.message = e.what();
+    } catch (const c10::Error& e) {
+      // Shapes that do not fit, CUDA out of memory: this configuration on this machine.
+      r.state = "failed";
+      r.score = kFailedScore;
+      r.message = e.what_without_backtrace();
+    } catch (const std::bad_alloc&) {
+      // A network too large for the host's memory is a fact about the configuration; rerunning it would not help.
+      r.state = "failed";
+      r.score = kFailedScore;
+      r.message = "out of host memory (std::bad_alloc) while training this configuration";
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  }
+
+ private:
+  study::StudyOptions o_;
+  std::string journal_;
+  std::shared_ptr<const study::BenchmarkTable> table_;
+  exec::EpochSink& sink_;
+  std::function<bool()> cancelled_;
+  study::StepCallback on_step_;
+  std::unique_ptr<score::Estimator> estimator_;
+  data::TrainVal split_;
+  data::Dataset test_;  // only with test_accuracy
+  std::mutex init_mu_;
+};
+
+}  // namespace
+
+std::unique_ptr<exec::Objective> make_training_objective(const study::ObjectiveContext& ctx) {
+  return std::make_unique<TrainingObjective>(ctx);
+}
+
+study::MakeObjective training() { return make_training_objective; }
+
+score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
+  score::EpochMeasures m;
+  m.epoch = rec.epoch;
+  m.train_loss = rec.train_loss;
+  m.original = rec.original_val_acc;
+  m.refit = rec.refit_val_acc;
+  m.fh = rec.estimate;
+  m.fh_paper = rec.estimate_paper;
+  m.window_acc = rec.window_acc;
+  m.window_nll = rec.window_nll;
+  m.window_soft = rec.window_soft;
+  m.original_nll = rec.original_nll;
+  return m;
+}
+
+
+nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto) {
+  auto array = [&](const std::vector<double>& values) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double v : values) a.push_back(study::json_number(v));
+    return a;
+  };
+  nlohmann::json scores = nlohmann::json::object();
+  for (const auto& [name, v] : score::score_all(upto)) scores[name] = study::json_number(v);
+  return {{"train_loss", rec.train_loss},
+          {"original_val_acc", rec.original_val_acc},
+          {"refit_val_acc", study::json_number(rec.refit_val_acc)},
+          {"estimate", study::json_number(rec.estimate)},
+          {"estimate_paper", study::json_number(rec.estimate_paper)},
+          {"original_nll", study::json_number(rec.original_nll)},
+          {"window_acc", array(rec.window_acc)},
+          {"window_nll", array(rec.window_nll)},
+          {"window_soft", array(rec.window_soft)},
+          {"params", study::json_number(upto.params)},
+          {"num_classes", upto.num_classes},
+          {"scores", scores},
+          {"lr", rec.lr},
+          {"seconds", rec.seconds},
+          {"estimate_seconds", rec.estimate_seconds}};
+}
+
+
+void apply_config(const space::Config& cfg, const study::StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
+  space::check_config_keys(cfg);
+  t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
+  t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.weight_decay;
+  if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
+  t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.batch_size;
+  t.window = o.window;
+  t.augment = space::AugmentOptions::parse(space::resolve_augment(o.augment, o.data));
+  if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
+  if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
+  // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
+  if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
+  t.device = torch::Device(study::device_list(o.device).front());
+  t.bf16 = o.bf16;
+  t.channels_last = o.channels_last;
+  t.sync_every = o.sync_every;
+  t.data_on_device = t.device.is_cuda();
+  spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
+  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
+  spec.channels = o.channels;
+  spec.cells = o.cells;
+  spec.auxiliary = o.auxiliary;
+  const auto& values = cfg.values();
+  auto stage_mults = [&](const std::vector<std::string>& keys) {
+    std::vector<double> m;
+    for (const auto& k : keys) m.push_back(cfg.has(k) ? cfg.get_double(k) : 1.0);
+    return m;
+  };
+  auto has_any = [&](const std::vector<std::string>& keys) {
+    return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return cfg.has(k); });
+  };
+  if (has_any(space::resnet_scale_depth_params()) || has_any(space::resnet_scale_width_params())) {
+    spec.name = "resnet-scale";
+    spec.depth_mults = stage_mults(space::resnet_scale_depth_params());
+    spec.width_mults = stage_mults(space::resnet_scale_width_params());
+  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return space::is_nb201_param(kv.first); })) {
+    spec.name = "nb201";
+    spec.arch = space::to_string(space::nb201_arch_from_config(cfg));
+  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return space::is_darts_param(kv.first); })) {
+    spec.name = "darts";
+    spec.arch = space::to_string(space::darts_genotype_from_config(cfg));
+  }
+}
+
+}  // namespace fhist::objective

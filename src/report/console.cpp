@@ -1,0 +1,212 @@
+#include "report/console.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "core/progress.hpp"
+#include "sched/scheduler.hpp"
+#include "score/scores.hpp"
+
+namespace fhist::report {
+
+std::string score_text(double score, const std::string& estimator) {
+  if (!std::isfinite(score)) return "failed";
+  if (score::make_estimator(estimator)->info().is_accuracy) return fmt::format("{:.2f}%", 100.0 * score);
+  return fmt::format("{:.4g}", score);
+}
+
+std::string duration_text(double seconds) {
+  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 5400) return fmt::format("{:.0f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+namespace {
+
+// The running jobs on one line of stderr (a terminal only): several workers report steps at once.
+class JobsLine {
+ public:
+  void step(const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_[job.trial] = fmt::format("t{} {}/{}ep {:>3}% {:.3f}", job.trial, epoch, job.budget_epochs,
+                                      100 * step / std::max<std::int64_t>(steps, 1), loss);
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    std::string line;
+    for (const auto& [t, s] : running_) line += (line.empty() ? "" : " | ") + s;
+    fmt::print(stderr, "\r\033[K{}", line);
+    std::fflush(stderr);
+  }
+  // Called before a result line is printed.
+  void finished(std::int64_t trial) {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(trial);
+    if (enabled_) fmt::print(stderr, "\r\033[K");
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::int64_t, std::string> running_;
+  bool enabled_ = ProgressBar::stderr_is_terminal();
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+// Where a search stands against its plan: job k/N, epochs e/E, the best so far and an ETA from this run's pace (wall
+// seconds per epoch since it started, so several workers count). Warns once when the rest will take hours.
+struct ConsoleReporter::State {
+  State(const study::StudyOptions& o, int w, std::int64_t before, std::FILE* f)
+      : options(o), workers(w), epochs_before(before), out(f), plan(sched::search_plan(o.algo, o.sched)),
+        jobs(sched::total_jobs(plan)), epochs(sched::total_epochs(plan)) {}
+
+  study::StudyOptions options;
+  int workers;
+  std::int64_t epochs_before;
+  std::FILE* out;
+  std::vector<sched::BracketPlan> plan;
+  std::int64_t jobs, epochs;
+  bool warned = false;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::unique_ptr<ProgressBar> bar;  // one job at a time: a bar per epoch
+  std::int64_t last_step = 0;
+  JobsLine running;                  // several at once: one line
+
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+  std::optional<double> remaining_seconds(const study::StudySummary& s) const {
+    const auto done = s.epochs_trained - epochs_before;
+    if (done <= 0) return std::nullopt;
+    const auto left = std::max<std::int64_t>(0, epochs - s.epochs_trained);
+    return elapsed() / static_cast<double>(done) * static_cast<double>(left);
+  }
+
+  std::string line(const study::StudySummary& s) const {
+    std::string text = fmt::format("job {}/{}, epochs {}/{}", s.jobs, jobs, s.epochs_trained, epochs);
+    // The incumbent's score and measured accuracy: at the full budget the accuracy is what picks it.
+    if (s.best) {
+      text += fmt::format(", best trial {} ({}, val {:.2f}%)", s.best->trial,
+                          score_text(s.best->score, options.estimator), 100.0 * s.best->original_val_acc);
+    }
+    if (const auto eta = remaining_seconds(s)) text += ", ETA " + duration_text(*eta);
+    return text;
+  }
+
+  // A note, once, when the epochs left will take more than an hour at this pace.
+  std::string warning(const study::StudySummary& s) {
+    const auto eta = remaining_seconds(s);
+    if (warned || !eta || *eta < 3600) return {};
+    warned = true;
+    return fmt::format("note: at this pace ({:.1f} s per epoch) the {} epochs left take about {}. A smaller plan: "
+                       "--max-budget, --n-configs, --train-size, more --workers on a GPU (fhist plan prints a plan's "
+                       "size); Ctrl-C stops cleanly and --resume goes on later.",
+                       elapsed() / static_cast<double>(s.epochs_trained - epochs_before),
+                       std::max<std::int64_t>(0, epochs - s.epochs_trained), duration_text(*eta));
+  }
+};
+
+ConsoleReporter::ConsoleReporter(const study::StudyOptions& options, int workers, std::int64_t epochs_before,
+                                 std::FILE* out)
+    : state_(std::make_unique<State>(options, workers, epochs_before, out)) {}
+
+ConsoleReporter::~ConsoleReporter() = default;
+
+void ConsoleReporter::started(const std::string& journal, bool resuming, int threads,
+                              const std::string& device) const {
+  const auto& o = state_->options;
+  if (resuming) {
+    fmt::print(state_->out, "resuming {}: {} + {} estimator on {}, seed {}, {} threads, {} worker(s)\n", journal,
+               o.algo, o.estimator, o.data, o.seed, threads, state_->workers);
+  } else if (!o.table.empty()) {
+    // The table's data, network and training settings apply (study::run_study), not this command's defaults.
+    fmt::print(state_->out,
+               "search: {} + {} estimator over the configurations of table {} ({}), budgets {}..{} eta {}, seed {}, "
+               "{} threads, {} worker(s) on {}\n",
+               o.algo, o.estimator, o.table, o.objective == "table" ? "read from the table" : "trained as the table did",
+               o.sched.min_budget, o.sched.max_budget, o.sched.eta, o.seed, threads, state_->workers, device);
+  } else {
+    fmt::print(state_->out,
+               "search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
+               "{} threads, {} worker(s) on {}\n",
+               o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,
+               o.sched.max_budget, o.sched.eta, o.seed, threads, state_->workers, device);
+  }
+  const auto& plan = state_->plan;
+  fmt::print(state_->out, "plan: {} configurations, {} jobs, {} epochs ({} {}..{} eta {}{})\n",
+             sched::total_configs(plan), sched::total_jobs(plan), sched::total_epochs(plan), o.algo,
+             o.sched.min_budget, o.sched.max_budget, o.sched.eta,
+             o.algo == "asha" ? "; ASHA's count is its synchronous equivalent" : "");
+  std::fflush(state_->out);
+}
+
+study::Callbacks ConsoleReporter::callbacks() {
+  study::Callbacks cb;
+  State& st = *state_;
+  cb.on_step = [&st](const sched::Job& job, std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
+    if (st.workers > 1) return st.running.step(job, epoch, step, steps, loss);
+    // A new bar for each epoch. The trainer reports every few steps (every 20 on CUDA), so step 1 may never come.
+    if (!st.bar || step <= st.last_step) {
+      if (st.bar) st.bar->finish();
+      st.bar = std::make_unique<ProgressBar>(steps, fmt::format("[bracket {} rung {}] trial {} epoch {}/{}",
+                                                                job.bracket, job.rung, job.trial, epoch,
+                                                                job.budget_epochs));
+    }
+    st.last_step = step;
+    st.bar->update(step, fmt::format("loss {:.4f}", loss));
+  };
+  cb.on_result = [&st](const study::TrialResult& r, const study::StudySummary& s) {
+    if (st.bar) st.bar->finish();
+    st.bar.reset();
+    st.last_step = 0;
+    st.running.finished(r.trial);
+    fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {}{}\n",
+               r.bracket, r.rung, r.trial, r.budget_epochs, score_text(r.score, st.options.estimator),
+               100.0 * r.original_val_acc, r.seconds, st.line(s), r.message.empty() ? "" : " | " + r.message);
+    const auto note = st.warning(s);
+    if (!note.empty()) fmt::print(st.out, "{}\n", note);
+    std::fflush(st.out);
+  };
+  return cb;
+}
+
+void ConsoleReporter::interrupted(const study::StudySummary& s, const std::string& signal) const {
+  if (state_->bar) state_->bar->finish();
+  fmt::print(state_->out,
+             "\ninterrupted by {}: {} trials, {} epochs recorded in {}; {} running job(s) stopped and will continue "
+             "from their last checkpoint.\nresume with: fhist search --resume --journal {}\n",
+             signal, s.trials, s.epochs_trained, s.journal, s.abandoned, s.journal);
+  std::fflush(state_->out);
+}
+
+void ConsoleReporter::finished(const study::StudySummary& s) const {
+  const auto& estimator = state_->options.estimator;
+  std::FILE* out = state_->out;
+  fmt::print(out, "\n");
+  if (!s.best) {
+    fmt::print(out, "no trial finished successfully\n");
+  } else {
+    fmt::print(out, "best: trial {} {} | {} score {}, validation accuracy {:.2f}% at {} epochs\n", s.best->trial,
+               s.best_config.to_string(), estimator, score_text(s.best->score, estimator),
+               100.0 * s.best->original_val_acc, s.best->budget_epochs);
+  }
+  fmt::print(out, "spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
+             s.seconds);
+  if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
+    std::string u;
+    for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {
+      u += fmt::format("{}{:.0f}%", w == 0 ? "" : ", ", 100.0 * s.worker_busy_seconds[w] / s.wall_seconds);
+    }
+    fmt::print(out, "workers: {} busy of {:.1f} s wall (utilisation per worker, this run)\n", u, s.wall_seconds);
+  }
+  fmt::print(out, "journal: {}\n", s.journal);
+}
+
+}  // namespace fhist::report

@@ -1,0 +1,185 @@
+// The catalog of built-in spaces and of the parameters a trial can apply: what a space may name, and the ranges a
+// training option accepts, checked before any work.
+#include "space/catalog.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "space/darts.hpp"
+#include "space/nb201.hpp"
+#include "space/resnet_scale.hpp"
+
+namespace fhist::space {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Configuration keys the objective understands; anything else in a space is refused before any work.
+const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult",
+                                               "model", "ra_n", "ra_m", "d2", "d3", "d4", "d5",
+                                               "w2", "w3", "w4", "w5"};
+const std::vector<std::string>& kDepthParams = resnet_scale_depth_params();
+const std::vector<std::string>& kWidthParams = resnet_scale_width_params();
+
+bool has_prefix(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Every name a trial can apply: the training options and the cell parameters of the nb201 and darts spaces. Built
+// once (apply_config asks for every trial).
+const std::vector<std::string>& known_param_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v = kKnownParams;
+    for (const auto& sp : {nb201_space(), darts_space()}) {
+      for (const auto& p : sp.params()) v.push_back(p.name);
+    }
+    return v;
+  }();
+  return names;
+}
+
+}  // namespace
+
+bool is_nb201_param(const std::string& name) { return has_prefix(name, "edge_"); }
+bool is_darts_param(const std::string& name) { return has_prefix(name, "normal_") || has_prefix(name, "reduce_"); }
+
+bool is_known_param(const std::string& name) {
+  const auto& known = known_param_names();
+  return std::find(known.begin(), known.end(), name) != known.end();
+}
+
+namespace {
+
+// The values a training option can take, for checking a space's ranges before any trial: low < x (or <=) < high.
+struct Domain {
+  double low;
+  bool low_inclusive;
+  double high;
+  bool high_inclusive;
+  const char* text;
+};
+const Domain* domain_of(const std::string& name) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  static const std::map<std::string, Domain> domains = [] {
+    const Domain positive{0, false, kInf, false, "> 0"};
+    std::map<std::string, Domain> m = {{"lr", positive},
+                                       {"weight_decay", {0, true, kInf, false, ">= 0"}},
+                                       {"momentum", {0, true, 1, false, "in [0, 1)"}},
+                                       {"batch_size", {1, true, kInf, false, ">= 1"}},
+                                       {"width_mult", positive},
+                                       {"ra_n", {0, true, kInf, false, ">= 0"}},
+                                       {"ra_m", {0, true, 30, true, "in [0, 30]"}}};
+    for (const auto* stage_params : {&kDepthParams, &kWidthParams})
+      for (const auto& k : *stage_params) m.emplace(k, positive);
+    return m;
+  }();
+  const auto it = domains.find(name);
+  return it == domains.end() ? nullptr : &it->second;
+}
+
+bool inside(const Domain& d, double x) {
+  return (d.low_inclusive ? x >= d.low : x > d.low) && (d.high_inclusive ? x <= d.high : x < d.high);
+}
+
+}  // namespace
+
+void check_space_params(const SearchSpace& s, const std::string& source) {
+  const std::string where = source.empty() ? fmt::format("space '{}'", s.name()) : source;
+  for (std::size_t i = 0; i < s.params().size(); ++i) {
+    const auto& p = s.params()[i];
+    if (!is_known_param(p.name)) {
+      throw InputError(fmt::format("{}: params[{}].name: '{}' is not a training option fhist knows (known: {}, and "
+                                   "the cell parameters of the nb201 and darts spaces)",
+                                   where, i, p.name, fmt::join(kKnownParams, ", ")));
+    }
+    const Domain* d = domain_of(p.name);
+    if (d == nullptr) continue;
+    const auto bad = [&](const std::string& field, const std::string& value) {
+      return InputError(fmt::format("{}: params[{}].{}: {} must be {} (got {})", where, i, field, p.name, d->text, value));
+    };
+    if (p.kind == ParamKind::kInteger || p.kind == ParamKind::kFloat) {
+      if (!inside(*d, p.low)) throw bad("low", fmt::format("{}", p.low));
+      if (!inside(*d, p.high)) throw bad("high", fmt::format("{}", p.high));
+      continue;
+    }
+    for (std::size_t c = 0; c < p.choices.size(); ++c) {
+      const auto& v = p.choices[c];
+      if (!v.is_number() || !inside(*d, v.get<double>())) throw bad(fmt::format("choices[{}]", c), v.dump());
+    }
+  }
+}
+
+namespace {
+
+// Paper A.6: scale ResNet-18's stages C2..C5 in depth (d_s x 2 blocks) and width (w_s x channels) under a MACs cap
+// relative to ResNet-18 (0.56 G on 3x32x32 / 100 classes at width 1). The cap applies to the network that trains:
+// the candidate at the study's --width-mult against ResNet-18 at the same width, so "2x" keeps its meaning when
+// the search trains narrow stand-ins. The multipliers are ordinal: 1.5 lies between 1 and 2 for BOHB's model.
+SearchSpace resnet_scale_space(const std::string& flops_cap, double width_mult) {
+  std::vector<Param> params;
+  for (const auto& d : kDepthParams) params.push_back(Param::ordinal(d, {1.0, 1.5, 2.0, 2.5, 3.0}));
+  for (const auto& w : kWidthParams) params.push_back(Param::ordinal(w, {1.0, 1.25, 1.5, 1.75, 2.0}));
+  std::vector<Constraint> constraints;
+  if (flops_cap != "none") {
+    if (!flops_cap.empty() && flops_cap != "2x" && flops_cap != "4x") {
+      throw InputError(fmt::format("--flops-cap '{}': expected 2x (the default: 1.12 G MACs at width 1), 4x (2.24 G) "
+                                   "or none",
+                                   flops_cap));
+    }
+    if (!(width_mult > 0)) throw InputError(fmt::format("--width-mult {}: expected a number > 0", width_mult));
+    const double ratio = flops_cap == "4x" ? 4.0 : 2.0;
+    const double cap = ratio * static_cast<double>(scaled_resnet_macs({}, {}, 3, 32, 32, 100, width_mult));
+    constraints.push_back({fmt::format("macs <= {}x ResNet-18 (at width {})", ratio, width_mult),
+                           [cap, width_mult](const Config& c) {
+                             std::vector<double> d, w;
+                             for (const auto& k : kDepthParams) d.push_back(c.get_double(k));
+                             for (const auto& k : kWidthParams) w.push_back(c.get_double(k));
+                             return static_cast<double>(
+                                        scaled_resnet_macs(d, w, 3, 32, 32, 100, width_mult)) <= cap;
+                           }});
+  }
+  return SearchSpace("resnet-scale", std::move(params), std::move(constraints));
+}
+
+}  // namespace
+
+std::vector<std::string> space_names() {
+  auto names = builtin_space_names();
+  for (const char* n : {"nb201", "darts", "resnet-scale"}) names.push_back(n);
+  return names;
+}
+
+SearchSpace load_space(const std::string& spec, const std::string& flops_cap, double width_mult) {
+  if (spec == "nb201") return nb201_space();
+  if (spec == "darts") return darts_space();
+  if (spec == "resnet-scale") return resnet_scale_space(flops_cap, width_mult);
+  const auto names = builtin_space_names();
+  if (std::find(names.begin(), names.end(), spec) != names.end()) return builtin_space(spec);
+  if (fs::exists(spec)) return SearchSpace::from_file(spec);
+  throw InputError(fmt::format("--space '{}': neither a built-in space ({}) nor an existing JSON file", spec,
+                               fmt::join(space_names(), ", ")));
+}
+
+void check_config_keys(const Config& cfg) {
+  // Names other tools use for the same options: the suggestion a typo search would miss.
+  const std::map<std::string, std::string> synonyms = {
+      {"learning_rate", "lr"}, {"wd", "weight_decay"}, {"bs", "batch_size"}, {"width", "width_mult"}};
+  for (const auto& [key, value] : cfg.values()) {
+    if (is_known_param(key)) continue;
+    const auto syn = synonyms.find(key);
+    const auto hint = syn != synonyms.end() ? fmt::format(" (did you mean '{}'?)", syn->second)
+                                            : did_you_mean(key, known_param_names());
+    throw InputError(fmt::format("configuration key '{}' is not an option fhist knows{}; known: {}, and the cell "
+                                 "parameters of the nb201 (edge_*) and darts (normal_*, reduce_*) spaces",
+                                 key, hint, fmt::join(kKnownParams, ", ")));
+  }
+}
+
+}  // namespace fhist::space

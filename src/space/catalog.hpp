@@ -1,0 +1,30 @@
+#pragma once
+// The catalog: built-in search spaces by name, and the parameters a trial can apply (training options and the
+// cells of the nb201 and darts spaces), with the ranges each training option accepts. No Torch.
+#include <string>
+#include <vector>
+
+#include "space/space.hpp"
+
+namespace fhist::space {
+
+// A built-in space by name (hparams, randaugment, nb201, darts, resnet-scale) or a JSON space file.
+// `flops_cap` applies to resnet-scale ("2x" or "" for the default 2x, "4x", "none"), at the width the candidates
+// train (`width_mult`). Throws InputError. A file's parameters may be any names: what applies them checks them
+// (check_space_params for training).
+SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "", double width_mult = 1.0);
+std::vector<std::string> space_names();
+
+// Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
+// Also ranges outside what the option accepts (a negative batch size). `source` names the space file, if any.
+void check_space_params(const SearchSpace& s, const std::string& source = "");
+// Throws InputError, suggesting the nearest known name, for a configuration key no trial could apply.
+void check_config_keys(const Config& cfg);
+
+// Whether a trial can apply parameter `name`.
+bool is_known_param(const std::string& name);
+// A parameter of a cell-based space: it selects part of the architecture, not a training option.
+bool is_nb201_param(const std::string& name);  // edge_*
+bool is_darts_param(const std::string& name);  // normal_*, reduce_*
+
+}  // namespace fhist::space

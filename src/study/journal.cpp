@@ -1,0 +1,130 @@
+// Reading a journal: the definition a search was created with, its results as TrialResults, and the read-only
+// queries the CLI's report, evaluate and resume use.
+#include "study/journal.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "core/errors.hpp"
+#include "space/catalog.hpp"
+
+namespace fhist::study {
+
+namespace fs = std::filesystem;
+
+namespace detail {
+
+sched::TrialState state_of(const std::string& s) {
+  if (s == "failed") return sched::TrialState::kFailed;
+  if (s == "diverged") return sched::TrialState::kDiverged;
+  return sched::TrialState::kComplete;
+}
+
+store::Event result_event(const TrialResult& r) {
+  store::Event e;
+  e.kind = "result";
+  e.trial = r.trial;
+  e.bracket = r.bracket;
+  e.rung = r.rung;
+  e.budget_epochs = r.budget_epochs;
+  e.score = r.score;
+  e.state = r.state;
+  e.seconds = r.seconds;
+  e.message = r.message;
+  return e;
+}
+
+TrialResult result_of(const store::Event& e) {
+  TrialResult r;
+  r.trial = e.trial;
+  r.bracket = e.bracket;
+  r.rung = e.rung;
+  r.budget_epochs = e.budget_epochs;
+  r.score = e.score;
+  r.state = e.state;
+  r.message = e.message;
+  r.seconds = e.seconds;
+  return r;
+}
+
+void refuse_unstarted(const std::string& journal) {
+  if (store::journal_unstarted(journal)) {
+    throw InputError(fmt::format("{} was created but its search never started (stopped while creating the journal), "
+                                 "so it holds no settings to resume with: run the search command again without "
+                                 "--resume; it replaces this journal",
+                                 journal));
+  }
+}
+
+std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store) {
+  const auto study = store.read_study();
+  if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
+  auto options = StudyOptions::from_json(study->at("options"));
+  const auto all = space::space_names();
+  const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
+  auto space = builtin ? space::load_space(options.space, options.flops_cap, options.width_mult)
+                       : space::SearchSpace::from_json(study->at("space_definition"), store.path());
+  return {options, space};
+}
+
+}  // namespace detail
+
+bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std::int64_t max_budget) {
+  if (!std::isfinite(r.score)) return false;
+  if (!best || r.budget_epochs > best->budget_epochs) return true;
+  if (r.budget_epochs < best->budget_epochs) return false;
+  if (r.budget_epochs == max_budget) return r.original_val_acc > best->original_val_acc;
+  return r.score > best->score;
+}
+
+StudyOptions journal_options(const std::string& journal) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  detail::refuse_unstarted(journal);
+  auto store = store::open_sqlite_store_readonly(journal);
+  return detail::read_definition(*store).first;
+}
+
+space::Config trial_config(const std::string& journal, std::int64_t trial) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  auto store = store::open_sqlite_store_readonly(journal);
+  const auto row = store->trial(trial);
+  if (!row) {
+    const auto n = static_cast<std::int64_t>(store->trials().size());
+    throw InputError(fmt::format("--trial {}: {} has trials 0..{}", trial, journal, n - 1));
+  }
+  return space::Config::from_json(row->config);
+}
+
+StudySummary summarize_journal(const std::string& journal) {
+  if (!fs::exists(journal)) throw InputError(fmt::format("--journal {}: no such file", journal));
+  auto store = store::open_sqlite_store_readonly(journal);
+  const auto options = detail::read_definition(*store).first;
+  StudySummary s;
+  s.journal = store->path();
+  std::map<std::int64_t, space::Config> configs;
+  for (const auto& t : store->trials()) configs[t.trial] = space::Config::from_json(t.config);
+  s.trials = static_cast<std::int64_t>(configs.size());
+  const auto epochs = store->epochs();
+  s.epochs_trained = static_cast<std::int64_t>(epochs.size());
+  std::map<std::pair<std::int64_t, std::int64_t>, double> original;
+  for (const auto& e : epochs) original[{e.trial, e.epoch}] = e.record.value("original_val_acc", 0.0);
+  for (const auto& ev : store->events()) {
+    if (ev.kind != "result") continue;
+    s.seconds += ev.seconds;
+    ++s.jobs;
+    TrialResult r = detail::result_of(ev);
+    const auto it = original.find({ev.trial, ev.budget_epochs});
+    if (it != original.end()) r.original_val_acc = it->second;
+    if (improves(s.best, r, options.sched.max_budget)) {
+      s.best = r;
+      s.best_config = configs.at(ev.trial);
+    }
+  }
+  return s;
+}
+
+}  // namespace fhist::study

@@ -1,0 +1,20 @@
+#pragma once
+// Inside fhist::study: reading a journal's definition and events, shared by the loop (replay, resume) and the
+// read-only queries (summarize_journal, journal_options, trial_config).
+#include <string>
+#include <utility>
+
+#include "store/trial_store.hpp"
+#include "study/study.hpp"
+
+namespace fhist::study::detail {
+
+sched::TrialState state_of(const std::string& s);
+store::Event result_event(const TrialResult& r);
+TrialResult result_of(const store::Event& e);
+// The options and the space a journal was created with. StoreError without a study record.
+std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store);
+// InputError for a journal created by a search that was stopped before it started: nothing to resume or read.
+void refuse_unstarted(const std::string& journal);
+
+}  // namespace fhist::study::detail

@@ -1,0 +1,126 @@
+// A study's options: validation, their JSON form in the journal, and the small helpers every module reads them with.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "score/scores.hpp"
+#include "space/augment.hpp"
+#include "store/trial_store.hpp"
+#include "study/study.hpp"
+
+namespace fhist::study {
+
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+std::vector<std::string> device_list(const std::string& devices) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (true) {
+    const auto comma = devices.find(',', begin);
+    out.push_back(devices.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (out.back().empty()) {
+      throw InputError(fmt::format("--device '{}': empty entry in the device list (expected e.g. cuda:0,cuda:1)",
+                                   devices));
+    }
+    if (comma == std::string::npos) return out;
+    begin = comma + 1;
+  }
+}
+
+std::string trial_dir(const std::string& journal, std::int64_t trial) {
+  return fmt::format("{}.trials/trial_{:05d}", journal, trial);
+}
+
+void StudyOptions::validate() const {
+  const std::vector<std::string> executors = {"auto", "inline", "thread", "mpi"};
+  if (std::find(executors.begin(), executors.end(), executor) == executors.end()) {
+    throw InputError(fmt::format("--executor '{}': expected one of {}", executor, fmt::join(executors, ", ")));
+  }
+  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
+  if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
+    throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));
+  }
+  try {
+    score::make_estimator(estimator);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("--estimator: {}", e.what()));
+  }
+  if (objective != "train" && objective != "table") {
+    throw InputError(fmt::format("--objective '{}': expected train or table", objective));
+  }
+  if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
+  device_list(device);
+  if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
+  if (sync_every < 0) throw InputError(fmt::format("--sync-every must be >= 0 (got {})", sync_every));
+  if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
+  if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
+  sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
+  space::AugmentOptions::parse(space::resolve_augment(augment, data));
+}
+
+nlohmann::json StudyOptions::to_json() const {
+  return {{"space", space},         {"data", data},
+          {"model", model},         {"width_mult", width_mult},
+          {"train_size", train_size}, {"val_size", val_size},
+          {"augment", augment},     {"algo", algo},
+          {"lr", lr},               {"weight_decay", weight_decay},
+          {"batch_size", batch_size}, {"channels", channels},
+          {"cells", cells},         {"auxiliary", auxiliary},
+          {"flops_cap", flops_cap},   {"test_accuracy", test_accuracy},
+          {"table", table},           {"objective", objective},
+          {"estimator", estimator}, {"min_budget", sched.min_budget},
+          {"max_budget", sched.max_budget}, {"eta", sched.eta},
+          {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
+          {"window", window},       {"seed", seed},
+          {"keep_checkpoints", keep_checkpoints}, {"device", device},
+          {"bf16", bf16},           {"channels_last", channels_last},
+          {"workers", workers},       {"sync_every", sync_every},
+          {"threads", threads}};
+}
+
+StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
+  StudyOptions o;
+  try {
+    o.space = j.at("space").get<std::string>();
+    o.data = j.at("data").get<std::string>();
+    o.model = j.at("model").get<std::string>();
+    o.width_mult = j.at("width_mult").get<double>();
+    o.train_size = j.at("train_size").get<std::int64_t>();
+    o.val_size = j.at("val_size").get<std::int64_t>();
+    o.augment = j.at("augment").get<std::string>();
+    o.lr = j.at("lr").get<double>();
+    o.weight_decay = j.at("weight_decay").get<double>();
+    o.batch_size = j.at("batch_size").get<std::int64_t>();
+    o.channels = j.at("channels").get<std::int64_t>();
+    o.cells = j.at("cells").get<std::int64_t>();
+    o.auxiliary = j.at("auxiliary").get<bool>();
+    o.flops_cap = j.at("flops_cap").get<std::string>();
+    o.algo = j.at("algo").get<std::string>();
+    o.estimator = j.at("estimator").get<std::string>();
+    o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
+    o.sched.max_budget = j.at("max_budget").get<std::int64_t>();
+    o.sched.eta = j.at("eta").get<int>();
+    o.sched.n_configs = j.at("n_configs").get<std::int64_t>();
+    o.sched.iterations = j.at("iterations").get<int>();
+    o.window = j.at("window").get<int>();
+    o.seed = j.at("seed").get<std::uint64_t>();
+    o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();
+    o.device = j.at("device").get<std::string>();
+    o.bf16 = j.at("bf16").get<bool>();
+    o.channels_last = j.at("channels_last").get<bool>();
+    o.threads = j.at("threads").get<int>();
+    o.workers = j.value("workers", 1);  // journals written before --workers existed
+    o.test_accuracy = j.value("test_accuracy", false);
+    o.table = j.value("table", std::string());
+    o.objective = j.value("objective", std::string("train"));
+    o.sync_every = j.value("sync_every", std::int64_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
+  }
+  return o;
+}
+
+}  // namespace fhist::study
