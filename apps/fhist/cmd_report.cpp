@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -52,34 +53,32 @@ nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
                {"original_val_acc", study::json_number(s.best->original_val_acc)},
                {"budget_epochs", s.best->budget_epochs},
                {"seed", o.seed}};
-  // The ranking at the largest budget reached, as the incumbent is chosen.
+  // The ranking at the largest budget reached, as the incumbent is chosen (as the HTML report lists them).
   const auto col = [&](const std::string& name) {
     return static_cast<std::size_t>(std::find(trials.columns.begin(), trials.columns.end(), name) -
                                     trials.columns.begin());
   };
   const auto budget = col("budget_epochs"), score = col("score"), orig = col("original_val_acc");
-  // At the full budget the incumbent is the best measured validation accuracy, so the list is ranked by it there.
-  const bool full = s.best->budget_epochs >= o.sched.max_budget;
-  const auto key = full ? orig : score;
-  j["top_ranked_by"] = full ? "original_val_acc" : "score";
-  std::vector<const std::vector<nlohmann::json>*> top;
+  const auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
+  std::vector<report::LastResult> last;
+  std::map<std::int64_t, const std::vector<nlohmann::json>*> row_of;
   for (const auto& row : trials.rows) {
-    if (row[budget] == s.best->budget_epochs && row[key].is_number()) top.push_back(&row);
+    if (!row[budget].is_number()) continue;  // no result yet
+    const auto trial = row[0].get<std::int64_t>();
+    // A failed or diverged job's score is -inf, stored as null: a finite score is a complete job.
+    last.push_back({trial, row[budget].get<std::int64_t>(), number(row[score]), number(row[orig]),
+                    row[score].is_number()});
+    row_of[trial] = &row;
   }
-  std::stable_sort(top.begin(), top.end(),
-                   [&](const std::vector<nlohmann::json>* a, const std::vector<nlohmann::json>* b) {
-                     return (*a)[key].get<double>() > (*b)[key].get<double>();
-                   });
-  if (static_cast<int>(top.size()) > c.top) top.resize(static_cast<std::size_t>(c.top));
-  for (const auto* row : top) {
+  const auto top = report::top_configurations(last, o.sched.max_budget, c.top);
+  j["top_ranked_by"] = top.by_val_acc ? "original_val_acc" : "score";
+  for (const auto& r : top.rows) {
+    const auto& row = *row_of.at(r.trial);
     nlohmann::json cfg = nlohmann::json::object();
     for (std::size_t k = 0; k < trials.columns.size(); ++k) {
-      if (trials.columns[k].rfind("params_", 0) == 0 && !(*row)[k].is_null()) {
-        cfg[trials.columns[k].substr(7)] = (*row)[k];
-      }
+      if (trials.columns[k].rfind("params_", 0) == 0 && !row[k].is_null()) cfg[trials.columns[k].substr(7)] = row[k];
     }
-    j["top"].push_back({{"trial", (*row)[0]}, {"score", (*row)[score]}, {"original_val_acc", (*row)[orig]},
-                        {"config", cfg}});
+    j["top"].push_back({{"trial", r.trial}, {"score", row[score]}, {"original_val_acc", row[orig]}, {"config", cfg}});
   }
   return j;
 }

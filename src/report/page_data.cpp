@@ -143,6 +143,7 @@ json page_data(const HtmlOptions& opt) {
   std::map<std::int64_t, std::int64_t> reached;  // trial -> budget of its last result
   std::int64_t cumulative = 0;
   std::optional<study::TrialResult> best;
+  std::map<std::int64_t, LastResult> last_result;  // trial -> its last finished job
   std::int64_t unreported = 0;
   for (const auto& t : trials) unreported += t.state == "running" ? 1 : 0;
   for (const auto& ev : events) {
@@ -150,6 +151,7 @@ json page_data(const HtmlOptions& opt) {
     const auto rec = record_at.find({ev.trial, ev.budget_epochs});
     const double val = rec != record_at.end() ? score::record_number(*rec->second, "original_val_acc") : std::nan("");
     const bool promoted = max_start_budget[ev.trial] > ev.budget_epochs;
+    last_result[ev.trial] = {ev.trial, ev.budget_epochs, ev.score, val, ev.state == "complete"};
     results.push_back({{"seq", ev.seq}, {"trial", ev.trial}, {"bracket", ev.bracket}, {"rung", ev.rung},
                        {"budget", ev.budget_epochs}, {"score", num(ev.score)}, {"state", ev.state},
                        {"seconds", num(ev.seconds)}, {"val_acc", num(val)},
@@ -197,34 +199,19 @@ json page_data(const HtmlOptions& opt) {
   // ---- best configurations at the largest budget reached, ranked as the incumbent is chosen.
   json top = json::array();
   {
-    std::vector<const json*> rows;
-    std::map<std::int64_t, const json*> last;
-    for (const auto& r : results) last[r["trial"].get<std::int64_t>()] = &r;
-    std::int64_t top_budget = 0;
-    for (const auto& [trial, r] : last) {
-      if ((*r)["state"] == "complete") top_budget = std::max(top_budget, (*r)["budget"].get<std::int64_t>());
-    }
-    for (const auto& [trial, r] : last) {
-      if ((*r)["state"] == "complete" && (*r)["budget"] == top_budget) rows.push_back(r);
-    }
-    const bool full = top_budget == max_budget;
-    auto key = [&](const json* r) {
-      const auto& v = full ? (*r)["val_acc"] : (*r)["score"];
-      return v.is_number() ? v.get<double>() : -INFINITY;
-    };
-    std::stable_sort(rows.begin(), rows.end(), [&](const json* a, const json* b) { return key(a) > key(b); });
-    if (static_cast<int>(rows.size()) > opt.top) rows.resize(static_cast<std::size_t>(opt.top));
-    for (const auto* r : rows) {
-      const auto trial = (*r)["trial"].get<std::int64_t>();
-      const auto& config = by_id.count(trial) ? by_id.at(trial)->config : json::object();
-      const auto rec = record_at.find({trial, top_budget});
-      top.push_back({{"trial", trial}, {"budget", top_budget}, {"score", (*r)["score"]},
-                     {"val_acc", (*r)["val_acc"]},
+    std::vector<LastResult> last;
+    for (const auto& [trial, r] : last_result) last.push_back(r);
+    const auto best_configs = top_configurations(last, max_budget, opt.top);
+    for (const auto& r : best_configs.rows) {
+      const auto& config = by_id.count(r.trial) ? by_id.at(r.trial)->config : json::object();
+      const auto rec = record_at.find({r.trial, r.budget_epochs});
+      top.push_back({{"trial", r.trial}, {"budget", r.budget_epochs}, {"score", num(r.score)},
+                     {"val_acc", num(r.val_acc)},
                      {"test_acc", num(rec != record_at.end() ? score::record_number(*rec->second, "test_acc") : NAN)},
-                     {"epochs", epochs_of[trial]}, {"seconds", num(seconds_of[trial])}, {"config", config},
+                     {"epochs", epochs_of[r.trial]}, {"seconds", num(seconds_of[r.trial])}, {"config", config},
                      {"cell_svg", cell_svg(config)}});
     }
-    if (!top.empty()) top.front()["ranked_by"] = full ? "val_acc" : "score";
+    if (!top.empty()) top.front()["ranked_by"] = best_configs.by_val_acc ? "val_acc" : "score";
   }
 
   // ---- rank statistics (Figures 7 and 8): trials that reached the largest budget.

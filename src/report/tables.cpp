@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -213,6 +214,25 @@ nlohmann::json to_json(const Table& table) {
     out.push_back(std::move(obj));
   }
   return out;
+}
+
+TopConfigurations top_configurations(const std::vector<LastResult>& last, std::int64_t max_budget, int n) {
+  TopConfigurations top;
+  for (const auto& r : last) {
+    if (r.complete) top.budget_epochs = std::max(top.budget_epochs, r.budget_epochs);
+  }
+  for (const auto& r : last) {
+    if (r.complete && r.budget_epochs == top.budget_epochs) top.rows.push_back(r);
+  }
+  top.by_val_acc = top.budget_epochs == max_budget;
+  const auto key = [&](const LastResult& r) {
+    const double v = top.by_val_acc ? r.val_acc : r.score;
+    return std::isfinite(v) ? v : -std::numeric_limits<double>::infinity();
+  };
+  std::stable_sort(top.rows.begin(), top.rows.end(),
+                   [&](const LastResult& a, const LastResult& b) { return key(a) > key(b); });
+  if (top.rows.size() > static_cast<std::size_t>(std::max(n, 0))) top.rows.resize(static_cast<std::size_t>(n));
+  return top;
 }
 
 }  // namespace fhist::report

@@ -47,6 +47,25 @@ struct JournalRanks {
 // `estimators` empty: every registry estimator. Throws InputError / store::StoreError as journal_table.
 JournalRanks journal_ranks(const std::string& journal, const std::vector<std::string>& estimators = {});
 
+// One trial's last finished job, as the list of best configurations reads it.
+struct LastResult {
+  std::int64_t trial = 0;
+  std::int64_t budget_epochs = 0;
+  double score = 0.0;
+  double val_acc = 0.0;   // the network's own validation accuracy at that budget (NaN if not recorded)
+  bool complete = false;  // the job finished (not failed or diverged)
+};
+// The best configurations, ranked as the search picks its incumbent (study::improves): the trials whose last result
+// is complete at the largest budget any such result reached; by validation accuracy when that budget is the full
+// one (`max_budget`), else by score. At most `n`, best first; equals keep the order of `last`. The report's text,
+// its --json and the HTML page all list these.
+struct TopConfigurations {
+  std::int64_t budget_epochs = 0;
+  bool by_val_acc = false;
+  std::vector<LastResult> rows;
+};
+TopConfigurations top_configurations(const std::vector<LastResult>& last, std::int64_t max_budget, int n);
+
 // RFC 4180 CSV: a header line, then the rows; fields with a comma, quote or line break are quoted.
 std::string to_csv(const Table& table);
 // An array of objects, one per row.

@@ -104,5 +104,30 @@ TEST(Report, CsvQuotesWhatNeedsQuotingAndLeavesGapsEmpty) {
   EXPECT_EQ(json[0]["params_lr"], 0.1);
 }
 
+TEST(Report, TopConfigurationsAreRankedAsTheIncumbentIsChosen) {
+  const double nan = std::nan("");
+  // Trials 1 and 3 reached the full budget 9: ranked by validation accuracy there, not by score; trial 4 failed at
+  // 9 and trial 0 stopped at 3. Trial 5 has no accuracy recorded: last.
+  const std::vector<LastResult> last = {{0, 3, 0.99, 0.99, true},   {1, 9, 0.50, 0.80, true},
+                                        {3, 9, 0.90, 0.70, true},   {4, 9, -INFINITY, 0.95, false},
+                                        {5, 9, 0.95, nan, true}};
+  auto top = top_configurations(last, 9, 10);
+  EXPECT_EQ(top.budget_epochs, 9);
+  EXPECT_TRUE(top.by_val_acc);
+  ASSERT_EQ(top.rows.size(), 3u);
+  EXPECT_EQ(top.rows[0].trial, 1);
+  EXPECT_EQ(top.rows[1].trial, 3);
+  EXPECT_EQ(top.rows[2].trial, 5);
+  EXPECT_EQ(top_configurations(last, 9, 1).rows.size(), 1u);
+  // Below the full budget (max 27 here) the score ranks: trial 5 first.
+  top = top_configurations(last, 27, 2);
+  EXPECT_FALSE(top.by_val_acc);
+  ASSERT_EQ(top.rows.size(), 2u);
+  EXPECT_EQ(top.rows[0].trial, 5);
+  EXPECT_EQ(top.rows[1].trial, 3);
+  // Nothing complete: nothing listed.
+  EXPECT_TRUE(top_configurations({{4, 9, -INFINITY, 0.9, false}}, 9, 10).rows.empty());
+}
+
 }  // namespace
 }  // namespace fhist::report
