@@ -62,6 +62,10 @@ class Objective {
   virtual Outcome run(const sched::Job& job, const space::Config& config, const Worker& worker) = 0;
   // Called on the thread that will run jobs for `worker`, before it runs one.
   virtual void prepare_thread(const Worker& worker) {}
+  // The scheduler will run no more jobs of `trial` (finished, failed, or not promoted): what the objective keeps for
+  // it (a checkpoint) may go. Called on the loop's thread, never while a job of `trial` runs; again for the same
+  // trial when a resume replays the journal.
+  virtual void release(std::int64_t trial) {}
 };
 
 // A job that ended: its outcome, or the exception that ended it.

@@ -89,6 +89,13 @@ class TrainingObjective final : public exec::Objective {
     }
   }
 
+  // A retired trial's checkpoint is no longer needed, unless the search keeps them (--keep-checkpoints).
+  void release(std::int64_t trial) override {
+    if (o_.keep_checkpoints) return;
+    std::error_code ec;
+    fs::remove_all(study::trial_dir(journal_, trial), ec);
+  }
+
   static EnvironmentError checkpoint_write_error(std::int64_t trial, const std::string& why) {
     return EnvironmentError(fmt::format("trial {}: {}. The search stopped here; every finished result is kept: free "
                                         "space or fix the folder, then resume",

@@ -303,10 +303,7 @@ class Runner {
     for (auto t : scheduler_->take_retired()) {
       const auto row = store_->trial(t);
       if (row && row->state == "paused") store_->set_trial_state(t, "complete");
-      if (!o_.keep_checkpoints) {
-        std::error_code ec;
-        fs::remove_all(trial_dir(journal_, t), ec);
-      }
+      objective_.release(t);
     }
   }
 

@@ -57,7 +57,11 @@ class FakeObjective : public exec::Objective {
     return o;
   }
 
+  // The loop calls release on its own thread: no lock needed.
+  void release(std::int64_t trial) override { ++released[trial]; }
+
   static inline std::atomic<bool> interrupted{false};
+  static inline std::map<std::int64_t, int> released;  // trial -> release calls
 
  private:
   exec::EpochSink& journal_;
@@ -116,10 +120,14 @@ Callbacks interruptible() {
 
 TEST(StudyLoop, HyperBandPromotesTheBestScoresAndFailuresAreData) {
   testing::TempDir dir;
+  FakeObjective::released.clear();
   const auto s = run_study(hyperband(), dir.str("j.db"), fake({2}, {3}));
   const auto r = results(dir.str("j.db"));
   ASSERT_EQ(r.size(), 22u);  // the plan for 1..9 eta 3: 17 configurations, 22 jobs
   EXPECT_EQ(s.trials, 17);
+  // Every trial is released once, when the scheduler is done with it (its checkpoint may go).
+  ASSERT_EQ(FakeObjective::released.size(), 17u);
+  for (const auto& [trial, calls] : FakeObjective::released) EXPECT_EQ(calls, 1) << "trial " << trial;
   bool unique = false;
   EXPECT_EQ(static_cast<std::int64_t>(epoch_rows(dir.str("j.db"), &unique)), s.epochs_trained);
   EXPECT_TRUE(unique);
