@@ -182,7 +182,8 @@ std::vector<std::string> device_list(const std::string& devices);
 // A number for a journal or JSON output: null where it is not finite (JSON has no NaN or infinity).
 nlohmann::json json_number(double v);
 
-// Where a study keeps trial checkpoints: "<journal>.trials/trial_<id>/".
+// Where a search's trial keeps its files (the training objective's checkpoint): "<journal>.trials/trial_<id>/",
+// beside the journal, so every MPI rank that shares the work dir finds them.
 std::string trial_dir(const std::string& journal, std::int64_t trial);
 
 }  // namespace fhist::study
