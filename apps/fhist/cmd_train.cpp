@@ -20,6 +20,7 @@
 #include "data/dataset.hpp"
 #include "models/model.hpp"
 #include "nas/network.hpp"
+#include "objective/train_run.hpp"
 #include "objective/training.hpp"
 #include "space/catalog.hpp"
 #include "space/darts.hpp"
@@ -147,13 +148,6 @@ std::string new_run_dir() {
     const auto dir = i == 1 ? std::string("runs/train") : fmt::format("runs/train-{}", i);
     if (!std::filesystem::exists(dir)) return dir;
   }
-}
-
-nlohmann::json record_json(const train::EpochRecord& r, const score::TrialHistory& upto) {
-  auto j = objective::epoch_row(r, upto);
-  j["epoch"] = r.epoch;
-  j["estimate_paper_seconds"] = study::json_number(r.estimate_paper_seconds);
-  return j;
 }
 
 // --config: one configuration of a search space (e.g. {"ra_n": 2, "ra_m": 9} or an NB-201 cell's edges), applied
@@ -296,55 +290,26 @@ void run_train(TrainCmd& c) {
   // With --json, stdout carries the JSON only; the table goes to stderr.
   std::FILE* human = c.out.json ? stderr : stdout;
 
-  const auto t_start = std::chrono::steady_clock::now();
-  auto tt = data::load_dataset(c.data);
-  auto split = data::split_train_val(tt.train, c.train_size, c.val_size, c.opts.seed);
-
-  spec.in_channels = tt.train.channels();
-  spec.num_classes = tt.train.num_classes;
-  train::seed_weight_init(c.opts.seed);
-  auto model = nas::make_network(spec);
-
-  train::Trainer trainer(model, split.train, split.val, c.opts);
-  // The folder is made once the data and the network are known to work, so bad input leaves nothing behind.
-  if (!c.no_checkpoint && !c.resume) {
-    std::filesystem::create_directories(c.run_dir);
-    write_file_atomically(settings_file(c.run_dir), [&](std::ostream& os) { os << settings.dump(2) << "\n"; });
-  }
-  if (!c.no_checkpoint) {
-    fmt::print(human, "run folder: {} (continue it with: fhist train --resume --run-dir {})\n", c.run_dir, c.run_dir);
-  }
-  if (c.resume) {
-    try {
-      trainer.load_checkpoint(ckpt);
-    } catch (const CheckpointError& e) {
-      // The run named by --run-dir does not fit these settings: bad input.
-      throw InputError(fmt::format("{}; continue with the same settings or use another --run-dir", e.what()));
-    }
-    fmt::print(human, "resumed from {} after epoch {}\n", ckpt, trainer.epochs_done());
-  }
-
-  fmt::print(human,
-             "fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
-             "device {}, {} threads, seed {}\n",
-             c.model, tt.train.name, split.train.size(), split.val.size(), tt.test.size(), tt.train.channels(),
-             tt.train.height(), tt.train.width(), models::count_parameters(*model) / 1e6, model->feature_dim(), device,
-             at::get_num_threads(), c.opts.seed);
-  fmt::print(human,
-             "schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
-             c.opts.lr, c.opts.max_epochs, c.opts.epochs, c.opts.batch_size, c.opts.window, c.feature_dtype);
+  objective::TrainRunOptions run;
+  run.data = c.data;
+  run.train_size = c.train_size;
+  run.val_size = c.val_size;
+  run.model = spec;
+  run.train = c.opts;
+  run.checkpoint = ckpt;
+  run.resume = c.resume;
   const bool paper = c.opts.compare_impl;
-  fmt::print(human, "{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%", "fh%",
-             paper ? fmt::format("  {:>8}", "fh-pap%") : "", "sec", "est_sec", paper ? "  pap_sec" : "");
-
+  auto print_record = [&](const train::EpochRecord& r) {
+    fmt::print(human, "{:>5}  {:8.4f}  {:>8}  {:>8}  {:>8}{}  {:7.1f}  {:8.3f}{}\n", r.epoch, r.train_loss,
+               pct(r.original_val_acc), pct(r.refit_val_acc), pct(r.estimate),
+               paper ? "  " + fmt::format("{:>8}", pct(r.estimate_paper)) : "", r.seconds, r.estimate_seconds,
+               paper ? fmt::format("  {:7.3f}", r.estimate_paper_seconds) : "");
+    std::fflush(human);
+  };
   nlohmann::json out = {{"fhist_version", FHIST_VERSION},
                         {"data", c.data},
                         {"model", c.model},
                         {"width_mult", c.width_mult},
-                        {"parameters", models::count_parameters(*model)},
-                        {"train_size", split.train.size()},
-                        {"val_size", split.val.size()},
-                        {"test_size", tt.test.size()},
                         {"epochs_budget", c.opts.epochs},
                         {"max_epochs", c.opts.max_epochs},
                         {"batch_size", c.opts.batch_size},
@@ -359,68 +324,71 @@ void run_train(TrainCmd& c) {
                         {"channels_last", c.rt.channels_last},
                         {"threads", at::get_num_threads()},
                         {"run_dir", c.run_dir}};
-  auto update_json = [&]() {
-    out["epochs"] = nlohmann::json::array();
-    score::TrialHistory history;
-    history.final_epoch = c.opts.max_epochs;
-    history.params = static_cast<double>(models::count_parameters(trainer.model()));
-    history.num_classes = tt.train.num_classes;
-    for (const auto& r : trainer.records()) {
-      history.epochs.push_back(objective::epoch_measures(r));
-      out["epochs"].push_back(record_json(r, history));
+  objective::TrainRunProgress progress;
+  progress.started = [&](const objective::TrainRunInfo& info) {
+    // The folder is made once the data and the network are known to work, so bad input leaves nothing behind.
+    if (!c.no_checkpoint && !c.resume) {
+      std::filesystem::create_directories(c.run_dir);
+      write_file_atomically(settings_file(c.run_dir), [&](std::ostream& os) { os << settings.dump(2) << "\n"; });
     }
+    if (!c.no_checkpoint) {
+      fmt::print(human, "run folder: {} (continue it with: fhist train --resume --run-dir {})\n", c.run_dir,
+                 c.run_dir);
+    }
+    if (c.resume) fmt::print(human, "resumed from {} after epoch {}\n", ckpt, info.resumed_epochs);
+    fmt::print(human,
+               "fhist train: {} on {} ({} train / {} val / {} test, {}x{}x{}), {:.3f} M parameters, feature dim {}, "
+               "device {}, {} threads, seed {}\n",
+               c.model, info.dataset, info.train_images, info.val_images, info.test_images, info.channels,
+               info.height, info.width, static_cast<double>(info.parameters) / 1e6, info.feature_dim, device,
+               at::get_num_threads(), c.opts.seed);
+    fmt::print(human,
+               "schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
+               c.opts.lr, c.opts.max_epochs, c.opts.epochs, c.opts.batch_size, c.opts.window, c.feature_dtype);
+    fmt::print(human, "{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%",
+               "fh%", paper ? fmt::format("  {:>8}", "fh-pap%") : "", "sec", "est_sec", paper ? "  pap_sec" : "");
   };
-  // -o is rewritten after every epoch (a crash keeps what finished); --json prints once, at the end.
-  auto write_file = [&]() {
-    if (c.out.output.empty()) return;
-    update_json();
-    JsonOutput{false, c.out.output}.write(out);
-  };
-
-  auto print_record = [&](const train::EpochRecord& r) {
-    fmt::print(human, "{:>5}  {:8.4f}  {:>8}  {:>8}  {:>8}{}  {:7.1f}  {:8.3f}{}\n", r.epoch, r.train_loss,
-               pct(r.original_val_acc), pct(r.refit_val_acc), pct(r.estimate),
-               paper ? "  " + fmt::format("{:>8}", pct(r.estimate_paper)) : "", r.seconds, r.estimate_seconds,
-               paper ? fmt::format("  {:7.3f}", r.estimate_paper_seconds) : "");
-    std::fflush(human);
-  };
-  for (const auto& r : trainer.records()) print_record(r);
-
   const InterruptGuard interrupt;
   struct Stop {};
-  while (!trainer.finished()) {
-    std::unique_ptr<ProgressBar> bar;
-    const auto epoch = trainer.epochs_done() + 1;
-    train::EpochRecord rec;
-    try {
-      rec = trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
-        if (interrupt.signal() != 0) throw Stop{};
-        if (!bar) bar = std::make_unique<ProgressBar>(steps, fmt::format("epoch {}/{}", epoch, c.opts.epochs));
-        bar->update(step, fmt::format("loss {:.4f}", loss));
-      });
-    } catch (const Stop&) {
-      if (bar) bar->finish();
-      fmt::print(human, "\ninterrupted by {} in epoch {}: {} epoch(s) done{}\n", interrupt.name(), epoch, epoch - 1,
-                 c.no_checkpoint || epoch == 1
-                     ? std::string(" (no checkpoint to resume from)")
-                     : fmt::format("; resume with: fhist train --resume --run-dir {}", c.run_dir));
-      std::fflush(human);
-      throw Interrupted{interrupt.signal()};
+  std::unique_ptr<ProgressBar> bar;
+  std::int64_t stopped_in = 0;
+  progress.step = [&](std::int64_t epoch, std::int64_t step, std::int64_t steps, double loss) {
+    if (interrupt.signal() != 0) {
+      stopped_in = epoch;
+      throw Stop{};
     }
+    if (!bar) bar = std::make_unique<ProgressBar>(steps, fmt::format("epoch {}/{}", epoch, c.opts.epochs));
+    bar->update(step, fmt::format("loss {:.4f}", loss));
+  };
+  // -o is rewritten after every epoch (a crash keeps what finished); --json prints once, at the end.
+  progress.epoch = [&](const train::EpochRecord& r, const nlohmann::json& so_far) {
     if (bar) bar->finish();
-    print_record(rec);
-    if (!c.no_checkpoint) trainer.save_checkpoint(ckpt);
-    write_file();
+    bar.reset();
+    print_record(r);
+    if (c.out.output.empty()) return;
+    auto j = out;
+    j.update(so_far);
+    JsonOutput{false, c.out.output}.write(j);
+  };
+  nlohmann::json result;
+  try {
+    result = objective::train_run(run, progress);
+  } catch (const Stop&) {
+    if (bar) bar->finish();
+    fmt::print(human, "\ninterrupted by {} in epoch {}: {} epoch(s) done{}\n", interrupt.name(), stopped_in,
+               stopped_in - 1,
+               c.no_checkpoint || stopped_in == 1
+                   ? std::string(" (no checkpoint to resume from)")
+                   : fmt::format("; resume with: fhist train --resume --run-dir {}", c.run_dir));
+    std::fflush(human);
+    throw Interrupted{interrupt.signal()};
   }
-
-  const double test_acc = trainer.evaluate_accuracy(tt.test);
-  const auto& last = trainer.records().back();
+  out.update(result);
+  const auto& last = result.at("epochs").back();
+  const auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
   fmt::print(human, "final: test accuracy {:.2f}% after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
-             100.0 * test_acc, trainer.epochs_done(), 100.0 * last.original_val_acc, pct(last.estimate));
-  out["test_acc"] = test_acc;
-  out["total_seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  update_json();
+             100.0 * number(result.at("test_acc")), result.at("epochs_done").get<std::int64_t>(),
+             100.0 * number(last.at("original_val_acc")), pct(number(last.at("estimate"))));
   c.out.write(out);
   if (!c.out.output.empty()) fmt::print(human, "results: {}\n", c.out.output);
   if (!c.opts.save_features_dir.empty()) fmt::print(human, "feature history: {}\n", c.opts.save_features_dir);
