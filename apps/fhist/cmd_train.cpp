@@ -202,8 +202,7 @@ void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
   // The parameters are checked, not resnet-scale's FLOPs cap: that constrains a search; train trains what it is given.
   if (!c.space.empty()) {
     const auto sp = space::load_space(c.space, "none");
-    const auto builtin = space::space_names();
-    space::check_space_params(sp, std::find(builtin.begin(), builtin.end(), c.space) == builtin.end() ? c.space : "");
+    space::check_space_params(sp, space::is_builtin_space(c.space) ? "" : c.space);
     sp.validate(config);
   }
   study::StudyOptions o;

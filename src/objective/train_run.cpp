@@ -39,14 +39,16 @@ nlohmann::json train_run(const TrainRunOptions& o, const TrainRunProgress& progr
                         {"train_size", split.train.size()},
                         {"val_size", split.val.size()},
                         {"test_size", tt.test.size()}};
-  // Every row is recomputed from the records: each estimator's score needs the history through its epoch.
+  // A row's scores read the history through its own epoch, so earlier rows never change: only new records are added.
+  out["epochs"] = nlohmann::json::array();
+  score::TrialHistory history;
+  history.final_epoch = o.train.max_epochs;
+  history.params = static_cast<double>(parameters);
+  history.num_classes = tt.train.num_classes;
   auto update = [&]() {
-    out["epochs"] = nlohmann::json::array();
-    score::TrialHistory history;
-    history.final_epoch = o.train.max_epochs;
-    history.params = static_cast<double>(parameters);
-    history.num_classes = tt.train.num_classes;
-    for (const auto& r : trainer.records()) {
+    const auto& records = trainer.records();
+    for (std::size_t i = history.epochs.size(); i < records.size(); ++i) {
+      const auto& r = records[i];
       history.epochs.push_back(epoch_measures(r));
       auto row = epoch_row(r, history);
       row["epoch"] = r.epoch;

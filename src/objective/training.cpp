@@ -59,9 +59,7 @@ class TrainingObjective final : public exec::Objective {
         on_step_(ctx.on_step),
         estimator_(score::make_estimator(ctx.options.estimator)) {
     // Names and ranges of the space's parameters, then the devices, before any data is read.
-    const auto builtin = space::space_names();
-    const bool file = std::find(builtin.begin(), builtin.end(), o_.space) == builtin.end();
-    space::check_space_params(ctx.space, file ? o_.space : "");
+    space::check_space_params(ctx.space, space::is_builtin_space(o_.space) ? "" : o_.space);
     check_devices(ctx);
     {
       // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).

@@ -156,6 +156,11 @@ std::vector<std::string> space_names() {
   return names;
 }
 
+bool is_builtin_space(const std::string& spec) {
+  const auto names = space_names();
+  return std::find(names.begin(), names.end(), spec) != names.end();
+}
+
 SearchSpace load_space(const std::string& spec, const std::string& flops_cap, double width_mult) {
   if (spec == "nb201") return nb201_space();
   if (spec == "darts") return darts_space();

@@ -14,6 +14,8 @@ namespace fhist::space {
 // (check_space_params for training).
 SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "", double width_mult = 1.0);
 std::vector<std::string> space_names();
+// Whether `spec` names a built-in space (else load_space reads it as a file).
+bool is_builtin_space(const std::string& spec);
 
 // Throws InputError for a parameter of `s` that no trial could apply (not a training option, not a cell edge).
 // Also ranges outside what the option accepts (a negative batch size). `source` names the space file, if any.

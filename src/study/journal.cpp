@@ -64,11 +64,13 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
   const auto study = store.read_study();
   if (!study) throw store::StoreError(fmt::format("{}: the journal has no study record", store.path()));
   auto options = StudyOptions::from_json(study->at("options"));
-  const auto all = space::space_names();
-  const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
-  auto space = builtin ? space::load_space(options.space, options.flops_cap, options.width_mult)
-                       : space::SearchSpace::from_json(study->at("space_definition"), store.path());
-  return {options, space};
+  return {options, space_of(options, *study, store.path())};
+}
+
+space::SearchSpace space_of(const StudyOptions& options, const nlohmann::json& record, const std::string& source) {
+  return space::is_builtin_space(options.space)
+             ? space::load_space(options.space, options.flops_cap, options.width_mult)
+             : space::SearchSpace::from_json(record.at("space_definition"), source);
 }
 
 }  // namespace detail

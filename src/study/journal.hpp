@@ -12,6 +12,10 @@ namespace fhist::study::detail {
 sched::TrialState state_of(const std::string& s);
 store::Event result_event(const TrialResult& r);
 TrialResult result_of(const store::Event& e);
+// The space of a search with these options: a built-in one rebuilt by name, else `record`'s "space_definition" (the
+// journal's study record, or rank 0's hello: a space file may have changed or moved since). `source` names where
+// the definition comes from, for errors.
+space::SearchSpace space_of(const StudyOptions& options, const nlohmann::json& record, const std::string& source);
 // The options and the space a journal was created with. StoreError without a study record.
 std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store);
 // InputError for a journal created by a search that was stopped before it started: nothing to resume or read.

@@ -425,10 +425,7 @@ void serve_mpi_worker(const MakeObjective& make, const Callbacks& callbacks) {
                              std::function<bool()> cancelled) -> std::unique_ptr<exec::Objective> {
     auto options = StudyOptions::from_json(hello.at("options"));
     const auto journal = hello.at("journal").get<std::string>();
-    const auto all = space::space_names();
-    const bool builtin = std::find(all.begin(), all.end(), options.space) != all.end();
-    auto space = builtin ? space::load_space(options.space, options.flops_cap, options.width_mult)
-                         : space::SearchSpace::from_json(hello.at("space_definition"), journal);
+    auto space = detail::space_of(options, hello, journal);
     // The options arrive resolved (table settings applied): only the table's rows are needed here.
     auto table = options.table.empty() ? nullptr
                                        : std::make_shared<const BenchmarkTable>(BenchmarkTable::load(options.table));
@@ -454,10 +451,7 @@ StudySummary resume_study(const std::string& journal, const MakeObjective& make,
     }
     options.data = *resume.data;
   }
-  if (resume.workers) {
-    if (*resume.workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", *resume.workers));
-    options.workers = *resume.workers;
-  }
+  if (resume.workers) options.workers = *resume.workers;
   if (resume.device) options.device = *resume.device;
   if (resume.threads) options.threads = *resume.threads;
   options.executor = resume.executor;
