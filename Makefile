@@ -39,7 +39,7 @@ fuzz: deps
 	bash scripts/install-deps.sh --fuzz
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
 	  -DFHIST_LIBFUZZER=ON -DFHIST_BUILD_BENCH=OFF -DFHIST_BUILD_EXAMPLES=OFF
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_cifar fuzz_npy fuzz_arch fuzz_json
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_cifar fuzz_npy fuzz_arch fuzz_json fuzz_csv
 	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # The main job: a HyperBand search on Fashion-MNIST whose trials are ranked by the feature-history estimate.

@@ -8,7 +8,7 @@ BUILD=${1:?usage: fuzz.sh BUILD_DIR [SECONDS] [TARGET...]}
 SECONDS_EACH=${2:-60}
 shift $(( $# >= 2 ? 2 : 1 ))
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(idx cifar npy arch json)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(idx cifar npy arch json csv)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 found=0
 for t in "${TARGETS[@]}"; do

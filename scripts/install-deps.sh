@@ -12,7 +12,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist   # /usr/share/datasets/fashion-mnist
   python3 python3-numpy   # end-to-end tests: JSON checks, NumPy interop of the .npy layout
-  libstb-dev              # stb_image: the HTML report's test reads its screenshot
+  libstb-dev              # stb_image: image folders (--data folder:DIR); the HTML report's test reads its screenshot
+  libcsv-dev              # CSV tables (--data csv:FILE)
+  python3-sklearn python3-pil  # end-to-end tests on real data nobody here wrote (sklearn's digits, breast cancer)
   libopenmpi-dev openmpi-bin   # the MPI executor (fhist search --executor mpi under mpirun)
 )
 # Best effort: the HTML report's end-to-end test renders the page in headless Chromium and is skipped, saying why,

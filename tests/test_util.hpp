@@ -40,3 +40,10 @@ inline std::string input_error_message(const std::function<void()>& f) {
 }
 
 }  // namespace fhist::testing
+
+// The InputError that `expr` throws must contain `text` (gtest; prints the message it got).
+#define FHIST_EXPECT_INPUT_ERROR(expr, text)                                                        \
+  do {                                                                                              \
+    const auto fhist_msg_ = fhist::testing::input_error_message([&] { static_cast<void>(expr); }); \
+    EXPECT_NE(fhist_msg_.find(text), std::string::npos) << fhist_msg_;                              \
+  } while (0)

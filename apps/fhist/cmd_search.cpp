@@ -78,6 +78,7 @@ struct SearchCmd {
   bool resume = false;
   bool workers_given = false;
   RuntimeOptions rt;
+  DataFlags data;
   const CLI::App* app = nullptr;  // to tell the flags given on this command line (--resume refuses most)
 };
 
@@ -109,6 +110,7 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
 }
 
 void run_search(SearchCmd& c) {
+  if (!c.resume) resolve_study_flags(*c.app, c.data, c.o);
   const std::string device = apply_runtime(c.rt, true);
   // Under mpirun every rank runs this command: rank 0 the search, ranks 1..N its jobs (they print nothing).
   std::optional<exec::MpiSession> mpi;
@@ -135,6 +137,7 @@ void run_search(SearchCmd& c) {
     at::set_num_threads(stored->threads);
   }
   if (!stored) {
+    prepare_user_data(c.o);
     c.o.device = device;
     c.o.bf16 = c.rt.precision == "bf16";
     c.o.channels_last = c.rt.channels_last;
@@ -221,7 +224,7 @@ void register_search(CLI::App& app) {
   {
     auto c = std::make_shared<SearchCmd>();
     auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
-    add_study_flags(*sub, c->o);
+    add_study_flags(*sub, c->o, c->data);
     sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha")
         ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
         ->capture_default_str();

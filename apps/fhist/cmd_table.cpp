@@ -32,6 +32,8 @@ struct TableCmd {
   double minutes = 0;  // 0 = no limit
   bool workers_given = false;
   RuntimeOptions rt;
+  DataFlags data;
+  const CLI::App* app = nullptr;
 };
 
 void run_table(TableCmd& c) {
@@ -52,6 +54,8 @@ void run_table(TableCmd& c) {
   } else {
     if (c.configs < 1) throw InputError(fmt::format("--configs must be >= 1 (got {})", c.configs));
     if (c.epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.epochs));
+    resolve_study_flags(*c.app, c.data, c.o);
+    prepare_user_data(c.o);
     c.o.algo = "random";
     c.o.sched.min_budget = c.o.sched.max_budget = c.epochs;
     c.o.sched.n_configs = c.configs;
@@ -62,7 +66,7 @@ void run_table(TableCmd& c) {
     c.o.validate();
     fmt::print("table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
                "target), seed {}, {} threads, {} worker(s)\n",
-               c.journal, configs, c.o.space, epochs, c.o.model, c.o.data, c.o.train_size, c.o.val_size, c.o.seed,
+               c.journal, configs, c.o.space, epochs, c.o.model, c.o.data, study::size_text(c.o.train_size), study::size_text(c.o.val_size), c.o.seed,
                c.o.threads, c.o.workers);
   }
   std::fflush(stdout);
@@ -321,12 +325,13 @@ void register_table(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--minutes", c->minutes, "start no new configuration after this many minutes (0 = no limit)")
       ->capture_default_str();
-  add_study_flags(*sub, c->o);
+  add_study_flags(*sub, c->o, c->data);
   sub->add_option("--workers", c->o.workers, "configurations trained at once")
       ->check(at_least(1))
       ->capture_default_str()
       ->each([c](const std::string&) { c->workers_given = true; });
   add_runtime_flags(*sub, c->rt);
+  c->app = sub;
   sub->callback([c]() { run_table(*c); });
   }
 }

@@ -18,6 +18,7 @@
 #include "core/progress.hpp"
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
+#include "input/input.hpp"
 #include "models/model.hpp"
 #include "nas/network.hpp"
 #include "objective/train_run.hpp"
@@ -52,6 +53,7 @@ struct TrainCmd {
   std::string config_from;  // JOURNAL[:TRIAL]: a search's best configuration (or trial TRIAL's), as --config
   train::TrainOptions opts;
   RuntimeOptions rt;
+  DataFlags dflags;
   const CLI::App* app = nullptr;  // to tell the flags given on this command line from defaults
 };
 
@@ -74,6 +76,13 @@ Setting setting(std::string flag, Ref ref) {
 const std::vector<Setting>& run_settings() {
   static const std::vector<Setting> all = {
       setting("data", [](TrainCmd& c) -> auto& { return c.data; }),
+      setting("target", [](TrainCmd& c) -> auto& { return c.dflags.target; }),
+      setting("skip-rows", [](TrainCmd& c) -> auto& { return c.dflags.skip_rows; }),
+      setting("no-header", [](TrainCmd& c) -> auto& { return c.dflags.no_header; }),
+      setting("image-size", [](TrainCmd& c) -> auto& { return c.dflags.image_size; }),
+      setting("image-channels", [](TrainCmd& c) -> auto& { return c.dflags.image_channels; }),
+      setting("skip-bad-images", [](TrainCmd& c) -> auto& { return c.dflags.skip_bad_images; }),
+      setting("holdout", [](TrainCmd& c) -> auto& { return c.dflags.holdout; }),
       setting("model", [](TrainCmd& c) -> auto& { return c.model; }),
       setting("arch", [](TrainCmd& c) -> auto& { return c.arch; }),
       setting("channels", [](TrainCmd& c) -> auto& { return c.channels; }),
@@ -239,7 +248,14 @@ void run_train(TrainCmd& c) {
   } else if (!c.config.empty()) {
     c.config = read_config(c.config).dump();
   }
+  // A user's data: sizes fhist chooses (0 = auto) and, for a table, the mlp, unless the flags say otherwise.
+  if (input::is_user_data(c.data)) {
+    if (c.app->count("--train-size") == 0) c.train_size = 0;
+    if (c.app->count("--val-size") == 0) c.val_size = 0;
+    if (c.app->count("--model") == 0 && input::parse_source(c.data).kind == input::SourceKind::kCsv) c.model = "mlp";
+  }
   if (c.resume) apply_stored_settings(c);
+  check_data_flags(*c.app, c.data);
   if (c.run_dir.empty() && !c.no_checkpoint) c.run_dir = new_run_dir();
   c.augment = data::resolve_augment(c.augment, c.data);
   nlohmann::json settings = nlohmann::json::object();
@@ -291,6 +307,13 @@ void run_train(TrainCmd& c) {
 
   objective::TrainRunOptions run;
   run.data = c.data;
+  run.data_options = c.dflags.options();
+  std::unique_ptr<ProgressBar> decode_bar;
+  run.decode_progress = [&](std::int64_t done, std::int64_t total) {
+    if (!decode_bar) decode_bar = std::make_unique<ProgressBar>(total, "decoding images");
+    decode_bar->update(done);
+    if (done == total) decode_bar->finish();
+  };
   run.train_size = c.train_size;
   run.val_size = c.val_size;
   run.model = spec;
@@ -385,8 +408,10 @@ void run_train(TrainCmd& c) {
   out.update(result);
   const auto& last = result.at("epochs").back();
   const auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
-  fmt::print(human, "final: test accuracy {:.2f}% after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
-             100.0 * number(result.at("test_acc")), result.at("epochs_done").get<std::int64_t>(),
+  const auto& test_acc = result.at("test_acc");
+  fmt::print(human, "final: test accuracy {} after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
+             test_acc.is_number() ? fmt::format("{:.2f}%", 100.0 * test_acc.get<double>()) : "- (the data has no test split)",
+             result.at("epochs_done").get<std::int64_t>(),
              100.0 * number(last.at("original_val_acc")), pct(number(last.at("estimate"))));
   c.out.write(out);
   if (!c.out.output.empty()) fmt::print(human, "results: {}\n", c.out.output);
@@ -399,9 +424,11 @@ void register_train(CLI::App& app) {
   auto c = std::make_shared<TrainCmd>();
   auto* sub = app.add_subcommand("train", "train one network; print original accuracy vs. feature-history estimate");
   sub->add_option("--data", c->data,
-                  "fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR | cifar100:DIR")
+                  "fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR | cifar100:DIR; your data: folder:DIR "
+                  "(one subfolder per class), npy:DIR (x_train.npy, y_train.npy, ...), csv:FILE (with --target)")
       ->capture_default_str();
-  sub->add_option("--model", c->model, "network")
+  add_data_flags(*sub, c->dflags);
+  sub->add_option("--model", c->model, "network (a csv table: mlp)")
       ->check(CLI::IsMember(nas::network_names()))
       ->capture_default_str();
   sub->add_option("--arch,--genotype", c->arch,
@@ -423,9 +450,11 @@ void register_train(CLI::App& app) {
   sub->add_option("--batch-size", c->opts.batch_size, "training batch size")->capture_default_str();
   sub->add_option("--lr", c->opts.lr, "initial learning rate (SGD, momentum 0.9)")->capture_default_str();
   sub->add_option("--weight-decay", c->opts.weight_decay, "weight decay")->capture_default_str();
-  sub->add_option("--train-size", c->train_size, "images drawn from the training set for training")
+  sub->add_option("--train-size", c->train_size,
+                  "examples drawn from the training set for training (0 = auto; your data: auto unless given)")
       ->capture_default_str();
-  sub->add_option("--val-size", c->val_size, "images drawn from the training set for validation")
+  sub->add_option("--val-size", c->val_size,
+                  "examples drawn for validation (0 = auto: your data's val split, or 20% of its train split)")
       ->capture_default_str();
   sub->add_option("--augment", c->augment, "auto (none on Fashion-MNIST and MNIST, crop,flip on CIFAR: measured, see README) or a comma list of "
                   "crop[N], flip, cutout[N], or none")->capture_default_str();

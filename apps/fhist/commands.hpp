@@ -10,6 +10,9 @@
 namespace fhist::study {
 struct StudyOptions;
 }
+namespace fhist::input {
+struct DataOptions;
+}
 
 namespace fhist::cli {
 
@@ -76,8 +79,31 @@ void add_speed_flags(CLI::App& app, RuntimeOptions& o);
 // `allow_list`, --device may list several devices ("cuda:0,cuda:1"), returned resolved and comma-joined.
 std::string apply_runtime(const RuntimeOptions& o, bool allow_list = false);
 
+// How a user's data is read (--target, --image-size, ...): train, search, table and data share these flags.
+struct DataFlags {
+  std::string target;
+  std::string image_size;  // HxW
+  int image_channels = 0;
+  bool skip_bad_images = false;
+  int skip_rows = 0;
+  bool no_header = false;
+  std::string cache_dir;
+  double holdout = 0.0;
+  input::DataOptions options() const;  // InputError naming the flag for a bad value
+};
+void add_data_flags(CLI::App& app, DataFlags& d);
+// Throws InputError when a flag for one kind of data is given with another (--target without csv:FILE, ...).
+void check_data_flags(const CLI::App& app, const std::string& data);
+
 // The flags of a study's space, data, network and training defaults (search and table share them).
-void add_study_flags(CLI::App& app, study::StudyOptions& o);
+void add_study_flags(CLI::App& app, study::StudyOptions& o, DataFlags& d);
+// After parsing: the data options into `o`, and the defaults a user's data changes where the flag was not given
+// (--train-size / --val-size 0 = auto; a csv table searches the mlp-hparams space).
+void resolve_study_flags(const CLI::App& app, const DataFlags& d, study::StudyOptions& o);
+// A new search or table on a user's data: reads it once before the journal exists (an image folder is decoded into
+// its cache here, with a progress bar on a terminal, so no trial decodes), and stores the class names with the
+// options (data_options.classes: class index -> the folder name, CSV value or original label).
+void prepare_user_data(study::StudyOptions& o);
 
 void register_train(CLI::App& app);
 void register_estimate(CLI::App& app);
@@ -85,5 +111,6 @@ void register_search(CLI::App& app);  // plan, search, evaluate
 void register_model_info(CLI::App& app);
 void register_report(CLI::App& app);  // report, export
 void register_table(CLI::App& app);
+void register_data(CLI::App& app);
 
 }  // namespace fhist::cli

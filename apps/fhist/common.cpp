@@ -7,12 +7,15 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <thread>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
+#include "core/progress.hpp"
 #include "core/text.hpp"
+#include "input/input.hpp"
 #include "nas/network.hpp"
 #include "study/study.hpp"
 
@@ -157,16 +160,90 @@ void add_speed_flags(CLI::App& app, RuntimeOptions& o) {
   app.add_flag("--channels-last", o.channels_last, "NHWC memory format (faster convolutions on GPUs)");
 }
 
-void add_study_flags(CLI::App& app, study::StudyOptions& o) {
-  app.add_option("--space", o.space, "built-in space (hparams, randaugment, nb201, darts, resnet-scale) or a JSON file")
+input::DataOptions DataFlags::options() const {
+  input::DataOptions o;
+  o.target = target;
+  if (!image_size.empty()) std::tie(o.image_height, o.image_width) = input::parse_image_size(image_size);
+  if (image_channels != 0 && image_channels != 1 && image_channels != 3) {
+    throw InputError(fmt::format("--image-channels {}: expected 1 (grey) or 3 (colour)", image_channels));
+  }
+  o.image_channels = image_channels;
+  o.skip_bad_images = skip_bad_images;
+  o.csv_skip_rows = skip_rows;
+  o.csv_header = !no_header;
+  o.cache_dir = cache_dir;
+  o.holdout = holdout;
+  return o;
+}
+
+void add_data_flags(CLI::App& app, DataFlags& d) {
+  app.add_option("--target", d.target, "csv:FILE: the column holding the classes (a name, a 1-based number, or last)");
+  app.add_option("--skip-rows", d.skip_rows, "csv:FILE: lines before the header (or the data)")->check(at_least(0));
+  app.add_flag("--no-header", d.no_header, "csv:FILE: the first row is data; columns are named 1, 2, ...");
+  app.add_option("--image-size", d.image_size, "folder:DIR: HxW every image is resized to (default: the most common)");
+  app.add_option("--image-channels", d.image_channels, "folder:DIR: 1 or 3 (default: 3 if any image has colour)");
+  app.add_flag("--skip-bad-images", d.skip_bad_images,
+               "folder:DIR: skip (and count) undecodable and non-image files instead of stopping");
+  app.add_option("--holdout", d.holdout,
+                 "your data without a test split: set this fraction aside as one (a fixed draw), e.g. 0.2");
+  app.add_option("--cache-dir", d.cache_dir, "folder:DIR: where the decoded images are cached (default DIR/.fhist-cache)");
+}
+
+void check_data_flags(const CLI::App& app, const std::string& data) {
+  const auto kind = input::parse_source(data).kind;
+  auto refuse = [&](const char* flag, input::SourceKind want, const char* example) {
+    const auto* opt = app.get_option_no_throw(flag);
+    if (opt == nullptr || opt->count() == 0 || kind == want) return;
+    throw InputError(fmt::format("{} is for {} data, and --data is '{}'", flag, example, data));
+  };
+  for (const char* f : {"--target", "--skip-rows", "--no-header"}) refuse(f, input::SourceKind::kCsv, "csv:FILE");
+  const auto* holdout = app.get_option_no_throw("--holdout");
+  if (holdout != nullptr && holdout->count() > 0 && kind == input::SourceKind::kBuiltin) {
+    throw InputError(fmt::format("--holdout is for your own data (folder:, npy:, csv:); {} has its test set", data));
+  }
+  for (const char* f : {"--image-size", "--image-channels", "--skip-bad-images", "--cache-dir"}) {
+    refuse(f, input::SourceKind::kFolder, "folder:DIR");
+  }
+}
+
+void resolve_study_flags(const CLI::App& app, const DataFlags& d, study::StudyOptions& o) {
+  check_data_flags(app, o.data);
+  o.data_options = d.options().to_json();
+  const auto kind = input::parse_source(o.data).kind;
+  if (kind == input::SourceKind::kBuiltin) return;
+  if (app.get_option("--train-size")->count() == 0) o.train_size = 0;
+  if (app.get_option("--val-size")->count() == 0) o.val_size = 0;
+  if (kind == input::SourceKind::kCsv && app.get_option("--space")->count() == 0) o.space = "mlp-hparams";
+  if (kind == input::SourceKind::kCsv && app.get_option("--model")->count() == 0) o.model = "mlp";
+}
+
+void prepare_user_data(study::StudyOptions& o) {
+  if (!input::is_user_data(o.data)) return;
+  std::unique_ptr<ProgressBar> bar;
+  const auto loaded =
+      input::load(o.data, input::DataOptions::from_json(o.data_options), [&](std::int64_t done, std::int64_t total) {
+        if (!bar) bar = std::make_unique<ProgressBar>(total, "decoding images");
+        bar->update(done);
+        if (done == total) bar->finish();
+      });
+  o.data_options["classes"] = loaded.classes;
+}
+
+void add_study_flags(CLI::App& app, study::StudyOptions& o, DataFlags& d) {
+  app.add_option("--space", o.space,
+                 "built-in space (hparams, randaugment, mlp-hparams, nb201, darts, resnet-scale) or a JSON file")
       ->capture_default_str();
-  app.add_option("--data", o.data, "dataset spec, as for train")->capture_default_str();
+  app.add_option("--data", o.data, "dataset spec, as for train (folder:DIR, npy:DIR, csv:FILE: your data)")
+      ->capture_default_str();
+  add_data_flags(app, d);
   app.add_option("--model", o.model, "network, unless the space chooses it")
       ->check(CLI::IsMember(nas::network_names()))
       ->capture_default_str();
   app.add_option("--width-mult", o.width_mult, "width, unless the space chooses it")->capture_default_str();
-  app.add_option("--train-size", o.train_size, "training images")->capture_default_str();
-  app.add_option("--val-size", o.val_size, "validation images (every score is measured on these)")
+  app.add_option("--train-size", o.train_size, "training examples (0 = auto; your data: auto unless given)")
+      ->capture_default_str();
+  app.add_option("--val-size", o.val_size,
+                 "validation examples, every score is measured on these (0 = auto: your data's val split, or 20%)")
       ->capture_default_str();
   app.add_option("--augment", o.augment, "as for train")->capture_default_str();
   app.add_option("--lr", o.lr, "initial lr, unless the space sets it")->capture_default_str();

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   fhist::cli::register_model_info(app);
   fhist::cli::register_report(app);
   fhist::cli::register_table(app);
+  fhist::cli::register_data(app);
   try {
     const auto unknown = fhist::cli::unknown_command(app, argc, argv);
     if (!unknown.empty()) {

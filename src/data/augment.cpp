@@ -11,6 +11,20 @@
 
 namespace fhist::data {
 
+void check_augment(const Dataset& ds, const AugmentOptions& aug) {
+  const bool any = aug.flip || aug.crop_padding > 0 || aug.cutout > 0 || aug.randaugment_n > 0;
+  if (ds.tabular && any) {
+    throw InputError(fmt::format("{} is a table of numbers: image augmentation (--augment, ra_n) does not apply; use "
+                                 "--augment none",
+                                 ds.name));
+  }
+  if (aug.randaugment_n > 0 && ds.images.dtype() != torch::kUInt8) {
+    throw InputError(fmt::format("RandAugment works on 8-bit images, and {} holds float arrays: save x as uint8 "
+                                 "(0..255) or leave ra_n out",
+                                 ds.name));
+  }
+}
+
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const AugmentOptions* aug,
                          std::mt19937_64* rng, const torch::Device& device) {
   // The dataset may live on the GPU (--data-on-device): gather there, augment there.
@@ -23,7 +37,8 @@ torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const 
     ra.magnitude = aug->randaugment_m;
     for (std::int64_t i = 0; i < raw.size(0); ++i) raw[i].copy_(rand_augment(raw[i], ra, *rng));
   }
-  auto x = raw.to(torch::kFloat32).div_(255.0);
+  // uint8 images are on the 0..255 scale; a user's float arrays are taken as they are (mean / std match either).
+  auto x = raw.dtype() == torch::kUInt8 ? raw.to(torch::kFloat32).div_(255.0) : raw.to(torch::kFloat32);
   const auto b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   const auto dev = x.device();
   if (aug != nullptr && rng != nullptr && (aug->crop_padding > 0 || aug->flip || aug->cutout > 0)) {

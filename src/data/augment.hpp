@@ -20,4 +20,7 @@ using space::resolve_augment;
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices, const AugmentOptions* aug,
                          std::mt19937_64* rng, const torch::Device& device);
 
+// Throws InputError for augmentation the data cannot take: any on a table of numbers, RandAugment on float arrays.
+void check_augment(const Dataset& ds, const AugmentOptions& aug);
+
 }  // namespace fhist::data

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "models/mlp.hpp"
 #include "models/mobilenetv2.hpp"
 #include "models/model.hpp"
 #include "models/resnet.hpp"
@@ -25,7 +26,7 @@ void check_stage_mults(const std::vector<double>& mults, const char* flag, doubl
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"resnet18", "resnet34", "resnet50", "resnet-scale", "vgg16", "mobilenetv2", "cnn"};
+  return {"resnet18", "resnet34", "resnet50", "resnet-scale", "vgg16", "mobilenetv2", "cnn", "mlp"};
 }
 
 ClassifierPtr make_model(const ModelSpec& spec) {
@@ -58,6 +59,17 @@ ClassifierPtr make_model(const ModelSpec& spec) {
   if (spec.name == "vgg16") return std::make_shared<Vgg16>(w, spec.in_channels, spec.num_classes);
   if (spec.name == "mobilenetv2") return std::make_shared<MobileNetV2>(w, spec.in_channels, spec.num_classes);
   if (spec.name == "cnn") return std::make_shared<SimpleCnn>(w, spec.in_channels, spec.num_classes);
+  if (spec.name == "mlp") {
+    if (spec.depth < 1 || spec.depth > 64) throw InputError(fmt::format("mlp: depth must be in 1..64 (got {})", spec.depth));
+    if (spec.width < 1 || spec.width > 65536) {
+      throw InputError(fmt::format("mlp: width must be in 1..65536 (got {})", spec.width));
+    }
+    if (!(spec.dropout >= 0.0 && spec.dropout < 1.0)) {
+      throw InputError(fmt::format("mlp: dropout must be in [0, 1) (got {})", spec.dropout));
+    }
+    return std::make_shared<Mlp>(spec.in_features > 0 ? spec.in_features : spec.in_channels, spec.depth, spec.width,
+                                 spec.dropout, spec.num_classes);
+  }
   std::string known;
   for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
   throw InputError(fmt::format("--model '{}': unknown model (expected one of {})", spec.name, known));

@@ -50,6 +50,12 @@ struct ModelSpec {
   std::int64_t channels = 0;
   std::int64_t cells = 0;
   bool auxiliary = false;
+  // "mlp" only: hidden layers, units per layer, dropout, and the values per example it flattens (C*H*W; 0 =
+  // in_channels, as for a table's [N, F, 1, 1]).
+  std::int64_t depth = 2;
+  std::int64_t width = 128;
+  double dropout = 0.0;
+  std::int64_t in_features = 0;
 };
 
 std::vector<std::string> model_names();

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "data/dataset.hpp"
+#include "input/input.hpp"
 #include "models/model.hpp"
 #include "nas/network.hpp"
 #include "objective/training.hpp"
@@ -36,8 +37,14 @@ nlohmann::json evaluate_trial(const EvaluateOptions& e, const EvaluateProgress& 
                                  e.journal));
   }
   const auto t_start = std::chrono::steady_clock::now();
-  auto tt = data::load_dataset(o.data);
-  auto split = data::split_train_val(tt.train, o.train_size, o.val_size, o.seed);
+  auto tt = data::load_dataset(o.data, input::DataOptions::from_json(o.data_options));
+  auto split = data::make_splits(tt, o.train_size, o.val_size, o.seed);
+  if (split.test.size() == 0) {
+    throw InputError(fmt::format("{} has no test split, so there is nothing to evaluate on: give the data one "
+                                 "(folder: DIR/test; npy: x_test.npy + y_test.npy), or start the search with "
+                                 "--holdout 0.2 to set one aside",
+                                 o.data));
+  }
   const auto train_val = data::concat(split.train, split.val);
   auto eval_options = o;
   eval_options.device = e.device;
@@ -50,12 +57,11 @@ nlohmann::json evaluate_trial(const EvaluateOptions& e, const EvaluateProgress& 
   t.max_epochs = epochs;
   t.seed = o.seed;
   t.estimate_each_epoch = false;
-  spec.in_channels = tt.train.channels();
-  spec.num_classes = tt.train.num_classes;
+  fit_model_to_data(spec, train_val);
   train::seed_weight_init(t.seed);
   // Train on train + validation, report on the official test set (the paper's final evaluation). The trainer's
   // "validation" pass is the test set here; nothing is selected by it.
-  train::Trainer trainer(nas::make_network(spec), train_val, tt.test, t);
+  train::Trainer trainer(nas::make_network(spec), train_val, split.test, t);
   if (progress.started) progress.started(trial, cfg, train_val.size(), epochs);
   nlohmann::json per_epoch = nlohmann::json::array();
   while (!trainer.finished()) {
@@ -74,7 +80,7 @@ nlohmann::json evaluate_trial(const EvaluateOptions& e, const EvaluateProgress& 
       {"config", cfg.to_json()},
       {"max_budget", epochs},
       {"train_images", train_val.size()},
-      {"test_images", tt.test.size()},
+      {"test_images", split.test.size()},
       {"test_acc", study::json_number(test_acc)},
       {"seed", t.seed},
       {"device", e.device},

@@ -14,11 +14,10 @@ namespace fhist::objective {
 
 nlohmann::json train_run(const TrainRunOptions& o, const TrainRunProgress& progress) {
   const auto t_start = std::chrono::steady_clock::now();
-  auto tt = data::load_dataset(o.data);
-  auto split = data::split_train_val(tt.train, o.train_size, o.val_size, o.train.seed);
+  auto tt = data::load_dataset(o.data, o.data_options, o.decode_progress);
+  auto split = data::make_splits(tt, o.train_size, o.val_size, o.train.seed);
   auto spec = o.model;
-  spec.in_channels = tt.train.channels();
-  spec.num_classes = tt.train.num_classes;
+  fit_model_to_data(spec, split.train);
   train::seed_weight_init(o.train.seed);
   auto model = nas::make_network(spec);
   train::Trainer trainer(model, split.train, split.val, o.train);
@@ -32,13 +31,13 @@ nlohmann::json train_run(const TrainRunOptions& o, const TrainRunProgress& progr
   }
   const auto parameters = models::count_parameters(*model);
   if (progress.started) {
-    progress.started({tt.train.name, split.train.size(), split.val.size(), tt.test.size(), tt.train.channels(),
+    progress.started({tt.train.name, split.train.size(), split.val.size(), split.test.size(), tt.train.channels(),
                       tt.train.height(), tt.train.width(), parameters, model->feature_dim(), trainer.epochs_done()});
   }
   nlohmann::json out = {{"parameters", parameters},
                         {"train_size", split.train.size()},
                         {"val_size", split.val.size()},
-                        {"test_size", tt.test.size()}};
+                        {"test_size", split.test.size()}};
   // A row's scores read the history through its own epoch, so earlier rows never change: only new records are added.
   out["epochs"] = nlohmann::json::array();
   score::TrialHistory history;
@@ -70,7 +69,9 @@ nlohmann::json train_run(const TrainRunOptions& o, const TrainRunProgress& progr
     update();
     if (progress.epoch) progress.epoch(rec, out);
   }
-  out["test_acc"] = study::json_number(trainer.evaluate_accuracy(tt.test));
+  // No test split (a user's data without one): no test accuracy, said as null.
+  out["test_acc"] = split.test.size() > 0 ? study::json_number(trainer.evaluate_accuracy(split.test))
+                                          : nlohmann::json(nullptr);
   out["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return out;
 }

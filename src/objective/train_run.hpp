@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "input/input.hpp"
 #include "models/model.hpp"
 #include "train/trainer.hpp"
 
@@ -13,7 +14,9 @@ namespace fhist::objective {
 
 struct TrainRunOptions {
   std::string data = "fashion-mnist";  // data::load_dataset's spec
-  std::int64_t train_size = 8000;
+  input::DataOptions data_options;     // how a user's data is read
+  input::ProgressFn decode_progress;   // while an image folder is decoded (not when its cache is read)
+  std::int64_t train_size = 8000;      // 0 = auto (data::make_splits)
   std::int64_t val_size = 2000;        // both drawn with train.seed
   models::ModelSpec model;             // in_channels and num_classes come from the data
   train::TrainOptions train;           // resolved: device, augmentation, budget, seed, ...

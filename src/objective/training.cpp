@@ -16,6 +16,7 @@
 #include "core/rng.hpp"
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
+#include "input/input.hpp"
 #include "models/model.hpp"
 #include "nas/network.hpp"
 #include "space/augment.hpp"
@@ -61,17 +62,27 @@ class TrainingObjective final : public exec::Objective {
     // Names and ranges of the space's parameters, then the devices, before any data is read.
     space::check_space_params(ctx.space, space::is_builtin_space(o_.space) ? "" : o_.space);
     check_devices(ctx);
-    {
-      // Catch a space whose configurations cannot become a network before any work (e.g. half an NB-201 cell).
-      space::Rng rng(o_.seed);
-      train::TrainOptions t;
-      models::ModelSpec spec;
-      apply_config(ctx.space.sample(rng), o_, t, spec);
-    }
-    auto tt = data::load_dataset(o_.data);
+    // A space whose configurations cannot become a network (half an NB-201 cell) is refused before the data is read;
+    // one that cannot train on this data (a table on a CNN, RandAugment on float arrays) once it is.
+    space::Rng rng(o_.seed);
+    train::TrainOptions t;
+    models::ModelSpec spec;
+    apply_config(ctx.space.sample(rng), o_, t, spec);
+    auto tt = data::load_dataset(o_.data, input::DataOptions::from_json(o_.data_options));
     // Trials restricted to a table's configurations train on the table's split.
-    split_ = data::split_train_val(tt.train, o_.train_size, o_.val_size, table_ ? table_->options().seed : o_.seed);
-    if (o_.test_accuracy) test_ = tt.test;
+    auto splits = data::make_splits(tt, o_.train_size, o_.val_size, table_ ? table_->options().seed : o_.seed);
+    split_ = {std::move(splits.train), std::move(splits.val)};
+    if (o_.test_accuracy) {
+      if (splits.test.size() == 0) {
+        throw InputError(fmt::format("{} has no test split, and a table measures test accuracy: give the data one "
+                                     "(folder: DIR/test; npy: x_test.npy + y_test.npy), or pass --holdout 0.2 to "
+                                     "set one aside",
+                                     o_.data));
+      }
+      test_ = std::move(splits.test);
+    }
+    fit_model_to_data(spec, split_.train);
+    data::check_augment(split_.train, t.augment);
   }
 
   void prepare_thread(const exec::Worker& worker) override {
@@ -121,8 +132,7 @@ class TrainingObjective final : public exec::Objective {
                                     static_cast<std::uint64_t>(table_->rows()[table_->nearest(config)].trial))
                       : derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
       t.estimate_each_epoch = true;  // every estimator is recorded every epoch
-      spec.in_channels = split_.train.channels();
-      spec.num_classes = split_.train.num_classes;
+      fit_model_to_data(spec, split_.train);
       models::ClassifierPtr net;
       {
         // Weight init draws from Torch's global generator: seeding and drawing must not interleave across workers.
@@ -280,6 +290,17 @@ nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistor
 }
 
 
+void fit_model_to_data(models::ModelSpec& spec, const data::Dataset& ds) {
+  if (ds.tabular && spec.name != "mlp") {
+    throw InputError(fmt::format("{} is a table of numbers: it trains the mlp model (--model mlp, or --space "
+                                 "mlp-hparams), not {}",
+                                 ds.name, spec.name));
+  }
+  spec.in_channels = ds.channels();
+  spec.num_classes = ds.num_classes;
+  spec.in_features = ds.channels() * ds.height() * ds.width();
+}
+
 void apply_config(const space::Config& cfg, const study::StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
   space::check_config_keys(cfg);
   t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
@@ -311,7 +332,13 @@ void apply_config(const space::Config& cfg, const study::StudyOptions& o, train:
   auto has_any = [&](const std::vector<std::string>& keys) {
     return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return cfg.has(k); });
   };
-  if (has_any(space::resnet_scale_depth_params()) || has_any(space::resnet_scale_width_params())) {
+  if (has_any({"depth", "width", "dropout"})) {
+    // The mlp's own parameters choose it, as the stage multipliers choose resnet-scale.
+    spec.name = "mlp";
+    if (cfg.has("depth")) spec.depth = cfg.get_int("depth");
+    if (cfg.has("width")) spec.width = cfg.get_int("width");
+    if (cfg.has("dropout")) spec.dropout = cfg.get_double("dropout");
+  } else if (has_any(space::resnet_scale_depth_params()) || has_any(space::resnet_scale_width_params())) {
     spec.name = "resnet-scale";
     spec.depth_mults = stage_mults(space::resnet_scale_depth_params());
     spec.width_mults = stage_mults(space::resnet_scale_width_params());

@@ -14,6 +14,9 @@
 namespace fhist::models {
 struct ModelSpec;
 }
+namespace fhist::data {
+struct Dataset;
+}
 namespace fhist::train {
 struct TrainOptions;
 struct EpochRecord;
@@ -31,10 +34,14 @@ study::MakeObjective training();
 
 // A trial's network and training options: the study's defaults, overridden by the configuration's parameters
 // (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201
-// cells, normal_*/reduce_* for DARTS cells, d*/w* for resnet-scale). Throws InputError for an unknown key or a
+// cells, normal_*/reduce_* for DARTS cells, d*/w* for resnet-scale, depth/width/dropout for the mlp). Throws InputError for an unknown key or a
 // parameter of the wrong type.
 void apply_config(const space::Config& config, const study::StudyOptions& options, train::TrainOptions& train,
                   models::ModelSpec& model);
+
+// The network's input and output sizes from the data it trains on (channels, classes, values per example). Throws
+// InputError when the network cannot take the data (a table of numbers trains the mlp only).
+void fit_model_to_data(models::ModelSpec& spec, const data::Dataset& ds);
 
 // One epoch of training as the estimator registry reads it.
 score::EpochMeasures epoch_measures(const train::EpochRecord& rec);

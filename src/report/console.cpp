@@ -136,7 +136,7 @@ void ConsoleReporter::started(const std::string& journal, bool resuming, int thr
     fmt::print(state_->out,
                "search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
                "{} threads, {} worker(s) on {}\n",
-               o.algo, o.estimator, o.space, o.model, o.data, o.train_size, o.val_size, o.sched.min_budget,
+               o.algo, o.estimator, o.space, o.model, o.data, study::size_text(o.train_size), study::size_text(o.val_size), o.sched.min_budget,
                o.sched.max_budget, o.sched.eta, o.seed, threads, state_->workers, device);
   }
   const auto& plan = state_->plan;

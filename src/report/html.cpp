@@ -8,6 +8,7 @@
 
 #include "core/errors.hpp"
 #include "report/assets.hpp"
+#include "study/study.hpp"
 
 namespace fhist::report {
 
@@ -94,8 +95,9 @@ std::string facts_html(const json& data) {
   row("estimator (ranks and promotes by)", text(o["estimator"]));
   row("space", text(o["space"]));
   row("model", fmt::format("{} (width x{})", text(o["model"]), text(o["width_mult"])));
-  row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]), text(o["train_size"]),
-                          text(o["val_size"]), text(o["augment"])));
+  row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]),
+                          study::size_text(o.value("train_size", std::int64_t{0})),
+                          study::size_text(o.value("val_size", std::int64_t{0})), text(o["augment"])));
   row("seed", text(o["seed"]));
   const bool planned = !o["n_configs"].is_number() || o["n_configs"].get<std::int64_t>() == 0;
   row("budgets (epochs)", fmt::format("{} .. {}, eta {}, configurations {}, iterations {}", text(o["min_budget"]),

@@ -26,7 +26,7 @@ namespace {
 // Configuration keys the objective understands; anything else in a space is refused before any work.
 const std::vector<std::string> kKnownParams = {"lr", "weight_decay", "momentum", "batch_size", "width_mult",
                                                "model", "ra_n", "ra_m", "d2", "d3", "d4", "d5",
-                                               "w2", "w3", "w4", "w5"};
+                                               "w2", "w3", "w4", "w5", "depth", "width", "dropout"};
 const std::vector<std::string>& kDepthParams = resnet_scale_depth_params();
 const std::vector<std::string>& kWidthParams = resnet_scale_width_params();
 
@@ -75,7 +75,10 @@ const Domain* domain_of(const std::string& name) {
                                        {"batch_size", {1, true, kInf, false, ">= 1"}},
                                        {"width_mult", positive},
                                        {"ra_n", {0, true, kInf, false, ">= 0"}},
-                                       {"ra_m", {0, true, 30, true, "in [0, 30]"}}};
+                                       {"ra_m", {0, true, 30, true, "in [0, 30]"}},
+                                       {"depth", {1, true, 64, true, "in 1..64"}},
+                                       {"width", {1, true, 65536, true, "in 1..65536"}},
+                                       {"dropout", {0, true, 1, false, "in [0, 1)"}}};
     for (const auto* stage_params : {&kDepthParams, &kWidthParams})
       for (const auto& k : *stage_params) m.emplace(k, positive);
     return m;
@@ -175,7 +178,7 @@ SearchSpace load_space(const std::string& spec, const std::string& flops_cap, do
 void check_config_keys(const Config& cfg) {
   // Names other tools use for the same options: the suggestion a typo search would miss.
   const std::map<std::string, std::string> synonyms = {
-      {"learning_rate", "lr"}, {"wd", "weight_decay"}, {"bs", "batch_size"}, {"width", "width_mult"}};
+      {"learning_rate", "lr"}, {"wd", "weight_decay"}, {"bs", "batch_size"}, {"layers", "depth"}};
   for (const auto& [key, value] : cfg.values()) {
     if (is_known_param(key)) continue;
     const auto syn = synonyms.find(key);

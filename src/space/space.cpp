@@ -436,11 +436,23 @@ SearchSpace builtin_space(const std::string& name) {
     // RandAugment's two hyperparameters (Cubuk et al.): ops per image and the global magnitude bin.
     return SearchSpace("randaugment", {Param::integer("ra_n", 1, 3), Param::integer("ra_m", 0, 30)});
   }
+  if (name == "mlp-hparams") {
+    // The mlp model on a table of numbers: its shape and regularisation with the optimiser's two main settings.
+    // Small batches: a table of a few hundred rows gives a 256-batch two steps an epoch.
+    return SearchSpace("mlp-hparams", {
+                                          Param::real("lr", 1e-3, 0.3, /*log=*/true),
+                                          Param::real("weight_decay", 1e-6, 1e-2, /*log=*/true),
+                                          Param::integer("depth", 1, 4),
+                                          Param::categorical("width", {32, 64, 128, 256}),
+                                          Param::real("dropout", 0.0, 0.5),
+                                          Param::categorical("batch_size", {16, 32, 64}),
+                                      });
+  }
   std::string known;
   for (const auto& n : builtin_space_names()) known += (known.empty() ? "" : ", ") + n;
   throw InputError(fmt::format("unknown search space '{}' (known: {})", name, known));
 }
 
-std::vector<std::string> builtin_space_names() { return {"hparams", "randaugment"}; }
+std::vector<std::string> builtin_space_names() { return {"hparams", "randaugment", "mlp-hparams"}; }
 
 }  // namespace fhist::space

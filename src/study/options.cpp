@@ -30,6 +30,8 @@ std::vector<std::string> device_list(const std::string& devices) {
   }
 }
 
+std::string size_text(std::int64_t n) { return n > 0 ? std::to_string(n) : "auto"; }
+
 std::string trial_dir(const std::string& journal, std::int64_t trial) {
   return fmt::format("{}.trials/trial_{:05d}", journal, trial);
 }
@@ -55,14 +57,14 @@ void StudyOptions::validate() const {
   device_list(device);
   if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
   if (sync_every < 0) throw InputError(fmt::format("--sync-every must be >= 0 (got {})", sync_every));
-  if (train_size <= 0) throw InputError(fmt::format("--train-size must be positive (got {})", train_size));
-  if (val_size <= 0) throw InputError(fmt::format("--val-size must be positive (got {})", val_size));
+  if (train_size < 0) throw InputError(fmt::format("--train-size must be >= 0 (0 = auto; got {})", train_size));
+  if (val_size < 0) throw InputError(fmt::format("--val-size must be >= 0 (0 = auto; got {})", val_size));
   sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
   space::AugmentOptions::parse(space::resolve_augment(augment, data));
 }
 
 nlohmann::json StudyOptions::to_json() const {
-  return {{"space", space},         {"data", data},
+  return {{"space", space},         {"data", data},           {"data_options", data_options},
           {"model", model},         {"width_mult", width_mult},
           {"train_size", train_size}, {"val_size", val_size},
           {"augment", augment},     {"algo", algo},
@@ -114,6 +116,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.threads = j.at("threads").get<int>();
     o.workers = j.value("workers", 1);  // journals written before --workers existed
     o.test_accuracy = j.value("test_accuracy", false);
+    o.data_options = j.value("data_options", nlohmann::json::object());  // journals from before a user's data
     o.table = j.value("table", std::string());
     o.objective = j.value("objective", std::string("train"));
     o.sync_every = j.value("sync_every", std::int64_t{0});

@@ -20,9 +20,11 @@ namespace fhist::study {
 struct StudyOptions {
   std::string space = "hparams";     // built-in name or a JSON file
   std::string data = "fashion-mnist";
+  // How a user's data is read (input::DataOptions' JSON: --target, --image-size, ...): opaque here, the objective's.
+  nlohmann::json data_options = nlohmann::json::object();
   std::string model = "resnet18";    // used unless the space has a "model" parameter
   double width_mult = 0.25;          // used unless the space has "width_mult"
-  std::int64_t train_size = 8000;
+  std::int64_t train_size = 8000;    // 0 = auto (data::make_splits)
   std::int64_t val_size = 2000;
   std::string augment = "auto";      // data::resolve_augment: none on Fashion-MNIST, crop,flip on CIFAR
   // Training defaults, unless the space sets them (lr, weight_decay, batch_size).
@@ -72,6 +74,9 @@ struct StudyOptions {
   nlohmann::json to_json() const;
   static StudyOptions from_json(const nlohmann::json& j);
 };
+
+// A train / validation size as the reports print it: the number, or "auto" for 0 (data::make_splits decides).
+std::string size_text(std::int64_t n);
 
 // One finished job, as the study reports it (exec::Outcome: trial, bracket, rung, budget, score, the network's own
 // accuracy, state, message, seconds, worker).

@@ -48,6 +48,7 @@ Trainer::Trainer(models::ClassifierPtr model, const data::Dataset& train, const 
   options_.validate();
   options_.refit.seed = options_.seed;
   if (train_.size() == 0 || val_.size() == 0) throw InputError("training and validation sets must not be empty");
+  data::check_augment(train_, options_.augment);
   data_identity_ = data_identity(train_, val_);
   if (options_.data_on_device) {
     for (data::Dataset* ds : {&train_, &val_}) {

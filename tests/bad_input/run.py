@@ -5,7 +5,7 @@ that names the input and says what was expected; none crashes or hangs.
 Usage: run.py FHIST WORKDIR   (WORKDIR is wiped at the start; standard library only)
 
 Categories: datasets (IDX, CIFAR), NPY feature histories, NB-201 arch strings and DARTS genotypes, search-space JSON,
-configuration JSON, command-line values, journals (other schema, corrupt, foreign, locked, read-only). Exit codes as
+configuration JSON, command-line values, a user's image folders, NPY arrays and CSV tables, journals (other schema, corrupt, foreign, locked, read-only). Exit codes as
 README.md documents them: 1 for missing or corrupt data and journals (and a journal in use), 2 for usage errors and
 bad values. A signal exit (crash), a timeout (hang), exit 0, LibTorch's internal error text or a message that does
 not match the case's pattern is a failure; the patterns are what a user needs to read, not what fhist happens to
@@ -29,6 +29,7 @@ from harness import *  # noqa: E402,F401,F403
 from files_cases import *  # noqa: E402,F401,F403
 from text_cases import *  # noqa: E402,F401,F403
 from journal_cases import *  # noqa: E402,F401,F403
+from user_data_cases import *  # noqa: E402,F401,F403
 
 
 def main():
@@ -36,7 +37,8 @@ def main():
     os.makedirs(p("cwd"))
     t0 = time.time()
     try:
-        for category in (datasets, npy_cases, arch_cases, space_cases, config_cases, cli_cases, journal_cases):
+        for category in (datasets, npy_cases, arch_cases, space_cases, config_cases, cli_cases, journal_cases,
+                         user_data_cases):
             t1 = time.time()
             category()
             flush()

@@ -161,7 +161,7 @@ def cli_cases():
     data = f"fashion-mnist:{tiny}"
     T = train(data)
     P = ["plan", "--algo", "hyperband", "--min-budget", "1", "--max-budget", "9"]
-    check(c, "negative --train-size", train(data, train_size=-5), 2, r"--train-size must be positive \(got -5\)")
+    check(c, "negative --train-size", train(data, train_size=-5), 2, r"--train-size must be >= 0 \(0 = auto; got -5\)")
     check(c, "--train-size + --val-size larger than the set", train(data, train_size=110, val_size=20), 2,
           r"--train-size 110 \+ --val-size 20 = 130 exceeds the 120 training images")
     check(c, "--batch-size 0", train(data, batch_size=0), 2,

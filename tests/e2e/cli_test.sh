@@ -135,7 +135,7 @@ expect_exit 2 "--epochs 9 exceeds --max-budget 5" "epochs > max-epochs" -- "$FHI
 expect_exit 2 "^fhist train: error: --window must be >= 1" "window 0 (the command named in the error)" -- \
   "$FHIST" train --window 0
 expect_exit 2 "^fhist: error: a command is required: train, estimate" "no command" -- "$FHIST"
-expect_exit 2 "--train-size must be positive" "negative train size" -- \
+expect_exit 2 "--train-size must be >= 0" "negative train size" -- \
   "$FHIST" train "${SMALL[@]}" --train-size=-5 --epochs 1 --max-epochs 1 --no-checkpoint
 expect_exit 2 "exceeds the 60000 training images" "train + val larger than the set" -- \
   "$FHIST" train "${SMALL[@]}" --train-size 59000 --val-size 2000 --epochs 1 --max-epochs 1 --no-checkpoint

@@ -179,10 +179,10 @@ expect_exit 2 "exceeds the 60000 training images" "search with a train size larg
   "$FHIST" search --model cnn --train-size 59900 --val-size 200 --threads 2 --journal nodata.db
 [ ! -e nodata.db ] && pass "no journal is left by a search refused for its data" || fail "nodata.db exists"
 cat > bad_space.json <<'JSON'
-{"name": "bad", "params": [{"name": "dropout", "type": "float", "low": 0, "high": 0.5}]}
+{"name": "bad", "params": [{"name": "label_smoothing", "type": "float", "low": 0, "high": 0.5}]}
 JSON
 out=$("$FHIST" search "${TINY[@]}" --space bad_space.json --journal bad.db 2>&1); rc=$?
-[ $rc -eq 2 ] && grep -q "'dropout' is not a training option" <<<"$out" && pass "unknown space parameter" || fail "bad space: $rc $out"
+[ $rc -eq 2 ] && grep -q "'label_smoothing' is not a training option" <<<"$out" && pass "unknown space parameter" || fail "bad space: $rc $out"
 expect_exit 2 "--n-configs: expected a whole number >= 0, got '-1'" "plan validates --n-configs as search does" -- \
   "$FHIST" plan --algo sh --n-configs -1
 "$FHIST" plan --iterations 2 --max-budget 9 | grep -q "^total: 34 configurations, 44 jobs, 138 epochs" \

@@ -121,7 +121,9 @@ TEST(Zoo, EveryModelTrainsOneStepOnOneAndThreeChannels) {
     for (std::int64_t channels : {1, 3}) {
       SCOPED_TRACE(name + " " + std::to_string(channels) + " channels");
       torch::manual_seed(0);
-      auto m = make_model({name, 0.125, channels, 5});
+      ModelSpec spec{name, 0.125, channels, 5};
+      spec.in_features = channels * 16 * 16;  // the mlp flattens the image
+      auto m = make_model(spec);
       m->train();
       torch::optim::SGD opt(m->parameters(), 0.05);
       auto x = torch::randn({2, channels, 16, 16});
@@ -138,6 +140,43 @@ TEST(Zoo, EveryModelTrainsOneStepOnOneAndThreeChannels) {
       EXPECT_TRUE(std::isfinite(loss.item<double>()));
       EXPECT_FALSE(torch::equal(before, m->head()->weight));
     }
+  }
+}
+
+TEST(Zoo, MlpShapesDropoutFromItsOwnGeneratorAndChecks) {
+  ModelSpec spec{"mlp", 1.0, 30, 2};
+  spec.depth = 3;
+  spec.width = 17;
+  spec.dropout = 0.5;
+  auto m = make_model(spec);
+  EXPECT_EQ(m->feature_dim(), 17);
+  // A table arrives as [B, F, 1, 1]; a flat [B, F] works too.
+  const auto x = torch::randn({4, 30, 1, 1});
+  m->eval();
+  {
+    torch::NoGradGuard ng;
+    const auto a = m->forward(x), b = m->forward(x.view({4, 30}));
+    EXPECT_EQ(a.features.sizes(), (std::vector<std::int64_t>{4, 17}));
+    EXPECT_TRUE(torch::equal(a.logits, b.logits));  // no dropout in eval mode
+    EXPECT_TRUE(torch::allclose(a.logits, m->head()(a.features)));
+  }
+  // In training, dropout draws from the model's own generator: the same seed gives the same masks, whatever Torch's
+  // global generator does in between; another seed gives others.
+  m->train();
+  torch::NoGradGuard ng;
+  m->seed_randomness(7);
+  const auto first = m->forward(x).features;
+  torch::manual_seed(123);
+  torch::rand({100});
+  m->seed_randomness(7);
+  EXPECT_TRUE(torch::equal(first, m->forward(x).features));
+  m->seed_randomness(8);
+  EXPECT_FALSE(torch::equal(first, m->forward(x).features));
+  for (auto bad : {+[](ModelSpec& s) { s.depth = 0; }, +[](ModelSpec& s) { s.width = 0; },
+                   +[](ModelSpec& s) { s.dropout = 1.0; }}) {
+    ModelSpec b = spec;
+    bad(b);
+    EXPECT_THROW(make_model(b), InputError);
   }
 }
 
