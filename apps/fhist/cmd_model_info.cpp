@@ -33,6 +33,7 @@ void run_model_info(ModelInfoCmd& c) {
   }
   if (c.spec.name == "nb201") space::parse_nb201_arch(c.spec.arch);
   c.spec.in_channels = shape[0];
+  c.spec.in_features = shape[0] * shape[1] * shape[2];  // the mlp flattens one example
   auto model = nas::make_network(c.spec);
   const auto info = models::describe_model(*model, shape);
   const double gmacs = static_cast<double>(info.macs) / 1e9;

@@ -99,6 +99,12 @@ evaluated folder 0.90
 tabled folder "${FOLDER[@]}"
 
 search_resumed npy "${NPY[@]}"
+"$PY" - npy.db <<'PY' && pass "npy: the journal keeps the label mapping (class k = the k-th smallest label)" \
+  || fail "npy: the journal's data_options.classes"
+import json, sqlite3, sys
+d = json.loads(sqlite3.connect(sys.argv[1]).execute("SELECT definition FROM study").fetchone()[0])
+assert d["options"]["data_options"]["classes"] == [str(k) for k in range(1, 11)], d["options"]["data_options"]
+PY
 reported npy "npy:digits-npy"
 evaluated npy 0.90
 tabled npy "${NPY[@]}"
