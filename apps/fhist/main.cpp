@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "exec/mpi.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fhist — performance estimation via feature histories (Cao, Wang & Kitani) for HPO and NAS"};
@@ -19,6 +20,15 @@ int main(int argc, char** argv) {
   fhist::cli::register_report(app);
   fhist::cli::register_table(app);
   fhist::cli::register_data(app);
+  // Prints the error (naming the MPI rank under mpirun) and returns the exit code; under mpirun it ends every rank
+  // instead, so none waits forever for this one.
+  auto fail = [&app](int code, const std::string& message) {
+    if (!message.empty()) {
+      fmt::print(stderr, "{}{}: error: {}\n", fhist::cli::error_prefix(app), fhist::exec::mpi_rank_note(), message);
+    }
+    fhist::exec::abort_mpi_job(code);
+    return code;
+  };
   try {
     const auto unknown = fhist::cli::unknown_command(app, argc, argv);
     if (!unknown.empty()) {
@@ -35,20 +45,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return fhist::cli::report_parse_error(app, e);
   } catch (const fhist::cli::Interrupted& e) {
-    return 128 + e.signal;
+    return fail(128 + e.signal, "");
   } catch (const fhist::InputError& e) {
-    fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
-    return fhist::cli::kExitUsage;
+    return fail(fhist::cli::kExitUsage, e.what());
   } catch (const fhist::Error& e) {
-    fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
-    return fhist::cli::kExitFailure;
+    return fail(fhist::cli::kExitFailure, e.what());
   } catch (const c10::Error& e) {
-    fmt::print(stderr, "{}: internal error in LibTorch: {}\n", fhist::cli::error_prefix(app),
-               e.what_without_backtrace());
-    return fhist::cli::kExitFailure;
+    return fail(fhist::cli::kExitFailure, std::string("internal error in LibTorch: ") + e.what_without_backtrace());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "{}: error: {}\n", fhist::cli::error_prefix(app), e.what());
-    return fhist::cli::kExitFailure;
+    return fail(fhist::cli::kExitFailure, e.what());
   }
   return 0;
 }

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
-#include <regex>
 
 #include "core/errors.hpp"
 #include "core/fs.hpp"
@@ -55,6 +54,37 @@ NpyDType parse_descr(const std::string& descr, const std::string& path) {
                               path, descr));
 }
 
+constexpr std::uint32_t kMaxHeaderBytes = 10000;
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\n") - b + 1);
+}
+
+// The text of `key`'s value in the header's dict literal ({'descr': '<f4', 'fortran_order': False, 'shape': (2,)}):
+// a quoted string, a parenthesised tuple or a bare word, found by scanning (a regex over a long header recursed
+// until the stack overflowed: issue 24).
+std::string header_value(const std::string& header, const std::string& key, const std::string& path) {
+  const auto at = header.find("'" + key + "'");
+  if (at == std::string::npos) throw DataError(fmt::format("{}: NPY header has no '{}'", path, key));
+  std::size_t i = at + key.size() + 2;
+  while (i < header.size() && (header[i] == ' ' || header[i] == ':')) ++i;
+  if (i >= header.size()) throw DataError(fmt::format("{}: NPY header's '{}' has no value", path, key));
+  std::size_t end = i;
+  if (header[i] == '\'') {
+    end = header.find('\'', i + 1);
+  } else if (header[i] == '(') {
+    end = header.find(')', i + 1);
+  } else {
+    end = header.find_first_of(",} ", i);
+    if (end == std::string::npos) end = header.size();
+    return header.substr(i, end - i);
+  }
+  if (end == std::string::npos) throw DataError(fmt::format("{}: NPY header's '{}' is not closed", path, key));
+  return header.substr(i, end - i + 1);
+}
+
 }  // namespace
 
 NpyArray read_npy(const std::string& path) {
@@ -91,39 +121,46 @@ NpyArray read_npy(const std::string& path) {
     throw DataError(fmt::format("{}: truncated NPY header (file has {} bytes, header needs {})", path, file_size,
                                 data_offset));
   }
+  // NumPy itself refuses headers over 10,000 bytes (np.load's max_header_size): a longer one is no array it wrote.
+  if (header_len > kMaxHeaderBytes) {
+    throw DataError(fmt::format("{}: NPY header of {} bytes (NumPy reads at most {}; not an array NumPy wrote)", path,
+                                header_len, kMaxHeaderBytes));
+  }
   std::string header(header_len, '\0');
   in.read(header.data(), header_len);
 
-  static const std::regex descr_re(R"('descr'\s*:\s*'([^']*)')");
-  static const std::regex fortran_re(R"('fortran_order'\s*:\s*(True|False))");
-  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
-  std::smatch m;
-  if (!std::regex_search(header, m, descr_re)) throw DataError(fmt::format("{}: NPY header has no 'descr'", path));
   NpyArray out;
-  out.dtype = parse_descr(m[1].str(), path);
-  if (!std::regex_search(header, m, fortran_re)) {
-    throw DataError(fmt::format("{}: NPY header has no 'fortran_order'", path));
+  const auto descr = header_value(header, "descr", path);
+  if (descr.size() < 2 || descr.front() != '\'' || descr.back() != '\'') {
+    throw DataError(fmt::format("{}: NPY header's 'descr' is not a quoted dtype such as '<f4'", path));
   }
-  if (m[1].str() == "True") {
+  out.dtype = parse_descr(descr.substr(1, descr.size() - 2), path);
+  const auto fortran = header_value(header, "fortran_order", path);
+  if (fortran != "False" && fortran != "True") {
+    throw DataError(fmt::format("{}: NPY header's 'fortran_order' is '{}' (expected True or False)", path, fortran));
+  }
+  if (fortran == "True") {
     throw DataError(fmt::format("{}: Fortran-ordered NPY arrays are not supported (save with np.ascontiguousarray)",
                                 path));
   }
-  if (!std::regex_search(header, m, shape_re)) throw DataError(fmt::format("{}: NPY header has no 'shape'", path));
-  const std::string dims = m[1].str();
+  const auto shape = header_value(header, "shape", path);
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') {
+    throw DataError(fmt::format("{}: NPY header's 'shape' is not a tuple such as (2, 3)", path));
+  }
+  const std::string dims = shape.substr(1, shape.size() - 2);
   // "(2, 3)", "(3,)" or "()": comma-separated non-negative integers, a trailing comma allowed.
-  static const std::regex dim_re(R"(^\s*(\d{1,18})\s*$)");
   std::vector<std::string> tokens;
   for (std::size_t begin = 0;;) {
     const auto comma = dims.find(',', begin);
-    tokens.push_back(dims.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    tokens.push_back(trim(dims.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin)));
     if (comma == std::string::npos) break;
     begin = comma + 1;
   }
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    std::smatch dm;
-    if (std::regex_match(tokens[i], dm, dim_re)) {
-      out.shape.push_back(std::stoll(dm[1].str()));
-    } else if (i + 1 != tokens.size() || tokens[i].find_first_not_of(" \t") != std::string::npos) {
+    const auto& t = tokens[i];
+    if (!t.empty() && t.size() <= 18 && t.find_first_not_of("0123456789") == std::string::npos) {
+      out.shape.push_back(std::stoll(t));
+    } else if (i + 1 != tokens.size() || !t.empty()) {
       // Only the last may be empty: "(3,)" and "()".
       throw DataError(fmt::format("{}: NPY shape ({}): expected non-negative whole numbers", path, dims));
     }

@@ -3,12 +3,13 @@
 // ... --executor mpi`. Rank 0 runs the scheduler, the sampler and the journal (its only writer); ranks 1..N train
 // one job at a time and send each epoch's row and the outcome back. Checkpoints live beside the journal, which must
 // be on a file system every rank sees, so a promoted trial continues on any rank.
-// Fault model: under standard MPI a rank that dies ends the whole job; the journal then holds everything finished,
-// and `--resume` (under mpirun, with any number of ranks) reruns the jobs that were running from their last
-// checkpoint.
+// Fault model: under standard MPI a rank that dies ends the whole job, and so does an error on any rank (it prints
+// its message, then MPI_Abort: docs/decisions/0008); the journal then holds everything finished, and `--resume`
+// (under mpirun, with any number of ranks) reruns the jobs that were running from their last checkpoint.
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "exec/executor.hpp"
 
@@ -17,7 +18,15 @@ namespace fhist::exec {
 // False when fhist was built without MPI: the functions below then throw EnvironmentError saying so.
 bool built_with_mpi();
 
-// MPI_Init_thread / MPI_Finalize around a command.
+// A command that ends with an error under mpirun takes the whole job down (MPI_Abort with `exit_code`): no rank is
+// left waiting for one that is gone (rank 0 for a worker that could not build its objective, workers for a rank 0
+// that refused its journal). Call it after printing the error. Nothing happens outside mpirun or after MPI_Finalize.
+void abort_mpi_job(int exit_code);
+// " (MPI rank R of N)" under mpirun, else "": errors say which rank they come from.
+std::string mpi_rank_note();
+
+// MPI_Init_thread / MPI_Finalize around a command. Leaving by an exception does not finalize: the error is printed,
+// then abort_mpi_job ends every rank.
 class MpiSession {
  public:
   MpiSession();

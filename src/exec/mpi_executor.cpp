@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
+#include <exception>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -149,12 +151,43 @@ class WorkerSink final : public EpochSink {
 
 bool built_with_mpi() { return true; }
 
+namespace {
+bool mpi_running() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return false;
+  MPI_Finalized(&finalized);
+  return finalized == 0;
+}
+}  // namespace
+
+void abort_mpi_job(int exit_code) {
+  if (!mpi_running()) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+}
+
+std::string mpi_rank_note() {
+  if (!mpi_running()) return {};
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size > 1 ? fmt::format(" (MPI rank {} of {})", rank, size) : std::string();
+}
+
 MpiSession::MpiSession() {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    // Every MPI call is made from the thread that runs the loop or the jobs: anything less than FUNNELED is unsafe.
+    if (provided < MPI_THREAD_FUNNELED) {
+      throw EnvironmentError(fmt::format("this MPI library gives thread level {} where fhist needs MPI_THREAD_FUNNELED "
+                                         "({}): use Open MPI as Debian builds it, or --executor thread",
+                                         provided, MPI_THREAD_FUNNELED));
+    }
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
@@ -163,6 +196,7 @@ MpiSession::MpiSession() {
 int MpiSession::workers() const { return worker_ranks(size_); }
 
 MpiSession::~MpiSession() {
+  if (std::uncaught_exceptions() > 0) return;  // main prints the error, then abort_mpi_job ends the job
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();

@@ -12,6 +12,8 @@ namespace {
 }  // namespace
 
 bool built_with_mpi() { return false; }
+void abort_mpi_job(int) {}
+std::string mpi_rank_note() { return {}; }
 MpiSession::MpiSession() { missing(); }
 MpiSession::~MpiSession() = default;
 int MpiSession::workers() const { missing(); }

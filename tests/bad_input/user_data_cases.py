@@ -102,6 +102,15 @@ def user_data_cases():
     check(c, "npy: y_train.npy missing", train(f"npy:{d}", train_size=None, val_size=None), 2,
           r"npy_no_y/y_train\.npy is missing")
 
+    d = p("user", "npy_long_header")
+    header = "{'descr': '" + "x" * 40000 + "', 'fortran_order': False, 'shape': (6, 4, 4), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    write(os.path.join(d, "x_train.npy"), b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    write(os.path.join(d, "y_train.npy"), npy((6,), "<i8"))
+    check(c, "npy: a legal v1 header with a 40,000-character dtype (crashed a regex: SIGSEGV)",
+          train(f"npy:{d}", train_size=None, val_size=None), 1,
+          r"npy_long_header/x_train\.npy: NPY header of 40\d\d\d bytes \(NumPy reads at most 10000")
+
     rows = "a,b,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20))
     f = p("user", "nan.csv")
     write(f, (rows + "3,nan,1\n").encode())

@@ -100,6 +100,36 @@ TEST(Npy, HeaderLengthNear4GiBIsTruncatedNotAllocated) {
   EXPECT_NE(msg.find("4294967307"), std::string::npos) << msg;  // the bytes the header claims
 }
 
+// A v1 header: magic, version, 2-byte length, the dict text (padded with spaces to a multiple of 64), then the data.
+std::string v1(const std::string& dict, const std::string& data) {
+  std::string header = dict;
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  const auto n = static_cast<std::uint16_t>(header.size());
+  return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(n & 0xff) + static_cast<char>(n >> 8) + header + data;
+}
+
+TEST(Npy, HeaderParsedWithoutRecursionAndCappedAsNumpyDoes) {
+  testing::TempDir dir;
+  // Keys in another order, extra spaces, long padding under NumPy's 10,000-byte limit: read as written.
+  write_raw(dir.str("order.npy"), v1("{'shape': ( 2 , ),  'fortran_order' : False, 'descr':'|u1', }" +
+                                         std::string(8000, ' '),
+                                     "\x05\x07"));
+  const auto a = read_npy(dir.str("order.npy"));
+  EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(a.data, (std::vector<unsigned char>{5, 7}));
+  // A legal v1 file whose 'descr' is 40,000 characters long overflowed the stack of the regex that read it
+  // (SIGSEGV); now it is refused as NumPy refuses it.
+  write_raw(dir.str("long.npy"), v1("{'descr': '" + std::string(40000, 'x') + "', 'fortran_order': False, 'shape': (1,), }", "\x00"));
+  const auto msg = error_of([&] { read_npy(dir.str("long.npy")); });
+  EXPECT_NE(msg.find("NPY header of 40"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("NumPy reads at most 10000"), std::string::npos) << msg;
+  write_raw(dir.str("open.npy"), v1("{'descr': '<f4, 'fortran_order': False, 'shape': (1,)", "\x00\x00\x00\x00"));
+  EXPECT_NE(error_of([&] { read_npy(dir.str("open.npy")); }).find("unsupported NPY dtype"), std::string::npos);
+  write_raw(dir.str("noshape.npy"), v1("{'descr': '<f4', 'fortran_order': False, 'shape': 3}", "\x00\x00\x00\x00"));
+  EXPECT_NE(error_of([&] { read_npy(dir.str("noshape.npy")); }).find("is not a tuple"), std::string::npos);
+}
+
 TEST(Npy, RejectsUnsupportedDtypeAndFortranOrder) {
   testing::TempDir dir;
   write_npy(dir.str("a.npy"), make(NpyDType::kFloat32, {2, 2}));

@@ -2,7 +2,8 @@
 # The MPI executor under mpirun (3 ranks on 2 cores: rank 0 searches, ranks 1-2 train): the same HyperBand search
 # gives the same trials, promotions, scores, epoch rows and incumbent inline, with 2 threads and with 2 MPI workers;
 # kill -9 of a worker rank mid-rung ends the run, and --resume under mpirun completes it with nothing finished
-# retrained and the uninterrupted run's results; a single rank is refused.
+# retrained and the uninterrupted run's results; a single rank is refused. An error on any rank (rank 0's journal
+# exists, a worker without the data) or rank 0's death ends every rank within seconds (no hang: 60 s timeouts).
 # Usage: mpi_test.sh FHIST PYTHON WORKDIR MPIEXEC
 source "$(dirname "$0")/lib.sh" "$@"
 MPIRUN=(timeout 600 "$4" --allow-run-as-root --oversubscribe)
@@ -73,4 +74,46 @@ same straight killed "after kill -9 and resume: the uninterrupted run's results,
 
 expect_exit 2 "this run has 1 MPI rank" "one rank is refused" -- \
   "${MPIRUN[@]}" -np 1 "$FHIST" search "${S[@]}" --executor mpi --journal one.db
+
+# --- an error on any rank ends the whole job within seconds (MPI_Abort) with its message; none may hang (60 s)
+QUICK=(timeout 60 "$4" --allow-run-as-root --oversubscribe)
+# ended CODE_PATTERN NAME -- CMD...: the job ended by itself (not by the timeout), non-zero, with the message.
+ended() {
+  local pattern=$1 name=$2; shift 3
+  local t0=$SECONDS out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qE -- "$pattern" <<<"$out"; then pass "$name (exit $rc, $((SECONDS - t0)) s)"
+  else fail "$name (exit $rc after $((SECONDS - t0)) s, wanted /$pattern/): $(tail -8 <<<"$out")"; fi
+}
+ended "MPI rank 0 of 3\): error: mpi\.db already exists" "rank 0 refuses an existing journal: every rank ends" -- \
+  "${QUICK[@]}" -np 3 "$FHIST" search "${S[@]}" --executor mpi --journal mpi.db
+# The data is missing on worker rank 1 only: each rank runs in its own folder, and the data path is relative.
+mkdir -p here there && ln -sf /usr/share/datasets/fashion-mnist here/fm
+M=(search --data fashion-mnist:fm --model cnn --train-size 600 --val-size 200 --threads 1 --seed 5 --algo hyperband
+   --min-budget 1 --max-budget 2 --eta 2 --executor mpi --journal "$PWD/missing.db")
+ended "MPI rank 1 of 3\): error: dataset directory fm does not exist" \
+  "a worker rank without the data ends the job with its message" -- \
+  "${QUICK[@]}" -np 1 -wdir "$PWD/here" "$FHIST" "${M[@]}" : -np 1 -wdir "$PWD/there" "$FHIST" "${M[@]}" \
+  : -np 1 -wdir "$PWD/here" "$FHIST" "${M[@]}"
+# kill -9 of rank 0 mid-search: mpirun ends the job; --resume under mpirun completes it.
+"${QUICK[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal rank0.db > rank0.log 2>&1 &
+runpid=$!
+victim=""
+for _ in $(seq 1 300); do
+  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:rank0.db?mode=ro', uri=True).execute('select count(*) from epochs').fetchone()[0])" 2>/dev/null || echo 0)
+  if [ "${n:-0}" -ge 4 ]; then
+    for p in $(pgrep -f "fhist search .*--journal rank0.db"); do
+      if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=0"; then victim=$p; fi
+    done
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -9 "$victim"
+wait $runpid; rc=$?
+[ -n "$victim" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] && pass "kill -9 of rank 0 ends the whole job (mpirun exit $rc)" \
+  || fail "rank 0 kill: victim '$victim', mpirun exit $rc: $(tail -3 rank0.log)"
+"${MPIRUN[@]}" -np 3 "$FHIST" search --resume --journal rank0.db --executor mpi > rank0.resumed.log 2>&1 \
+  && same straight rank0 "after kill -9 of rank 0 and resume: the uninterrupted run's results" rank0.resumed.log \
+  || fail "resume after rank 0's kill: $(tail -5 rank0.resumed.log)"
 finish mpi_test
