@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,7 @@
 #include "space/catalog.hpp"
 #include "space/darts.hpp"
 #include "space/nb201.hpp"
+#include "space/space.hpp"
 #include "study/study.hpp"
 #include "train/trainer.hpp"
 
@@ -119,11 +121,9 @@ void apply_stored_settings(TrainCmd& c) {
   const auto path = settings_file(c.run_dir);
   if (!std::filesystem::exists(path)) return;  // a run of an older fhist: the checkpoint's fingerprint still checks
   nlohmann::json stored;
-  try {
+  {
     std::ifstream in(path);
-    stored = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: not valid JSON ({}); it holds the run's settings", path, e.what()));
+    stored = space::parse_user_json({std::istreambuf_iterator<char>(in), {}}, path + " (the run's settings)");
   }
   std::vector<std::string> differ;
   for (const auto& s : run_settings()) {
@@ -191,14 +191,10 @@ nlohmann::json read_config(const std::string& config) {
   const bool inline_json = config.find('{') != std::string::npos ||
                            (!std::filesystem::exists(config) && first != std::string::npos &&
                             std::string("[\"-0123456789tfn").find(config[first]) != std::string::npos);
-  try {
-    if (inline_json) return nlohmann::json::parse(config);
-    std::ifstream in(config);
-    if (!in) throw InputError(fmt::format("--config {}: no such file (pass JSON text or a file)", config));
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("--config {}: not valid JSON ({})", inline_json ? "text" : config, e.what()));
-  }
+  if (inline_json) return space::parse_user_json(config, "--config text");
+  std::ifstream in(config);
+  if (!in) throw InputError(fmt::format("--config {}: no such file (pass JSON text or a file)", config));
+  return space::parse_user_json({std::istreambuf_iterator<char>(in), {}}, "--config " + config);
 }
 
 void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {

@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <filesystem>
+#include <functional>
 
 #include "core/errors.hpp"
 #include "data/loaders.hpp"
@@ -19,14 +21,26 @@ std::string resolve(const std::string& path) {
   throw DataError(fmt::format("{}: file not found (also looked for {}.gz)", path, path));
 }
 
-// Whole-file read through zlib, which passes plain files through unchanged.
-std::vector<unsigned char> read_maybe_gzip(const std::string& path) {
+// Whole-file read through zlib, which passes plain files through unchanged. `header_bytes` and `expected` bound what
+// is inflated: once the header is in, reading stops one byte past the size it gives, so a small gzip file that
+// inflates to gigabytes (a gzip bomb) is refused instead of exhausting memory.
+using ExpectedSize = std::function<unsigned __int128(const std::vector<unsigned char>&)>;
+std::vector<unsigned char> read_maybe_gzip(const std::string& path, std::size_t header_bytes,
+                                           const ExpectedSize& expected) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) throw DataError(fmt::format("{}: cannot open", path));
   std::vector<unsigned char> out;
   std::vector<unsigned char> buf(1 << 20);
+  unsigned __int128 limit = ~static_cast<unsigned __int128>(0);
   while (true) {
-    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    const auto have = static_cast<unsigned __int128>(out.size());
+    if (out.size() >= header_bytes) limit = std::min(limit, expected(out) + 1);
+    if (have >= limit) break;
+    // The header first, alone, so the limit holds from the first byte after it.
+    auto room = limit - have;
+    if (out.size() < header_bytes) room = header_bytes - out.size();
+    const auto want = static_cast<unsigned>(std::min<unsigned __int128>(buf.size(), room));
+    const int n = gzread(f, buf.data(), want);
     if (n < 0) {
       int err = 0;
       const std::string msg = gzerror(f, &err);
@@ -49,7 +63,9 @@ std::uint32_t be32(const std::vector<unsigned char>& b, std::size_t at) {
 
 torch::Tensor read_idx_images(const std::string& path_in) {
   const std::string path = resolve(path_in);
-  const auto bytes = read_maybe_gzip(path);
+  const auto bytes = read_maybe_gzip(path, 16, [](const std::vector<unsigned char>& b) {
+    return 16 + static_cast<unsigned __int128>(be32(b, 4)) * be32(b, 8) * be32(b, 12);
+  });
   const auto magic = bytes.size() >= 4 ? be32(bytes, 0) : 0;
   if (magic != 2051) {
     throw DataError(fmt::format("{}: not an IDX image file (magic {}, expected 2051)", path, magic));
@@ -63,8 +79,9 @@ torch::Tensor read_idx_images(const std::string& path_in) {
                                               static_cast<unsigned __int128>(cols);
   if (static_cast<unsigned __int128>(bytes.size()) != expected) {
     const bool fits = expected <= static_cast<unsigned __int128>(std::numeric_limits<std::uint64_t>::max());
-    throw DataError(fmt::format("{}: IDX image file has {} bytes, header ({} images of {}x{}) says {}", path,
-                                bytes.size(), n, rows, cols,
+    throw DataError(fmt::format("{}: IDX image file has {}{} bytes, header ({} images of {}x{}) says {}", path,
+                                bytes.size() > expected ? "more than " : "",
+                                bytes.size() > expected ? bytes.size() - 1 : bytes.size(), n, rows, cols,
                                 fits ? std::to_string(static_cast<std::uint64_t>(expected)) : "more than 2^64"));
   }
   auto t = torch::empty({n, 1, rows, cols}, torch::kUInt8);
@@ -75,7 +92,8 @@ torch::Tensor read_idx_images(const std::string& path_in) {
 
 torch::Tensor read_idx_labels(const std::string& path_in) {
   const std::string path = resolve(path_in);
-  const auto bytes = read_maybe_gzip(path);
+  const auto bytes = read_maybe_gzip(
+      path, 8, [](const std::vector<unsigned char>& b) { return 8 + static_cast<unsigned __int128>(be32(b, 4)); });
   const auto magic = bytes.size() >= 4 ? be32(bytes, 0) : 0;
   if (magic != 2049) {
     throw DataError(fmt::format("{}: not an IDX label file (magic {}, expected 2049)", path, magic));
@@ -85,8 +103,9 @@ torch::Tensor read_idx_labels(const std::string& path_in) {
   }
   const std::int64_t n = be32(bytes, 4);
   if (static_cast<std::int64_t>(bytes.size()) != 8 + n) {
-    throw DataError(fmt::format("{}: IDX label file has {} bytes, header ({} labels) says {}", path, bytes.size(), n,
-                                8 + n));
+    const bool more = static_cast<std::int64_t>(bytes.size()) > 8 + n;
+    throw DataError(fmt::format("{}: IDX label file has {}{} bytes, header ({} labels) says {}", path,
+                                more ? "more than " : "", more ? bytes.size() - 1 : bytes.size(), n, 8 + n));
   }
   auto t = torch::empty({n}, torch::kUInt8);
   if (n > 0) std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 8, static_cast<std::size_t>(n));

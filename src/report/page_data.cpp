@@ -7,10 +7,12 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 
 #include "core/errors.hpp"
+#include "space/space.hpp"
 #include "report/html.hpp"
 #include "report/tables.hpp"
 #include "score/scores.hpp"
@@ -40,13 +42,8 @@ json read_replays(const std::vector<std::string>& files) {
   for (const auto& file : files) {
     std::ifstream in(file);
     if (!in) throw InputError(fmt::format("--replay {}: cannot open the file", file));
-    json j;
-    try {
-      in >> j;
-    } catch (const json::exception& e) {
-      throw InputError(fmt::format("--replay {}: not JSON ({}); expected the file fhist table replay -o writes",
-                                   file, e.what()));
-    }
+    const json j = space::parse_user_json({std::istreambuf_iterator<char>(in), {}},
+                                          "--replay " + file + " (expected the file fhist replay -o writes)");
     if (!j.is_array()) {
       throw InputError(fmt::format("--replay {}: expected a JSON array of runs (fhist table replay -o FILE)", file));
     }

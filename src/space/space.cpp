@@ -406,18 +406,29 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
   return SearchSpace(std::move(name), std::move(params));
 }
 
+json::json parse_user_json(const std::string& text, const std::string& what) {
+  // The parser itself keeps its own stack; the callback sees every value's depth and stops before anything recurses.
+  const json::json::parser_callback_t limit = [&what](int depth, json::json::parse_event_t, json::json&) {
+    if (depth >= kMaxJsonDepth) {  // depth counts from 0: the 65th level of nesting is depth 64
+      throw InputError(fmt::format("{}: JSON nested deeper than {} levels (fhist's files and configurations need a "
+                                   "few)",
+                                   what, kMaxJsonDepth));
+    }
+    return true;
+  };
+  try {
+    return json::json::parse(text, limit);
+  } catch (const json::json::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid JSON: {}", what, e.what()));
+  }
+}
+
 SearchSpace SearchSpace::from_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: cannot open the search-space file", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  json::json j;
-  try {
-    j = json::json::parse(ss.str());
-  } catch (const json::json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
-  }
-  return from_json(j, path);
+  return from_json(parse_user_json(ss.str(), path), path);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -110,6 +110,12 @@ class SearchSpace {
   std::vector<Constraint> constraints_;
 };
 
+// JSON a user hands fhist (a space file, --config, run.json, a replay file), parsed with a nesting limit: printing or
+// walking a value nested 100,000 deep recurses until the stack overflows. Throws InputError naming `what` for text
+// that is not JSON or is nested deeper than 64 levels.
+nlohmann::json parse_user_json(const std::string& text, const std::string& what);
+constexpr int kMaxJsonDepth = 64;
+
 // Built-in spaces by name ("hparams", ...); throws InputError listing the known names.
 SearchSpace builtin_space(const std::string& name);
 std::vector<std::string> builtin_space_names();

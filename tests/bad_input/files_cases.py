@@ -89,6 +89,11 @@ def datasets():
           r"trunc_gz/train-images-idx3-ubyte\.gz: (.*(corrupt|truncated|unexpected end)|IDX image file has \d+ bytes, "
           r"header \(120 images of 28x28\) says (94096|16 \+ 120 x 28 x 28))")
 
+    d = idx_dir("gzip_bomb", gz=True, train_labels=idx_labels(120) + bytes(50_000_000))
+    check(c, "IDX: a gzip bomb (the label file inflates 50 MB past what its header says)", train(f"fashion-mnist:{d}"),
+          1, r"gzip_bomb/train-labels-idx1-ubyte\.gz: IDX label file has more than 128 bytes, header \(120 labels\) "
+             r"says 128")
+
     d = idx_dir("real_trunc_gz")
     for f in IDX_FILES:
         os.remove(os.path.join(d, f))

@@ -134,6 +134,15 @@ def config_cases():
     path = p("config", "bad.json")
     write(path, b'{"lr": 0.1, "batch_size": }')
     check(c, "not JSON (file)", T + ["--config", path], 2, r"config/bad\.json: .*not valid JSON")
+    deep = p("config", "deep.json")
+    write(deep, b"[" * 200000 + b"]" * 200000)
+    check(c, "nested 200,000 deep (printing it overflowed the stack: SIGSEGV)", T + ["--config", deep], 2,
+          r"config/deep\.json: JSON nested deeper than 64 levels")
+    deep_space = p("config", "deep_space.json")
+    write(deep_space, b'{"name": "x", "params": [{"name": "lr", "type": "categorical", "choices": [' + b"[" * 200000 +
+          b"]" * 200000 + b"]}]}")
+    check(c, "a space file nested 200,000 deep", ["search", "--space", deep_space, "--journal", p("config", "d.db")],
+          2, r"deep_space\.json: JSON nested deeper than 64 levels")
     check(c, "a list instead of an object", T + ["--config", "[1, 2]"], 2,
           r"(--config '?\[1, ?2\]'?|config): expected a JSON object")
     check(c, "misspelt key", T + ["--config", '{"learning_rate": 0.1}'], 2,

@@ -34,6 +34,16 @@ SearchSpace mixed_space(std::vector<Constraint> constraints = {}) {
                      std::move(constraints));
 }
 
+TEST(UserJson, NestingIsLimitedBeforeAnythingRecurses) {
+  const auto nested = [](int depth) { return std::string(static_cast<std::size_t>(depth), '[') +
+                                            std::string(static_cast<std::size_t>(depth), ']'); };
+  EXPECT_EQ(parse_user_json(nested(kMaxJsonDepth), "x").dump().size(), static_cast<std::size_t>(2 * kMaxJsonDepth));
+  FHIST_EXPECT_INPUT_ERROR(parse_user_json(nested(kMaxJsonDepth + 1), "f.json"),
+                           "f.json: JSON nested deeper than 64 levels");
+  FHIST_EXPECT_INPUT_ERROR(parse_user_json(nested(300000), "f.json"), "nested deeper than 64");
+  FHIST_EXPECT_INPUT_ERROR(parse_user_json("{\"a\": ", "f.json"), "f.json: not valid JSON");
+}
+
 TEST(Config, JsonRoundTripIsExact) {
   Config c({{"lr", 0.1 + 0.2}, {"depth", 3}, {"act", "relu"}, {"width_mult", 0.125}});
   const Config back = Config::from_json(json::parse(c.to_string()));
