@@ -49,8 +49,12 @@ void run_table(TableCmd& c) {
     }
     configs = stored.sched.n_configs;
     epochs = stored.sched.max_budget;
-    fmt::print("table {}: resuming ({} configurations of space {} x {} epochs, seed {}; the stored settings apply)\n",
-               c.journal, configs, stored.space, epochs, stored.seed);
+    // Scores depend on the threads a job gets (the order of float sums): the rest of a table trains with the threads
+    // it started with, unless --threads says otherwise.
+    if (stored.threads > 0 && c.app->get_option("--threads")->count() == 0) at::set_num_threads(stored.threads);
+    fmt::print("table {}: resuming ({} configurations of space {} x {} epochs, seed {}, {} threads; the stored "
+               "settings apply)\n",
+               c.journal, configs, stored.space, epochs, stored.seed, at::get_num_threads());
   } else {
     if (c.configs < 1) throw InputError(fmt::format("--configs must be >= 1 (got {})", c.configs));
     if (c.epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.epochs));

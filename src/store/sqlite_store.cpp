@@ -152,7 +152,10 @@ class SqliteStore final : public TrialStore {
     sqlite3* raw = nullptr;
     const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | (create ? SQLITE_OPEN_CREATE : 0) |
                       SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
-    const int rc = sqlite3_open_v2(immutable ? immutable_uri(path).c_str() : path.c_str(), &raw, flags, nullptr);
+    // "file:x.db" is a file of that name to fhist (the existence checks, the lock); SQLite, whose URI filenames may be
+    // on by default, would open x.db instead. "./file:x.db" is never a URI.
+    const std::string literal = path.rfind("file:", 0) == 0 ? "./" + path : path;
+    const int rc = sqlite3_open_v2(immutable ? immutable_uri(path).c_str() : literal.c_str(), &raw, flags, nullptr);
     db_.reset(raw);  // owned even on failure: sqlite3_open_v2 allocates a handle to carry the message
     if (rc != SQLITE_OK) fail(rc, "cannot open");
     sqlite3_extended_result_codes(db_.get(), 1);

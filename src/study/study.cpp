@@ -382,6 +382,14 @@ void refuse_existing(const std::string& journal) {
                                  "--journal (nothing was changed)",
                                  journal));
   }
+  // Checkpoints of an earlier search whose journal was deleted: a new search's trial 0 would continue from them.
+  std::error_code ec;
+  const auto trials = journal + ".trials";
+  if (fs::is_directory(trials, ec) && !fs::is_empty(trials, ec)) {
+    throw InputError(fmt::format("{} holds checkpoints of an earlier search whose journal {} is gone: a new search "
+                                 "would continue its trials from them. Remove the folder, or choose another --journal",
+                                 trials, journal));
+  }
 }
 
 // Resolves a new search's options (a table's settings, "auto" augmentation: the journal records what ran) and its

@@ -102,6 +102,23 @@ def journal_file_cases(c, j):
     check(c, "random bytes: search --resume", ["search", "--resume", "--journal", noise], 1,
           r"noise\.db is not an fhist journal: not an SQLite database")
 
+    # "file:x.db" names a file of that name: SQLite's URI reading opened x.db, whose settings a new search overwrote.
+    write(p("cwd", "uri.db"), real)
+    uri_args = ["search", "--data", f"fashion-mnist:{tiny}", "--model", "cnn", "--train-size", "60", "--val-size",
+                "20", "--algo", "random", "--n-configs", "1", "--min-budget", "1", "--max-budget", "1", "--threads", "1",
+                "--journal", "file:uri.db"]
+    got, out = run(uri_args)
+    with open(p("cwd", "uri.db"), "rb") as f:
+        untouched = f.read() == real
+    ok = got == 0 and untouched and os.path.exists(p("cwd", "file:uri.db"))
+    record("ok" if ok else "fail", c, "--journal file:uri.db is a new file of that name; uri.db is untouched",
+           "" if ok else f"exit {got}, uri.db untouched: {untouched}\n      {short(out)}")
+    # Checkpoints left by a search whose journal was deleted are not continued by a new search of that name.
+    stale = p("journal", "stale.db")
+    write(os.path.join(stale + ".trials", "trial_00000", "checkpoint.pt"), b"an earlier search's checkpoint")
+    check(c, "a new search over an earlier search's checkpoints", uri_args[:-1] + [stale], 2,
+          r"stale\.db\.trials holds checkpoints of an earlier search whose journal .*stale\.db is gone")
+
     empty = p("journal", "empty.db")
     write(empty, b"")
     # An empty file is what a search killed while creating its journal leaves: named as such, with what to do.

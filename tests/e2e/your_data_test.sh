@@ -82,7 +82,7 @@ reported() {
 
 tabled() {
   local name=$1; shift
-  "$FHIST" table --journal "$name.table.db" --configs 2 --epochs 2 --threads 2 "$@" > "$name.table.log" 2>&1 \
+  "$FHIST" table --journal "$name.table.db" --configs 2 --epochs 2 --threads 1 "$@" > "$name.table.log" 2>&1 \
     && "$PY" - "$name.table.db" <<'PY' && pass "$name: fhist table trains 2 configurations and measures their test accuracy" \
     || fail "$name: table: $(tail -5 "$name.table.log")"
 import json, sqlite3, sys
@@ -97,6 +97,10 @@ search_resumed folder "${FOLDER[@]}"
 reported folder "folder:digits-folder"
 evaluated folder 0.90
 tabled folder "${FOLDER[@]}"
+# Rerunning a table resumes it with the threads it started with (here 1, where the default is every core).
+"$FHIST" table --journal folder.table.db "${FOLDER[@]}" > folder.rerun.log 2>&1 \
+  && grep -q "resuming (2 configurations of space hparams x 2 epochs, seed 0, 1 threads" folder.rerun.log \
+  && pass "a table's rerun keeps the threads it started with" || fail "table rerun: $(head -3 folder.rerun.log)"
 
 search_resumed npy "${NPY[@]}"
 "$PY" - npy.db <<'PY' && pass "npy: the journal keeps the label mapping (class k = the k-th smallest label)" \
