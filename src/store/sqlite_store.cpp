@@ -49,7 +49,13 @@ class LockFile {
  public:
   explicit LockFile(const std::string& journal) {
     const std::string lock_path = journal + ".lock";
-    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // Never through a symlink: in a shared folder one could point the pid write below at another file.
+    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd_ < 0 && errno == ELOOP) {
+      throw StoreError(fmt::format("lock file {} is a symbolic link; fhist does not follow it (remove it, or use "
+                                   "another --journal)",
+                                   lock_path));
+    }
     if (fd_ < 0) throw StoreError(fmt::format("cannot open lock file {}: {}", lock_path, std::strerror(errno)));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;

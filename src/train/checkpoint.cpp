@@ -1,5 +1,6 @@
 // Checkpoints: one torch::serialize archive per run, replaced atomically after every epoch.
 #include <fmt/format.h>
+#include <unistd.h>
 #include <fmt/ranges.h>
 
 #include <cerrno>
@@ -184,8 +185,10 @@ void Trainer::save_checkpoint(const std::string& path) const {
   // Not save_to(path): when a write fails there, LibTorch's zip writer throws again from its destructor and the
   // process aborts. Here the writer is always told "written", and a failure is noted and raised after it is done.
   const std::string tmp = temp_path_for(path);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  const int fd = create_temp_file(tmp);
+  std::FILE* f = ::fdopen(fd, "wb");
   if (f == nullptr) {
+    ::close(fd);
     throw EnvironmentError(fmt::format("{}: cannot create the checkpoint ({})", tmp, std::strerror(errno)));
   }
   int error = 0;

@@ -193,6 +193,20 @@ TEST(Store, SetTrialStateAndRefusals) {
   EXPECT_EQ(*store->read_study(), (json{{"v", 2}}));
 }
 
+TEST(Store, LockFileThatIsASymlinkIsRefusedNotFollowed) {
+  testing::TempDir dir;
+  std::ofstream(dir.str("victim")) << "precious";
+  std::filesystem::create_symlink(dir.str("victim"), dir.str("j.db.lock"));
+  try {
+    open_sqlite_store(dir.str("j.db"), true);
+    FAIL() << "opened a journal through a symlinked lock file";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("j.db.lock is a symbolic link"), std::string::npos) << e.what();
+  }
+  std::ifstream in(dir.str("victim"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");  // the pid write went nowhere
+}
+
 TEST(Store, SecondOpenInSameProcessRefused) {
   TempDir dir;
   const std::string path = dir.str("j.db");
