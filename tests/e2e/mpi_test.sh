@@ -47,21 +47,28 @@ K=(--data fashion-mnist --model cnn --train-size 1500 --val-size 300 --threads 1
    --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
 "${MPIRUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal straight.db > straight.log 2>&1 \
   || fail "straight: $(tail -3 straight.log)"
-"${MPIRUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal killed.db > killed.log 2>&1 &
-runpid=$!
-victim=""
-for _ in $(seq 1 600); do
-  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:killed.db?mode=ro', uri=True).execute('select count(*) from epochs').fetchone()[0])" 2>/dev/null || echo 0)
-  if [ "${n:-0}" -ge 6 ]; then
-    for p in $(pgrep -f "fhist search .*--journal killed.db"); do
-      if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
-    done
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$victim" ] && kill -9 "$victim"
-wait $runpid; rc=$?
+# kill_rank JOURNAL RANK EPOCHS: starts the K search under mpirun, kills rank RANK with -9 once EPOCHS epochs are
+# recorded, and waits for mpirun; sets victim (the pid killed, "" if none) and rc (mpirun's exit status).
+kill_rank() {
+  local db=$1 rank=$2 epochs=$3 n p runpid
+  "${QUICK_RUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal "$db" > "${db%.db}.log" 2>&1 &
+  runpid=$!
+  victim=""
+  for _ in $(seq 1 600); do
+    n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('select count(*) from epochs').fetchone()[0])" "$db" 2>/dev/null || echo 0)
+    if [ "${n:-0}" -ge "$epochs" ]; then
+      for p in $(pgrep -f "fhist search .*--journal $db"); do
+        if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then victim=$p; fi
+      done
+      break
+    fi
+    sleep 0.1
+  done
+  [ -n "$victim" ] && kill -9 "$victim"
+  wait $runpid; rc=$?
+}
+QUICK_RUN=("${MPIRUN[@]}")
+kill_rank killed.db 1 6
 [ -n "$victim" ] && [ $rc -ne 0 ] && pass "kill -9 of worker rank 1 mid-search ends the run (mpirun exit $rc)" \
   || fail "kill: victim '$victim', mpirun exit $rc"
 before=$("$PY" -c "import sqlite3; print(sqlite3.connect('killed.db').execute('select count(*) from epochs').fetchone()[0])")
@@ -96,21 +103,8 @@ ended "MPI rank 1 of 3\): error: dataset directory fm does not exist" \
   "${QUICK[@]}" -np 1 -wdir "$PWD/here" "$FHIST" "${M[@]}" : -np 1 -wdir "$PWD/there" "$FHIST" "${M[@]}" \
   : -np 1 -wdir "$PWD/here" "$FHIST" "${M[@]}"
 # kill -9 of rank 0 mid-search: mpirun ends the job; --resume under mpirun completes it.
-"${QUICK[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal rank0.db > rank0.log 2>&1 &
-runpid=$!
-victim=""
-for _ in $(seq 1 300); do
-  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:rank0.db?mode=ro', uri=True).execute('select count(*) from epochs').fetchone()[0])" 2>/dev/null || echo 0)
-  if [ "${n:-0}" -ge 4 ]; then
-    for p in $(pgrep -f "fhist search .*--journal rank0.db"); do
-      if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=0"; then victim=$p; fi
-    done
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$victim" ] && kill -9 "$victim"
-wait $runpid; rc=$?
+QUICK_RUN=("${QUICK[@]}")
+kill_rank rank0.db 0 4
 [ -n "$victim" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] && pass "kill -9 of rank 0 ends the whole job (mpirun exit $rc)" \
   || fail "rank 0 kill: victim '$victim', mpirun exit $rc: $(tail -3 rank0.log)"
 "${MPIRUN[@]}" -np 3 "$FHIST" search --resume --journal rank0.db --executor mpi > rank0.resumed.log 2>&1 \
