@@ -20,6 +20,12 @@ std::size_t npy_itemsize(NpyDType dtype) {
     case NpyDType::kInt64: return 8;
     case NpyDType::kInt32: return 4;
     case NpyDType::kUInt8: return 1;
+    case NpyDType::kInt16: return 2;
+    case NpyDType::kInt8: return 1;
+    case NpyDType::kUInt16: return 2;
+    case NpyDType::kUInt32: return 4;
+    case NpyDType::kUInt64: return 8;
+    case NpyDType::kBool: return 1;
   }
   return 0;
 }
@@ -32,6 +38,12 @@ const char* npy_descr(NpyDType dtype) {
     case NpyDType::kInt64: return "<i8";
     case NpyDType::kInt32: return "<i4";
     case NpyDType::kUInt8: return "|u1";
+    case NpyDType::kInt16: return "<i2";
+    case NpyDType::kInt8: return "|i1";
+    case NpyDType::kUInt16: return "<u2";
+    case NpyDType::kUInt32: return "<u4";
+    case NpyDType::kUInt64: return "<u8";
+    case NpyDType::kBool: return "|b1";
   }
   return "";
 }
@@ -46,11 +58,16 @@ namespace {
 
 NpyDType parse_descr(const std::string& descr, const std::string& path) {
   for (auto d : {NpyDType::kFloat16, NpyDType::kFloat32, NpyDType::kFloat64, NpyDType::kInt64, NpyDType::kInt32,
-                 NpyDType::kUInt8}) {
+                 NpyDType::kUInt8, NpyDType::kInt16, NpyDType::kInt8, NpyDType::kUInt16, NpyDType::kUInt32,
+                 NpyDType::kUInt64, NpyDType::kBool}) {
     if (descr == npy_descr(d)) return d;
   }
+  // One-byte types have no byte order; NumPy writes '|', other writers '<'.
   if (descr == "<u1") return NpyDType::kUInt8;
-  throw DataError(fmt::format("{}: unsupported NPY dtype '{}' (expected one of <f2 <f4 <f8 <i8 <i4 |u1, little-endian)",
+  if (descr == "<i1") return NpyDType::kInt8;
+  if (descr == "<b1") return NpyDType::kBool;
+  throw DataError(fmt::format("{}: unsupported NPY dtype '{}' (expected one of <f2 <f4 <f8, <i8 <i4 <i2 |i1, <u8 <u4 "
+                              "<u2 |u1, |b1, little-endian)",
                               path, descr));
 }
 

@@ -7,7 +7,9 @@
 
 namespace fhist {
 
-enum class NpyDType { kFloat16, kFloat32, kFloat64, kInt64, kInt32, kUInt8 };
+// The dtypes fhist reads (little-endian); the last six are integer label types a user's y_*.npy may hold.
+enum class NpyDType { kFloat16, kFloat32, kFloat64, kInt64, kInt32, kUInt8, kInt16, kInt8, kUInt16, kUInt32, kUInt64,
+                      kBool };
 
 std::size_t npy_itemsize(NpyDType dtype);
 const char* npy_descr(NpyDType dtype);  // e.g. "<f4"

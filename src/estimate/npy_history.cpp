@@ -41,6 +41,23 @@ torch::Tensor from_npy(const NpyArray& a) {
     case NpyDType::kInt64: dt = torch::kInt64; break;
     case NpyDType::kInt32: dt = torch::kInt32; break;
     case NpyDType::kUInt8: dt = torch::kUInt8; break;
+    case NpyDType::kInt16: dt = torch::kInt16; break;
+    case NpyDType::kInt8: dt = torch::kInt8; break;
+    case NpyDType::kBool: dt = torch::kBool; break;
+    case NpyDType::kUInt16:
+    case NpyDType::kUInt32:
+    case NpyDType::kUInt64: {
+      // LibTorch 1.13 has no wider unsigned types: widened to int64 (labels and class ids fit).
+      auto t = torch::empty(a.shape, torch::kInt64);
+      auto* out = t.data_ptr<std::int64_t>();
+      const auto size = npy_itemsize(a.dtype);
+      for (std::int64_t i = 0; i < t.numel(); ++i) {
+        std::uint64_t v = 0;
+        std::memcpy(&v, a.data.data() + static_cast<std::size_t>(i) * size, size);  // little-endian host
+        out[i] = static_cast<std::int64_t>(v);
+      }
+      return t;
+    }
   }
   auto t = torch::empty(a.shape, dt);
   if (!a.data.empty()) std::memcpy(t.data_ptr(), a.data.data(), a.data.size());

@@ -26,6 +26,12 @@ double element(const NpyArray& a, std::int64_t i) {
   const auto* p = a.data.data() + static_cast<std::size_t>(i) * npy_itemsize(a.dtype);
   switch (a.dtype) {
     case NpyDType::kUInt8: return *p;
+    case NpyDType::kBool: return *p != 0 ? 1.0 : 0.0;
+    case NpyDType::kInt8: { std::int8_t v; std::memcpy(&v, p, 1); return v; }
+    case NpyDType::kInt16: { std::int16_t v; std::memcpy(&v, p, 2); return v; }
+    case NpyDType::kUInt16: { std::uint16_t v; std::memcpy(&v, p, 2); return v; }
+    case NpyDType::kUInt32: { std::uint32_t v; std::memcpy(&v, p, 4); return v; }
+    case NpyDType::kUInt64: { std::uint64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
     case NpyDType::kInt32: { std::int32_t v; std::memcpy(&v, p, 4); return v; }
     case NpyDType::kInt64: { std::int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
     case NpyDType::kFloat32: { float v; std::memcpy(&v, p, 4); return v; }

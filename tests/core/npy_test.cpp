@@ -28,7 +28,8 @@ std::string slurp(const std::string& path) {
 TEST(Npy, RoundTripEveryDtypeAndRank) {
   testing::TempDir dir;
   for (auto dt : {NpyDType::kFloat16, NpyDType::kFloat32, NpyDType::kFloat64, NpyDType::kInt64, NpyDType::kInt32,
-                  NpyDType::kUInt8}) {
+                  NpyDType::kUInt8, NpyDType::kInt16, NpyDType::kInt8, NpyDType::kUInt16, NpyDType::kUInt32,
+                  NpyDType::kUInt64, NpyDType::kBool}) {
     for (const auto& shape : std::vector<std::vector<std::int64_t>>{{5}, {3, 4}, {2, 3, 2}, {0, 7}}) {
       const auto a = make(dt, shape);
       write_npy(dir.str("a.npy"), a);

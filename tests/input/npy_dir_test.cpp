@@ -44,6 +44,25 @@ TEST_F(NpyDirTest, GreyImagesKeepUint8AndLabelsAreRemapped) {
   EXPECT_FALSE(d.val.has_value());
 }
 
+TEST_F(NpyDirTest, LabelsOfEveryIntegerDtype) {
+  put("x_train.npy", array<float>(NpyDType::kFloat32, {3, 1}, {1, 2, 3}));
+  const auto check = [&](NpyDType dt, std::size_t size) {
+    NpyArray y;
+    y.dtype = dt;
+    y.shape = {3};
+    y.data.assign(3 * size, 0);
+    y.data[size] = 1;  // labels 0, 1, 0 (the low byte, little-endian)
+    put("y_train.npy", y);
+    const auto d = load();
+    EXPECT_EQ(d.train.labels, (std::vector<std::int64_t>{0, 1, 0})) << npy_descr(dt);
+    EXPECT_EQ(d.classes, (std::vector<std::string>{"0", "1"})) << npy_descr(dt);
+  };
+  for (auto dt : {NpyDType::kInt8, NpyDType::kInt16, NpyDType::kInt32, NpyDType::kInt64, NpyDType::kUInt8,
+                  NpyDType::kUInt16, NpyDType::kUInt32, NpyDType::kUInt64, NpyDType::kBool}) {
+    check(dt, npy_itemsize(dt));
+  }
+}
+
 TEST_F(NpyDirTest, ChannelsLastBecomesChannelsFirst) {
   // Two 2x2 RGB images, [N, H, W, C]: value = 100 * c + 10 * pixel + n.
   std::vector<float> x;
