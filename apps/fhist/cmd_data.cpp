@@ -86,12 +86,7 @@ void run_data(DataCmd& c) {
   check_data_flags(*c.app, spec);
   nlohmann::json j;
   if (input::is_user_data(spec)) {
-    std::unique_ptr<ProgressBar> bar;
-    j = input::describe(input::load(spec, c.flags.options(), [&](std::int64_t done, std::int64_t total) {
-      if (!bar) bar = std::make_unique<ProgressBar>(total, "decoding images");
-      bar->update(done);
-      if (done == total) bar->finish();
-    }));
+    j = input::describe(input::load(spec, c.flags.options(), decoding_progress()));
   } else {
     j = describe_builtin(spec);
   }

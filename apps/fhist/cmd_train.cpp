@@ -304,12 +304,7 @@ void run_train(TrainCmd& c) {
   objective::TrainRunOptions run;
   run.data = c.data;
   run.data_options = c.dflags.options();
-  std::unique_ptr<ProgressBar> decode_bar;
-  run.decode_progress = [&](std::int64_t done, std::int64_t total) {
-    if (!decode_bar) decode_bar = std::make_unique<ProgressBar>(total, "decoding images");
-    decode_bar->update(done);
-    if (done == total) decode_bar->finish();
-  };
+  run.decode_progress = decoding_progress();
   run.train_size = c.train_size;
   run.val_size = c.val_size;
   run.model = spec;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace fhist::study {
@@ -92,6 +93,8 @@ struct DataFlags {
   input::DataOptions options() const;  // InputError naming the flag for a bad value
 };
 void add_data_flags(CLI::App& app, DataFlags& d);
+// While an image folder is decoded: a progress bar on a terminal ("decoding images"), erased when it is done.
+std::function<void(std::int64_t, std::int64_t)> decoding_progress();
 // Throws InputError when a flag for one kind of data is given with another (--target without csv:FILE, ...).
 void check_data_flags(const CLI::App& app, const std::string& data);
 

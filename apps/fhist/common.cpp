@@ -217,15 +217,18 @@ void resolve_study_flags(const CLI::App& app, const DataFlags& d, study::StudyOp
   if (kind == input::SourceKind::kCsv && app.get_option("--model")->count() == 0) o.model = "mlp";
 }
 
+std::function<void(std::int64_t, std::int64_t)> decoding_progress() {
+  auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
+  return [bar](std::int64_t done, std::int64_t total) {
+    if (!*bar) *bar = std::make_unique<ProgressBar>(total, "decoding images");
+    (*bar)->update(done);
+    if (done == total) (*bar)->finish();
+  };
+}
+
 void prepare_user_data(study::StudyOptions& o) {
   if (!input::is_user_data(o.data)) return;
-  std::unique_ptr<ProgressBar> bar;
-  const auto loaded =
-      input::load(o.data, input::DataOptions::from_json(o.data_options), [&](std::int64_t done, std::int64_t total) {
-        if (!bar) bar = std::make_unique<ProgressBar>(total, "decoding images");
-        bar->update(done);
-        if (done == total) bar->finish();
-      });
+  const auto loaded = input::load(o.data, input::DataOptions::from_json(o.data_options), decoding_progress());
   o.data_options["classes"] = loaded.classes;
 }
 
