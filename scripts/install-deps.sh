@@ -15,6 +15,7 @@ PACKAGES=(
   libstb-dev              # stb_image: image folders (--data folder:DIR); the HTML report's test reads its screenshot
   libcsv-dev              # CSV tables (--data csv:FILE)
   python3-sklearn python3-pil  # end-to-end tests on real data nobody here wrote (sklearn's digits, breast cancer)
+  python3-torch           # examples/python: a plain PyTorch script as the objective (fhist search --command)
   libopenmpi-dev openmpi-bin   # the MPI executor (fhist search --executor mpi under mpirun)
 )
 # Best effort: the HTML report's end-to-end test renders the page in headless Chromium and is skipped, saying why,

@@ -109,10 +109,9 @@ void run_report(const ReportCmd& c) {
   c.out.write(j);
   if (!c.out.output.empty()) fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.out.output);
   if (c.out.any()) return;
-  fmt::print("{}: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
-             "{} worker(s) on {}\n",
-             c.journal, o.algo, o.estimator, o.space, o.model, o.data, study::size_text(o.train_size), study::size_text(o.val_size), o.sched.min_budget,
-             o.sched.max_budget, o.sched.eta, o.seed, o.workers, o.device);
+  fmt::print("{}: {} + {} estimator, space {}, {}, budgets {}..{} eta {}, seed {}, {} worker(s) on {}\n", c.journal,
+             o.algo, o.estimator, o.space, study::objective_text(o), o.sched.min_budget, o.sched.max_budget,
+             o.sched.eta, o.seed, o.workers, o.device);
   const auto unreported = j["jobs_unreported"].get<std::int64_t>();
   fmt::print("{} trials, {} jobs reported, {} epochs trained, {:.0f} s of training", j["trials"].get<std::int64_t>(),
              j["jobs_reported"].get<std::size_t>(), j["epochs_trained"].get<std::int64_t>(),

@@ -7,6 +7,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "command/command.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "exec/mpi.hpp"
@@ -74,6 +75,7 @@ void run_plan(const PlanCmd& c) {
 // ---- search
 struct SearchCmd {
   study::StudyOptions o;
+  command::CommandOptions command;
   std::string journal = "runs/search.db";
   bool resume = false;
   bool workers_given = false;
@@ -109,8 +111,45 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
   }
 }
 
+// --objective command: the script trains, so fhist's training flags would be ignored without a word: refused.
+void check_command_flags(const SearchCmd& c) {
+  static const std::vector<std::string> apply = {"space", "seed", "algo", "estimator", "min-budget", "max-budget",
+                                                 "eta", "n-configs", "iterations", "objective", "command",
+                                                 "job-timeout", "keep-checkpoints", "journal", "resume", "workers",
+                                                 "executor", "device", "threads"};
+  std::vector<std::string> ignored;
+  for (const auto* opt : c.app->get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    const auto& name = opt->get_lnames().front();
+    if (std::find(apply.begin(), apply.end(), name) == apply.end()) ignored.push_back("--" + name);
+  }
+  if (!ignored.empty()) {
+    throw InputError(fmt::format("{} {} not apply to --objective command: your script reads its own data and trains "
+                                 "its own network (it gets the configuration in FHIST_CONFIG); drop {}",
+                                 fmt::join(ignored, ", "), ignored.size() == 1 ? "does" : "do",
+                                 ignored.size() == 1 ? "it" : "them"));
+  }
+}
+
 void run_search(SearchCmd& c) {
-  if (!c.resume) resolve_study_flags(*c.app, c.data, c.o);
+  if (!c.resume && c.app->get_option("--command")->count() > 0) {
+    if (c.app->get_option("--objective")->count() == 0) c.o.objective = "command";
+    if (c.o.objective != "command") {
+      throw InputError(fmt::format("--command runs your script as the objective: drop --objective {} (or pass "
+                                   "--objective command)",
+                                   c.o.objective));
+    }
+  }
+  if (!c.resume && c.o.objective == "command") {
+    check_command_flags(c);
+    c.command.validate();
+    c.o.objective_options = c.command.to_json();
+  } else if (!c.resume) {
+    if (c.app->get_option("--job-timeout")->count() > 0) {
+      throw InputError("--job-timeout applies to --objective command (a script per job) only");
+    }
+    resolve_study_flags(*c.app, c.data, c.o);
+  }
   const std::string device = apply_runtime(c.rt, true);
   // Under mpirun every rank runs this command: rank 0 the search, ranks 1..N its jobs (they print nothing).
   std::optional<exec::MpiSession> mpi;
@@ -120,7 +159,7 @@ void run_search(SearchCmd& c) {
       study::Callbacks cb;
       const InterruptGuard interrupt;
       cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
-      study::serve_mpi_worker(objective::training(), cb);
+      study::serve_mpi_worker(objective::by_options(), cb);
       return;
     }
     c.o.workers = mpi->workers();
@@ -159,9 +198,9 @@ void run_search(SearchCmd& c) {
     if (c.app->get_option("--device")->count() > 0) resume.device = device;
     resume.threads = at::get_num_threads();
     resume.executor = c.o.executor;
-    summary = study::resume_study(c.journal, objective::training(), cb, resume);
+    summary = study::resume_study(c.journal, objective::by_options(), cb, resume);
   } else {
-    summary = study::run_study(c.o, c.journal, objective::training(), cb);
+    summary = study::run_study(c.o, c.journal, objective::by_options(), cb);
   }
   if (summary.interrupted) {
     console.interrupted(summary, interrupt.name());
@@ -235,9 +274,17 @@ void register_search(CLI::App& app) {
     add_budget_flags(*sub, c->o.sched);
     sub->add_option("--table", c->o.table,
                     "restrict candidates to a table's configurations (fhist table), trained as the table did");
-    sub->add_option("--objective", c->o.objective, "train | table (read each job from --table instead of training)")
-        ->check(CLI::IsMember({"train", "table"}))
+    sub->add_option("--objective", c->o.objective,
+                    "train | table (read each job from --table instead of training) | command (run --command per job)")
+        ->check(CLI::IsMember({"train", "table", "command"}))
         ->capture_default_str();
+    sub->add_option("--command", c->command.command,
+                    "your training script as the objective, run with /bin/sh -c per job: the job in FHIST_* "
+                    "environment variables, one JSON object per epoch on stdout (README: Your script as the "
+                    "objective); implies --objective command");
+    sub->add_option("--job-timeout", c->command.job_timeout,
+                    "--objective command: seconds a job may run before it is stopped and recorded failed (0 = none)")
+        ->check(CLI::NonNegativeNumber);
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
     sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");

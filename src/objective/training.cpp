@@ -12,6 +12,7 @@
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
+#include "command/command.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
 #include "data/augment.hpp"
@@ -247,6 +248,12 @@ std::unique_ptr<exec::Objective> make_training_objective(const study::ObjectiveC
 }
 
 study::MakeObjective training() { return make_training_objective; }
+
+study::MakeObjective by_options() {
+  return [](const study::ObjectiveContext& ctx) {
+    return ctx.options.objective == "command" ? command::make_command_objective(ctx) : make_training_objective(ctx);
+  };
+}
 
 score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
   score::EpochMeasures m;

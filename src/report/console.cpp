@@ -124,7 +124,8 @@ void ConsoleReporter::started(const std::string& journal, bool resuming, int thr
   const auto& o = state_->options;
   if (resuming) {
     fmt::print(state_->out, "resuming {}: {} + {} estimator on {}, seed {}, {} threads, {} worker(s)\n", journal,
-               o.algo, o.estimator, o.data, o.seed, threads, state_->workers);
+               o.algo, o.estimator, o.objective == "command" ? study::objective_text(o) : o.data, o.seed, threads,
+               state_->workers);
   } else if (!o.table.empty()) {
     // The table's data, network and training settings apply (study::run_study), not this command's defaults.
     fmt::print(state_->out,
@@ -134,10 +135,10 @@ void ConsoleReporter::started(const std::string& journal, bool resuming, int thr
                o.sched.min_budget, o.sched.max_budget, o.sched.eta, o.seed, threads, state_->workers, device);
   } else {
     fmt::print(state_->out,
-               "search: {} + {} estimator, space {}, {} on {} ({} train / {} val), budgets {}..{} eta {}, seed {}, "
-               "{} threads, {} worker(s) on {}\n",
-               o.algo, o.estimator, o.space, o.model, o.data, study::size_text(o.train_size), study::size_text(o.val_size), o.sched.min_budget,
-               o.sched.max_budget, o.sched.eta, o.seed, threads, state_->workers, device);
+               "search: {} + {} estimator, space {}, {}, budgets {}..{} eta {}, seed {}, {} threads, {} worker(s) "
+               "on {}\n",
+               o.algo, o.estimator, o.space, study::objective_text(o), o.sched.min_budget, o.sched.max_budget,
+               o.sched.eta, o.seed, threads, state_->workers, device);
   }
   const auto& plan = state_->plan;
   fmt::print(state_->out, "plan: {} configurations, {} jobs, {} epochs ({} {}..{} eta {}{})\n",

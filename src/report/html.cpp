@@ -94,10 +94,17 @@ std::string facts_html(const json& data) {
   row("algorithm", text(o["algo"]));
   row("estimator (ranks and promotes by)", text(o["estimator"]));
   row("space", text(o["space"]));
-  row("model", fmt::format("{} (width x{})", text(o["model"]), text(o["width_mult"])));
-  row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]),
-                          study::size_text(o.value("train_size", std::int64_t{0})),
-                          study::size_text(o.value("val_size", std::int64_t{0})), text(o["augment"])));
+  if (o.value("objective", std::string()) == "command") {
+    const auto& c = o.contains("objective_options") ? o["objective_options"] : nlohmann::json::object();
+    row("objective", fmt::format("your command: {}", text(c.value("command", nlohmann::json("")))));
+    const double timeout = c.value("job_timeout", 0.0);
+    row("job timeout", timeout > 0 ? fmt::format("{} s", timeout) : std::string("none"));
+  } else {
+    row("model", fmt::format("{} (width x{})", text(o["model"]), text(o["width_mult"])));
+    row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]),
+                            study::size_text(o.value("train_size", std::int64_t{0})),
+                            study::size_text(o.value("val_size", std::int64_t{0})), text(o["augment"])));
+  }
   row("seed", text(o["seed"]));
   const bool planned = !o["n_configs"].is_number() || o["n_configs"].get<std::int64_t>() == 0;
   row("budgets (epochs)", fmt::format("{} .. {}, eta {}, configurations {}, iterations {}", text(o["min_budget"]),

@@ -32,6 +32,13 @@ std::vector<std::string> device_list(const std::string& devices) {
 
 std::string size_text(std::int64_t n) { return n > 0 ? std::to_string(n) : "auto"; }
 
+std::string objective_text(const StudyOptions& o) {
+  if (o.objective == "command") {
+    return fmt::format("command '{}'", o.objective_options.value("command", std::string()));
+  }
+  return fmt::format("{} on {} ({} train / {} val)", o.model, o.data, size_text(o.train_size), size_text(o.val_size));
+}
+
 std::string trial_dir(const std::string& journal, std::int64_t trial) {
   return fmt::format("{}.trials/trial_{:05d}", journal, trial);
 }
@@ -50,8 +57,8 @@ void StudyOptions::validate() const {
   } catch (const InputError& e) {
     throw InputError(fmt::format("--estimator: {}", e.what()));
   }
-  if (objective != "train" && objective != "table") {
-    throw InputError(fmt::format("--objective '{}': expected train or table", objective));
+  if (objective != "train" && objective != "table" && objective != "command") {
+    throw InputError(fmt::format("--objective '{}': expected train, table or command", objective));
   }
   if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
   device_list(device);
@@ -73,6 +80,7 @@ nlohmann::json StudyOptions::to_json() const {
           {"cells", cells},         {"auxiliary", auxiliary},
           {"flops_cap", flops_cap},   {"test_accuracy", test_accuracy},
           {"table", table},           {"objective", objective},
+          {"objective_options", objective_options},
           {"estimator", estimator}, {"min_budget", sched.min_budget},
           {"max_budget", sched.max_budget}, {"eta", sched.eta},
           {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
@@ -119,6 +127,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.data_options = j.value("data_options", nlohmann::json::object());  // journals from before a user's data
     o.table = j.value("table", std::string());
     o.objective = j.value("objective", std::string("train"));
+    o.objective_options = j.value("objective_options", nlohmann::json::object());
     o.sync_every = j.value("sync_every", std::int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));

@@ -48,8 +48,12 @@ struct StudyOptions {
   // A table (fhist table) whose configurations are the only candidates: a sampled configuration becomes the nearest
   // of the table's, trained with the table's data, settings and that row's seed (so it reproduces the table).
   std::string table;
-  // train: train every job; table: read every job's epochs from `table` instead (a replay in milliseconds).
+  // train: train every job; table: read every job's epochs from `table` instead (a replay in milliseconds);
+  // command: run a user's script per job (command::CommandOptions in objective_options).
   std::string objective = "train";
+  // The objective's own settings, stored as they are and checked by the objective (the command objective's
+  // --command and --job-timeout).
+  nlohmann::json objective_options = nlohmann::json::object();
   sched::SchedulerOptions sched;     // budgets in epochs, eta, n_configs, iterations
   int window = 10;
   std::uint64_t seed = 0;
@@ -74,6 +78,10 @@ struct StudyOptions {
   nlohmann::json to_json() const;
   static StudyOptions from_json(const nlohmann::json& j);
 };
+
+// What the search's jobs train, as the reports print it: "resnet18 on fashion-mnist (8000 train / 2000 val)", or
+// "command 'python3 train.py'".
+std::string objective_text(const StudyOptions& o);
 
 // A train / validation size as the reports print it: the number, or "auto" for 0 (data::make_splits decides).
 std::string size_text(std::int64_t n);

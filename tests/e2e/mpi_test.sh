@@ -110,4 +110,22 @@ kill_rank rank0.db 0 4
 "${MPIRUN[@]}" -np 3 "$FHIST" search --resume --journal rank0.db --executor mpi > rank0.resumed.log 2>&1 \
   && same straight rank0 "after kill -9 of rank 0 and resume: the uninterrupted run's results" rank0.resumed.log \
   || fail "resume after rank 0's kill: $(tail -5 rank0.resumed.log)"
+# --objective command under mpirun: the worker ranks run the script; the same trials and incumbent as one worker.
+cat > curve.sh <<'SH'
+lr=$(printf '%s' "$FHIST_CONFIG" | sed 's/.*"lr":\([^,}]*\).*/\1/')
+awk -v lr="$lr" -v s="$FHIST_START_EPOCH" -v b="$FHIST_BUDGET" 'BEGIN {
+  for (e = s; e <= b; e++) printf "{\"epoch\": %d, \"train_loss\": %.17g, \"val_acc\": %.6f}\n", e, 1 / (e * lr), lr / (lr + 0.1) - 0.2 / e
+}'
+SH
+C=(--command "sh curve.sh" --algo hyperband --min-budget 1 --max-budget 9 --eta 3 --seed 2)
+"$FHIST" search "${C[@]}" --journal cmd_inline.db > cmd_inline.log 2>&1 \
+  && "${QUICK[@]}" -np 3 "$FHIST" search "${C[@]}" --executor mpi --journal cmd_mpi.db > cmd_mpi.log 2>&1 \
+  && "$PY" - cmd_inline.db cmd_mpi.db <<'PY' && cmp -s <(grep "^best: " cmd_inline.log) <(grep "^best: " cmd_mpi.log) \
+  && pass "--command under mpirun -np 3: the one-worker search's trials, scores and incumbent" \
+  || fail "--command under mpirun: $(tail -5 cmd_mpi.log)"
+import sqlite3, sys
+load = lambda p: sorted(sqlite3.connect(p).execute("select trial, rung, budget_epochs, score, state from events where kind='result'"))
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert a == b and len(a) == 22, (len(a), len(b))
+PY
 finish mpi_test

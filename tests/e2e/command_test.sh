@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Your script as the objective: examples/python/train_script.py (plain PyTorch on scikit-learn's digits) driven by
+# fhist search --command. A HyperBand search on two thread workers; the same search killed with SIGKILL mid-search and
+# resumed ends with the same trials, scores and incumbent; report and the HTML page name the command; a script that
+# fails, a command not found and a --job-timeout are failed trials with their reasons, the search goes on; flags that
+# do not apply to a script are refused.
+# Usage: command_test.sh FHIST PYTHON WORKDIR EXAMPLES_DIR
+HERE=$(cd "$(dirname "$0")" && pwd)
+EXAMPLES=$(readlink -f "$4")
+source "$HERE/lib.sh" "$@"
+
+if ! "$PY" -c "import torch, sklearn" 2>/dev/null; then
+  echo "python3-torch or python3-sklearn missing for $PY: make test installs them (scripts/install-deps.sh)"
+  fail "python3-torch and python3-sklearn importable"
+  finish e2e.command
+  exit 1
+fi
+SCRIPT=(--command "$PY $EXAMPLES/python/train_script.py" --space "$EXAMPLES/python/digits_space.json")
+BUDGETS=(--algo hyperband --min-budget 1 --max-budget 3 --eta 3 --estimator tse-ema --seed 3)
+
+# results DB: trial, budget, state and score of every result, sorted; then the incumbent.
+results() {
+  "$PY" - "$1" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for row in sorted(c.execute("SELECT trial, budget_epochs, state, score FROM events WHERE kind='result'")):
+    print(*row)
+PY
+}
+
+# --- the whole search, two workers (one thread each)
+"$FHIST" search "${SCRIPT[@]}" "${BUDGETS[@]}" --workers 2 --threads 2 --journal straight.db > straight.log 2>&1 \
+  && grep -q "command '$PY $EXAMPLES/python/train_script.py'" straight.log && grep -q "^best: trial" straight.log \
+  && pass "search --command: a HyperBand search over a PyTorch script finishes" \
+  || fail "search --command: $(tail -5 straight.log)"
+results straight.db > straight.results
+"$PY" - straight.db <<'PY' && pass "every epoch recorded once, with the script's loss, accuracy and own metrics (lr)" \
+  || fail "epoch rows of the script's search"
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = c.execute("SELECT trial, epoch, record FROM epochs").fetchall()
+assert len(rows) == len({(t, e) for t, e, _ in rows}), "an epoch recorded twice"
+results = c.execute("SELECT trial, budget_epochs, state FROM events WHERE kind='result'").fetchall()
+assert len(results) == 6 and all(s == "complete" for _, _, s in results), results
+for t, e, rec in rows:
+    r = json.loads(rec)
+    assert 0 <= r["original_val_acc"] <= 1 and r["train_loss"] > 0, r
+    assert r["metrics"]["lr"] >= 0 and r["params"] > 0 and r["scores"]["tse-ema"] is not None, r
+best = max(json.loads(rec)["original_val_acc"] for t, e, rec in rows if e == 3)
+assert best >= 0.9, f"best validation accuracy at 3 epochs {best}"
+PY
+grep -q "trial starts at epoch 2 (fhist says 2), budget 3" straight.db.trials/trial_*/log.txt \
+  && pass "a promoted trial continues from its checkpoint in its folder (FHIST_START_EPOCH 2)" \
+  || fail "no promoted trial continued from epoch 2: $(cat straight.db.trials/*/log.txt | head -5)"
+
+# --- SIGKILL mid-search, then --resume: the same search (one worker, one thread: the same numbers)
+"$FHIST" search "${SCRIPT[@]}" "${BUDGETS[@]}" --threads 1 --journal killed.db > killed.log 2>&1 &
+pid=$!
+for i in $(seq 600); do
+  sleep 0.1
+  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM events WHERE kind='result'\").fetchone()[0])" killed.db 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge 2 ] && break
+  kill -0 "$pid" 2>/dev/null || break
+done
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+"$FHIST" search --resume --journal killed.db > resumed.log 2>&1 \
+  && results killed.db > killed.results && diff straight.results killed.results > /dev/null \
+  && [ "$(grep '^best:' resumed.log | cut -d'|' -f1)" = "$(grep '^best:' straight.log | cut -d'|' -f1)" ] \
+  && pass "killed with SIGKILL after 2 jobs and resumed: the same trials, scores and incumbent" \
+  || fail "kill + resume: $(tail -3 resumed.log; diff straight.results killed.results)"
+
+# --- report and the HTML page say what ran
+"$FHIST" report --journal straight.db > report.txt 2>&1 && grep -q "command '$PY" report.txt \
+  && "$FHIST" report --journal straight.db --html page.html > /dev/null 2>&1 && grep -q "your command" page.html \
+  && pass "report and the HTML page name the command" || fail "report: $(head -3 report.txt)"
+
+# --- failures are trials, not crashes
+cat > flaky.sh <<'SH'
+case "$FHIST_TRIAL" in
+  0) echo "Traceback: CUDA out of memory (pretend)" >&2; exit 1 ;;
+  1) sleep 60 ;;
+esac
+e=$FHIST_START_EPOCH
+while [ "$e" -le "$FHIST_BUDGET" ]; do echo "{\"epoch\": $e, \"train_loss\": 1.$e, \"val_acc\": 0.$e}"; e=$((e + 1)); done
+SH
+"$FHIST" search --command "sh flaky.sh" --job-timeout 1 "${BUDGETS[@]}" --journal flaky.db > flaky.log 2>&1 \
+  && grep -q "trial   0 .*failed.*exit status 1.*CUDA out of memory (pretend)" flaky.log \
+  && grep -q "trial   1 .*failed.*no result within --job-timeout 1 s" flaky.log && grep -q "^best: trial" flaky.log \
+  && pass "a script that fails or times out is a failed trial with its reason; the search goes on" \
+  || fail "failing script: $(tail -8 flaky.log)"
+"$FHIST" search --command "fhist-no-such-trainer" "${BUDGETS[@]}" --journal missing.db > missing.log 2>&1 \
+  && grep -q "exit status 127 (command not found).*fhist-no-such-trainer: not found" missing.log \
+  && grep -q "no trial finished successfully" missing.log \
+  && pass "a command that is not found: every trial failed, saying so" || fail "missing command: $(tail -4 missing.log)"
+
+# --- flags that do not apply to a script
+expect_exit 2 "--data, --lr do not apply to --objective command" "training flags with --command are refused (exit 2)" -- \
+  "$FHIST" search --command "true" --data fashion-mnist --lr 0.1 --journal refused.db
+expect_exit 2 "--estimator fh needs the network's features" "--estimator fh with --command is refused (exit 2)" -- \
+  "$FHIST" search --command "true" --estimator fh --journal refused.db
+expect_exit 2 "needs --command" "--objective command without --command is refused (exit 2)" -- \
+  "$FHIST" search --objective command --journal refused.db
+expect_exit 2 "--job-timeout applies to --objective command" "--job-timeout without --command is refused (exit 2)" -- \
+  "$FHIST" search --job-timeout 5 --journal refused.db
+[ ! -e refused.db ] && pass "nothing written by a refused search" || fail "a refused search left refused.db"
+
+finish e2e.command
