@@ -147,7 +147,7 @@ ProcessResult run_process(const ProcessOptions& options, const std::function<Lin
       break;
     }
     if (!pipes_open) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
     std::array<pollfd, 2> fds = {pollfd{out_lines.open ? out.fd[0] : -1, POLLIN, 0},
