@@ -40,19 +40,6 @@ CommandOptions CommandOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-std::vector<std::string> keys_needed(const std::string& estimator) {
-  const auto base = estimator.substr(0, estimator.find(':'));
-  if (base == "tse" || base == "tse-e" || base == "tse-ema") return {"train_loss"};
-  if (base == "acc-tse") return {"train_loss"};
-  if (base == "val-loss") return {"val_loss"};
-  if (base == "params") return {"params"};
-  if (base == "original" || base == "best-acc" || base == "curve") return {};
-  throw InputError(fmt::format("--estimator {} needs the network's features, which a command objective does not "
-                               "report: use one of original, best-acc, acc-tse, curve, val-loss, tse, tse-e, tse-ema, "
-                               "params (fhist estimate --features scores saved features offline)",
-                               estimator));
-}
-
 namespace {
 
 constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
@@ -71,24 +58,15 @@ class CommandObjective final : public exec::Objective {
         sink_(*ctx.sink),
         cancelled_(ctx.cancelled),
         on_step_(ctx.on_step),
-        needed_(keys_needed(ctx.options.estimator)),
+        needed_(study::keys_needed(ctx.options.estimator)),
         estimator_(score::make_estimator(ctx.options.estimator)) {
     c_.validate();
-    needed_.insert(needed_.begin(), "val_acc");
   }
 
   // A finished trial's folder keeps its log and metrics; the script's own files (checkpoints) go, unless
   // --keep-checkpoints.
   void release(std::int64_t trial) override {
-    if (o_.keep_checkpoints) return;
-    std::error_code ec;
-    const fs::path dir = study::trial_dir(journal_, trial);
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      const auto name = it->path().filename().string();
-      if (name == "log.txt" || name == "metrics.jsonl" || name == "job.json") continue;
-      std::error_code rm;
-      fs::remove_all(it->path(), rm);
-    }
+    if (!o_.keep_checkpoints) study::clear_trial_dir(journal_, trial);
   }
 
   exec::Outcome run(const sched::Job& job, const space::Config& config, const exec::Worker& worker) override {
@@ -169,9 +147,10 @@ class CommandObjective final : public exec::Objective {
     std::ofstream rows(metrics_path, std::ios::app);
     auto last_line = std::chrono::steady_clock::now();
     auto on_stdout = [&](const std::string& line) {
-      std::optional<MetricsLine> m;
+      std::optional<study::EpochRecord> m;
       try {
         m = parse_metrics_line(line);
+        if (m && m->epoch > have) m->check_has(needed_, o_.estimator);
       } catch (const InputError& e) {
         reason = e.what();
         return LineAction::kStop;
@@ -192,28 +171,11 @@ class CommandObjective final : public exec::Objective {
                              job.budget_epochs);
         return LineAction::kStop;
       }
-      for (const auto& key : needed_) {
-        if (m->has(key)) continue;
-        reason = fmt::format("epoch {}'s metrics line has no \"{}\", which {}: {}", m->epoch, key,
-                             key == "val_acc" ? "every metrics line needs (the incumbent and the report read it)"
-                                              : "--estimator " + o_.estimator + " ranks by",
-                             line.size() > 200 ? line.substr(0, 200) + "..." : line);
-        return LineAction::kStop;
-      }
       const auto now = std::chrono::steady_clock::now();
-      nlohmann::json row = {{"train_loss", study::json_number(m->train_loss)},
-                            {"original_val_acc", study::json_number(m->val_acc)},
-                            {"original_nll", study::json_number(m->val_loss)},
-                            {"params", study::json_number(m->params)},
-                            {"seconds", m->seconds ? *m->seconds : std::chrono::duration<double>(now - last_line).count()},
-                            {"worker", worker.index},
-                            {"finished_at", now_epoch_seconds()}};
-      if (!m->metrics.empty()) row["metrics"] = m->metrics;
+      auto row = study::epoch_row(*m, history, std::chrono::duration<double>(now - last_line).count());
       last_line = now;
-      score::append_epoch(history, m->epoch, row);
-      nlohmann::json scores = nlohmann::json::object();
-      for (const auto& [name, v] : score::score_all(history)) scores[name] = study::json_number(v);
-      row["scores"] = scores;
+      row["worker"] = worker.index;
+      row["finished_at"] = now_epoch_seconds();
       nlohmann::json stored = row;
       stored["epoch"] = m->epoch;
       rows << stored.dump() << "\n";
@@ -223,7 +185,7 @@ class CommandObjective final : public exec::Objective {
       }
       sink_.add(job.trial, m->epoch, row);
       have = m->epoch;
-      if (on_step_) on_step_(job, m->epoch, 1, 1, m->train_loss);
+      if (on_step_) on_step_(job, m->epoch, 1, 1, m->train_loss.value_or(score::kNaN));
       return LineAction::kContinue;
     };
     auto on_stderr = [&](const std::string& line) {

@@ -42,8 +42,4 @@ struct CommandOptions {
 // ...), or bad options; before the journal exists.
 std::unique_ptr<exec::Objective> make_command_objective(const study::ObjectiveContext& ctx);
 
-// Which of a metrics line's keys the estimator ranks by ("train_loss" for the TSE family, "val_acc" for the
-// accuracies, "val_loss"), besides val_acc, which every line needs. Throws InputError for a feature-based one.
-std::vector<std::string> keys_needed(const std::string& estimator);
-
 }  // namespace fhist::command

@@ -53,14 +53,12 @@ std::string shorten(const std::string& line) { return line.size() > 200 ? line.s
 
 }  // namespace
 
-bool MetricsLine::has(const std::string& key) const { return std::find(given.begin(), given.end(), key) != given.end(); }
-
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = {"epoch", "train_loss", "val_acc", "val_loss", "params", "seconds"};
   return keys;
 }
 
-std::optional<MetricsLine> parse_metrics_line(const std::string& line) {
+std::optional<study::EpochRecord> parse_metrics_line(const std::string& line) {
   const auto first = line.find_first_not_of(" \t\r");
   if (first == std::string::npos || line[first] != '{') return std::nullopt;
   nlohmann::json j;
@@ -71,7 +69,7 @@ std::optional<MetricsLine> parse_metrics_line(const std::string& line) {
     throw InputError(fmt::format("a metrics line is not valid JSON ({}): {}", e.what(), shorten(line)));
   }
   if (!j.is_object()) return std::nullopt;
-  MetricsLine m;
+  study::EpochRecord m;
   const auto e = j.find("epoch");
   if (e == j.end()) {
     throw InputError(fmt::format("a metrics line has no \"epoch\" (each line is one epoch: {{\"epoch\": 1, "
@@ -83,12 +81,13 @@ std::optional<MetricsLine> parse_metrics_line(const std::string& line) {
                                  shorten(line)));
   }
   m.epoch = e->get<std::int64_t>();
-  auto number = [&](const char* key, double& out) {
-    out = kNaN;
+  auto number = [&](const char* key, std::optional<double>& out) {
     const auto it = j.find(key);
     if (it == j.end()) return;
-    m.given.emplace_back(key);
-    if (it->is_null()) return;  // NaN / Infinity from Python: not finite
+    if (it->is_null()) {  // NaN / Infinity from Python: not finite
+      out = kNaN;
+      return;
+    }
     if (!it->is_number()) {
       throw InputError(fmt::format("epoch {}: \"{}\" must be a number (got {})", m.epoch, key, it->dump()));
     }
@@ -98,23 +97,12 @@ std::optional<MetricsLine> parse_metrics_line(const std::string& line) {
   number("val_acc", m.val_acc);
   number("val_loss", m.val_loss);
   number("params", m.params);
-  if (m.has("val_acc") && std::isfinite(m.val_acc) && (m.val_acc < 0.0 || m.val_acc > 1.0)) {
-    throw InputError(fmt::format("epoch {}: \"val_acc\" must be a fraction in [0, 1] (got {}; a percentage? divide "
-                                 "by 100)",
-                                 m.epoch, m.val_acc));
-  }
-  double seconds = kNaN;
-  number("seconds", seconds);
-  if (m.has("seconds")) {
-    if (!(seconds >= 0.0)) {
-      throw InputError(fmt::format("epoch {}: \"seconds\" must be a number >= 0 (got {})", m.epoch, j["seconds"].dump()));
-    }
-    m.seconds = seconds;
-  }
+  number("seconds", m.seconds);
   for (const auto& [key, value] : j.items()) {
     const auto& known = known_keys();
     if (std::find(known.begin(), known.end(), key) == known.end()) m.metrics[key] = value;
   }
+  m.validate();
   return m;
 }
 

@@ -18,6 +18,35 @@ namespace fs = std::filesystem;
 
 namespace detail {
 
+nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
+  return {{"options", o.to_json()},
+          {"space_definition", s.to_json()},
+          {"fhist_version", FHIST_VERSION_STRING},
+          {"schema_version", store::kSchemaVersion}};
+}
+
+// A new search's journal must not exist; one killed while it was being created (no study, no trial) is replaced.
+void refuse_existing(const std::string& journal) {
+  if (fs::exists(journal) && store::journal_unstarted(journal)) {
+    std::error_code ec;
+    for (const auto& p : {journal, journal + "-wal", journal + "-shm"}) fs::remove(p, ec);
+  }
+  if (fs::exists(journal)) {
+    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
+                                 "--journal (nothing was changed)",
+                                 journal));
+  }
+  // Checkpoints of an earlier search whose journal was deleted: a new search's trial 0 would continue from them.
+  std::error_code ec;
+  const auto trials = journal + ".trials";
+  if (fs::is_directory(trials, ec) && !fs::is_empty(trials, ec)) {
+    throw InputError(fmt::format("{} holds checkpoints of an earlier search whose journal {} is gone: a new search "
+                                 "would continue its trials from them. Remove the folder, or choose another --journal",
+                                 trials, journal));
+  }
+}
+
+
 sched::TrialState state_of(const std::string& s) {
   if (s == "failed") return sched::TrialState::kFailed;
   if (s == "diverged") return sched::TrialState::kDiverged;

@@ -18,6 +18,11 @@ TrialResult result_of(const store::Event& e);
 space::SearchSpace space_of(const StudyOptions& options, const nlohmann::json& record, const std::string& source);
 // The options and the space a journal was created with. StoreError without a study record.
 std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store);
+// The journal's study record: the options, the space's definition, fhist's and the schema's versions.
+nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s);
+// InputError if a new search's journal exists (one killed while it was being created is removed), or if
+// `<journal>.trials/` holds an earlier search's files (a new trial 0 would continue from them).
+void refuse_existing(const std::string& journal);
 // InputError for a journal created by a search that was stopped before it started: nothing to resume or read.
 void refuse_unstarted(const std::string& journal);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "core/errors.hpp"
 #include "score/scores.hpp"
@@ -34,9 +35,23 @@ std::string size_text(std::int64_t n) { return n > 0 ? std::to_string(n) : "auto
 
 std::string objective_text(const StudyOptions& o) {
   if (o.objective == "command") {
-    return fmt::format("command '{}'", o.objective_options.value("command", std::string()));
+    return fmt::format("command '{}'", o.objective_options.is_object()
+                                           ? o.objective_options.value("command", std::string())
+                                           : std::string());
   }
+  if (o.objective == "ask-tell") return "your own loop (ask and tell)";
   return fmt::format("{} on {} ({} train / {} val)", o.model, o.data, size_text(o.train_size), size_text(o.val_size));
+}
+
+void clear_trial_dir(const std::string& journal, std::int64_t trial) {
+  std::error_code ec;
+  const std::filesystem::path dir = trial_dir(journal, trial);
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (name == "log.txt" || name == "metrics.jsonl" || name == "job.json") continue;
+    std::error_code rm;
+    std::filesystem::remove_all(it->path(), rm);
+  }
 }
 
 std::string trial_dir(const std::string& journal, std::int64_t trial) {
@@ -57,7 +72,7 @@ void StudyOptions::validate() const {
   } catch (const InputError& e) {
     throw InputError(fmt::format("--estimator: {}", e.what()));
   }
-  if (objective != "train" && objective != "table" && objective != "command") {
+  if (objective != "train" && objective != "table" && objective != "command" && objective != "ask-tell") {
     throw InputError(fmt::format("--objective '{}': expected train, table or command", objective));
   }
   if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));

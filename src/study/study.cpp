@@ -19,6 +19,7 @@
 #include "space/catalog.hpp"
 #include "store/trial_store.hpp"
 #include "study/journal.hpp"
+#include "study/search_state.hpp"
 #include "study/table.hpp"
 
 namespace fhist::study {
@@ -27,36 +28,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Epoch rows go to the journal here (an MPI worker's go to rank 0 instead). Attached to the store once it is open: a
-// new search builds its objective before the journal exists.
-class JournalSink final : public exec::EpochSink {
- public:
-  void attach(store::TrialStore& store) {
-    store_ = &store;
-    epochs_ = static_cast<std::int64_t>(store.epochs().size());  // read once; counted from here on
-  }
-  std::int64_t recorded(std::int64_t trial) override {
-    std::int64_t n = 0;
-    for (const auto& row : store_->epochs(trial)) n = std::max(n, row.epoch);
-    return n;
-  }
-  void add(std::int64_t trial, std::int64_t epoch, const nlohmann::json& record) override {
-    store_->add_epoch({trial, epoch, record});
-    ++epochs_;
-  }
-  std::int64_t epochs() const { return epochs_; }
-
- private:
-  store::TrialStore* store_ = nullptr;
-  std::atomic<std::int64_t> epochs_{0};  // rows in the journal's epochs table; workers add to it
-};
-
 // What the loop and its objective share, built before either: the caller's callbacks, the journal sink, and the
 // flag that abandons running jobs.
 struct Session {
   explicit Session(Callbacks cb) : callbacks(std::move(cb)) {}
   Callbacks callbacks;
-  JournalSink sink;
+  detail::JournalSink sink;
   std::atomic<bool> cancel{false};
 
   bool interrupted() const { return callbacks.interrupt && callbacks.interrupt(); }
@@ -82,59 +59,24 @@ class Runner {
   Runner(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
          std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table, Session& session,
          exec::Objective& objective)
-      : o_(std::move(options)),
-        space_(std::move(space)),
-        store_(std::move(store)),
-        journal_(std::move(journal)),
-        table_(std::move(table)),
-        session_(session),
-        objective_(objective) {
-    if (o_.algo == "bohb") {
-      sampler_ = std::make_unique<search::KdeSampler>(space_);
-    } else {
-      sampler_ = std::make_unique<search::RandomSampler>(space_);
-    }
-    const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
-    scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
-    if (table_) table_used_.assign(table_->rows().size(), false);
-    if (replaying) {
-      for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
-    }
-    summary_.journal = store_->path();
-    devices_ = device_list(o_.device);
-    session_.sink.attach(*store_);
-  }
+      : session_(session),
+        objective_(objective),
+        state_(std::move(options), std::move(space), std::move(store), std::move(journal), replaying,
+               std::move(table), session.sink, [&objective](std::int64_t trial) { objective.release(trial); }),
+        o_(state_.options()),
+        summary_(state_.summary()) {}
 
   StudySummary run() {
-    std::deque<sched::Job> rerun = replay();
-    // The next job: first those the journal left running, then the scheduler's (recorded before they start).
     auto next_job = [&]() -> std::optional<sched::Job> {
       // A chunked run (fhist table --minutes): start nothing new; what runs finishes and is recorded.
       if (session_.interrupted() || (session_.callbacks.should_stop && session_.callbacks.should_stop())) {
         summary_.stopped = true;
         return std::nullopt;
       }
-      std::optional<sched::Job> job;
-      if (!rerun.empty()) {
-        job = rerun.front();
-        rerun.pop_front();
-      } else {
-        job = scheduler_->next_job();
-        if (!job) return std::nullopt;
-        store::Event e;
-        e.kind = "start";
-        e.trial = job->trial;
-        e.bracket = job->bracket;
-        e.rung = job->rung;
-        e.budget_epochs = job->budget_epochs;
-        store_->add_event(e);
-      }
-      store_->set_trial_state(job->trial, "running");
-      return job;
+      return state_.next_job();
     };
     auto report = [&](const TrialResult& r) {
-      store_->add_event(detail::result_event(r));
-      apply_result(r);
+      state_.report(r);
       if (session_.callbacks.on_result) session_.callbacks.on_result(r, summary_);
     };
     try {
@@ -143,19 +85,20 @@ class Runner {
       if (o_.executor == "mpi") {
         // Ranks 1..N build the same objective from the resolved options (serve_mpi_worker).
         executor = exec::make_mpi_executor(session_.sink, {{"options", o_.to_json()},
-                                                           {"space_definition", space_.to_json()},
-                                                           {"journal", journal_},
-                                                           {"devices", devices_},
+                                                           {"space_definition", state_.space().to_json()},
+                                                           {"journal", state_.journal()},
+                                                           {"devices", state_.devices()},
                                                            {"threads", o_.threads}});
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
-        executor = exec::make_inline_executor(objective_, {0, devices_.front(), 0});
+        executor = exec::make_inline_executor(objective_, {0, state_.devices().front(), 0});
       } else {
         // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
         const int all = o_.threads > 0 ? o_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         const int threads = std::max(1, all / o_.workers);
         std::vector<exec::Worker> workers;
         for (int i = 0; i < o_.workers; ++i) {
-          workers.push_back({i, devices_[static_cast<std::size_t>(i) % devices_.size()], threads});
+          const auto& devices = state_.devices();
+          workers.push_back({i, devices[static_cast<std::size_t>(i) % devices.size()], threads});
         }
         executor = exec::make_thread_executor(objective_, std::move(workers));
       }
@@ -166,12 +109,12 @@ class Runner {
     summary_.interrupted = session_.interrupted();
     if (summary_.interrupted) {
       summary_.stopped = true;
-      for (const auto& t : store_->trials()) summary_.abandoned += t.state == "running" ? 1 : 0;
+      for (const auto& t : state_.store().trials()) summary_.abandoned += t.state == "running" ? 1 : 0;
     }
-    if (!scheduler_->done() && !summary_.stopped) {
+    if (!state_.done() && !summary_.stopped) {
       throw Error("internal: the scheduler stopped handing out jobs before it was done");
     }
-    if (scheduler_->done()) summary_.stopped = false;
+    if (state_.done()) summary_.stopped = false;
     return summary_;
   }
 
@@ -197,8 +140,8 @@ class Runner {
       while (!fatal && executor.running() < executor.capacity()) {
         auto job = next_job();
         if (!job) break;
-        // The executor keeps its own copy of the configuration: configs_ grows on this thread while jobs run.
-        executor.submit(*job, configs_.at(job->trial));
+        // The executor keeps its own copy of the configuration: the state's grow on this thread while jobs run.
+        executor.submit(*job, state_.config(job->trial));
       }
       if (executor.running() == 0) break;
       auto finished = executor.wait_any();
@@ -217,119 +160,14 @@ class Runner {
     if (fatal) std::rethrow_exception(fatal);
   }
 
- private:
-  sched::TrialId new_trial(int bracket) {
-    const std::int64_t id = next_trial_++;
-    space::Config config;
-    auto it = recorded_.find(id);
-    if (it != recorded_.end()) {
-      if (it->second.bracket != bracket) {
-        throw store::StoreError(fmt::format("{}: trial {} was created for bracket {}, the replay asks for bracket {}; "
-                                            "the journal does not match this fhist version",
-                                            journal_, id, it->second.bracket, bracket));
-      }
-      config = space::Config::from_json(it->second.config);
-    } else {
-      // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
-      space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
-      config = sampler_->sample(rng);
-      if (table_) config = table_->rows()[table_->nearest(config, &table_used_)].config;
-      store::TrialRow row;
-      row.trial = id;
-      row.bracket = bracket;
-      row.config = config.to_json();
-      store_->add_trial(row);
-    }
-    configs_[id] = config;
-    if (table_) {
-      // A recorded or just-snapped configuration is a row itself: nearest is exact.
-      table_used_.at(table_->nearest(config)) = true;
-    }
-    return id;
-  }
-
-  // Feeds the journal's events back through the scheduler and sampler; returns the jobs that had started but not
-  // reported (they run again, continuing from their checkpoints).
-  std::deque<sched::Job> replay() {
-    std::map<std::int64_t, std::pair<std::int64_t, sched::Job>> started;  // trial -> (seq, job)
-    for (const auto& ev : store_->events()) {
-      if (ev.kind == "start") {
-        auto job = scheduler_->next_job();
-        if (!job || job->trial != ev.trial || job->budget_epochs != ev.budget_epochs) {
-          throw store::StoreError(fmt::format("{}: replay diverged at event {} (journal: trial {} for {} epochs); "
-                                              "the journal does not match this fhist version or was edited",
-                                              journal_, ev.seq, ev.trial, ev.budget_epochs));
-        }
-        started[ev.trial] = {ev.seq, *job};
-      } else {
-        auto it = started.find(ev.trial);
-        if (it == started.end()) {
-          throw store::StoreError(fmt::format("{}: event {} reports trial {} that never started", journal_, ev.seq,
-                                              ev.trial));
-        }
-        TrialResult r = detail::result_of(ev);
-        r.original_val_acc = original_at(ev.trial, ev.budget_epochs);
-        started.erase(it);
-        apply_result(r);
-      }
-    }
-    std::vector<std::pair<std::int64_t, sched::Job>> pending;
-    for (const auto& [trial, sj] : started) pending.push_back(sj);
-    std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::deque<sched::Job> out;
-    for (const auto& p : pending) out.push_back(p.second);
-    return out;
-  }
-
-  double original_at(std::int64_t trial, std::int64_t epoch) const {
-    for (const auto& row : store_->epochs(trial)) {
-      if (row.epoch == epoch) return row.record.value("original_val_acc", 0.0);
-    }
-    return 0.0;
-  }
-
-  void apply_result(const TrialResult& r) {
-    scheduler_->on_result({r.trial, r.budget_epochs, r.score, detail::state_of(r.state)});
-    sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
-    summary_.seconds += r.seconds;
-    ++summary_.jobs;
-    summary_.trials = static_cast<std::int64_t>(configs_.size());
-    summary_.epochs_trained = session_.sink.epochs();
-    if (improves(summary_.best, r, o_.sched.max_budget)) {
-      summary_.best = r;
-      summary_.best_config = configs_.at(r.trial);
-    }
-    store_->set_trial_state(r.trial, r.state == "complete" ? "paused" : r.state, r.message);
-    for (auto t : scheduler_->take_retired()) {
-      const auto row = store_->trial(t);
-      if (row && row->state == "paused") store_->set_trial_state(t, "complete");
-      objective_.release(t);
-    }
-  }
-
-  StudyOptions o_;
-  space::SearchSpace space_;
-  std::unique_ptr<store::TrialStore> store_;
-  std::string journal_;
-  std::shared_ptr<const BenchmarkTable> table_;
   Session& session_;
   exec::Objective& objective_;
-  std::vector<bool> table_used_;                    // table rows given to a trial so far
-  std::unique_ptr<search::Sampler> sampler_;
-  std::unique_ptr<sched::Scheduler> scheduler_;
-  std::map<std::int64_t, store::TrialRow> recorded_;
-  std::map<std::int64_t, space::Config> configs_;
-  std::int64_t next_trial_ = 0;
-  StudySummary summary_;
-  std::vector<std::string> devices_;
+  detail::SearchState state_;
+  const StudyOptions& o_;
+  StudySummary& summary_;
 };
 
-nlohmann::json study_record(const StudyOptions& o, const space::SearchSpace& s) {
-  return {{"options", o.to_json()},
-          {"space_definition", s.to_json()},
-          {"fhist_version", FHIST_VERSION_STRING},
-          {"schema_version", store::kSchemaVersion}};
-}
+
 
 }  // namespace
 
@@ -371,27 +209,6 @@ std::shared_ptr<const BenchmarkTable> table_for(const StudyOptions& o) {
   return std::make_shared<const BenchmarkTable>(BenchmarkTable::load(o.table));
 }
 
-// A new search's journal must not exist; one killed while it was being created (no study, no trial) is replaced.
-void refuse_existing(const std::string& journal) {
-  if (fs::exists(journal) && store::journal_unstarted(journal)) {
-    std::error_code ec;
-    for (const auto& p : {journal, journal + "-wal", journal + "-shm"}) fs::remove(p, ec);
-  }
-  if (fs::exists(journal)) {
-    throw InputError(fmt::format("{} already exists: pass --resume to continue that search, or choose another "
-                                 "--journal (nothing was changed)",
-                                 journal));
-  }
-  // Checkpoints of an earlier search whose journal was deleted: a new search's trial 0 would continue from them.
-  std::error_code ec;
-  const auto trials = journal + ".trials";
-  if (fs::is_directory(trials, ec) && !fs::is_empty(trials, ec)) {
-    throw InputError(fmt::format("{} holds checkpoints of an earlier search whose journal {} is gone: a new search "
-                                 "would continue its trials from them. Remove the folder, or choose another --journal",
-                                 trials, journal));
-  }
-}
-
 // Resolves a new search's options (a table's settings, "auto" augmentation: the journal records what ran) and its
 // space, builds the objective, and only then opens the journal (`open`), so that nothing is left behind by options
 // or data that cannot work.
@@ -404,7 +221,7 @@ StudySummary start(StudyOptions options, const std::string& journal, std::shared
   Session session(callbacks);
   auto objective = build_objective(session.context(options, space, journal, table, false), make);
   auto store = open();
-  store->write_study(study_record(options, space));
+  store->write_study(detail::study_record(options, space));
   Runner runner(options, std::move(space), std::move(store), journal, false, std::move(table), session, *objective);
   return runner.run();
 }
@@ -414,7 +231,7 @@ StudySummary start(StudyOptions options, const std::string& journal, std::shared
 StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
                        const Callbacks& callbacks) {
   options.validate();
-  refuse_existing(journal);
+  detail::refuse_existing(journal);
   return start(options, journal, table_for(options), make, callbacks,
                [&] { return store::open_sqlite_store(journal, true); });
 }

@@ -49,7 +49,8 @@ struct StudyOptions {
   // of the table's, trained with the table's data, settings and that row's seed (so it reproduces the table).
   std::string table;
   // train: train every job; table: read every job's epochs from `table` instead (a replay in milliseconds);
-  // command: run a user's script per job (command::CommandOptions in objective_options).
+  // command: run a user's script per job (command::CommandOptions in objective_options); ask-tell: the user's own
+  // loop drives the search through fhist::Study (ask_tell.hpp).
   std::string objective = "train";
   // The objective's own settings, stored as they are and checked by the objective (the command objective's
   // --command and --job-timeout).
@@ -194,6 +195,10 @@ std::vector<std::string> device_list(const std::string& devices);
 
 // A number for a journal or JSON output: null where it is not finite (JSON has no NaN or infinity).
 nlohmann::json json_number(double v);
+
+// A finished trial's folder (a command objective's, ask-and-tell's): removes what the user's jobs kept there
+// (checkpoints), keeping log.txt, metrics.jsonl and job.json. Errors are ignored (the files are the user's).
+void clear_trial_dir(const std::string& journal, std::int64_t trial);
 
 // Where a search's trial keeps its files (the training objective's checkpoint): "<journal>.trials/trial_<id>/",
 // beside the journal, so every MPI rank that shares the work dir finds them.

@@ -24,10 +24,9 @@ TEST(MetricsLine, ReadsKnownKeysAndKeepsTheRestAsUserMetrics) {
   const auto m = parse_metrics_line(R"({"epoch": 3, "train_loss": 0.41, "val_acc": 0.87, "f1": 0.5, "note": "x"})");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->epoch, 3);
-  EXPECT_DOUBLE_EQ(m->train_loss, 0.41);
-  EXPECT_DOUBLE_EQ(m->val_acc, 0.87);
-  EXPECT_TRUE(std::isnan(m->val_loss));
-  EXPECT_FALSE(m->has("val_loss"));
+  EXPECT_DOUBLE_EQ(*m->train_loss, 0.41);
+  EXPECT_DOUBLE_EQ(*m->val_acc, 0.87);
+  EXPECT_FALSE(m->val_loss);
   EXPECT_EQ(m->metrics, (nlohmann::json{{"f1", 0.5}, {"note", "x"}}));
   EXPECT_FALSE(m->seconds);
 }
@@ -35,8 +34,8 @@ TEST(MetricsLine, ReadsKnownKeysAndKeepsTheRestAsUserMetrics) {
 TEST(MetricsLine, PythonsNonFiniteFloatsAreNotFinite) {
   const auto m = parse_metrics_line(R"({"epoch": 2, "train_loss": NaN, "val_acc": 0.1, "x": -Infinity, "s": "NaN"})");
   ASSERT_TRUE(m);
-  EXPECT_TRUE(m->has("train_loss"));
-  EXPECT_TRUE(std::isnan(m->train_loss));
+  ASSERT_TRUE(m->train_loss);
+  EXPECT_TRUE(std::isnan(*m->train_loss));
   EXPECT_TRUE(m->metrics["x"].is_null());
   EXPECT_EQ(m->metrics["s"], "NaN");  // inside a string: left alone
 }
@@ -66,9 +65,9 @@ TEST(CommandOptions, ValidatesAndRoundTrips) {
   const auto back = CommandOptions::from_json(o.to_json());
   EXPECT_EQ(back.command, o.command);
   EXPECT_EQ(back.job_timeout, 30.0);
-  EXPECT_EQ(keys_needed("tse-ema:0.5"), (std::vector<std::string>{"train_loss"}));
-  EXPECT_TRUE(keys_needed("original").empty());
-  FHIST_EXPECT_INPUT_ERROR(keys_needed("fh"), "needs the network's features");
+  EXPECT_EQ(study::keys_needed("tse-ema:0.5"), (std::vector<std::string>{"val_acc", "train_loss"}));
+  EXPECT_EQ(study::keys_needed("original"), (std::vector<std::string>{"val_acc"}));
+  FHIST_EXPECT_INPUT_ERROR(study::keys_needed("fh"), "needs the network's features");
 }
 
 // ---- one job, directly
@@ -190,8 +189,8 @@ TEST(CommandObjective, EveryWayAScriptFailsIsAFailedTrialWithItsReason) {
       {R"(echo '{"epoch": 2, "train_loss": 1, "val_acc": 0.5}')", "reported epoch 2 after epoch 0"},
       {R"(for e in 1 2 3 4; do echo "{\"epoch\": $e, \"train_loss\": 1, \"val_acc\": 0.5}"; done)",
        "epoch 4, beyond the job's budget FHIST_BUDGET=3"},
-      {R"(echo '{"epoch": 1, "val_acc": 0.5}')", "no \"train_loss\", which --estimator tse-ema ranks by"},
-      {R"(echo '{"epoch": 1, "train_loss": 1}')", "no \"val_acc\", which every metrics line needs"},
+      {R"(echo '{"epoch": 1, "val_acc": 0.5}')", "record has no \"train_loss\", which --estimator tse-ema ranks by"},
+      {R"(echo '{"epoch": 1, "train_loss": 1}')", "record has no \"val_acc\", which every epoch record needs"},
       {R"(echo '{"epoch": 1, "train_loss": 1, "val_acc": 0.5}'; sleep 30)", "no result within --job-timeout 0.5 s (reached epoch 1 of 3)", 0.5},
       {"kill -9 $$", "exit status 137 (signal 9: Killed)"},
   };

@@ -1,0 +1,40 @@
+#pragma once
+// One epoch as a user's loop reports it (the command objective's JSON line, ask-and-tell's report), and its row in
+// the journal: one codec for both. No Torch.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "score/scores.hpp"
+
+namespace fhist::study {
+
+struct EpochRecord {
+  std::int64_t epoch = 0;                 // 1-based
+  // Not reported: nullopt. Reported but not finite (a diverged run): NaN.
+  std::optional<double> train_loss;       // mean training loss of the epoch
+  std::optional<double> val_acc;          // validation accuracy, a fraction in [0, 1]
+  std::optional<double> val_loss;         // validation loss
+  std::optional<double> params;           // parameter count of the network
+  std::optional<double> seconds;          // seconds the epoch took (else the time since the previous one)
+  nlohmann::json metrics = nlohmann::json::object();  // the user's own metrics, stored as given
+
+  // Throws InputError: an epoch < 1, a val_acc outside [0, 1], negative seconds, metrics that are not an object.
+  void validate() const;
+  // What the search needs of every record: val_acc (the incumbent is the best validation accuracy at the full
+  // budget, the report reads it) and what `estimator` ranks by (train_loss for the TSE family, val_loss for
+  // val-loss). Throws InputError naming the missing key and why.
+  void check_has(const std::vector<std::string>& keys, const std::string& estimator) const;
+};
+
+// The keys of EpochRecord an estimator ranks by, with "val_acc" first. Throws InputError for an estimator that needs
+// the network's features (fh, refit, ...), which a user's loop does not report.
+std::vector<std::string> keys_needed(const std::string& estimator);
+
+// The journal's row for `r`: the measurements under the journal's names (original_val_acc, original_nll, ...), the
+// user's metrics, and every registry score after it. Appends `r` to `history` (the trial's epochs before it).
+nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, double seconds);
+
+}  // namespace fhist::study

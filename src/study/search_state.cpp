@@ -1,0 +1,172 @@
+// The state of a search (see search_state.hpp): what the executor loop and ask-and-tell share.
+#include "study/search_state.hpp"
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+#include "study/journal.hpp"
+#include "study/table.hpp"
+
+namespace fhist::study::detail {
+
+void JournalSink::attach(store::TrialStore& store) {
+  store_ = &store;
+  epochs_ = static_cast<std::int64_t>(store.epochs().size());  // read once; counted from here on
+}
+
+std::int64_t JournalSink::recorded(std::int64_t trial) {
+  std::int64_t n = 0;
+  for (const auto& row : store_->epochs(trial)) n = std::max(n, row.epoch);
+  return n;
+}
+
+void JournalSink::add(std::int64_t trial, std::int64_t epoch, const nlohmann::json& record) {
+  store_->add_epoch({trial, epoch, record});
+  ++epochs_;
+}
+
+SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
+                         std::string journal, bool replaying, std::shared_ptr<const BenchmarkTable> table,
+                         JournalSink& sink, std::function<void(std::int64_t)> release)
+    : o_(std::move(options)),
+      space_(std::move(space)),
+      store_(std::move(store)),
+      journal_(std::move(journal)),
+      table_(std::move(table)),
+      sink_(sink),
+      release_(std::move(release)) {
+  if (o_.algo == "bohb") {
+    sampler_ = std::make_unique<search::KdeSampler>(space_);
+  } else {
+    sampler_ = std::make_unique<search::RandomSampler>(space_);
+  }
+  const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
+  scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
+  if (table_) table_used_.assign(table_->rows().size(), false);
+  if (replaying) {
+    for (const auto& t : store_->trials()) recorded_.emplace(t.trial, t);
+  }
+  summary_.journal = store_->path();
+  devices_ = device_list(o_.device);
+  sink_.attach(*store_);
+  if (replaying) rerun_ = replay();
+}
+
+SearchState::~SearchState() = default;
+
+std::optional<sched::Job> SearchState::next_job() {
+  std::optional<sched::Job> job;
+  if (!rerun_.empty()) {
+    job = rerun_.front();
+    rerun_.pop_front();
+  } else {
+    job = scheduler_->next_job();
+    if (!job) return std::nullopt;
+    store::Event e;
+    e.kind = "start";
+    e.trial = job->trial;
+    e.bracket = job->bracket;
+    e.rung = job->rung;
+    e.budget_epochs = job->budget_epochs;
+    store_->add_event(e);
+  }
+  store_->set_trial_state(job->trial, "running");
+  return job;
+}
+
+void SearchState::report(const TrialResult& r) {
+  store_->add_event(result_event(r));
+  apply_result(r);
+}
+
+sched::TrialId SearchState::new_trial(int bracket) {
+  const std::int64_t id = next_trial_++;
+  space::Config config;
+  auto it = recorded_.find(id);
+  if (it != recorded_.end()) {
+    if (it->second.bracket != bracket) {
+      throw store::StoreError(fmt::format("{}: trial {} was created for bracket {}, the replay asks for bracket {}; "
+                                          "the journal does not match this fhist version",
+                                          journal_, id, it->second.bracket, bracket));
+    }
+    config = space::Config::from_json(it->second.config);
+  } else {
+    // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
+    space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
+    config = sampler_->sample(rng);
+    if (table_) config = table_->rows()[table_->nearest(config, &table_used_)].config;
+    store::TrialRow row;
+    row.trial = id;
+    row.bracket = bracket;
+    row.config = config.to_json();
+    store_->add_trial(row);
+  }
+  configs_[id] = config;
+  if (table_) {
+    // A recorded or just-snapped configuration is a row itself: nearest is exact.
+    table_used_.at(table_->nearest(config)) = true;
+  }
+  return id;
+}
+
+// Feeds the journal's events back through the scheduler and sampler; returns the jobs that had started but not
+// reported (they run again, continuing from their checkpoints).
+std::deque<sched::Job> SearchState::replay() {
+  std::map<std::int64_t, std::pair<std::int64_t, sched::Job>> started;  // trial -> (seq, job)
+  for (const auto& ev : store_->events()) {
+    if (ev.kind == "start") {
+      auto job = scheduler_->next_job();
+      if (!job || job->trial != ev.trial || job->budget_epochs != ev.budget_epochs) {
+        throw store::StoreError(fmt::format("{}: replay diverged at event {} (journal: trial {} for {} epochs); "
+                                            "the journal does not match this fhist version or was edited",
+                                            journal_, ev.seq, ev.trial, ev.budget_epochs));
+      }
+      started[ev.trial] = {ev.seq, *job};
+    } else {
+      auto it = started.find(ev.trial);
+      if (it == started.end()) {
+        throw store::StoreError(fmt::format("{}: event {} reports trial {} that never started", journal_, ev.seq,
+                                            ev.trial));
+      }
+      TrialResult r = result_of(ev);
+      r.original_val_acc = original_at(ev.trial, ev.budget_epochs);
+      started.erase(it);
+      apply_result(r);
+    }
+  }
+  std::vector<std::pair<std::int64_t, sched::Job>> pending;
+  for (const auto& [trial, sj] : started) pending.push_back(sj);
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::deque<sched::Job> out;
+  for (const auto& p : pending) out.push_back(p.second);
+  return out;
+}
+
+double SearchState::original_at(std::int64_t trial, std::int64_t epoch) const {
+  for (const auto& row : store_->epochs(trial)) {
+    if (row.epoch == epoch) return row.record.value("original_val_acc", 0.0);
+  }
+  return 0.0;
+}
+
+void SearchState::apply_result(const TrialResult& r) {
+  scheduler_->on_result({r.trial, r.budget_epochs, r.score, state_of(r.state)});
+  sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
+  summary_.seconds += r.seconds;
+  ++summary_.jobs;
+  summary_.trials = static_cast<std::int64_t>(configs_.size());
+  summary_.epochs_trained = sink_.epochs();
+  if (improves(summary_.best, r, o_.sched.max_budget)) {
+    summary_.best = r;
+    summary_.best_config = configs_.at(r.trial);
+  }
+  store_->set_trial_state(r.trial, r.state == "complete" ? "paused" : r.state, r.message);
+  for (auto t : scheduler_->take_retired()) {
+    const auto row = store_->trial(t);
+    if (row && row->state == "paused") store_->set_trial_state(t, "complete");
+    release_(t);
+  }
+}
+
+}  // namespace fhist::study::detail

@@ -1,0 +1,222 @@
+// Ask-and-tell: the same search as the executor loop (one job at a time: the same order; several jobs out from
+// threads: the same results), resume after a crash with jobs out, and every misuse refused with a message.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "store/trial_store.hpp"
+#include "study/ask_tell.hpp"
+#include "test_util.hpp"
+
+namespace fhist {
+namespace {
+
+double accuracy(const space::Config& c, std::int64_t epoch) {
+  return 0.9 - 0.1 * std::abs(std::log10(c.get_double("lr") / 0.05)) - 0.3 / static_cast<double>(epoch);
+}
+double loss(const space::Config& c, std::int64_t epoch) { return (1.0 - accuracy(c, epoch)) * 2.0; }
+
+class CurveObjective : public exec::Objective {
+ public:
+  explicit CurveObjective(exec::EpochSink& sink) : sink_(sink) {}
+  exec::Outcome run(const sched::Job& job, const space::Config& config, const exec::Worker&) override {
+    score::TrialHistory h;
+    h.final_epoch = 9;
+    for (std::int64_t e = 1; e <= job.budget_epochs; ++e) {
+      study::EpochRecord r{e, loss(config, e), accuracy(config, e)};
+      auto row = study::epoch_row(r, h, 0.0);
+      if (e > sink_.recorded(job.trial)) sink_.add(job.trial, e, row);
+    }
+    exec::Outcome o;
+    o.trial = job.trial;
+    o.bracket = job.bracket;
+    o.rung = job.rung;
+    o.budget_epochs = job.budget_epochs;
+    o.original_val_acc = accuracy(config, job.budget_epochs);
+    o.score = score::make_estimator("tse-ema")->score(h);
+    o.state = "complete";
+    return o;
+  }
+
+ private:
+  exec::EpochSink& sink_;
+};
+
+study::StudyOptions options() {
+  study::StudyOptions o;
+  o.algo = "hyperband";
+  o.estimator = "tse-ema";
+  o.sched.min_budget = 1;
+  o.sched.max_budget = 9;
+  o.sched.eta = 3;
+  o.seed = 4;
+  return o;
+}
+
+using Result = std::tuple<std::int64_t, std::int64_t, int, std::int64_t, double, std::string>;  // seq order kept
+
+std::vector<Result> results(const std::string& journal, bool sorted) {
+  auto store = store::open_sqlite_store_readonly(journal);
+  std::vector<Result> out;
+  for (const auto& e : store->events()) {
+    if (e.kind == "result") out.emplace_back(sorted ? 0 : e.seq, e.trial, e.rung, e.budget_epochs, e.score, e.state);
+  }
+  if (sorted) std::sort(out.begin(), out.end());
+  return out;
+}
+
+void train(Study& s, const StudyJob& job, std::int64_t upto = -1) {
+  for (auto e = job.start_epoch; e <= (upto < 0 ? job.budget_epochs : upto); ++e) {
+    s.report(job, {e, loss(job.config, e), accuracy(job.config, e)});
+  }
+}
+
+TEST(AskTell, OneJobAtATimeIsTheExecutorLoopsSearch) {
+  fhist::testing::TempDir dir;
+  const auto loop = study::run_study(options(), dir.str("loop.db"), [](const study::ObjectiveContext& ctx) {
+    return std::make_unique<CurveObjective>(*ctx.sink);
+  });
+  auto s = Study::create(options(), dir.str("ask.db"));
+  int jobs = 0;
+  while (auto job = s->ask()) {
+    EXPECT_EQ(s->jobs_out(), 1);
+    EXPECT_EQ(job->max_budget, 9);
+    EXPECT_TRUE(std::filesystem::is_directory(job->trial_dir));
+    train(*s, *job);
+    const auto r = s->tell(*job);
+    EXPECT_EQ(r.state, "complete");
+    ++jobs;
+  }
+  EXPECT_TRUE(s->done());
+  EXPECT_EQ(jobs, 22);
+  EXPECT_EQ(results(dir.str("loop.db"), false), results(dir.str("ask.db"), false));
+  const auto sum = s->summary();
+  ASSERT_TRUE(sum.best && loop.best);
+  EXPECT_EQ(sum.best->trial, loop.best->trial);
+  EXPECT_EQ(sum.epochs_trained, loop.epochs_trained);
+  EXPECT_EQ(study::summarize_journal(dir.str("ask.db")).best->trial, loop.best->trial);
+  EXPECT_EQ(study::journal_options(dir.str("ask.db")).objective, "ask-tell");
+}
+
+TEST(AskTell, SeveralJobsOutFromThreadsGiveTheSameResults) {
+  fhist::testing::TempDir dir;
+  auto a = Study::create(options(), dir.str("a.db"));
+  while (auto job = a->ask()) {
+    train(*a, *job);
+    a->tell(*job);
+  }
+  auto b = Study::create(options(), dir.str("b.db"));
+  std::vector<std::thread> workers;
+  std::atomic<int> max_out{0};
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      while (!b->done()) {
+        auto job = b->ask();
+        if (!job) {  // every startable job is out: wait for the others to tell
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
+        max_out = std::max<int>(max_out, static_cast<int>(b->jobs_out()));
+        train(*b, *job);
+        b->tell(*job);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(results(dir.str("a.db"), true), results(dir.str("b.db"), true));
+  EXPECT_GT(max_out.load(), 1);
+}
+
+TEST(AskTell, ReopeningResumesJobsThatWereOut) {
+  fhist::testing::TempDir dir;
+  {
+    auto s = Study::create(options(), dir.str("straight.db"));
+    while (auto job = s->ask()) {
+      train(*s, *job);
+      s->tell(*job);
+    }
+  }
+  std::int64_t cut_trial = -1;
+  {
+    auto s = Study::create(options(), dir.str("cut.db"));
+    for (int i = 0; i < 5; ++i) {
+      auto job = s->ask();
+      train(*s, *job);
+      s->tell(*job);
+    }
+    auto first = s->ask();   // out, two of its epochs reported...
+    auto second = s->ask();  // ...and one never started: the process dies here
+    ASSERT_TRUE(first && second);
+    cut_trial = first->trial;
+    train(*s, *first, 0);
+  }
+  auto s = Study::open(dir.str("cut.db"));
+  auto again = s->ask();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->trial, cut_trial);
+  EXPECT_EQ(again->start_epoch, 1);
+  train(*s, *again);
+  s->tell(*again);
+  while (auto job = s->ask()) {
+    train(*s, *job);
+    s->tell(*job);
+  }
+  EXPECT_EQ(results(dir.str("straight.db"), true), results(dir.str("cut.db"), true));
+}
+
+TEST(AskTell, PromotedJobsStartAfterTheirReportedEpochs) {
+  fhist::testing::TempDir dir;
+  auto s = Study::create(options(), dir.str("j.db"));
+  std::set<std::int64_t> starts;
+  while (auto job = s->ask()) {
+    starts.insert(job->start_epoch);
+    if (job->rung > 0) EXPECT_GT(job->start_epoch, 1);
+    train(*s, *job);
+    s->tell(*job);
+  }
+  EXPECT_EQ(starts, (std::set<std::int64_t>{1, 2, 4}));
+}
+
+TEST(AskTell, MisuseIsRefusedWithAMessage) {
+  fhist::testing::TempDir dir;
+  auto o = options();
+  o.estimator = "fh";
+  FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("fh.db")), "--estimator fh needs the network's features");
+  EXPECT_FALSE(std::filesystem::exists(dir.str("fh.db")));
+  auto s = Study::create(options(), dir.str("j.db"));
+  FHIST_EXPECT_INPUT_ERROR(Study::create(options(), dir.str("j.db")), "already exists");
+  auto job = s->ask();
+  ASSERT_TRUE(job);
+  StudyJob unknown = *job;
+  unknown.trial = 999;
+  FHIST_EXPECT_INPUT_ERROR(s->tell(unknown), "tell: trial 999 has no job of 1 epochs out");
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {2, 0.5, 0.5}), "epoch 2 after epoch 0");
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, 75.0}), "a percentage?");
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, std::nullopt, 0.5}), "no \"train_loss\", which --estimator tse-ema");
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, std::nullopt}), "no \"val_acc\"");
+  FHIST_EXPECT_INPUT_ERROR(s->tell(*job), "has 0 of its 1 epochs reported");
+  train(*s, *job);
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {2, 0.5, 0.5}), "beyond the job's budget of 1 epochs");
+  s->tell(*job);
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, 0.5}), "report: trial 0's job for 1 epochs was told already");
+  FHIST_EXPECT_INPUT_ERROR(s->tell(*job), "tell: trial 0's job for 1 epochs was told already");
+  // A failed job: recorded with its reason, never promoted.
+  auto bad = s->ask();
+  const auto r = s->tell_failed(*bad, "CUDA out of memory");
+  EXPECT_EQ(r.state, "failed");
+  auto store = store::open_sqlite_store_readonly(dir.str("j.db"));
+  EXPECT_EQ(store->trial(bad->trial)->message, "CUDA out of memory");
+  // A journal of fhist search is resumed by fhist search.
+  study::run_study(options(), dir.str("loop.db"), [](const study::ObjectiveContext& ctx) {
+    return std::make_unique<CurveObjective>(*ctx.sink);
+  });
+  FHIST_EXPECT_INPUT_ERROR(Study::open(dir.str("loop.db")), "continue it with fhist search --resume");
+  FHIST_EXPECT_INPUT_ERROR(Study::open(dir.str("none.db")), "no journal at");
+}
+
+}  // namespace
+}  // namespace fhist
