@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc)
 FHIST      := $(BUILD_DIR)/fhist
 
-.PHONY: all deps configure build test test-asan fuzz demo demo-train clean
+.PHONY: all deps configure build test python test-asan fuzz demo demo-train clean
 
 all: build
 
@@ -16,6 +16,10 @@ configure: deps
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The Python package alone, into build/python (PYTHONPATH=build/python /usr/bin/python3 -c 'import fhist').
+python: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target fhist_python
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

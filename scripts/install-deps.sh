@@ -16,6 +16,7 @@ PACKAGES=(
   libcsv-dev              # CSV tables (--data csv:FILE)
   python3-sklearn python3-pil  # end-to-end tests on real data nobody here wrote (sklearn's digits, breast cancer)
   python3-torch           # examples/python: a plain PyTorch script as the objective (fhist search --command)
+  python3-dev pybind11-dev     # the Python package fhist (build/python)
   libopenmpi-dev openmpi-bin   # the MPI executor (fhist search --executor mpi under mpirun)
 )
 # Best effort: the HTML report's end-to-end test renders the page in headless Chromium and is skipped, saying why,

@@ -49,7 +49,7 @@ for t, e, rec in rows:
 best = max(json.loads(rec)["original_val_acc"] for t, e, rec in rows if e == 3)
 assert best >= 0.9, f"best validation accuracy at 3 epochs {best}"
 PY
-grep -q "trial starts at epoch 2 (fhist says 2), budget 3" straight.db.trials/trial_*/log.txt \
+grep -q "trial starts at epoch 2, budget 3" straight.db.trials/trial_*/log.txt \
   && pass "a promoted trial continues from its checkpoint in its folder (FHIST_START_EPOCH 2)" \
   || fail "no promoted trial continued from epoch 2: $(cat straight.db.trials/*/log.txt | head -5)"
 
@@ -58,7 +58,7 @@ grep -q "trial starts at epoch 2 (fhist says 2), budget 3" straight.db.trials/tr
 pid=$!
 for i in $(seq 600); do
   sleep 0.1
-  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM events WHERE kind='result'\").fetchone()[0])" killed.db 2>/dev/null || echo 0)
+  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"SELECT count(*) FROM events WHERE kind='result'\").fetchone()[0])" killed.db 2>/dev/null || echo 0)
   [ "${n:-0}" -ge 2 ] && break
   kill -0 "$pid" 2>/dev/null || break
 done

@@ -1,0 +1,166 @@
+// The Python module fhist._fhist: ask-and-tell (fhist::Study) for a training loop in Python. Every call that
+// touches the journal releases the GIL, so jobs trained on Python threads report at the same time. fhist's
+// InputError is fhist.InputError (a ValueError), its other errors fhist.Error (a RuntimeError).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.hpp"
+#include "study/ask_tell.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// Python values <-> JSON through Python's own json module: configurations and user metrics are small. (Not kept in
+// statics: their destructors would run after the interpreter has finalised.)
+nlohmann::json to_json(const py::handle& v) {
+  return nlohmann::json::parse(py::module_::import("json").attr("dumps")(v).cast<std::string>());
+}
+py::object from_json(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
+
+std::optional<double> number(const py::object& v, const char* name) {
+  if (v.is_none()) return std::nullopt;
+  try {
+    return v.cast<double>();
+  } catch (const py::cast_error&) {
+    throw fhist::InputError(fmt::format("report: {} must be a number or None (got {})", name,
+                                        py::repr(v).cast<std::string>()));
+  }
+}
+
+py::dict outcome(const fhist::exec::Outcome& o) {
+  py::dict d;
+  d["trial"] = o.trial;
+  d["budget"] = o.budget_epochs;
+  d["score"] = o.score;
+  d["val_acc"] = o.original_val_acc;
+  d["state"] = o.state;
+  d["message"] = o.message;
+  d["seconds"] = o.seconds;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_fhist, m) {
+  m.doc() = "fhist's search from Python: ask-and-tell over a journal (see the fhist package)";
+  static py::exception<fhist::Error> error(m, "Error", PyExc_RuntimeError);
+  static py::exception<fhist::InputError> input_error(m, "InputError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const fhist::InputError& e) {
+      input_error(e.what());
+    } catch (const fhist::Error& e) {
+      error(e.what());
+    }
+  });
+
+  py::class_<fhist::StudyJob>(m, "Job", "One job: train `trial`'s configuration from start_epoch to budget")
+      .def_readonly("trial", &fhist::StudyJob::trial)
+      .def_property_readonly("config", [](const fhist::StudyJob& j) { return from_json(j.config.to_json()); })
+      .def_readonly("budget", &fhist::StudyJob::budget_epochs)
+      .def_readonly("start_epoch", &fhist::StudyJob::start_epoch)
+      .def_readonly("max_budget", &fhist::StudyJob::max_budget)
+      .def_readonly("trial_dir", &fhist::StudyJob::trial_dir)
+      .def_readonly("seed", &fhist::StudyJob::seed)
+      .def_readonly("bracket", &fhist::StudyJob::bracket)
+      .def_readonly("rung", &fhist::StudyJob::rung)
+      .def("__repr__", [](const fhist::StudyJob& j) {
+        return fmt::format("Job(trial={}, budget={}, start_epoch={}, config={})", j.trial, j.budget_epochs,
+                           j.start_epoch, j.config.to_string());
+      });
+
+  py::class_<fhist::Study>(m, "_Study")
+      .def_static(
+          "create",
+          [](const std::string& journal, const std::string& space, const std::string& algo, std::int64_t min_budget,
+             std::int64_t max_budget, int eta, const std::string& estimator, std::uint64_t seed,
+             std::int64_t n_configs, int iterations, bool keep_checkpoints) {
+            fhist::study::StudyOptions o;
+            o.space = space;
+            o.algo = algo;
+            o.sched.min_budget = min_budget;
+            o.sched.max_budget = max_budget;
+            o.sched.eta = eta;
+            o.sched.n_configs = n_configs;
+            o.sched.iterations = iterations;
+            o.estimator = estimator;
+            o.seed = seed;
+            o.keep_checkpoints = keep_checkpoints;
+            py::gil_scoped_release release;
+            return fhist::Study::create(o, journal);
+          },
+          py::arg("journal"), py::arg("space"), py::arg("algo"), py::arg("min_budget"), py::arg("max_budget"),
+          py::arg("eta"), py::arg("estimator"), py::arg("seed"), py::arg("n_configs"), py::arg("iterations"),
+          py::arg("keep_checkpoints"))
+      .def_static("open", &fhist::Study::open, py::arg("journal"), py::call_guard<py::gil_scoped_release>())
+      .def("ask", &fhist::Study::ask, py::call_guard<py::gil_scoped_release>())
+      .def("done", &fhist::Study::done, py::call_guard<py::gil_scoped_release>())
+      .def("jobs_out", &fhist::Study::jobs_out, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "report",
+          [](fhist::Study& s, const fhist::StudyJob& job, std::int64_t epoch, const py::object& train_loss,
+             const py::object& val_acc, const py::object& val_loss, const py::object& params,
+             const py::object& seconds, const py::dict& metrics) {
+            fhist::study::EpochRecord r;
+            r.epoch = epoch;
+            r.train_loss = number(train_loss, "train_loss");
+            r.val_acc = number(val_acc, "val_acc");
+            r.val_loss = number(val_loss, "val_loss");
+            r.params = number(params, "params");
+            r.seconds = number(seconds, "seconds");
+            r.metrics = to_json(metrics);
+            py::gil_scoped_release release;
+            s.report(job, r);
+          },
+          py::arg("job"), py::arg("epoch"), py::arg("train_loss"), py::arg("val_acc"), py::arg("val_loss"),
+          py::arg("params"), py::arg("seconds"), py::arg("metrics"))
+      .def("tell",
+           [](fhist::Study& s, const fhist::StudyJob& job) {
+             fhist::exec::Outcome o;
+             {
+               py::gil_scoped_release release;
+               o = s.tell(job);
+             }
+             return outcome(o);
+           })
+      .def("tell_failed",
+           [](fhist::Study& s, const fhist::StudyJob& job, const std::string& reason) {
+             fhist::exec::Outcome o;
+             {
+               py::gil_scoped_release release;
+               o = s.tell_failed(job, reason);
+             }
+             return outcome(o);
+           })
+      .def("best",
+           [](const fhist::Study& s) -> py::object {
+             fhist::study::StudySummary sum;
+             {
+               py::gil_scoped_release release;
+               sum = s.summary();
+             }
+             if (!sum.best) return py::none();
+             auto d = outcome(*sum.best);
+             d["config"] = from_json(sum.best_config.to_json());
+             return std::move(d);
+           })
+      .def("summary", [](const fhist::Study& s) {
+        fhist::study::StudySummary sum;
+        {
+          py::gil_scoped_release release;
+          sum = s.summary();
+        }
+        py::dict d;
+        d["trials"] = sum.trials;
+        d["jobs"] = sum.jobs;
+        d["epochs_trained"] = sum.epochs_trained;
+        d["journal"] = sum.journal;
+        return d;
+      });
+}

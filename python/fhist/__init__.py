@@ -1,0 +1,140 @@
+"""fhist from Python: your training loop drives fhist's search (ask and tell).
+
+fhist keeps what it adds to your loop: the HyperBand / BOHB / ASHA / successive-halving / random schedule with
+promotion by a ranking score, every score recorded every epoch, the SQLite journal with exact resume, and
+``fhist report`` (console, CSV/JSON, HTML) on the journal.
+
+    import fhist
+    study = fhist.Study("runs/mine.db", space="space.json", algo="hyperband", min_budget=1, max_budget=9)
+    while (job := study.ask()) is not None:
+        for epoch in range(job.start_epoch, job.budget + 1):
+            ...  # train epoch `epoch` of job.config; checkpoints in job.trial_dir
+            study.report(job, epoch, train_loss=loss, val_acc=acc)
+        study.tell(job)
+    print(study.best())
+
+or ``study.optimize(train, workers=2)`` with ``train(job, report)`` calling ``report(epoch, train_loss=...,
+val_acc=...)``.
+"""
+import threading
+import time
+
+from ._fhist import Error, InputError, Job, _Study
+
+__all__ = ["Study", "Job", "Error", "InputError"]
+
+
+class Study:
+    """A search in a journal, driven by your loop.
+
+    journal: the SQLite journal (a new one, or with resume=True the one to continue).
+    space: a built-in space name or a JSON space file (any parameter names).
+    algo: hyperband | bohb | sh | asha | random.  min_budget, max_budget, eta: budgets in epochs.
+    estimator: the score jobs are ranked and promoted by: tse-ema (default), tse, tse-e, acc-tse, original,
+        best-acc, curve, val-loss, params. The feature-based ones (fh, ...) need fhist's own trainer.
+    seed: the sampler's seed and each trial's (job.seed).
+    n_configs: random / sh / asha: configurations (0: as HyperBand's largest bracket).
+    keep_checkpoints: keep every file in a finished trial's folder (otherwise only log.txt, metrics.jsonl, job.json).
+    resume: continue the journal; the other settings are the stored ones. Jobs asked and never told (a crash,
+        Ctrl-C) are asked again, with start_epoch after the epochs already reported.
+    """
+
+    def __init__(self, journal, space="hparams", algo="hyperband", min_budget=1, max_budget=9, eta=3,
+                 estimator=None, seed=0, resume=False, n_configs=0, iterations=1, keep_checkpoints=False):
+        if resume:
+            self._s = _Study.open(str(journal))
+        else:
+            self._s = _Study.create(str(journal), str(space), algo, int(min_budget), int(max_budget), int(eta),
+                                    estimator or "tse-ema", int(seed), int(n_configs), int(iterations),
+                                    bool(keep_checkpoints))
+
+    def ask(self):
+        """The next job (.trial, .config dict, .budget, .start_epoch, .max_budget, .trial_dir, .seed), or None: the
+        search is done, or every job that can start is out (tell one first; see done())."""
+        return self._s.ask()
+
+    def done(self):
+        """True when every job has been told and the schedule has no more."""
+        return self._s.done()
+
+    def report(self, job, epoch, train_loss=None, val_acc=None, val_loss=None, params=None, seconds=None, **metrics):
+        """One epoch of `job`, in order from job.start_epoch to job.budget. val_acc (a fraction) is required, and
+        train_loss for the TSE scores; any other keyword is stored as your own metric (numbers or JSON values)."""
+        self._s.report(job, int(epoch), train_loss, val_acc, val_loss, params, seconds, metrics)
+
+    def tell(self, job):
+        """Every epoch of the job's budget was reported: score it, record it, let the scheduler decide. Returns
+        {trial, budget, score, val_acc, state, message, seconds}."""
+        return self._s.tell(job)
+
+    def tell_failed(self, job, reason):
+        """The job failed: recorded with `reason`, never promoted."""
+        return self._s.tell_failed(job, str(reason))
+
+    def best(self):
+        """The incumbent: {trial, config, budget, score, val_acc, ...}, or None before any job is told."""
+        return self._s.best()
+
+    def summary(self):
+        return self._s.summary()
+
+    def optimize(self, fn, workers=1):
+        """Runs the whole search: fn(job, report) trains a job, calling report(epoch, train_loss=..., val_acc=...,
+        **metrics) per epoch. An exception from fn is a failed trial (its message stored); Ctrl-C stops cleanly:
+        the jobs running stay out in the journal and Study(journal, resume=True).optimize(fn) goes on. With
+        workers > 1, jobs run on that many threads (fn must be thread-safe; PyTorch releases the GIL while it
+        computes). Returns best()."""
+        stop = threading.Event()
+        errors = []
+
+        def run_one(job):
+            def report(epoch, **values):
+                if stop.is_set():
+                    raise KeyboardInterrupt
+                self.report(job, epoch, **values)
+            try:
+                fn(job, report)
+            except KeyboardInterrupt:
+                stop.set()
+                return
+            except (Error, InputError) as e:
+                # A misuse of report (an epoch out of order, a missing val_acc): the loop's own bug, not the
+                # configuration's. Stop, leaving the job out for a resume after the fix.
+                errors.append(e)
+                stop.set()
+                return
+            except Exception as e:  # noqa: BLE001 - any failure of the user's training is the trial's
+                self.tell_failed(job, f"{type(e).__name__}: {e}")
+                return
+            self.tell(job)
+
+        def worker():
+            while not stop.is_set() and not self.done():
+                job = self.ask()
+                if job is None:
+                    time.sleep(0.005)  # every startable job is out: wait for one to be told
+                    continue
+                run_one(job)
+
+        if workers <= 1:
+            try:
+                worker()
+            except KeyboardInterrupt:
+                stop.set()
+        else:
+            threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+            for t in threads:
+                t.start()
+            try:
+                while any(t.is_alive() for t in threads):
+                    for t in threads:
+                        t.join(0.1)
+            except KeyboardInterrupt:
+                stop.set()
+                for t in threads:
+                    t.join()
+        if errors:
+            raise errors[0]
+        if stop.is_set() and not self.done():
+            raise KeyboardInterrupt("fhist: stopped; the journal resumes with Study(journal, resume=True)")
+        return self.best()

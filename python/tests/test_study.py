@@ -1,0 +1,151 @@
+"""The fhist Python package: ask-and-tell and optimize over a made-up learning curve (no training, milliseconds per
+search). The same search through Python's ask/tell, optimize on threads, and fhist search --command gives the same
+trials, promotions and incumbent; a Ctrl-C and a resume end as an uninterrupted run; failures are trials; misuse
+raises fhist.InputError with fhist's message.
+
+Run: PYTHONPATH=build/python FHIST=build/fhist /usr/bin/python3 -m unittest discover -s python/tests
+"""
+import math
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+import fhist
+
+OPTIONS = dict(space="hparams", algo="hyperband", min_budget=1, max_budget=9, eta=3, estimator="original", seed=6)
+
+
+def accuracy(config, epoch):
+    return 0.9 - 0.1 * abs(math.log10(config["lr"] / 0.05)) - 0.3 / epoch
+
+
+def curve(job, report):
+    for e in range(job.start_epoch, job.budget + 1):
+        report(e, train_loss=1.0 / e, val_acc=accuracy(job.config, e), note="made up")
+
+
+def results(journal):
+    db = sqlite3.connect(journal)
+    rows = sorted(db.execute("SELECT trial, rung, budget_epochs, score, state FROM events WHERE kind='result'"))
+    db.close()
+    return rows
+
+
+class StudyTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="fhist-py-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def ask_tell(self, journal):
+        study = fhist.Study(journal, **OPTIONS)
+        jobs = 0
+        while (job := study.ask()) is not None:
+            self.assertIsInstance(job.config, dict)
+            self.assertTrue(os.path.isdir(job.trial_dir))
+            self.assertEqual(job.max_budget, 9)
+            curve(job, lambda e, **v: study.report(job, e, **v))
+            out = study.tell(job)
+            self.assertEqual(out["state"], "complete")
+            jobs += 1
+        self.assertTrue(study.done())
+        self.assertEqual(jobs, 22)
+        return study
+
+    def test_ask_tell_optimize_threads_and_a_command_give_one_search(self):
+        a = self.ask_tell(self.path("a.db"))
+        b = fhist.Study(self.path("b.db"), **OPTIONS)
+        best_b = b.optimize(curve, workers=3)
+        self.assertEqual(results(self.path("a.db")), results(self.path("b.db")))
+        self.assertEqual(a.best()["trial"], best_b["trial"])
+        self.assertEqual(a.best()["config"], best_b["config"])
+        # The same learning curve as a command (awk), run by fhist search.
+        fhist_bin = os.environ.get("FHIST")
+        if not fhist_bin:
+            self.skipTest("FHIST (the fhist binary) not set")
+        script = self.path("curve.sh")
+        with open(script, "w") as f:
+            f.write("lr=$(printf '%s' \"$FHIST_CONFIG\" | sed 's/.*\"lr\":\\([^,}]*\\).*/\\1/')\n"
+                    "awk -v lr=\"$lr\" -v s=\"$FHIST_START_EPOCH\" -v b=\"$FHIST_BUDGET\" 'BEGIN {\n"
+                    "  d = log(lr / 0.05) / log(10); if (d < 0) d = -d\n"
+                    "  for (e = s; e <= b; e++) printf \"{\\\"epoch\\\": %d, \\\"train_loss\\\": %.17g, "
+                    "\\\"val_acc\\\": %.17g}\\n\", e, 1.0 / e, 0.9 - 0.1 * d - 0.3 / e }'\n")
+        run = subprocess.run([fhist_bin, "search", "--command", f"sh {script}", "--algo", "hyperband",
+                              "--min-budget", "1", "--max-budget", "9", "--eta", "3", "--estimator", "original",
+                              "--seed", "6", "--journal", self.path("c.db")], capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        c = results(self.path("c.db"))
+        a_rows = results(self.path("a.db"))
+        self.assertEqual([r[:3] + r[4:] for r in a_rows], [r[:3] + r[4:] for r in c])
+        for x, y in zip(a_rows, c):
+            self.assertAlmostEqual(x[3], y[3], places=12)  # awk's log10 differs in the last bits
+        self.assertIn(f"best: trial {a.best()['trial']} ", run.stdout)
+
+    def test_ctrl_c_then_resume_ends_as_an_uninterrupted_search(self):
+        self.ask_tell(self.path("straight.db"))
+        calls = [0]
+
+        def interrupted(job, report):
+            calls[0] += 1
+            if calls[0] == 7:
+                report(job.start_epoch, train_loss=1.0, val_acc=accuracy(job.config, job.start_epoch))
+                raise KeyboardInterrupt
+            curve(job, report)
+
+        with self.assertRaises(KeyboardInterrupt):
+            fhist.Study(self.path("cut.db"), **OPTIONS).optimize(interrupted)
+        resumed = fhist.Study(self.path("cut.db"), resume=True)
+        resumed.optimize(curve)
+        self.assertEqual(results(self.path("straight.db")), results(self.path("cut.db")))
+
+    def test_an_exception_in_training_is_a_failed_trial(self):
+        def flaky(job, report):
+            if job.trial == 2:
+                raise RuntimeError("CUDA out of memory (pretend)")
+            curve(job, report)
+
+        study = fhist.Study(self.path("f.db"), **OPTIONS)
+        best = study.optimize(flaky)
+        self.assertNotEqual(best["trial"], 2)
+        db = sqlite3.connect(self.path("f.db"))
+        state, message = db.execute("SELECT state, message FROM trials WHERE id = 2").fetchone()
+        self.assertEqual(state, "failed")
+        self.assertEqual(message, "RuntimeError: CUDA out of memory (pretend)")
+        metrics = db.execute("SELECT record FROM epochs WHERE trial = 0 AND epoch = 1").fetchone()[0]
+        self.assertIn('"note":"made up"', metrics)
+
+    def test_misuse_raises_input_error_with_the_message(self):
+        with self.assertRaisesRegex(fhist.InputError, "--estimator fh needs the network's features"):
+            fhist.Study(self.path("fh.db"), estimator="fh")
+        study = fhist.Study(self.path("m.db"), **OPTIONS)
+        with self.assertRaisesRegex(fhist.InputError, "already exists"):
+            fhist.Study(self.path("m.db"), **OPTIONS)
+        job = study.ask()
+        with self.assertRaisesRegex(fhist.InputError, "epoch 2 after epoch 0"):
+            study.report(job, 2, train_loss=1.0, val_acc=0.5)
+        with self.assertRaisesRegex(fhist.InputError, "a percentage"):
+            study.report(job, 1, train_loss=1.0, val_acc=50.0)
+        with self.assertRaisesRegex(fhist.InputError, "train_loss must be a number"):
+            study.report(job, 1, train_loss="low", val_acc=0.5)
+        with self.assertRaisesRegex(fhist.InputError, "has 0 of its 1 epochs reported"):
+            study.tell(job)
+        study.report(job, 1, train_loss=1.0, val_acc=0.5)
+        study.tell(job)
+        with self.assertRaisesRegex(fhist.InputError, "was told already"):
+            study.report(job, 1, train_loss=1.0, val_acc=0.5)
+        with self.assertRaisesRegex(fhist.InputError, "was told already"):
+            study.tell(job)
+        with self.assertRaisesRegex(fhist.InputError, "no journal at"):
+            fhist.Study(self.path("none.db"), resume=True)
+        self.assertTrue(issubclass(fhist.InputError, ValueError))
+
+
+if __name__ == "__main__":
+    unittest.main()
