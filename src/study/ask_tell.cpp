@@ -36,6 +36,7 @@ struct Study::Impl {
   struct Out {
     StudyJob job;
     Clock::time_point asked, last;
+    score::TrialHistory history;  // the trial's epochs so far: read from the journal once, at ask
   };
 
   std::unique_ptr<score::Estimator> estimator;
@@ -120,7 +121,8 @@ std::optional<StudyJob> Study::ask() {
   j.trial = job->trial;
   j.config = s.config(job->trial);
   j.budget_epochs = job->budget_epochs;
-  j.start_epoch = impl_->sink.recorded(job->trial) + 1;
+  auto history = impl_->history(job->trial);
+  j.start_epoch = history.epochs.empty() ? 1 : history.epochs.back().epoch + 1;
   j.max_budget = s.options().sched.max_budget;
   j.trial_dir = fs::absolute(study::trial_dir(s.journal(), job->trial)).string();
   j.seed = derive_seed(s.options().seed, Stream::kTrial, static_cast<std::uint64_t>(job->trial));
@@ -130,7 +132,7 @@ std::optional<StudyJob> Study::ask() {
   fs::create_directories(j.trial_dir, ec);
   if (ec) throw EnvironmentError(fmt::format("trial {}: cannot create {}: {}", j.trial, j.trial_dir, ec.message()));
   const auto now = Clock::now();
-  impl_->out[j.trial] = {j, now, now};
+  impl_->out[j.trial] = {j, now, now, std::move(history)};
   return j;
 }
 
@@ -148,7 +150,7 @@ void Study::report(const StudyJob& job, const study::EpochRecord& record) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& o = impl_->find(job, "report");
   record.validate();
-  const auto recorded = impl_->sink.recorded(job.trial);
+  const std::int64_t recorded = o.history.epochs.empty() ? 0 : o.history.epochs.back().epoch;
   if (record.epoch <= recorded) return;  // reported before (a loop restarted from an older checkpoint)
   if (record.epoch != recorded + 1) {
     throw InputError(fmt::format("report: trial {} epoch {} after epoch {}: report every epoch, in order, from the "
@@ -160,24 +162,28 @@ void Study::report(const StudyJob& job, const study::EpochRecord& record) {
                                  record.epoch, job.budget_epochs));
   }
   record.check_has(impl_->needed, impl_->state.options().estimator);
-  auto history = impl_->history(job.trial);
   const auto now = Clock::now();
-  auto row = study::epoch_row(record, history, std::chrono::duration<double>(now - o.last).count());
+  auto row = study::epoch_row(record, o.history, std::chrono::duration<double>(now - o.last).count());
   o.last = now;
   row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  impl_->sink.add(job.trial, record.epoch, row);
+  try {
+    impl_->sink.add(job.trial, record.epoch, row);
+  } catch (...) {
+    o.history.epochs.pop_back();  // not in the journal: not in the history either
+    throw;
+  }
 }
 
 exec::Outcome Study::tell(const StudyJob& job) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& o = impl_->find(job, "tell");
-  const auto recorded = impl_->sink.recorded(job.trial);
+  const std::int64_t recorded = o.history.epochs.empty() ? 0 : o.history.epochs.back().epoch;
   if (recorded < job.budget_epochs) {
     throw InputError(fmt::format("tell: trial {} has {} of its {} epochs reported: report every epoch first, or "
                                  "tell_failed",
                                  job.trial, recorded, job.budget_epochs));
   }
-  const auto history = impl_->history(job.trial);
+  const auto& history = o.history;
   exec::Outcome r;
   r.original_val_acc = history.epochs.back().original;
   r.score = impl_->estimator->score(history);
