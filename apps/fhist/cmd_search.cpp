@@ -84,24 +84,58 @@ struct SearchCmd {
   const CLI::App* app = nullptr;  // to tell the flags given on this command line (--resume refuses most)
 };
 
-// A resumed search runs with its stored settings. Any other setting given with --resume would be ignored without a
-// word, so it is refused, naming each flag and the stored value. --workers, --threads and --device only change how
-// the search runs; --data may point to the same dataset in another place (the data moved).
+// Whether a value given on the command line is the stored one: numbers compare as numbers ("0.10" is 0.1), flags
+// as true, everything else as text.
+bool same_value(const std::string& given, const nlohmann::json& stored) {
+  if (stored.is_boolean()) return stored.get<bool>() == (given == "1" || given == "true");
+  if (stored.is_number()) {
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(given, &used);
+      return used == given.size() && v == stored.get<double>();
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return stored.is_string() && stored.get<std::string>() == given;
+}
+
+// A resumed search runs with its stored settings. A setting given with --resume that differs from the stored one
+// would be ignored without a word, so it is refused, naming each flag and the stored value; the original command
+// line repeated with --resume is accepted. --workers, --threads and --device only change how the search runs;
+// --data may point to the same dataset in another place (the data moved).
 void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
   static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data",
                                                    "executor"};
+  static const std::vector<std::string> data_flags = {"target",          "skip-rows", "no-header", "image-size",
+                                                      "image-channels",  "skip-bad-images", "holdout", "cache-dir"};
   const auto settings = stored.to_json();
+  auto stored_data = stored.data_options;
+  if (stored_data.is_object()) stored_data.erase("classes");
   std::vector<std::string> ignored;
   for (const auto* opt : c.app->get_options()) {
     if (opt->count() == 0 || opt->get_lnames().empty()) continue;
     const auto& name = opt->get_lnames().front();
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
+    const auto given = opt->as<std::string>();
     auto key = name;
     std::replace(key.begin(), key.end(), '-', '_');
-    const auto given = opt->as<std::string>();
-    ignored.push_back(settings.contains(key)
-                          ? fmt::format("--{} {} (stored: {})", name, given, settings.at(key).dump())
-                          : fmt::format("--{} {}", name, given));
+    std::optional<nlohmann::json> value;
+    if (std::find(data_flags.begin(), data_flags.end(), name) != data_flags.end()) {
+      // The data flags together make the stored data options.
+      if (c.data.options().to_json() == stored_data) continue;
+    } else if (name == "precision") {
+      value = stored.bf16 ? "bf16" : "fp32";
+    } else if (name == "command" || name == "job-timeout") {
+      if (stored.objective_options.is_object() && stored.objective_options.contains(key)) {
+        value = stored.objective_options.at(key);
+      }
+    } else if (settings.contains(key)) {
+      value = settings.at(key);
+    }
+    if (value && same_value(given, *value)) continue;
+    ignored.push_back(value ? fmt::format("--{} {} (stored: {})", name, given, value->dump())
+                            : fmt::format("--{} {}", name, given));
   }
   if (!ignored.empty()) {
     throw InputError(fmt::format("--resume continues {} with its stored settings, so these would be ignored: {}. Drop "
@@ -189,7 +223,8 @@ void run_search(SearchCmd& c) {
   study::Callbacks cb = console.callbacks();
   const InterruptGuard interrupt;
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
-  console.started(c.journal, c.resume, at::get_num_threads(), device);
+  // The banner once everything is checked (data, space, journal): an error never follows a "search:" line.
+  cb.on_ready = [&] { console.started(c.journal, c.resume, at::get_num_threads(), device); };
   study::StudySummary summary;
   if (stored) {
     study::ResumeOptions resume;

@@ -122,6 +122,7 @@ ConsoleReporter::~ConsoleReporter() = default;
 void ConsoleReporter::started(const std::string& journal, bool resuming, int threads,
                               const std::string& device) const {
   const auto& o = state_->options;
+  state_->start = std::chrono::steady_clock::now();  // the ETA counts training from here, not data loading
   if (resuming) {
     fmt::print(state_->out, "resuming {}: {} + {} estimator on {}, seed {}, {} threads, {} worker(s)\n", journal,
                o.algo, o.estimator, o.objective == "command" ? study::objective_text(o) : o.data, o.seed, threads,

@@ -67,6 +67,7 @@ class Runner {
         summary_(state_.summary()) {}
 
   StudySummary run() {
+    if (session_.callbacks.on_ready) session_.callbacks.on_ready();
     auto next_job = [&]() -> std::optional<sched::Job> {
       // A chunked run (fhist table --minutes): start nothing new; what runs finishes and is recorded.
       if (session_.interrupted() || (session_.callbacks.should_stop && session_.callbacks.should_stop())) {

@@ -122,6 +122,9 @@ using ResultCallback = std::function<void(const TrialResult&, const StudySummary
 using StepCallback = std::function<void(const sched::Job&, std::int64_t, std::int64_t, std::int64_t, double)>;
 
 struct Callbacks {
+  // Called once, when the search is ready to run (options, space and data checked, objective built, journal open),
+  // before its first job: where a front end prints its banner, so that no error comes after it.
+  std::function<void()> on_ready;
   ResultCallback on_result;
   StepCallback on_step;
   // Asked before each new job: true = start no more jobs, let the running ones finish, return (summary.stopped).

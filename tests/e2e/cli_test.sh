@@ -151,4 +151,12 @@ expect_exit 1 "val_features.npy: truncated NPY data" "truncated NPY file" -- \
   bash -c "cp -r feats feats_bad && truncate -s 300 feats_bad/epoch_0004/val_features.npy && '$FHIST' estimate --features feats_bad"
 expect_exit 2 "--device 'tpu'" "bad device" -- "$FHIST" estimate --features feats --device tpu
 
+# Errors come before the banner: a search that cannot start never prints its "search:" and "plan:" lines.
+for bad in "--space missing-space.json" "--data folder:no-such-folder" "--data fashion-mnist:no-such-dir"; do
+  out=$("$FHIST" search $bad --journal banner.db 2>&1); rc=$?
+  [ $rc -ne 0 ] && ! grep -qE "^(search|plan):" <<<"$out" && [ ! -e banner.db ] \
+    && pass "search $bad: the error alone, no banner, no journal (exit $rc)" \
+    || fail "search $bad: exit $rc, output: $out"
+done
+
 finish "e2e"

@@ -93,6 +93,14 @@ SH
   && grep -q "no trial finished successfully" missing.log \
   && pass "a command that is not found: every trial failed, saying so" || fail "missing command: $(tail -4 missing.log)"
 
+# --- --resume with the original command line is accepted; a value that differs is refused by name
+"$FHIST" search --command "sh flaky.sh" --job-timeout 1 "${BUDGETS[@]}" --journal flaky.db --resume > again.log 2>&1 \
+  && grep -q "^resuming flaky.db" again.log && pass "--resume with exactly the original command line is accepted" \
+  || fail "--resume with the original flags: $(tail -3 again.log)"
+expect_exit 2 "these would be ignored: --seed 4 \(stored: 3\), --job-timeout 2 \(stored: 1.0\)" \
+  "--resume with another --seed or --job-timeout is refused, naming the stored values (exit 2)" -- \
+  "$FHIST" search --command "sh flaky.sh" --job-timeout 2 --seed 4 --journal flaky.db --resume
+
 # --- flags that do not apply to a script
 expect_exit 2 "--data, --lr do not apply to --objective command" "training flags with --command are refused (exit 2)" -- \
   "$FHIST" search --command "true" --data fashion-mnist --lr 0.1 --journal refused.db
