@@ -71,11 +71,7 @@ class CommandObjective final : public exec::Objective {
 
   exec::Outcome run(const sched::Job& job, const space::Config& config, const exec::Worker& worker) override {
     const auto t0 = std::chrono::steady_clock::now();
-    exec::Outcome r;
-    r.trial = job.trial;
-    r.bracket = job.bracket;
-    r.rung = job.rung;
-    r.budget_epochs = job.budget_epochs;
+    auto r = exec::Outcome::of(job);
     r.score = kFailedScore;
     const fs::path dir = fs::absolute(study::trial_dir(journal_, job.trial));
     std::error_code ec;

@@ -28,6 +28,16 @@ struct Outcome {
   std::string message;
   double seconds = 0.0;              // wall seconds the job took
   int worker = 0;                    // the executor's worker that ran it
+
+  // The outcome of `job` before it ran: its trial, bracket, rung and budget filled in.
+  static Outcome of(const sched::Job& job) {
+    Outcome o;
+    o.trial = job.trial;
+    o.bracket = job.bracket;
+    o.rung = job.rung;
+    o.budget_epochs = job.budget_epochs;
+    return o;
+  }
 };
 
 // A worker slot of an executor: the objective sets it up (intra-op threads, a CUDA stream) on the thread that runs

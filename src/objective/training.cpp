@@ -115,11 +115,7 @@ class TrainingObjective final : public exec::Objective {
   exec::Outcome run(const sched::Job& job, const space::Config& config, const exec::Worker& worker) override {
     const std::string& device = worker.device;
     const auto t0 = std::chrono::steady_clock::now();
-    exec::Outcome r;
-    r.trial = job.trial;
-    r.bracket = job.bracket;
-    r.rung = job.rung;
-    r.budget_epochs = job.budget_epochs;
+    auto r = exec::Outcome::of(job);
     try {
       train::TrainOptions t;
       models::ModelSpec spec;

@@ -23,11 +23,7 @@ class TableObjective final : public exec::Objective {
     // looked up, so jobs on other threads or ranks read nothing the scheduling thread writes.
     const auto index = table_->nearest(config);
     const auto& row = table_->rows()[index];
-    exec::Outcome r;
-    r.trial = job.trial;
-    r.bracket = job.bracket;
-    r.rung = job.rung;
-    r.budget_epochs = job.budget_epochs;
+    auto r = exec::Outcome::of(job);
     const std::int64_t recorded = sink_.recorded(job.trial);
     const auto history = table_->history(index, job.budget_epochs);
     const auto n = static_cast<std::int64_t>(history.epochs.size());

@@ -55,14 +55,7 @@ grep -q "trial starts at epoch 2, budget 3" straight.db.trials/trial_*/log.txt \
 
 # --- SIGKILL mid-search, then --resume: the same search (one worker, one thread: the same numbers)
 "$FHIST" search "${SCRIPT[@]}" "${BUDGETS[@]}" --threads 1 --journal killed.db > killed.log 2>&1 &
-pid=$!
-for i in $(seq 600); do
-  sleep 0.1
-  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"SELECT count(*) FROM events WHERE kind='result'\").fetchone()[0])" killed.db 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 2 ] && break
-  kill -0 "$pid" 2>/dev/null || break
-done
-kill -9 "$pid"; wait "$pid" 2>/dev/null
+kill_after_results $! killed.db 2
 "$FHIST" search --resume --journal killed.db > resumed.log 2>&1 \
   && results killed.db > killed.results && diff straight.results killed.results > /dev/null \
   && [ "$(grep '^best:' resumed.log | cut -d'|' -f1)" = "$(grep '^best:' straight.log | cut -d'|' -f1)" ] \

@@ -19,6 +19,20 @@ expect_exit() {
   else fail "$name (exit $rc, wanted $code and /$pattern/): $out"; fi
 }
 
+# kill_after_results PID JOURNAL N: waits (60 s at most) until JOURNAL holds N results or PID has ended, then
+# kill -9 PID and reap it. The journal is read read-only (a plain connect would create it before the search does).
+kill_after_results() {
+  local pid=$1 db=$2 want=$3 i n
+  for i in $(seq 600); do
+    sleep 0.1
+    n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"SELECT count(*) FROM events WHERE kind='result'\").fetchone()[0])" "$db" 2>/dev/null)
+    [ "${n:-0}" -ge "$want" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+  done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+
 # finish NAME: the closing line, and the exit status.
 finish() {
   echo "$1: $passes passed, $fails failed"

@@ -24,14 +24,7 @@ results() {
   || fail "pytorch_ask_tell.py: $(tail -5 straight.log)"
 
 "${RUN[@]}" --journal killed.db > killed.log 2>&1 &
-pid=$!
-for i in $(seq 600); do
-  sleep 0.1
-  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"SELECT count(*) FROM events WHERE kind='result'\").fetchone()[0])" killed.db 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 2 ] && break
-  kill -0 "$pid" 2>/dev/null || break
-done
-kill -9 "$pid"; wait "$pid" 2>/dev/null
+kill_after_results $! killed.db 2
 "${RUN[@]}" --journal killed.db > resumed.log 2>&1 && grep -q '^resumed; best: ' resumed.log \
   && diff <(results straight.db) <(results killed.db) > /dev/null && "$PY" - straight.log resumed.log <<'PY' \
   && pass "killed with SIGKILL after 2 jobs and run again: resumed to the same trials, scores and incumbent" \

@@ -174,7 +174,9 @@ TEST(AskTell, PromotedJobsStartAfterTheirReportedEpochs) {
   std::set<std::int64_t> starts;
   while (auto job = s->ask()) {
     starts.insert(job->start_epoch);
-    if (job->rung > 0) EXPECT_GT(job->start_epoch, 1);
+    if (job->rung > 0) {
+      EXPECT_GT(job->start_epoch, 1);
+    }
     train(*s, *job);
     s->tell(*job);
   }
