@@ -49,6 +49,12 @@ std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::
 // Ranks 1..N: receives hello, builds the objective with `make` (given a sink that sends epochs to rank 0 and a
 // predicate that turns true when rank 0 cancels the running job), and runs every job it is sent until rank 0 stops
 // it. Returns then.
+// A worker rank's index among the workers on its own node, which picks its device from the --device list: the
+// node-local rank (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, SLURM_LOCALID: `local_rank`, -1 when none is set),
+// less one on rank 0's node (rank 0 trains nothing and is the first rank there under Open MPI's mappings). Without a
+// local rank: world rank - 1 (one node). So `--map-by node` gives each node's workers cuda:0, cuda:1, ... in turn.
+int node_worker_index(int world_rank, int local_rank, bool on_rank0_node);
+
 using MakeWorkerObjective = std::function<std::unique_ptr<Objective>(
     const nlohmann::json& hello, EpochSink& sink, std::function<bool()> cancelled)>;
 void serve_mpi_worker(const MakeWorkerObjective& make);

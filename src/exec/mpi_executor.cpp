@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -43,6 +44,13 @@ Message receive(int from, int tag) {
   return {status.MPI_SOURCE, status.MPI_TAG, text.empty() ? nlohmann::json() : nlohmann::json::parse(text)};
 }
 
+std::string processor_name() {
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  MPI_Get_processor_name(name, &len);
+  return std::string(name, static_cast<std::size_t>(len));
+}
+
 int worker_ranks(int size) {
   if (size < 2) {
     throw InputError("--executor mpi: this run has 1 MPI rank; start it with mpirun -np N+1 (rank 0 runs the "
@@ -56,7 +64,10 @@ class MpiExecutor final : public Executor {
   MpiExecutor(EpochSink& journal, const nlohmann::json& hello) : journal_(journal) {
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     worker_ranks(size_);
-    for (int r = 1; r < size_; ++r) send(r, kHello, hello);
+    // Workers on rank 0's node count their device index from one place lower (node_worker_index).
+    auto with_host = hello;
+    with_host["rank0_host"] = processor_name();
+    for (int r = 1; r < size_; ++r) send(r, kHello, with_host);
     job_of_.assign(static_cast<std::size_t>(size_), std::nullopt);
   }
 
@@ -231,7 +242,16 @@ void serve_mpi_worker(const MakeWorkerObjective& make) {
   Worker worker;
   worker.index = rank - 1;
   const auto devices = hello.value("devices", std::vector<std::string>{"cpu"});
-  worker.device = devices.empty() ? "cpu" : devices[static_cast<std::size_t>(rank - 1) % devices.size()];
+  int local_rank = -1;
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* v = std::getenv(var);
+    if (v != nullptr && *v != '\0') {
+      local_rank = std::atoi(v);
+      break;
+    }
+  }
+  const int index = node_worker_index(rank, local_rank, hello.value("rank0_host", std::string()) == processor_name());
+  worker.device = devices.empty() ? "cpu" : devices[static_cast<std::size_t>(index) % devices.size()];
   worker.threads = hello.value("threads", 0);  // the search's threads per job, as recorded in its journal
   while (true) {
     const auto m = receive(0, MPI_ANY_TAG);

@@ -1,9 +1,11 @@
 // Jobs and outcomes as JSON, for MPI messages. Scores may be -inf (failed) or NaN: JSON has neither, so they travel
 // as strings and come back exactly.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "exec/executor.hpp"
+#include "exec/mpi.hpp"
 
 namespace fhist::exec {
 
@@ -51,6 +53,11 @@ Outcome outcome_from_json(const nlohmann::json& j) {
   o.seconds = j.at("seconds").get<double>();
   o.worker = j.at("worker").get<int>();
   return o;
+}
+
+int node_worker_index(int world_rank, int local_rank, bool on_rank0_node) {
+  if (local_rank < 0) return world_rank - 1;
+  return on_rank0_node ? std::max(0, local_rank - 1) : local_rank;
 }
 
 }  // namespace fhist::exec

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "exec/executor.hpp"
+#include "exec/mpi.hpp"
 
 namespace fhist::exec {
 namespace {
@@ -192,6 +193,25 @@ TEST_P(ExecutorContract, SubmitBeyondCapacityAndWaitOnNothingAreRefused) {
 INSTANTIATE_TEST_SUITE_P(Executors, ExecutorContract,
                          ::testing::Values(Kind{"inline", 1}, Kind{"thread", 1}, Kind{"thread", 3}),
                          [](const auto& info) { return info.param.name + std::to_string(info.param.workers); });
+
+}  // namespace
+}  // namespace fhist::exec
+
+namespace fhist::exec {
+namespace {
+
+// GPUs by each node's own workers: `mpirun -np 9 --map-by node` on two 4-GPU nodes puts ranks 0,2,4,6,8 on node A
+// (local ranks 0..4) and 1,3,5,7 on node B (0..3): A's workers (ranks 2,4,6,8) get indices 0..3, B's 0..3, where
+// world rank - 1 would double-book half the GPUs.
+TEST(NodeWorkerIndex, CountsTheWorkersOfEachNode) {
+  std::vector<int> a, b;
+  for (int r : {2, 4, 6, 8}) a.push_back(node_worker_index(r, r / 2, true));
+  for (int r : {1, 3, 5, 7}) b.push_back(node_worker_index(r, r / 2, false));
+  EXPECT_EQ(a, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(b, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(node_worker_index(3, -1, true), 2);  // no local rank known: one node, world rank - 1
+  EXPECT_EQ(node_worker_index(1, 1, true), 0);
+}
 
 }  // namespace
 }  // namespace fhist::exec
