@@ -88,20 +88,30 @@ class CommandObjective final : public exec::Objective {
     {
       std::ifstream in(metrics_path);
       std::string line;
+      std::uintmax_t good = 0;  // bytes of whole, in-order rows
+      bool cut = false;
       while (std::getline(in, line)) {
         nlohmann::json row;
         try {
           row = nlohmann::json::parse(line);
         } catch (const nlohmann::json::exception&) {
-          break;  // a row cut short by a crash: the script reports that epoch again
+          cut = true;  // a row cut short by a crash: the script reports that epoch again
+          break;
         }
         const auto epoch = row.value("epoch", std::int64_t{0});
-        if (epoch != have + 1) break;
+        if (epoch != have + 1 || in.eof()) {
+          cut = true;  // (a last line without its newline was cut short too)
+          break;
+        }
         row.erase("epoch");
         score::append_epoch(history, epoch, row);
         if (epoch > recorded) sink_.add(job.trial, epoch, row);
         have = epoch;
+        good += line.size() + 1;
       }
+      in.close();
+      // Rows appended after a cut one would never be read: the file keeps only the whole rows before it.
+      if (cut) fs::resize_file(metrics_path, good, ec);
     }
     if (have < recorded) {
       throw EnvironmentError(fmt::format("trial {}: the journal holds {} epochs of it, and {} only {}: the trial "

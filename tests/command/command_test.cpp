@@ -173,6 +173,18 @@ TEST(CommandObjective, ACrashBetweenItsRowsAndTheJournalsLosesNothing) {
   EXPECT_EQ(f.sink.rows[0].size(), 9u);
 }
 
+TEST(CommandObjective, ARowCutShortByACrashIsDroppedAndTheEpochReportedAgain) {
+  Fixture f;
+  f.run("sh " + f.script("curve.sh", kCurve), 2);
+  const auto rows = study::trial_dir(f.dir.str("j.db"), 0) + "/metrics.jsonl";
+  std::ofstream(rows, std::ios::app) << R"({"epoch": 3, "train_lo)";  // the crash
+  const auto b = f.run("sh " + f.dir.str("curve.sh"), 3);
+  EXPECT_EQ(b.state, "complete") << b.message;
+  const auto c = f.run("sh " + f.dir.str("curve.sh"), 9);  // reads every row back: none lost behind the cut one
+  EXPECT_EQ(c.state, "complete") << c.message;
+  EXPECT_EQ(f.sink.rows[0].size(), 9u);
+}
+
 struct Failure {
   std::string script;
   std::string message;
