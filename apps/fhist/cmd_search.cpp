@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -84,6 +86,18 @@ struct SearchCmd {
   const CLI::App* app = nullptr;  // to tell the flags given on this command line (--resume refuses most)
 };
 
+// The options given on this command line, by long name, except those named in `except`.
+std::vector<std::pair<std::string, const CLI::Option*>> given_options(const CLI::App& app,
+                                                                      const std::vector<std::string>& except) {
+  std::vector<std::pair<std::string, const CLI::Option*>> out;
+  for (const auto* opt : app.get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    const auto& name = opt->get_lnames().front();
+    if (std::find(except.begin(), except.end(), name) == except.end()) out.emplace_back(name, opt);
+  }
+  return out;
+}
+
 // Whether a value given on the command line is the stored one: numbers compare as numbers ("0.10" is 0.1), flags
 // as true, everything else as text.
 bool same_value(const std::string& given, const nlohmann::json& stored) {
@@ -113,10 +127,7 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
   auto stored_data = stored.data_options;
   if (stored_data.is_object()) stored_data.erase("classes");
   std::vector<std::string> ignored;
-  for (const auto* opt : c.app->get_options()) {
-    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
-    const auto& name = opt->get_lnames().front();
-    if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
+  for (const auto& [name, opt] : given_options(*c.app, allowed)) {
     const auto given = opt->as<std::string>();
     auto key = name;
     std::replace(key.begin(), key.end(), '-', '_');
@@ -152,11 +163,7 @@ void check_command_flags(const SearchCmd& c) {
                                                  "job-timeout", "keep-checkpoints", "journal", "resume", "workers",
                                                  "executor", "device", "threads"};
   std::vector<std::string> ignored;
-  for (const auto* opt : c.app->get_options()) {
-    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
-    const auto& name = opt->get_lnames().front();
-    if (std::find(apply.begin(), apply.end(), name) == apply.end()) ignored.push_back("--" + name);
-  }
+  for (const auto& given : given_options(*c.app, apply)) ignored.push_back("--" + given.first);
   if (!ignored.empty()) {
     throw InputError(fmt::format("{} {} not apply to --objective command: your script reads its own data and trains "
                                  "its own network (it gets the configuration in FHIST_CONFIG); drop {}",

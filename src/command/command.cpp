@@ -239,15 +239,7 @@ class CommandObjective final : public exec::Objective {
       log << "--- fhist: failed: " << reason << "\n";
       return r;
     }
-    r.original_val_acc = history.epochs.back().original;
-    r.score = estimator_->score(history);
-    if (!std::isfinite(r.score)) {
-      r.state = "diverged";
-      r.score = kFailedScore;
-      r.message = fmt::format("the {} score is not finite after {} epochs", o_.estimator, job.budget_epochs);
-    } else {
-      r.state = "complete";
-    }
+    study::score_outcome(r, history, *estimator_, o_.estimator);
     return r;
   }
 

@@ -35,6 +35,7 @@ struct Study::Impl {
 
   struct Out {
     StudyJob job;
+    sched::Job scheduled;  // what the scheduler handed out: the outcome's trial, bracket, rung and budget
     Clock::time_point asked, last;
     score::TrialHistory history;  // the trial's epochs so far: read from the journal once, at ask
   };
@@ -70,10 +71,6 @@ struct Study::Impl {
   }
 
   exec::Outcome finish(Out& o, exec::Outcome r) {
-    r.trial = o.job.trial;
-    r.bracket = o.job.bracket;
-    r.rung = o.job.rung;
-    r.budget_epochs = o.job.budget_epochs;
     r.seconds = std::chrono::duration<double>(Clock::now() - o.asked).count();
     told.insert({o.job.trial, o.job.budget_epochs});
     out.erase(o.job.trial);
@@ -132,7 +129,7 @@ std::optional<StudyJob> Study::ask() {
   fs::create_directories(j.trial_dir, ec);
   if (ec) throw EnvironmentError(fmt::format("trial {}: cannot create {}: {}", j.trial, j.trial_dir, ec.message()));
   const auto now = Clock::now();
-  impl_->out[j.trial] = {j, now, now, std::move(history)};
+  impl_->out[j.trial] = {j, *job, now, now, std::move(history)};
   return j;
 }
 
@@ -183,24 +180,15 @@ exec::Outcome Study::tell(const StudyJob& job) {
                                  "tell_failed",
                                  job.trial, recorded, job.budget_epochs));
   }
-  const auto& history = o.history;
-  exec::Outcome r;
-  r.original_val_acc = history.epochs.back().original;
-  r.score = impl_->estimator->score(history);
-  r.state = "complete";
-  if (!std::isfinite(r.score)) {
-    r.state = "diverged";
-    r.score = -std::numeric_limits<double>::infinity();
-    r.message = fmt::format("the {} score is not finite after {} epochs", impl_->state.options().estimator,
-                            job.budget_epochs);
-  }
+  auto r = exec::Outcome::of(o.scheduled);
+  study::score_outcome(r, o.history, *impl_->estimator, impl_->state.options().estimator);
   return impl_->finish(o, r);
 }
 
 exec::Outcome Study::tell_failed(const StudyJob& job, const std::string& reason) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& o = impl_->find(job, "tell_failed");
-  exec::Outcome r;
+  auto r = exec::Outcome::of(o.scheduled);
   r.state = "failed";
   r.score = -std::numeric_limits<double>::infinity();
   r.message = reason.empty() ? "failed (no reason given)" : reason;

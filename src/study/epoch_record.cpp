@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/errors.hpp"
 #include "study/study.hpp"
@@ -65,6 +66,18 @@ nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, dou
   for (const auto& [name, v] : score::score_all(history)) scores[name] = json_number(v);
   row["scores"] = scores;
   return row;
+}
+
+void score_outcome(exec::Outcome& r, const score::TrialHistory& history, const score::Estimator& estimator,
+                   const std::string& name) {
+  r.original_val_acc = history.epochs.back().original;
+  r.score = estimator.score(history);
+  r.state = "complete";
+  if (!std::isfinite(r.score)) {
+    r.state = "diverged";
+    r.score = -std::numeric_limits<double>::infinity();
+    r.message = fmt::format("the {} score is not finite after {} epochs", name, r.budget_epochs);
+  }
 }
 
 }  // namespace fhist::study

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/executor.hpp"
 #include "score/scores.hpp"
 
 namespace fhist::study {
@@ -36,5 +37,11 @@ std::vector<std::string> keys_needed(const std::string& estimator);
 // The journal's row for `r`: the measurements under the journal's names (original_val_acc, original_nll, ...), the
 // user's metrics, and every registry score after it. Appends `r` to `history` (the trial's epochs before it).
 nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, double seconds);
+
+// A job that trained its whole budget: `r` gets the network's accuracy at its last epoch and `estimator`'s score
+// (named `name` in messages), state complete, or diverged (score -inf, with the reason) where the score is not
+// finite. `history` holds epochs 1..r.budget_epochs.
+void score_outcome(exec::Outcome& r, const score::TrialHistory& history, const score::Estimator& estimator,
+                   const std::string& name);
 
 }  // namespace fhist::study

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/errors.hpp"
+#include "study/epoch_record.hpp"
 #include "study/table.hpp"
 
 namespace fhist::study {
@@ -39,13 +40,7 @@ class TableObjective final : public exec::Objective {
       r.message = row.message.empty() ? fmt::format("the table has {} epochs of this configuration", n) : row.message;
       return r;
     }
-    r.original_val_acc = history.epochs.back().original;
-    r.score = estimator_->score(history);
-    r.state = std::isfinite(r.score) ? "complete" : "diverged";
-    if (!std::isfinite(r.score)) {
-      r.score = kFailedScore;
-      r.message = fmt::format("the {} score is not finite after {} epochs", estimator_name_, job.budget_epochs);
-    }
+    score_outcome(r, history, *estimator_, estimator_name_);
     return r;
   }
 

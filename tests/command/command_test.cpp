@@ -13,6 +13,7 @@
 #include "core/errors.hpp"
 #include "space/catalog.hpp"
 #include "store/trial_store.hpp"
+#include "test_study.hpp"
 #include "test_util.hpp"
 
 namespace fhist::command {
@@ -291,13 +292,7 @@ std::pair<std::vector<Result>, std::vector<double>> results(const std::string& j
 
 TEST(CommandSearch, GivesTheSameSearchAsTheInProcessCurve) {
   fhist::testing::TempDir dir;
-  study::StudyOptions o;
-  o.algo = "hyperband";
-  o.estimator = "original";
-  o.sched.min_budget = 1;
-  o.sched.max_budget = 9;
-  o.sched.eta = 3;
-  o.seed = 5;
+  auto o = fhist::testing::hyperband_options("original", 1, 9, 3, 5);
   const auto in_process = study::run_study(o, dir.str("a.db"), [](const study::ObjectiveContext& ctx) {
     return std::make_unique<CurveObjective>(*ctx.sink);
   });

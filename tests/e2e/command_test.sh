@@ -18,22 +18,12 @@ fi
 SCRIPT=(--command "$PY $EXAMPLES/python/train_script.py" --space "$EXAMPLES/python/digits_space.json")
 BUDGETS=(--algo hyperband --min-budget 1 --max-budget 3 --eta 3 --estimator tse-ema --seed 3)
 
-# results DB: trial, budget, state and score of every result, sorted; then the incumbent.
-results() {
-  "$PY" - "$1" <<'PY'
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-for row in sorted(c.execute("SELECT trial, budget_epochs, state, score FROM events WHERE kind='result'")):
-    print(*row)
-PY
-}
-
 # --- the whole search, two workers (one thread each)
 "$FHIST" search "${SCRIPT[@]}" "${BUDGETS[@]}" --workers 2 --threads 2 --journal straight.db > straight.log 2>&1 \
   && grep -q "command '$PY $EXAMPLES/python/train_script.py'" straight.log && grep -q "^best: trial" straight.log \
   && pass "search --command: a HyperBand search over a PyTorch script finishes" \
   || fail "search --command: $(tail -5 straight.log)"
-results straight.db > straight.results
+journal_results straight.db > straight.results
 "$PY" - straight.db <<'PY' && pass "every epoch recorded once, with the script's loss, accuracy and own metrics (lr)" \
   || fail "epoch rows of the script's search"
 import json, sqlite3, sys
@@ -57,7 +47,7 @@ grep -q "trial starts at epoch 2, budget 3" straight.db.trials/trial_*/log.txt \
 "$FHIST" search "${SCRIPT[@]}" "${BUDGETS[@]}" --threads 1 --journal killed.db > killed.log 2>&1 &
 kill_after_results $! killed.db 2
 "$FHIST" search --resume --journal killed.db > resumed.log 2>&1 \
-  && results killed.db > killed.results && diff straight.results killed.results > /dev/null \
+  && journal_results killed.db > killed.results && diff straight.results killed.results > /dev/null \
   && [ "$(grep '^best:' resumed.log | cut -d'|' -f1)" = "$(grep '^best:' straight.log | cut -d'|' -f1)" ] \
   && pass "killed with SIGKILL after 2 jobs and resumed: the same trials, scores and incumbent" \
   || fail "kill + resume: $(tail -3 resumed.log; diff straight.results killed.results)"

@@ -19,6 +19,11 @@ expect_exit() {
   else fail "$name (exit $rc, wanted $code and /$pattern/): $out"; fi
 }
 
+# journal_results JOURNAL: trial, budget, state and score of every result, one per line, sorted.
+journal_results() {
+  "$PY" -c "import sqlite3,sys; [print(*r) for r in sorted(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"SELECT trial, budget_epochs, state, score FROM events WHERE kind='result'\"))]" "$1"
+}
+
 # kill_after_results PID JOURNAL N: waits (60 s at most) until JOURNAL holds N results or PID has ended, then
 # kill -9 PID and reap it. The journal is read read-only (a plain connect would create it before the search does).
 kill_after_results() {

@@ -15,20 +15,16 @@ if ! "$PY" -c "import torch, sklearn, fhist" 2> import.err; then
   exit 1
 fi
 RUN=("$PY" "$EXAMPLES/python/pytorch_ask_tell.py" --max-budget 3 --eta 3 --seed 1)
-results() {
-  "$PY" -c "import sqlite3,sys; [print(*r) for r in sorted(sqlite3.connect(sys.argv[1]).execute(\"SELECT trial, budget_epochs, state, score FROM events WHERE kind='result'\"))]" "$1"
-}
-
 "${RUN[@]}" --journal straight.db > straight.log 2>&1 && grep -q '^best: {' straight.log \
-  && [ "$(results straight.db | wc -l)" -eq 6 ] && pass "pytorch_ask_tell.py: a HyperBand search of 6 jobs" \
+  && [ "$(journal_results straight.db | wc -l)" -eq 6 ] && pass "pytorch_ask_tell.py: a HyperBand search of 6 jobs" \
   || fail "pytorch_ask_tell.py: $(tail -5 straight.log)"
 
 "${RUN[@]}" --journal killed.db > killed.log 2>&1 &
 kill_after_results $! killed.db 2
 "${RUN[@]}" --journal killed.db > resumed.log 2>&1 && grep -q '^resumed; best: ' resumed.log \
-  && diff <(results straight.db) <(results killed.db) > /dev/null && "$PY" - straight.log resumed.log <<'PY' \
+  && diff <(journal_results straight.db) <(journal_results killed.db) > /dev/null && "$PY" - straight.log resumed.log <<'PY' \
   && pass "killed with SIGKILL after 2 jobs and run again: resumed to the same trials, scores and incumbent" \
-  || fail "kill + resume: $(tail -3 resumed.log; diff <(results straight.db) <(results killed.db))"
+  || fail "kill + resume: $(tail -3 resumed.log; diff <(journal_results straight.db) <(journal_results killed.db))"
 import json, sys
 best = lambda path: json.loads(open(path).read().split("best: ", 1)[1].splitlines()[0])
 a, b = best(sys.argv[1]), best(sys.argv[2])

@@ -13,6 +13,7 @@
 #include "report/tables.hpp"
 #include "store/trial_store.hpp"
 #include "study/study.hpp"
+#include "test_study.hpp"
 #include "test_util.hpp"
 
 namespace fhist::report {
@@ -24,12 +25,7 @@ void write_text(const std::string& path, const std::string& text) { std::ofstrea
 // there, with 3 epochs recorded); trial 2 was not promoted. Trial 3 finished 4 epochs in another bracket.
 std::unique_ptr<store::TrialStore> write_journal(const std::string& path, bool finish_trial_1) {
   auto s = store::open_sqlite_store(path, true);
-  study::StudyOptions o;
-  o.algo = "hyperband";
-  o.estimator = "fh";
-  o.sched.min_budget = 2;
-  o.sched.max_budget = 4;
-  o.sched.eta = 2;
+  const auto o = fhist::testing::hyperband_options("fh", 2, 4, 2);
   s->write_study({{"options", o.to_json()}, {"fhist_version", "test"}});
   const double acc[4][4] = {{.50, .60, .70, .80}, {.40, .55, .65, .75}, {.30, .35, .40, .45}, {.45, .50, .62, .70}};
   for (int t = 0; t < 4; ++t) {

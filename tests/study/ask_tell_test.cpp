@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "store/trial_store.hpp"
 #include "study/ask_tell.hpp"
+#include "test_study.hpp"
 #include "test_util.hpp"
 
 namespace fhist {
@@ -46,16 +47,7 @@ class CurveObjective : public exec::Objective {
   exec::EpochSink& sink_;
 };
 
-study::StudyOptions options() {
-  study::StudyOptions o;
-  o.algo = "hyperband";
-  o.estimator = "tse-ema";
-  o.sched.min_budget = 1;
-  o.sched.max_budget = 9;
-  o.sched.eta = 3;
-  o.seed = 4;
-  return o;
-}
+study::StudyOptions options() { return fhist::testing::hyperband_options("tse-ema", 1, 9, 3, 4); }
 
 using Result = std::tuple<std::int64_t, std::int64_t, int, std::int64_t, double, std::string>;  // seq order kept
 
@@ -72,6 +64,14 @@ std::vector<Result> results(const std::string& journal, bool sorted) {
 void train(Study& s, const StudyJob& job, std::int64_t upto = -1) {
   for (auto e = job.start_epoch; e <= (upto < 0 ? job.budget_epochs : upto); ++e) {
     s.report(job, {e, loss(job.config, e), accuracy(job.config, e)});
+  }
+}
+
+// Asks, trains and tells every job, one at a time, until the search is done.
+void run_to_end(Study& s) {
+  while (auto job = s.ask()) {
+    train(s, *job);
+    s.tell(*job);
   }
 }
 
@@ -105,10 +105,7 @@ TEST(AskTell, OneJobAtATimeIsTheExecutorLoopsSearch) {
 TEST(AskTell, SeveralJobsOutFromThreadsGiveTheSameResults) {
   fhist::testing::TempDir dir;
   auto a = Study::create(options(), dir.str("a.db"));
-  while (auto job = a->ask()) {
-    train(*a, *job);
-    a->tell(*job);
-  }
+  run_to_end(*a);
   auto b = Study::create(options(), dir.str("b.db"));
   std::vector<std::thread> workers;
   std::atomic<int> max_out{0};
@@ -135,10 +132,7 @@ TEST(AskTell, ReopeningResumesJobsThatWereOut) {
   fhist::testing::TempDir dir;
   {
     auto s = Study::create(options(), dir.str("straight.db"));
-    while (auto job = s->ask()) {
-      train(*s, *job);
-      s->tell(*job);
-    }
+    run_to_end(*s);
   }
   std::int64_t cut_trial = -1;
   {
@@ -161,10 +155,7 @@ TEST(AskTell, ReopeningResumesJobsThatWereOut) {
   EXPECT_EQ(again->start_epoch, 1);
   train(*s, *again);
   s->tell(*again);
-  while (auto job = s->ask()) {
-    train(*s, *job);
-    s->tell(*job);
-  }
+  run_to_end(*s);
   EXPECT_EQ(results(dir.str("straight.db"), true), results(dir.str("cut.db"), true));
 }
 

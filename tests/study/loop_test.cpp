@@ -13,6 +13,7 @@
 #include "core/errors.hpp"
 #include "store/trial_store.hpp"
 #include "study/study.hpp"
+#include "test_study.hpp"
 #include "test_util.hpp"
 
 namespace fhist::study {
@@ -72,13 +73,7 @@ class FakeObjective : public exec::Objective {
 };
 
 StudyOptions hyperband(int workers = 1) {
-  StudyOptions o;
-  o.algo = "hyperband";
-  o.estimator = "original";
-  o.sched.min_budget = 1;
-  o.sched.max_budget = 9;
-  o.sched.eta = 3;
-  o.seed = 11;
+  auto o = fhist::testing::hyperband_options("original", 1, 9, 3, 11);
   o.workers = workers;
   return o;
 }
