@@ -40,6 +40,7 @@ struct TrainCmd {
   double width_mult = 0.25;  // as search
   std::int64_t train_size = 8000;
   std::int64_t val_size = 2000;
+  std::int64_t test_size = 0;
   std::string augment = "auto";
   std::string feature_dtype = "float16";
   std::string run_dir;    // empty: a new folder runs/train, runs/train-2, ...
@@ -100,6 +101,7 @@ const std::vector<Setting>& run_settings() {
       setting("weight-decay", [](TrainCmd& c) -> auto& { return c.opts.weight_decay; }),
       setting("train-size", [](TrainCmd& c) -> auto& { return c.train_size; }),
       setting("val-size", [](TrainCmd& c) -> auto& { return c.val_size; }),
+      setting("test-size", [](TrainCmd& c) -> auto& { return c.test_size; }),
       setting("augment", [](TrainCmd& c) -> auto& { return c.augment; }),
       setting("window", [](TrainCmd& c) -> auto& { return c.opts.window; }),
       setting("feature-storage", [](TrainCmd& c) -> auto& { return c.feature_dtype; }),
@@ -307,6 +309,7 @@ void run_train(TrainCmd& c) {
   run.decode_progress = decoding_progress();
   run.train_size = c.train_size;
   run.val_size = c.val_size;
+  run.test_size = c.test_size;
   run.model = spec;
   run.train = c.opts;
   run.checkpoint = ckpt;
@@ -446,6 +449,9 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--val-size", c->val_size,
                   "examples drawn for validation (0 = auto: your data's val split, or 20% of its train split)")
+      ->capture_default_str();
+  sub->add_option("--test-size", c->test_size,
+                  "test on this many test examples, the same draw for every seed (0 = all of the test split)")
       ->capture_default_str();
   sub->add_option("--augment", c->augment, "auto (none on Fashion-MNIST and MNIST, crop,flip on CIFAR: measured, see README) or a comma list of "
                   "crop[N], flip, cutout[N], or none")->capture_default_str();

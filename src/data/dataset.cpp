@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <filesystem>
 #include <numeric>
 #include <random>
@@ -108,6 +109,17 @@ TrainTest load_dataset(const std::string& spec, const input::DataOptions& option
   return load_cifar100_dir(dir);
 }
 
+Dataset draw(const Dataset& ds, std::int64_t size, std::uint64_t seed) {
+  assert(size >= 0 && size <= ds.size());
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(ds.size()));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  perm.resize(static_cast<std::size_t>(size));
+  std::sort(perm.begin(), perm.end());
+  return subset(ds, torch::tensor(perm, torch::kInt64));
+}
+
 Splits make_splits(const TrainTest& tt, std::int64_t train_size, std::int64_t val_size, std::uint64_t seed) {
   if (train_size < 0) throw InputError(fmt::format("--train-size must be >= 0 (0 = auto; got {})", train_size));
   if (val_size < 0) throw InputError(fmt::format("--val-size must be >= 0 (0 = auto; got {})", val_size));
@@ -130,13 +142,7 @@ Splits make_splits(const TrainTest& tt, std::int64_t train_size, std::int64_t va
         throw InputError(fmt::format("{} {} exceeds the {} examples of {}'s {} split", flag, size, ds.size(),
                                      ds.name, split));
       }
-      std::vector<std::int64_t> perm(static_cast<std::size_t>(ds.size()));
-      std::iota(perm.begin(), perm.end(), 0);
-      std::mt19937_64 rng(derive_seed(seed, Stream::kSplit, stream));
-      std::shuffle(perm.begin(), perm.end(), rng);
-      perm.resize(static_cast<std::size_t>(size));
-      std::sort(perm.begin(), perm.end());
-      return subset(ds, torch::tensor(perm, torch::kInt64));
+      return draw(ds, size, derive_seed(seed, Stream::kSplit, stream));
     };
     out.train = take(tt.train, train_size, "--train-size", "train", 1);
     out.val = take(tt.val, val_size, "--val-size", "val", 2);

@@ -50,6 +50,9 @@ std::vector<std::string> dataset_names();
 // The rows `indices` (int64) of `ds`, as a new dataset.
 Dataset subset(const Dataset& ds, const torch::Tensor& indices);
 
+// `size` rows of `ds` drawn with `seed` (no repeats, kept in their order); size <= ds.size().
+Dataset draw(const Dataset& ds, std::int64_t size, std::uint64_t seed);
+
 struct TrainVal {
   Dataset train;
   Dataset val;

@@ -16,6 +16,14 @@ nlohmann::json train_run(const TrainRunOptions& o, const TrainRunProgress& progr
   const auto t_start = std::chrono::steady_clock::now();
   auto tt = data::load_dataset(o.data, o.data_options, o.decode_progress);
   auto split = data::make_splits(tt, o.train_size, o.val_size, o.train.seed);
+  if (o.test_size < 0) throw InputError(fmt::format("--test-size must be >= 0, got {}", o.test_size));
+  if (o.test_size > 0 && split.test.size() > 0) {
+    if (o.test_size > split.test.size()) {
+      throw InputError(fmt::format("--test-size {} exceeds the {} test images", o.test_size, split.test.size()));
+    }
+    // One draw for every seed, so runs that differ only in their seed are tested on the same images.
+    split.test = data::draw(split.test, o.test_size, 0);
+  }
   auto spec = o.model;
   fit_model_to_data(spec, split.train);
   train::seed_weight_init(o.train.seed);

@@ -18,6 +18,7 @@ struct TrainRunOptions {
   input::ProgressFn decode_progress;   // while an image folder is decoded (not when its cache is read)
   std::int64_t train_size = 8000;      // 0 = auto (data::make_splits)
   std::int64_t val_size = 2000;        // both drawn with train.seed
+  std::int64_t test_size = 0;          // 0 = the whole test split; else a fixed draw of this many (same every seed)
   models::ModelSpec model;             // in_channels and num_classes come from the data
   train::TrainOptions train;           // resolved: device, augmentation, budget, seed, ...
   std::string checkpoint;              // written after every epoch; empty: none

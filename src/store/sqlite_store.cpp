@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,16 +48,36 @@ static_assert(kApplicationId == 1718118771 && kSchemaVersion == 1, "keep kSchema
 // opens in one process too, and the kernel drops it when the process dies (kill -9 leaves no stale lock).
 class LockFile {
  public:
-  explicit LockFile(const std::string& journal) {
-    const std::string lock_path = journal + ".lock";
+  explicit LockFile(const std::string& journal) : path_(journal + ".lock") {
+    // The holder unlinks the file when it closes (no leftover beside the journal). Another search may have opened
+    // that file before it went, and then lock a file no longer at the path: such a lock is retried on the new file.
+    for (int attempt = 0;; ++attempt) {
+      if (try_lock(journal)) break;
+      if (attempt == 10) throw StoreError(fmt::format("cannot lock {}: it keeps being replaced", path_));
+    }
+    // Only informational (the lock itself is the flock), so a failed write is not fatal.
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, pid.data(), pid.size(), 0);
+  }
+  // Unlinked while still held, so no other search can take this file's lock once it is gone from the path.
+  ~LockFile() {
+    ::unlink(path_.c_str());
+    ::close(fd_);
+  }
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+
+ private:
+  // True once this process holds the lock of the file now at path_.
+  bool try_lock(const std::string& journal) {
     // Never through a symlink: in a shared folder one could point the pid write below at another file.
-    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd_ < 0 && errno == ELOOP) {
       throw StoreError(fmt::format("lock file {} is a symbolic link; fhist does not follow it (remove it, or use "
                                    "another --journal)",
-                                   lock_path));
+                                   path_));
     }
-    if (fd_ < 0) throw StoreError(fmt::format("cannot open lock file {}: {}", lock_path, std::strerror(errno)));
+    if (fd_ < 0) throw StoreError(fmt::format("cannot open lock file {}: {}", path_, std::strerror(errno)));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       std::string holder = read_pid();
@@ -65,17 +86,17 @@ class LockFile {
         throw StoreError(fmt::format("{} is in use by another search (pid {})", journal,
                                      holder.empty() ? std::string("unknown") : holder));
       }
-      throw StoreError(fmt::format("cannot lock {}: {}", lock_path, std::strerror(err)));
+      throw StoreError(fmt::format("cannot lock {}: {}", path_, std::strerror(err)));
     }
-    // Only informational (the lock itself is the flock), so a failed write is not fatal.
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, pid.data(), pid.size(), 0);
+    struct stat held {}, now {};
+    if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &now) == 0 && held.st_dev == now.st_dev &&
+        held.st_ino == now.st_ino) {
+      return true;
+    }
+    ::close(fd_);  // the previous holder unlinked it meanwhile
+    return false;
   }
-  ~LockFile() { ::close(fd_); }  // closing releases the flock; the file stays (unlinking it would race)
-  LockFile(const LockFile&) = delete;
-  LockFile& operator=(const LockFile&) = delete;
 
- private:
   std::string read_pid() const {
     char buf[32] = {};
     const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
@@ -83,6 +104,7 @@ class LockFile {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
   }
+  std::string path_;
   int fd_ = -1;
 };
 
@@ -188,6 +210,8 @@ class SqliteStore final : public TrialStore {
       throw StoreError(fmt::format("{}: cannot switch the journal to WAL mode", path_));
     }
     if (!read_only) exec("PRAGMA synchronous = NORMAL");
+    // A reader may hold the journal for a moment when a search starts (or leaves WAL mode as it closes).
+    sqlite3_busy_timeout(db_.get(), 5000);
     exec("PRAGMA foreign_keys = ON");
     if (empty) exec(kSchema);
 
@@ -329,6 +353,21 @@ class SqliteStore final : public TrialStore {
   }
 
   std::string path() const override { return path_; }
+
+  // A search that ends leaves the journal in rollback mode: its -wal and -shm files go, and readers (report,
+  // export) open it without creating them. The next search switches it back to WAL. Best effort: a reader still
+  // open keeps WAL, and the files go with the last connection.
+  ~SqliteStore() override {
+    if (!lock_ || !db_) return;
+    for (auto* stmt : {&put_study_, &get_study_, &add_trial_, &set_state_, &add_epoch_, &add_event_, &all_trials_,
+                       &one_trial_, &all_epochs_, &trial_epochs_, &all_events_}) {
+      stmt->reset();
+    }
+    sqlite3_busy_timeout(db_.get(), 0);
+    sqlite3_exec(db_.get(), "PRAGMA journal_mode = DELETE", nullptr, nullptr, nullptr);
+  }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
  private:
   [[noreturn]] void fail(int rc, const std::string& what) const {

@@ -115,7 +115,12 @@ class Runner {
     if (!state_.done() && !summary_.stopped) {
       throw Error("internal: the scheduler stopped handing out jobs before it was done");
     }
-    if (state_.done()) summary_.stopped = false;
+    if (state_.done()) {
+      summary_.stopped = false;
+      // Every trial released its checkpoints: the folder goes too when nothing is kept in it.
+      std::error_code ec;
+      if (!state_.journal().empty()) std::filesystem::remove(state_.journal() + ".trials", ec);
+    }
     return summary_;
   }
 

@@ -3,7 +3,7 @@
 # Usage: cli_test.sh FHIST PYTHON WORKDIR
 source "$(dirname "$0")/lib.sh" "$@"
 
-SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --threads 2 --seed 3)
+SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --threads 2 --seed 3 --test-size 1000)
 SIZES=(--train-size 1500 --val-size 500)
 
 # --- a real run, with JSON and saved features
@@ -19,7 +19,7 @@ for e in d["epochs"]:
         assert k in e, k
     assert 0 <= e["estimate"] <= 1 and 0 <= e["original_val_acc"] <= 1
 assert 0.3 < d["test_acc"] <= 1, d["test_acc"]   # well above chance (0.1) after 4 short epochs
-assert d["seed"] == 3 and d["train_size"] == 1500
+assert d["seed"] == 3 and d["train_size"] == 1500 and d["test_size"] == 1000  # --test-size: a draw of the test set
 assert d["augment"] == "none", d["augment"]   # --augment auto on Fashion-MNIST (the measured default)
 PY
 
@@ -61,7 +61,7 @@ PY
   && pass "estimate on NumPy-written features" || fail "numpy interop: $(cat py.json)"
 
 # --- the two fh implementations agree on a real network (ResNet-18 x0.25, fixed seed)
-"$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 2000 --val-size 500 --epochs 3 \
+"$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 1000 --val-size 500 --test-size 200 --epochs 3 \
   --max-epochs 3 --seed 0 --threads 2 --compare-impl --no-checkpoint -o impl.json > impl.log 2>&1
 "$PY" - impl.json <<'PY' && pass "fast and paper-faithful fh agree within 0.3 pt per epoch" || fail "fh implementations differ: $(cat impl.log)"
 import json, sys
@@ -139,6 +139,8 @@ expect_exit 2 "--train-size must be >= 0" "negative train size" -- \
   "$FHIST" train "${SMALL[@]}" --train-size=-5 --epochs 1 --max-epochs 1 --no-checkpoint
 expect_exit 2 "exceeds the 60000 training images" "train + val larger than the set" -- \
   "$FHIST" train "${SMALL[@]}" --train-size 59000 --val-size 2000 --epochs 1 --max-epochs 1 --no-checkpoint
+expect_exit 2 "--test-size 20000 exceeds the 10000 test images" "test size larger than the test set" -- \
+  "$FHIST" train --model cnn --threads 2 --train-size 300 --val-size 100 --test-size 20000 --epochs 1 --max-epochs 1 --no-checkpoint
 expect_exit 1 "/no/such/dir does not exist" "missing dataset directory" -- \
   "$FHIST" train --model cnn --data cifar10:/no/such/dir --epochs 1 --max-epochs 1 --no-checkpoint
 mkdir -p broken && for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do

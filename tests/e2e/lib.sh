@@ -7,8 +7,11 @@ WORK=$3
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 fails=0
 passes=0
-pass() { echo "ok   - $1"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $1"; fails=$((fails + 1)); }
+# Each line says how long its check took (since the previous line), so the suite's cost can be read off a log.
+_last=${EPOCHREALTIME/./}
+_took() { local now=${EPOCHREALTIME/./}; local ds=$(((now - _last) / 100000)); _last=$now; took="$((ds / 10)).$((ds % 10)) s"; }
+pass() { _took; echo "ok   - $1 ($took)"; passes=$((passes + 1)); }
+fail() { _took; echo "FAIL - $1 ($took)"; fails=$((fails + 1)); }
 
 # expect_exit CODE PATTERN NAME -- CMD...: exit code and a stderr/stdout pattern.
 expect_exit() {

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 ARCH='|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
-DATA=(--data fashion-mnist --train-size 400 --val-size 200 --threads 2 --seed 1 --no-checkpoint)
+DATA=(--data fashion-mnist --train-size 400 --val-size 200 --test-size 200 --threads 2 --seed 1 --no-checkpoint)
 
 # --- model-info prints the paper's counts
 expect_exit 0 "parameters   11,220,132" "model-info resnet18" -- "$FHIST" model-info --model resnet18 --input 3x32x32 --classes 100

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -326,6 +327,32 @@ TEST(Journal, EmptyFileIsInitialisedOnlyWithCreate) {
   EXPECT_NE(store_error([&] { open_sqlite_store(path, false); }).find(path), std::string::npos);
   open_sqlite_store(path, true)->add_trial({0, 0, json::object(), "pending", ""});
   EXPECT_EQ(open_sqlite_store(path, false)->trials().size(), 1u);
+}
+
+// WAL while a search holds the journal (readers see its commits as it runs); once it closes, nothing is left beside
+// the journal (no -wal, -shm or .lock), and a reader leaves nothing either.
+TEST(Journal, AClosedJournalLeavesNoFilesBesideIt) {
+  TempDir dir;
+  const std::string path = dir.str("j.db");
+  auto beside = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  {
+    auto store = open_sqlite_store(path, true);
+    store->add_trial({0, 0, json::object(), "pending", ""});
+    EXPECT_EQ(raw_text(path, "PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(beside(), (std::vector<std::string>{"j.db", "j.db-shm", "j.db-wal", "j.db.lock"}));
+    EXPECT_EQ(open_sqlite_store_readonly(path)->trials().size(), 1u);
+  }
+  EXPECT_EQ(beside(), std::vector<std::string>{"j.db"});
+  EXPECT_EQ(open_sqlite_store_readonly(path)->trials().size(), 1u);
+  EXPECT_EQ(beside(), std::vector<std::string>{"j.db"});
+  // Opened again for writing: WAL again, and the trial is still there.
+  auto again = open_sqlite_store(path, false);
+  EXPECT_EQ(again->trials().size(), 1u);
   EXPECT_EQ(raw_text(path, "PRAGMA journal_mode"), "wal");
 }
 
