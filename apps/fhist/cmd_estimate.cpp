@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "estimate/estimator.hpp"
 
 namespace fhist::cli {
@@ -46,6 +47,14 @@ void run_estimate(EstimateCmd& c) {
                         {"feature_storage", c.feature_dtype},
                         {"seed", c.refit.seed}};
   for (const auto& e : history.epochs()) out["epochs"].push_back(e.epoch);
+  // Which epochs the ensemble read: the window's last K, or all there are when the folder holds fewer.
+  const auto& used = out["epochs"];
+  if (!c.out.json && !used.empty()) {
+    const auto first = used.front().get<std::int64_t>(), last = used.back().get<std::int64_t>();
+    fmt::print("epochs {}..{} of {} ({}{})\n", first, last, c.features_dir, count_of(static_cast<long long>(used.size()), "epoch"),
+               static_cast<int>(used.size()) < c.window ? fmt::format(": fewer than --window {}", c.window)
+                                                        : fmt::format(", the last --window {}", c.window));
+  }
   for (const std::string& name : {std::string("original"), std::string("refit"), fh_name}) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto est = make_estimator(name, c.refit)->estimate(history);

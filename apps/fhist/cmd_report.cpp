@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
@@ -31,8 +32,12 @@ std::string pct(const nlohmann::json& v) {
   return v.is_number() ? fmt::format("{:.2f}%", 100.0 * v.get<double>()) : std::string("-");
 }
 
+}  // namespace
+
 // The report as data: the same facts the text shows, for scripts (the best configuration above all).
-nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
+nlohmann::json journal_report_json(const std::string& journal, int top_n) {
+  const auto o = study::journal_options(journal);
+  const ReportCmd c{journal, top_n, {}, {}, {}};
   const auto s = study::summarize_journal(c.journal);
   const auto results = report::journal_table(c.journal, "results");
   const auto trials = report::journal_table(c.journal, "trials");
@@ -83,6 +88,8 @@ nlohmann::json report_json(const ReportCmd& c, const study::StudyOptions& o) {
   return j;
 }
 
+namespace {
+
 void write_html(const ReportCmd& c) {
   report::HtmlOptions h;
   h.journal = c.journal;
@@ -105,7 +112,7 @@ void run_report(const ReportCmd& c) {
     if (!c.out.any()) return;
   }
   const auto o = study::journal_options(c.journal);
-  const auto j = report_json(c, o);
+  const auto j = journal_report_json(c.journal, c.top);
   c.out.write(j);
   if (!c.out.output.empty()) fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.out.output);
   if (c.out.any()) return;
@@ -128,14 +135,14 @@ void run_report(const ReportCmd& c) {
   }
   const auto& best = j["best"];
   const auto best_score = best["score"].is_number() ? best["score"].get<double>() : std::nan("");
-  fmt::print("best: trial {} {} | {} score {}, validation accuracy {} at {} epochs\n",
+  fmt::print("best: trial {} {} | {} score {}, validation accuracy {} at {}\n",
              best["trial"].get<std::int64_t>(),
              space::Config::from_json(best["config"]).to_string(), o.estimator, report::score_text(best_score, o.estimator),
-             pct(best["original_val_acc"]), best["budget_epochs"].get<std::int64_t>());
+             pct(best["original_val_acc"]), count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"));
   const auto by = j["top_ranked_by"] == "score" ? fmt::format("{} score", o.estimator)
                                                 : std::string("validation accuracy (the full budget)");
-  fmt::print("top {} at {} epochs by {}:\n  {:>4} {:>6} {:>8} {:>9}  config\n", j["top"].size(),
-             best["budget_epochs"].get<std::int64_t>(), by, "rank", "trial", "score", "original");
+  fmt::print("top {} at {} by {}:\n  {:>4} {:>6} {:>8} {:>9}  config\n", j["top"].size(),
+             count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"), by, "rank", "trial", "score", "original");
   for (std::size_t i = 0; i < j["top"].size(); ++i) {
     const auto& row = j["top"][i];
     fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row["trial"].get<std::int64_t>(),
@@ -144,8 +151,8 @@ void run_report(const ReportCmd& c) {
   }
   if (!j["evaluations"].empty()) fmt::print("evaluations (fhist evaluate: retrained on train + validation):\n");
   for (const auto& e : j["evaluations"]) {
-    fmt::print("  trial {} for {} epochs: test accuracy {} (seed {}, {}, {:.0f} s)\n", e.value("trial", -1),
-               e.value("max_budget", 0), pct(e.value("test_acc", nlohmann::json())), e.value("seed", 0),
+    fmt::print("  trial {} for {}: test accuracy {} (seed {}, {}, {:.0f} s)\n", e.value("trial", -1),
+               count_of(e.value("max_budget", 0), "epoch"), pct(e.value("test_acc", nlohmann::json())), e.value("seed", 0),
                e.value("finished_at", std::string("?")), e.value("seconds", 0.0));
   }
 }
@@ -187,7 +194,7 @@ void register_report(CLI::App& app) {
                     "write one self-contained HTML page (charts inlined, opens offline): run facts, every score per "
                     "epoch per trial, rank correlations, brackets, incumbent, best configurations")
         ->check(output_path());
-    sub->add_option("--replay", c->replays, "with --html: a file of fhist table replay -o, charted on the page")
+    sub->add_option("--replay", c->replays, "with --html: a file of fhist replay -o, charted on the page")
         ->check(CLI::ExistingFile);
     sub->callback([c]() { run_report(*c); });
   }

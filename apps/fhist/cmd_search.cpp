@@ -4,11 +4,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "command/command.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
@@ -81,6 +83,8 @@ struct SearchCmd {
   std::string journal = "runs/search.db";
   bool resume = false;
   bool workers_given = false;
+  double minutes = 0;  // 0 = no limit
+  JsonOutput out;
   RuntimeOptions rt;
   DataFlags data;
   const CLI::App* app = nullptr;  // to tell the flags given on this command line (--resume refuses most)
@@ -120,7 +124,7 @@ bool same_value(const std::string& given, const nlohmann::json& stored) {
 // --data may point to the same dataset in another place (the data moved).
 void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
   static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data",
-                                                   "executor"};
+                                                   "executor", "minutes", "json", "output"};
   static const std::vector<std::string> data_flags = {"target",          "skip-rows", "no-header", "image-size",
                                                       "image-channels",  "skip-bad-images", "holdout", "cache-dir"};
   const auto settings = stored.to_json();
@@ -161,7 +165,7 @@ void check_command_flags(const SearchCmd& c) {
   static const std::vector<std::string> apply = {"space", "seed", "algo", "estimator", "min-budget", "max-budget",
                                                  "eta", "n-configs", "iterations", "objective", "command",
                                                  "job-timeout", "keep-checkpoints", "journal", "resume", "workers",
-                                                 "executor", "device", "threads"};
+                                                 "executor", "device", "threads", "minutes", "json", "output"};
   std::vector<std::string> ignored;
   for (const auto& given : given_options(*c.app, apply)) ignored.push_back("--" + given.first);
   if (!ignored.empty()) {
@@ -225,11 +229,21 @@ void run_search(SearchCmd& c) {
     c.o.validate();
   }
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
+  // With --json, stdout carries the JSON only; the progress lines go to stderr.
+  std::FILE* human = c.out.json ? stderr : stdout;
   report::ConsoleReporter console(stored ? *stored : c.o, workers,
-                                  stored ? study::summarize_journal(c.journal).epochs_trained : 0);
+                                  stored ? study::summarize_journal(c.journal).epochs_trained : 0, human);
   study::Callbacks cb = console.callbacks();
   const InterruptGuard interrupt;
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
+  // --minutes: no job starts after the limit; those running finish, and --resume goes on from there. The first job
+  // always starts, so every rerun makes progress.
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto elapsed_min = [t0] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
+  };
+  int asked = 0;
+  if (c.minutes > 0) cb.should_stop = [&] { return asked++ > 0 && elapsed_min() >= c.minutes; };
   // The banner once everything is checked (data, space, journal): an error never follows a "search:" line.
   cb.on_ready = [&] { console.started(c.journal, c.resume, at::get_num_threads(), device); };
   study::StudySummary summary;
@@ -249,6 +263,12 @@ void run_search(SearchCmd& c) {
     throw Interrupted{interrupt.signal()};
   }
   console.finished(summary);
+  if (summary.stopped) {
+    fmt::print(human, "stopped after {:.1f} min (--minutes {}): no job started after that.\nresume with: fhist search "
+               "--resume --journal {}\n", elapsed_min(), c.minutes, c.journal);
+  }
+  std::fflush(human);
+  c.out.write(journal_report_json(c.journal, 10));
 }
 
 // ---- evaluate
@@ -274,8 +294,8 @@ void run_evaluate(const EvaluateCmd& c) {
   std::FILE* human = c.out.json ? stderr : stdout;
   objective::EvaluateProgress progress;
   progress.started = [&](std::int64_t trial, const space::Config& cfg, std::int64_t images, std::int64_t epochs) {
-    fmt::print(human, "evaluate: trial {} {} from {}, retrained from scratch on {} images for {} epochs\n", trial,
-               cfg.to_string(), c.journal, images, epochs);
+    fmt::print(human, "evaluate: trial {} {} from {}, retrained from scratch on {} images for {}\n", trial,
+               cfg.to_string(), c.journal, images, count_of(epochs, "epoch"));
   };
   progress.epoch = [&](const train::EpochRecord& r) {
     fmt::print(human, "epoch {:>3}  loss {:.4f}  test {:.2f}%  {:.1f} s\n", r.epoch, r.train_loss,
@@ -330,6 +350,10 @@ void register_search(CLI::App& app) {
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
     sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");
+    sub->add_option("--minutes", c->minutes,
+                    "start no job after this many minutes (running jobs finish; --resume goes on); 0 = no limit")
+        ->check(CLI::NonNegativeNumber);
+    add_json_output_flags(*sub, c->out, "the result (what fhist report --json prints)");
     sub->add_option("--workers", c->o.workers,
                     "jobs trained at once (threads; CPU workers split --threads; with a --device list, worker i "
                     "uses device i mod n); allowed with --resume")

@@ -253,7 +253,8 @@ void run_rank(const RankCmd& c) {
   for (const char* metric : {"Kendall tau-b", "Spearman", "top-1 regret (pt)", "mean |estimate - test| (pt)"}) {
     fmt::print("\n{} by epoch\n{:<10}", metric, "estimator");
     for (std::int64_t e = 1; e <= table.epochs(); ++e) fmt::print(" {:>6}", e);
-    fmt::print(" {:>6}\n", "mean");
+    // The mean leaves out the last epoch, where no estimate is needed: its header says so.
+    fmt::print(" {:>9}\n", fmt::format("mean 1..{}", std::max<std::int64_t>(table.epochs() - 1, 1)));
     for (std::size_t i = 0; i < rows.size(); i += static_cast<std::size_t>(table.epochs())) {
       const std::string m = metric;
       if (m[0] == 'm' && !rows[i].is_accuracy) continue;
@@ -271,7 +272,7 @@ void run_rank(const RankCmd& c) {
           n += 1;
         }
       }
-      fmt::print(" {:>6}\n", n > 0 ? fmt::format("{:.{}f}", sum / n, m[0] == 'K' || m[0] == 'S' ? 3 : 2) : "-");
+      fmt::print(" {:>9}\n", n > 0 ? fmt::format("{:.{}f}", sum / n, m[0] == 'K' || m[0] == 'S' ? 3 : 2) : "-");
     }
   }
 }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
@@ -359,8 +360,8 @@ void run_train(TrainCmd& c) {
                info.height, info.width, static_cast<double>(info.parameters) / 1e6, info.feature_dim, device,
                at::get_num_threads(), c.opts.seed);
     fmt::print(human,
-               "schedule: lr {} linear to 0 over {} epochs, budget {} epochs, batch {}, window K={}, features {}\n",
-               c.opts.lr, c.opts.max_epochs, c.opts.epochs, c.opts.batch_size, c.opts.window, c.feature_dtype);
+               "schedule: lr {} linear to 0 over {}, budget {}, batch {}, window K={}, features {}\n",
+               c.opts.lr, count_of(c.opts.max_epochs, "epoch"), count_of(c.opts.epochs, "epoch"), c.opts.batch_size, c.opts.window, c.feature_dtype);
     fmt::print(human, "{:>5}  {:>8}  {:>8}  {:>8}  {:>8}{}  {:>7}  {:>8}{}\n", "epoch", "loss", "orig%", "refit%",
                "fh%", paper ? fmt::format("  {:>8}", "fh-pap%") : "", "sec", "est_sec", paper ? "  pap_sec" : "");
   };
@@ -403,9 +404,9 @@ void run_train(TrainCmd& c) {
   const auto& last = result.at("epochs").back();
   const auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
   const auto& test_acc = result.at("test_acc");
-  fmt::print(human, "final: test accuracy {} after {} epochs | last original val {:.2f}%, last fh estimate {}%\n",
+  fmt::print(human, "final: test accuracy {} after {} | last original val {:.2f}%, last fh estimate {}%\n",
              test_acc.is_number() ? fmt::format("{:.2f}%", 100.0 * test_acc.get<double>()) : "- (the data has no test split)",
-             result.at("epochs_done").get<std::int64_t>(),
+             count_of(result.at("epochs_done").get<std::int64_t>(), "epoch"),
              100.0 * number(last.at("original_val_acc")), pct(number(last.at("estimate"))));
   c.out.write(out);
   if (!c.out.output.empty()) fmt::print(human, "results: {}\n", c.out.output);

@@ -36,6 +36,8 @@ struct JsonOutput {
   void write(const nlohmann::json& j) const;
 };
 void add_json_output_flags(CLI::App& app, JsonOutput& o, const std::string& what);
+// What `fhist report --json` prints for a journal (its `top_n` best configurations); search -o writes it too.
+nlohmann::json journal_report_json(const std::string& journal, int top_n);
 
 // Prints a command-line parse error as "fhist CMD: error: ...", with a suggestion for an unknown option or command
 // ("unknown option --epoch (did you mean --epochs?)"). Returns the exit code (kExitUsage).

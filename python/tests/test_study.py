@@ -134,7 +134,7 @@ class StudyTest(unittest.TestCase):
             study.report(job, 1, train_loss=1.0, val_acc=50.0)
         with self.assertRaisesRegex(fhist.InputError, "train_loss must be a number"):
             study.report(job, 1, train_loss="low", val_acc=0.5)
-        with self.assertRaisesRegex(fhist.InputError, "has 0 of its 1 epochs reported"):
+        with self.assertRaisesRegex(fhist.InputError, "has 0 of its 1 epoch reported"):
             study.tell(job)
         study.report(job, 1, train_loss=1.0, val_acc=0.5)
         study.tell(job)

@@ -34,6 +34,10 @@ std::string nearest_name(const std::string& name, const std::vector<std::string>
   return best;
 }
 
+std::string count_of(long long n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates) {
   const auto n = nearest_name(name, candidates);
   return n.empty() ? std::string() : " (did you mean '" + n + "'?)";

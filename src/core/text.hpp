@@ -15,4 +15,7 @@ std::string nearest_name(const std::string& name, const std::vector<std::string>
 // " (did you mean 'X'?)" for nearest_name's answer, or "".
 std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates);
 
+// "1 epoch", "2 epochs": a count with its noun (plural by an added "s").
+std::string count_of(long long n, const std::string& noun);
+
 }  // namespace fhist

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "objective/training.hpp"
 
 #include <fmt/format.h>
@@ -191,8 +192,8 @@ class TrainingObjective final : public exec::Objective {
       r.original_val_acc = trainer.records().back().original_val_acc;
       r.score = estimator_->score(history);
       if (!std::isfinite(r.score)) {
-        throw DivergedError(fmt::format("the {} score is not finite after {} epochs", o_.estimator,
-                                        job.budget_epochs));
+        throw DivergedError(fmt::format("the {} score is not finite after {}", o_.estimator,
+                                        count_of(job.budget_epochs, "epoch")));
       }
       r.state = "complete";
     } catch (const DivergedError& e) {

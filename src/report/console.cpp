@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "report/console.hpp"
 
 #include <fmt/format.h>
@@ -169,8 +170,9 @@ study::Callbacks ConsoleReporter::callbacks() {
     st.bar.reset();
     st.last_step = 0;
     st.running.finished(r.trial);
-    fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} epochs: score {:>7} (original {:.2f}%) {:6.1f} s | {}{}\n",
-               r.bracket, r.rung, r.trial, r.budget_epochs, score_text(r.score, st.options.estimator),
+    fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} {:<7} score {:>7} (original {:.2f}%) {:6.1f} s | {}{}\n",
+               r.bracket, r.rung, r.trial, r.budget_epochs, r.budget_epochs == 1 ? "epoch:" : "epochs:",
+               score_text(r.score, st.options.estimator),
                100.0 * r.original_val_acc, r.seconds, st.line(s), r.message.empty() ? "" : " | " + r.message);
     const auto note = st.warning(s);
     if (!note.empty()) fmt::print(st.out, "{}\n", note);
@@ -195,9 +197,9 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
   if (!s.best) {
     fmt::print(out, "no trial finished successfully\n");
   } else {
-    fmt::print(out, "best: trial {} {} | {} score {}, validation accuracy {:.2f}% at {} epochs\n", s.best->trial,
+    fmt::print(out, "best: trial {} {} | {} score {}, validation accuracy {:.2f}% at {}\n", s.best->trial,
                s.best_config.to_string(), estimator, score_text(s.best->score, estimator),
-               100.0 * s.best->original_val_acc, s.best->budget_epochs);
+               100.0 * s.best->original_val_acc, count_of(s.best->budget_epochs, "epoch"));
   }
   fmt::print(out, "spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);

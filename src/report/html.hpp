@@ -10,7 +10,7 @@ namespace fhist::report {
 
 struct HtmlOptions {
   std::string journal;               // a search's journal or a table (fhist table)
-  std::vector<std::string> replays;  // fhist table replay -o files: their regret charts are added
+  std::vector<std::string> replays;  // fhist replay -o files: their regret charts are added
   int top = 10;                      // best configurations listed
   std::string generated_at;          // the page's timestamp (UTC, ISO 8601); empty: now
 };

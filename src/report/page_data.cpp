@@ -36,7 +36,7 @@ std::string utc_now() {
   return buf;
 }
 
-// The replay files (fhist table replay -o): arrays of runs, each naming algo, estimator, seed, regret and epochs.
+// The replay files (fhist replay -o): arrays of runs, each naming algo, estimator, seed, regret and epochs.
 json read_replays(const std::vector<std::string>& files) {
   json runs = json::array();
   for (const auto& file : files) {
@@ -45,13 +45,13 @@ json read_replays(const std::vector<std::string>& files) {
     const json j = space::parse_user_json({std::istreambuf_iterator<char>(in), {}},
                                           "--replay " + file + " (expected the file fhist replay -o writes)");
     if (!j.is_array()) {
-      throw InputError(fmt::format("--replay {}: expected a JSON array of runs (fhist table replay -o FILE)", file));
+      throw InputError(fmt::format("--replay {}: expected a JSON array of runs (fhist replay -o FILE)", file));
     }
     for (std::size_t i = 0; i < j.size(); ++i) {
       const auto& r = j[i];
       for (const char* key : {"algo", "estimator", "seed", "epochs"}) {
         if (!r.is_object() || !r.contains(key)) {
-          throw InputError(fmt::format("--replay {}: run {} has no \"{}\" (expected the runs fhist table replay -o "
+          throw InputError(fmt::format("--replay {}: run {} has no \"{}\" (expected the runs fhist replay -o "
                                        "writes)",
                                        file, i, key));
         }

@@ -125,6 +125,8 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     const auto names = score::estimator_names();
     table.columns = {"trial", "epoch", "bracket"};
     table.columns.insert(table.columns.end(), std::begin(keys), std::end(keys));
+    // The network's parameter count, named apart from the configuration's params_* columns.
+    std::replace(table.columns.begin(), table.columns.end(), std::string("params"), std::string("parameters"));
     for (const char* name : series) {
       for (std::size_t k = 1; k <= window; ++k) table.columns.push_back(fmt::format("{}_{}", name, k));
     }

@@ -1,4 +1,5 @@
 // Ask-and-tell (ask_tell.hpp) over the search state the executor loop uses too.
+#include "core/text.hpp"
 #include "study/ask_tell.hpp"
 
 #include <fmt/format.h>
@@ -53,13 +54,13 @@ struct Study::Impl {
     const auto it = out.find(job.trial);
     if (it != out.end() && it->second.job.budget_epochs == job.budget_epochs) return it->second;
     if (told.count({job.trial, job.budget_epochs}) > 0) {
-      throw InputError(fmt::format("{}: trial {}'s job for {} epochs was told already; report and tell a job once, "
+      throw InputError(fmt::format("{}: trial {}'s job for {} was told already; report and tell a job once, "
                                    "between ask and tell",
-                                   what, job.trial, job.budget_epochs));
+                                   what, job.trial, count_of(job.budget_epochs, "epoch")));
     }
-    throw InputError(fmt::format("{}: trial {} has no job of {} epochs out ({}): report and tell the jobs ask() "
+    throw InputError(fmt::format("{}: trial {} has no job of {} out ({}): report and tell the jobs ask() "
                                  "gave",
-                                 what, job.trial, job.budget_epochs,
+                                 what, job.trial, count_of(job.budget_epochs, "epoch"),
                                  out.empty() ? std::string("none is out") : fmt::format("{} out", out.size())));
   }
 
@@ -155,8 +156,8 @@ void Study::report(const StudyJob& job, const study::EpochRecord& record) {
                                  job.trial, record.epoch, recorded));
   }
   if (record.epoch > job.budget_epochs) {
-    throw InputError(fmt::format("report: trial {} epoch {} is beyond the job's budget of {} epochs", job.trial,
-                                 record.epoch, job.budget_epochs));
+    throw InputError(fmt::format("report: trial {} epoch {} is beyond the job's budget of {}", job.trial,
+                                 record.epoch, count_of(job.budget_epochs, "epoch")));
   }
   record.check_has(impl_->needed, impl_->state.options().estimator);
   const auto now = Clock::now();
@@ -176,9 +177,9 @@ exec::Outcome Study::tell(const StudyJob& job) {
   auto& o = impl_->find(job, "tell");
   const std::int64_t recorded = o.history.epochs.empty() ? 0 : o.history.epochs.back().epoch;
   if (recorded < job.budget_epochs) {
-    throw InputError(fmt::format("tell: trial {} has {} of its {} epochs reported: report every epoch first, or "
+    throw InputError(fmt::format("tell: trial {} has {} of its {} reported: report every epoch first, or "
                                  "tell_failed",
-                                 job.trial, recorded, job.budget_epochs));
+                                 job.trial, recorded, count_of(job.budget_epochs, "epoch")));
   }
   auto r = exec::Outcome::of(o.scheduled);
   study::score_outcome(r, o.history, *impl_->estimator, impl_->state.options().estimator);

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "study/epoch_record.hpp"
 
 #include <fmt/format.h>
@@ -76,7 +77,7 @@ void score_outcome(exec::Outcome& r, const score::TrialHistory& history, const s
   if (!std::isfinite(r.score)) {
     r.state = "diverged";
     r.score = -std::numeric_limits<double>::infinity();
-    r.message = fmt::format("the {} score is not finite after {} epochs", name, r.budget_epochs);
+    r.message = fmt::format("the {} score is not finite after {}", name, count_of(r.budget_epochs, "epoch"));
   }
 }
 

@@ -59,6 +59,8 @@ PY
 "$FHIST" estimate --features pyfeats --json > py.json 2>&1
 "$PY" -c "import json,sys; d=json.load(open('py.json')); assert d['estimate'] > 0.9 and d['original_val_acc'] < 0.4, d" \
   && pass "estimate on NumPy-written features" || fail "numpy interop: $(cat py.json)"
+expect_exit 0 "^epochs 1\.\.3 of pyfeats \(3 epochs: fewer than --window 10\)$" "estimate says which epochs a short history gave" -- \
+  "$FHIST" estimate --features pyfeats
 
 # --- the two fh implementations agree on a real network (ResNet-18 x0.25, fixed seed)
 "$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 1000 --val-size 500 --test-size 200 --epochs 3 \

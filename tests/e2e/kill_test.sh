@@ -9,9 +9,10 @@ RANDOM=20261202  # the same moments on every run
 
 echo '{"name": "lr-wd", "params": [{"name": "lr", "type": "float", "low": 0.01, "high": 0.2, "log": true},
   {"name": "weight_decay", "type": "float", "low": 1e-5, "high": 1e-2, "log": true}]}' > space.json
-BASE=(--data fashion-mnist --model cnn --train-size 1000 --val-size 200 --space space.json --seed 5
+BASE=(--data fashion-mnist --model cnn --train-size 500 --val-size 200 --space space.json --seed 5
       --min-budget 1 --max-budget 4 --eta 2 --n-configs 8)
-COMBOS=("hyperband 1" "asha 2" "bohb 1" "sh 2" "random 1" "hyperband 2" "sh 1" "random 2" "asha 1" "bohb 2")
+# (the first four, make test's, cover random search and the asynchronous ones)
+COMBOS=("hyperband 1" "random 2" "bohb 1" "asha 2" "sh 2" "random 1" "hyperband 2" "sh 1" "asha 1" "bohb 2")
 
 declare -A took
 straight() {  # algo workers: the uninterrupted run, once per combination; its wall time in ms
@@ -46,7 +47,7 @@ for i in $(seq 0 $((KILLS - 1))); do
   exact=0
   case "$algo $w" in *" 1"|"hyperband 2"|"sh 2"|"random 2") exact=1 ;; esac
   if "$PY" - "straight_${algo}_$w.db" "$db" "$exact" <<'PY'; then
-import sqlite3, sys
+import json, sqlite3, sys
 def load(path):
     c = sqlite3.connect(path)
     assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "integrity"
@@ -55,10 +56,22 @@ def load(path):
     res = sorted(c.execute("SELECT trial, budget_epochs, score, state FROM events WHERE kind = 'result'").fetchall())
     states = {s for (s,) in c.execute("SELECT state FROM trials")}
     assert states <= {"complete", "failed", "diverged"}, states
-    return res
-a, b = load(sys.argv[1]), load(sys.argv[2])
+    # Every epoch row but when and where it ran (seconds, finished_at, worker): a lost or retrained epoch shows here
+    epochs = [(t, e, json.loads(r)) for t, e, r in c.execute("SELECT trial, epoch, record FROM epochs ORDER BY trial, epoch")]
+    epochs = [(t, e, {k: v for k, v in r.items() if "seconds" not in k and k not in ("finished_at", "worker")})
+              for t, e, r in epochs]
+    # Each trial's epochs run 1..n with no gap, up to the largest budget it reported
+    for trial in {t for t, _, _ in epochs}:
+        got = [e for t, e, _ in epochs if t == trial]
+        assert got == list(range(1, len(got) + 1)), (trial, got)
+        done = [(b, st) for t, b, _, st in res if t == trial]
+        if done and all(st == "complete" for _, st in done):
+            assert len(got) == max(b for b, _ in done), (trial, got, done)
+    return res, epochs
+(a, ea), (b, eb) = load(sys.argv[1]), load(sys.argv[2])
 if sys.argv[3] == "1":
     assert a == b, (a, b)
+    assert ea == eb, "epoch rows differ from the uninterrupted run's"
 PY
     survived=$((survived + 1))
     pass "kill -9 at $at ms of $ms ($algo, $w worker(s)): resumed, intact$([ $exact = 1 ] && echo ', same results')"

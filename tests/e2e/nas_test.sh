@@ -54,7 +54,7 @@ run_search() {  # name, then search flags
   fi
 }
 run_search s_nb201 --space nb201 --channels 4 --cells 1
-run_search s_darts --space darts --channels 4 --cells 5 --batch-size 64
+run_search s_darts --space darts --channels 4 --cells 2 --batch-size 64
 run_search s_randaug --space randaugment --model cnn
 run_search s_scale --space resnet-scale --flops-cap 2x --width-mult 0.125
 # The report draws the best cells: one NB201 cell per listed configuration, a normal and a reduction cell for DARTS.

@@ -4,7 +4,7 @@
 # Usage: search_test.sh FHIST PYTHON WORKDIR
 source "$(dirname "$0")/lib.sh" "$@"
 
-TINY=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 2 --seed 5)
+TINY=(--data fashion-mnist --model cnn --train-size 400 --val-size 100 --threads 2 --seed 5)
 
 # --- plan: the closed form for eta=3, 1..27
 "$FHIST" plan --algo hyperband --min-budget 1 --max-budget 27 --eta 3 --json > plan.json
@@ -32,7 +32,7 @@ run_search() {  # name algo estimator extra...
 run_search hb_fh hyperband fh
 # Progress a user can plan by: the plan's totals up front, then job k/N, epochs e/E, the best so far and an ETA
 grep -q "^plan: 10 configurations, 14 jobs, 28 epochs (hyperband 1..4 eta 2)$" hb_fh.log \
-  && grep -qE "^\[bracket 2 rung 0\] trial +0 +1 epochs: score .* \| job 1/14, epochs 1/28(, best trial 0 \([0-9.]+%, val [0-9.]+%\))?, ETA [0-9]+ (s|min)$" hb_fh.log \
+  && grep -qE "^\[bracket 2 rung 0\] trial +0 +1 epoch: +score .* \| job 1/14, epochs 1/28(, best trial 0 \([0-9.]+%, val [0-9.]+%\))?, ETA [0-9]+ (s|min)$" hb_fh.log \
   && grep -qE "\| job 14/14, epochs 2[0-8]/28, best trial [0-9]+ \([0-9.]+%, val [0-9.]+%\), ETA 0 s$" hb_fh.log \
   && pass "search prints the plan's totals and job k/N, epochs e/E, best and ETA" || fail "progress: $(head -12 hb_fh.log)"
 run_search hb_orig hyperband original
@@ -95,6 +95,22 @@ PY
 [ "$(ls -d hb_fh.db*)" = "hb_fh.db" ] && pass "a finished search leaves only its journal" \
   || fail "left beside the journal: $(ls -d hb_fh.db*)"
 
+# --- --minutes: no job starts after the limit (the first always does), exit 0 with the resume command; --resume
+# goes on to the uninterrupted search's results. -o / --json write what report --json prints.
+"$FHIST" search "${TINY[@]}" --space hparams --algo hyperband --estimator fh --min-budget 1 --max-budget 4 --eta 2 \
+  --journal minutes.db --minutes 0.0001 --json > minutes.json 2> minutes.log; rc=$?
+n=$(journal_results minutes.db | wc -l)
+[ $rc -eq 0 ] && [ "$n" -ge 1 ] && [ "$n" -lt 14 ] && grep -q "^stopped after .* (--minutes 0.0001)" minutes.log \
+  && grep -q "^resume with: fhist search --resume --journal minutes.db$" minutes.log \
+  && "$PY" -c "import json; d = json.load(open('minutes.json')); assert d['jobs_reported'] == $n and not d['running'], d" \
+  && pass "search --minutes stops starting jobs ($n of 14 ran), says how to resume; --json on stdout" \
+  || fail "search --minutes: exit $rc, $n results, $(tail -3 minutes.log) $(head -c 300 minutes.json)"
+"$FHIST" search --resume --journal minutes.db -o minutes_final.json > minutes2.log 2>&1 \
+  && diff <(journal_results hb_fh.db) <(journal_results minutes.db) > /dev/null \
+  && "$FHIST" report --journal minutes.db --json | cmp -s - minutes_final.json \
+  && pass "--resume after --minutes: the uninterrupted search's results; -o = report --json" \
+  || fail "resume after --minutes: $(tail -3 minutes2.log)"
+
 # --- kill -9 in the middle, then --resume: same incumbent and same results as the uninterrupted run
 "$FHIST" search "${TINY[@]}" --space hparams --algo bohb --estimator fh --min-budget 1 --max-budget 4 --eta 2 --journal killed.db \
   > killed1.log 2>&1 &
@@ -109,7 +125,7 @@ out=$("$FHIST" search --resume --journal killed.db 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q "in use by another search" <<<"$out"; then pass "a journal in use is refused"; else fail "concurrent open: rc $rc $out"; fi
 kill -9 $pid; wait $pid 2>/dev/null
 # --resume keeps the stored settings: a flag that would be ignored is refused, naming it and the stored value
-expect_exit 2 "--train-size 900 \(stored: 600\), --eta 3 \(stored: 2\)" "resume refuses ignored flags, names them" -- \
+expect_exit 2 "--train-size 900 \(stored: 400\), --eta 3 \(stored: 2\)" "resume refuses ignored flags, names them" -- \
   "$FHIST" search --resume --journal killed.db --eta 3 --train-size 900
 expect_exit 2 "--data cifar10:/x: killed.db searched fashion-mnist" "resume: --data may only move the same dataset" -- \
   "$FHIST" search --resume --journal killed.db --data cifar10:/x

@@ -68,6 +68,9 @@ TEST(Report, TablesReadWhileTheJournalIsHeld) {
   EXPECT_TRUE(epochs.rows[3][col(epochs, "estimate")].is_null());
   EXPECT_EQ(epochs.rows[0][col(epochs, "params_width_mult")], 0.25);
   EXPECT_EQ(epochs.rows[0][col(epochs, "lr")], 0.1);
+  // The network's parameter count is "parameters", apart from the configuration's params_* columns.
+  EXPECT_NE(std::find(epochs.columns.begin(), epochs.columns.end(), "parameters"), epochs.columns.end());
+  EXPECT_EQ(std::find(epochs.columns.begin(), epochs.columns.end(), "params"), epochs.columns.end());
 
   const auto results = journal_table(path, "results");
   ASSERT_EQ(results.rows.size(), 3u);

@@ -117,6 +117,10 @@ TEST(AskTell, SeveralJobsOutFromThreadsGiveTheSameResults) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
           continue;
         }
+        // A job trains in microseconds here: hold it (up to 0.5 s) until another is out, so jobs do overlap.
+        for (int i = 0; i < 500 && b->jobs_out() < 2 && max_out < 2; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         max_out = std::max<int>(max_out, static_cast<int>(b->jobs_out()));
         train(*b, *job);
         b->tell(*job);
@@ -186,17 +190,17 @@ TEST(AskTell, MisuseIsRefusedWithAMessage) {
   ASSERT_TRUE(job);
   StudyJob unknown = *job;
   unknown.trial = 999;
-  FHIST_EXPECT_INPUT_ERROR(s->tell(unknown), "tell: trial 999 has no job of 1 epochs out");
+  FHIST_EXPECT_INPUT_ERROR(s->tell(unknown), "tell: trial 999 has no job of 1 epoch out");
   FHIST_EXPECT_INPUT_ERROR(s->report(*job, {2, 0.5, 0.5}), "epoch 2 after epoch 0");
   FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, 75.0}), "a percentage?");
   FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, std::nullopt, 0.5}), "no \"train_loss\", which --estimator tse-ema");
   FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, std::nullopt}), "no \"val_acc\"");
-  FHIST_EXPECT_INPUT_ERROR(s->tell(*job), "has 0 of its 1 epochs reported");
+  FHIST_EXPECT_INPUT_ERROR(s->tell(*job), "has 0 of its 1 epoch reported");
   train(*s, *job);
-  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {2, 0.5, 0.5}), "beyond the job's budget of 1 epochs");
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {2, 0.5, 0.5}), "beyond the job's budget of 1 epoch");
   s->tell(*job);
-  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, 0.5}), "report: trial 0's job for 1 epochs was told already");
-  FHIST_EXPECT_INPUT_ERROR(s->tell(*job), "tell: trial 0's job for 1 epochs was told already");
+  FHIST_EXPECT_INPUT_ERROR(s->report(*job, {1, 0.5, 0.5}), "report: trial 0's job for 1 epoch was told already");
+  FHIST_EXPECT_INPUT_ERROR(s->tell(*job), "tell: trial 0's job for 1 epoch was told already");
   // A failed job: recorded with its reason, never promoted.
   auto bad = s->ask();
   const auto r = s->tell_failed(*bad, "CUDA out of memory");
