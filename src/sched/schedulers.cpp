@@ -200,9 +200,9 @@ class Asha final : public Scheduler {
     const Scored s{effective_score(result), result.trial};
     rung.insert(std::upper_bound(rung.begin(), rung.end(), s), s);  // kept in ranking order
     if (is_failed(s.score) || job.rung + 1 == static_cast<int>(budgets_.size())) retire(result.trial);
-    // A trial's rank in its rung only worsens as results arrive, and at most floor(capacity / eta) trials ever
+    // A trial's rank in its rung only worsens as results arrive, and at most capacity(rung + 1) trials ever
     // leave the rung, so one ranked below that will never be promoted: release it (and its checkpoint) now.
-    const auto limit = static_cast<std::size_t>(capacity(job.rung) / eta_);
+    const auto limit = static_cast<std::size_t>(capacity(job.rung + 1));
     for (std::size_t i = limit; i < rung.size(); ++i)
       if (!promoted_[job.rung].count(rung[i].trial)) retire(rung[i].trial);
   }
@@ -217,21 +217,27 @@ class Asha final : public Scheduler {
   std::string name() const override { return "asha"; }
 
  private:
-  // (rung, trial) of the next promotion, highest rung first, best-ranked trial first within a rung.
+  // (rung, trial) of the next promotion, highest rung first, best-ranked trial first within a rung: the top
+  // floor(results / eta) of a rung. Once every configuration has started and no job is out, a rung whose results
+  // are too few for that (fewer configurations than eta^rungs) promotes its best up to capacity(rung + 1), as the
+  // plan counts (successive_halving_plan keeps at least one per rung), so the best trial reaches --max-budget.
   std::optional<std::pair<int, TrialId>> find_promotion() const {
+    const bool end_game = started_ >= n_ && out_.empty();
     for (int k = static_cast<int>(budgets_.size()) - 2; k >= 0; --k) {
       const auto& rung = results_[k];
-      const std::size_t top = rung.size() / static_cast<std::size_t>(eta_);
+      const std::size_t room = static_cast<std::size_t>(capacity(k + 1));
+      const std::size_t top = end_game ? std::min(rung.size(), room) : rung.size() / static_cast<std::size_t>(eta_);
       for (std::size_t i = 0; i < top && !is_failed(rung[i].score); ++i)
         if (!promoted_[k].count(rung[i].trial)) return std::make_pair(k, rung[i].trial);
     }
     return std::nullopt;
   }
 
-  // The most results rung k can ever hold: n configurations at rung 0, and floor(capacity / eta) of those above.
+  // The most results rung k can ever hold: n configurations at rung 0, and floor(capacity / eta) of those above,
+  // at least one.
   std::int64_t capacity(int k) const {
     std::int64_t c = n_;
-    for (int i = 0; i < k; ++i) c /= eta_;
+    for (int i = 0; i < k; ++i) c = std::max<std::int64_t>(1, c / eta_);
     return c;
   }
 

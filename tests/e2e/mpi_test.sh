@@ -11,7 +11,7 @@ MPIRUN=(timeout 600 "$4" --allow-run-as-root --oversubscribe)
 # messages; plain copies work everywhere.
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
-S=(--data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 1 --seed 5 --space hparams
+S=(--data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 1 --seed 5 --space hparams
    --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
 "$FHIST" search "${S[@]}" --journal inline.db > inline.log 2>&1 || fail "inline: $(tail -3 inline.log)"
 "$FHIST" search "${S[@]}" --workers 2 --journal thread.db > thread.log 2>&1 || fail "thread: $(tail -3 thread.log)"

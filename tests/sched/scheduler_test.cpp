@@ -258,6 +258,24 @@ TEST(AshaTest, FinishesWithEveryRungTopPromotedAndReachesMax) {
   }
 }
 
+// Fewer configurations than eta^rungs: 3 at eta 3 over 1, 3, 9 epochs. The rung of 3 epochs never holds 3 results,
+// so floor(1/3) = 0 would promote nobody and the search would end at 3 epochs while its plan says 9; at the end the
+// best of each rung goes on, as the plan counts (3 + 1 + 1 jobs).
+TEST(AshaTest, FewConfigurationsStillReachTheMaximumBudgetAsPlanned) {
+  for (int workers : {1, 3}) {
+    Trials trials;
+    auto s = make_scheduler("asha", options(1, 9, 3, 3), trials.callback());
+    const auto jobs = jobs_of(drive(*s, workers));
+    const auto plan = successive_halving_plan(3, 1, 9, 3);
+    std::size_t planned = 0;
+    for (const auto& rung : plan.rungs) planned += static_cast<std::size_t>(rung.configs);
+    EXPECT_EQ(jobs.size(), planned) << workers;
+    ASSERT_EQ(trials_at(jobs, 2).size(), 1u) << workers;
+    EXPECT_EQ(std::set<TrialId>{trials_at(jobs, 2)[0]}, best(trials_at(jobs, 1), 1));
+    EXPECT_EQ(as_set(trials_at(jobs, 1)), best({0, 1, 2}, 1));
+  }
+}
+
 TEST(AshaTest, FailedTrialNeverPromoted) {
   Trials trials;
   auto s = make_scheduler("asha", options(1, 9, 3, 9), trials.callback());
