@@ -148,7 +148,7 @@ void apply_stored_settings(TrainCmd& c) {
   }
   if (!differ.empty()) {
     throw InputError(fmt::format("--resume continues {} with the settings it started with ({}), and these differ: "
-                                 "{}. Drop them to continue that run (only --epochs may change, to train further), "
+                                 "{}. Drop them to continue that run (only --epochs may change, to train further up to --max-budget), "
                                  "or start a new run without --resume",
                                  c.run_dir, path, fmt::join(differ, ", ")));
   }
@@ -253,7 +253,17 @@ void run_train(TrainCmd& c) {
     if (c.app->count("--val-size") == 0) c.val_size = 0;
     if (c.app->count("--model") == 0 && input::parse_source(c.data).kind == input::SourceKind::kCsv) c.model = "mlp";
   }
-  if (c.resume) apply_stored_settings(c);
+  if (c.resume) {
+    apply_stored_settings(c);
+    // --epochs grows the budget within the learning-rate schedule the run started with; a longer one is another run.
+    if (c.opts.epochs > c.opts.max_epochs) {
+      throw InputError(fmt::format("--epochs {}: {} was started with --max-budget {}, the length of its learning-rate "
+                                   "schedule, so --resume trains it up to {} epochs. To train for {} epochs, start a "
+                                   "new run with --max-budget {} (without --resume)",
+                                   c.opts.epochs, c.run_dir, c.opts.max_epochs, c.opts.max_epochs, c.opts.epochs,
+                                   c.opts.epochs));
+    }
+  }
   check_data_flags(*c.app, c.data);
   if (c.run_dir.empty() && !c.no_checkpoint) c.run_dir = new_run_dir();
   c.augment = data::resolve_augment(c.augment, c.data);

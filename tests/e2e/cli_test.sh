@@ -90,6 +90,10 @@ PY
 "$FHIST" train --resume --run-dir run_b --epochs 4 --threads 2 --json > b3.json 2> b3.log
 "$PY" -c "import json; d = json.load(open('b3.json')); assert len(d['epochs']) == 4 and d['seed'] == 3, d" \
   && pass "train --json prints only JSON on stdout" || fail "train --json: $(head -c 300 b3.json) $(tail -2 b3.log)"
+# --epochs grows a run only within its learning-rate schedule: past it, the message says what to do instead
+expect_exit 2 "^fhist train: error: --epochs 6: run_b was started with --max-budget 4, .* start a new run with --max-budget 6" \
+  "resume --epochs past the run's schedule says it is another run" -- \
+  "$FHIST" train --resume --run-dir run_b --epochs 6 --threads 2
 # --- Ctrl-C during training: says how many epochs are done and how to resume, exits 130
 "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 40 --max-epochs 40 --window 3 --run-dir run_int > int.log 2>&1 &
 pid=$!
