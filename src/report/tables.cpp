@@ -168,15 +168,20 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     for (const auto& e : all_epochs) original[{e.trial, e.epoch}] = field(e.record, "original_val_acc");
     std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> test;  // (trial, epoch) -> test accuracy
     for (const auto& e : all_epochs) test[{e.trial, e.epoch}] = field(e.record, "test_acc");
+    // evaluated_test_acc: the latest fhist evaluate of the trial (retrained on train + validation, then tested).
+    const auto evaluated = study::latest_evaluations(journal);
     std::vector<std::string> cols = {"trial", "bracket", "state", "message", "budget_epochs", "score",
-                                     "original_val_acc", "test_acc"};
+                                     "original_val_acc", "test_acc", "evaluated_test_acc"};
     if (rescorer) cols.push_back("score_" + estimator);
     table.columns = with_params(cols);
     for (const auto& t : trials) {
       std::vector<nlohmann::json> row = {t.trial, t.bracket, t.state, t.message};
       const auto it = last.find(t.trial);
+      const auto ev = evaluated.find(t.trial);
+      const auto evaluated_acc = ev != evaluated.end() ? ev->second.value("test_acc", nlohmann::json(nullptr))
+                                                       : nlohmann::json(nullptr);
       if (it == last.end()) {
-        row.insert(row.end(), {nullptr, nullptr, nullptr, nullptr});
+        row.insert(row.end(), {nullptr, nullptr, nullptr, nullptr, evaluated_acc});
         if (rescorer) row.push_back(nullptr);
       } else {
         const std::pair<std::int64_t, std::int64_t> at{t.trial, it->second.budget_epochs};
@@ -184,7 +189,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
         const auto te = test.find(at);
         row.insert(row.end(), {it->second.budget_epochs, study::json_number(it->second.score),
                                o != original.end() ? o->second : nlohmann::json(nullptr),
-                               te != test.end() ? te->second : nlohmann::json(nullptr)});
+                               te != test.end() ? te->second : nlohmann::json(nullptr), evaluated_acc});
         if (rescorer) {
           const auto rs = rescored.find(at);
           row.push_back(rs != rescored.end() ? study::json_number(rs->second) : nlohmann::json(nullptr));

@@ -32,4 +32,10 @@ std::vector<nlohmann::json> journal_evaluations(const std::string& journal) {
   return out;
 }
 
+std::map<std::int64_t, nlohmann::json> latest_evaluations(const std::string& journal) {
+  std::map<std::int64_t, nlohmann::json> out;
+  for (const auto& e : journal_evaluations(journal)) out[e.value("trial", std::int64_t{-1})] = e;  // stored in order
+  return out;
+}
+
 }  // namespace fhist::study

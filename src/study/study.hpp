@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -190,6 +191,8 @@ space::Config trial_config(const std::string& journal, std::int64_t trial);
 // study record (needs the journal's lock: not while a search runs on it), and read back in order.
 void add_evaluation(const std::string& journal, const nlohmann::json& evaluation);
 std::vector<nlohmann::json> journal_evaluations(const std::string& journal);
+// The latest evaluation of each evaluated trial, by trial id.
+std::map<std::int64_t, nlohmann::json> latest_evaluations(const std::string& journal);
 // The options a journal was created with (read-only).
 StudyOptions journal_options(const std::string& journal);
 

@@ -186,6 +186,17 @@ assert e["max_budget"] == 2 and len(e["epochs"]) == 2 and 0.1 < e["test_acc"] <=
 assert e["epochs"][-1]["test_acc"] == e["test_acc"]
 assert len(r["evaluations"]) == 1 and r["evaluations"][0]["test_acc"] == e["test_acc"], r["evaluations"]
 PY
+# ... and export --table trials and the HTML page show it beside the trial (the page marks it: retrained)
+"$FHIST" export --journal hb_fh.db --table trials --json > trials_eval.json \
+  && "$FHIST" report --journal hb_fh.db --html eval.html 2>/dev/null \
+  && "$PY" - eval.json trials_eval.json eval.html <<'PY' && pass "export and the HTML page show the evaluated test accuracy" \
+  || fail "evaluated test accuracy in export / page"
+import json, sys
+e = json.load(open(sys.argv[1])); rows = json.load(open(sys.argv[2])); page = open(sys.argv[3]).read()
+assert [r["evaluated_test_acc"] for r in rows if r["trial"] == e["trial"]] == [e["test_acc"]], rows
+assert all(r["evaluated_test_acc"] is None for r in rows if r["trial"] != e["trial"])
+assert f"{100 * e['test_acc']:.2f}%&#8224;" in page and "fhist evaluate: retrained on train + validation" in page
+PY
 
 # --- bad input
 out=$("$FHIST" search "${TINY[@]}" --journal hb_fh.db 2>&1); rc=$?

@@ -209,6 +209,8 @@ TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
   const auto embedded = nlohmann::json::parse(page.substr(begin, end - begin));
   EXPECT_EQ(embedded["ranks"], data["ranks"]);
   EXPECT_FALSE(embedded.contains("epochs"));
+  // Seconds below 10 keep a tenth: the best trial's 6 s of training shows as 6.0.
+  EXPECT_NE(page.find("<td class=\"num\">6.0</td>"), std::string::npos);
   // No reference to anything outside the file (the library's own text aside).
   std::string own = page;
   for (const auto& a : web_assets()) own.erase(own.find(a.text), std::string(a.text).size());
