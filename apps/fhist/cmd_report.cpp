@@ -7,10 +7,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "core/text.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
+#include "core/text.hpp"
 #include "store/trial_store.hpp"
 #include "report/console.hpp"
 #include "report/html.hpp"

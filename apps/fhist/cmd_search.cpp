@@ -10,10 +10,10 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
-#include "core/text.hpp"
 #include "command/command.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "exec/mpi.hpp"
 #include "objective/evaluate.hpp"
 #include "objective/training.hpp"

@@ -13,11 +13,11 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
-#include "core/text.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "core/text.hpp"
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "input/input.hpp"

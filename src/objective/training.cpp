@@ -1,4 +1,3 @@
-#include "core/text.hpp"
 #include "objective/training.hpp"
 
 #include <fmt/format.h>
@@ -16,6 +15,7 @@
 #include "command/command.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "core/text.hpp"
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "input/input.hpp"

@@ -1,4 +1,3 @@
-#include "core/text.hpp"
 #include "report/console.hpp"
 
 #include <fmt/format.h>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "core/progress.hpp"
+#include "core/text.hpp"
 #include "sched/scheduler.hpp"
 #include "score/scores.hpp"
 

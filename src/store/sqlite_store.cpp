@@ -187,6 +187,8 @@ class SqliteStore final : public TrialStore {
     db_.reset(raw);  // owned even on failure: sqlite3_open_v2 allocates a handle to carry the message
     if (rc != SQLITE_OK) fail(rc, "cannot open");
     sqlite3_extended_result_codes(db_.get(), 1);
+    // A reader may hold the journal for a moment as a search switches it to WAL (or back, as it closes).
+    sqlite3_busy_timeout(db_.get(), 5000);
 
     // Inspect before changing anything: a foreign database must not be switched to WAL or given our tables.
     const int app_id = query_int("PRAGMA application_id");
@@ -210,8 +212,6 @@ class SqliteStore final : public TrialStore {
       throw StoreError(fmt::format("{}: cannot switch the journal to WAL mode", path_));
     }
     if (!read_only) exec("PRAGMA synchronous = NORMAL");
-    // A reader may hold the journal for a moment when a search starts (or leaves WAL mode as it closes).
-    sqlite3_busy_timeout(db_.get(), 5000);
     exec("PRAGMA foreign_keys = ON");
     if (empty) exec(kSchema);
 

@@ -1,5 +1,4 @@
 // Ask-and-tell (ask_tell.hpp) over the search state the executor loop uses too.
-#include "core/text.hpp"
 #include "study/ask_tell.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "core/text.hpp"
 #include "space/catalog.hpp"
 #include "study/journal.hpp"
 #include "study/search_state.hpp"

@@ -1,4 +1,3 @@
-#include "core/text.hpp"
 #include "study/epoch_record.hpp"
 
 #include <fmt/format.h>
@@ -8,6 +7,7 @@
 #include <limits>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "study/study.hpp"
 
 namespace fhist::study {

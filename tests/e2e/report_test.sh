@@ -46,13 +46,25 @@ fi
 "$FHIST" search "${TINY[@]}" --algo random --n-configs 4 --min-budget 6 --max-budget 6 --estimator fh \
   --journal live.db > live.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  n=$("$FHIST" export --journal live.db --table epochs 2>/dev/null | wc -l)
-  [ "${n:-0}" -ge 2 ] && break
-  sleep 0.2
-done
+# Its first epoch recorded (polled every 20 ms: the whole search takes seconds), the search is frozen with SIGSTOP
+# while the page is written: it still holds the journal with a job in flight.
+"$PY" - <<'PY'
+import sqlite3, time
+end = time.time() + 60
+while time.time() < end:
+    try:
+        db = sqlite3.connect("file:live.db?mode=ro", uri=True)
+        n = db.execute("select count(*) from epochs").fetchone()[0]
+        db.close()
+        if n >= 1:
+            break
+    except sqlite3.Error:
+        pass
+    time.sleep(0.02)
+PY
+kill -STOP $pid
 "$FHIST" report --journal live.db --html live.html > live_report.log 2>&1
-kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
+kill -CONT $pid; kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
 grep -q "(running, " live_report.log && grep -q 'class="running-job"' live.html && grep -q "Running now" live.html \
   && pass "the page of a running search shows its running jobs" || fail "running page: $(cat live_report.log)"
 if [ $rc -ne 77 ]; then
