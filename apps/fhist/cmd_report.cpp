@@ -37,20 +37,19 @@ std::string pct(const nlohmann::json& v) {
 // The report as data: the same facts the text shows, for scripts (the best configuration above all).
 nlohmann::json journal_report_json(const std::string& journal, int top_n) {
   const auto o = study::journal_options(journal);
-  const ReportCmd c{journal, top_n, {}, {}, {}};
-  const auto s = study::summarize_journal(c.journal);
-  const auto results = report::journal_table(c.journal, "results");
-  const auto trials = report::journal_table(c.journal, "trials");
+  const auto s = study::summarize_journal(journal);
+  const auto results = report::journal_table(journal, "results");
+  const auto trials = report::journal_table(journal, "trials");
   std::int64_t unreported = 0;
   for (const auto& row : trials.rows) unreported += row[2] == "running" ? 1 : 0;
-  const bool in_use = store::journal_in_use(c.journal);
-  nlohmann::json j = {{"journal", c.journal},         {"options", o.to_json()},
+  const bool in_use = store::journal_in_use(journal);
+  nlohmann::json j = {{"journal", journal},         {"options", o.to_json()},
                       {"trials", s.trials},           {"jobs_reported", results.rows.size()},
                       {"jobs_unreported", unreported}, {"running", in_use},
                       {"epochs_trained", s.epochs_trained},
                       {"seconds", s.seconds},         {"best", nullptr},
                       {"top", nlohmann::json::array()},
-                      {"evaluations", study::journal_evaluations(c.journal)}};
+                      {"evaluations", study::journal_evaluations(journal)}};
   if (!s.best) return j;
   j["best"] = {{"trial", s.best->trial},
                {"config", s.best_config.to_json()},
@@ -75,7 +74,7 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
                     row[score].is_number()});
     row_of[trial] = &row;
   }
-  const auto top = report::top_configurations(last, o.sched.max_budget, c.top);
+  const auto top = report::top_configurations(last, o.sched.max_budget, top_n);
   j["top_ranked_by"] = top.by_val_acc ? "original_val_acc" : "score";
   for (const auto& r : top.rows) {
     const auto& row = *row_of.at(r.trial);

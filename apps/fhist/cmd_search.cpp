@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 #include <vector>
 #include <optional>
@@ -236,14 +235,9 @@ void run_search(SearchCmd& c) {
   study::Callbacks cb = console.callbacks();
   const InterruptGuard interrupt;
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
-  // --minutes: no job starts after the limit; those running finish, and --resume goes on from there. The first job
-  // always starts, so every rerun makes progress.
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto elapsed_min = [t0] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
-  };
-  int asked = 0;
-  if (c.minutes > 0) cb.should_stop = [&] { return asked++ > 0 && elapsed_min() >= c.minutes; };
+  // --minutes: those running finish, and --resume goes on from there.
+  MinutesLimit limit(c.minutes);
+  cb.should_stop = limit.should_stop();
   // The banner once everything is checked (data, space, journal): an error never follows a "search:" line.
   cb.on_ready = [&] { console.started(c.journal, c.resume, at::get_num_threads(), device); };
   study::StudySummary summary;
@@ -265,7 +259,7 @@ void run_search(SearchCmd& c) {
   console.finished(summary);
   if (summary.stopped) {
     fmt::print(human, "stopped after {:.1f} min (--minutes {}): no job started after that.\nresume with: fhist search "
-               "--resume --journal {}\n", elapsed_min(), c.minutes, c.journal);
+               "--resume --journal {}\n", limit.elapsed(), c.minutes, c.journal);
   }
   std::fflush(human);
   c.out.write(journal_report_json(c.journal, 10));

@@ -74,24 +74,19 @@ void run_table(TableCmd& c) {
                c.o.threads, c.o.workers);
   }
   std::fflush(stdout);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed_min = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
-  };
+  MinutesLimit limit(c.minutes);
   study::Callbacks cb;
   std::int64_t done_here = 0;
   cb.on_result = [&](const study::TrialResult& r, const study::StudySummary& s) {
     ++done_here;
-    const double per = elapsed_min() / static_cast<double>(done_here);
+    const double per = limit.elapsed() / static_cast<double>(done_here);
     const auto finished = s.epochs_trained / std::max<std::int64_t>(epochs, 1);
     fmt::print("trial {:>3} {:>8}: val {:.2f}% {:6.1f} s | {}/{} configurations, ~{:.0f} min left\n", r.trial, r.state,
                100.0 * r.original_val_acc, r.seconds, finished, configs,
                per * static_cast<double>(std::max<std::int64_t>(configs - finished, 0)));
     std::fflush(stdout);
   };
-  // Every chunk starts at least one configuration, so rerunning the command always makes progress.
-  int asked = 0;
-  if (c.minutes > 0) cb.should_stop = [&] { return asked++ > 0 && elapsed_min() >= c.minutes; };
+  cb.should_stop = limit.should_stop();
   const InterruptGuard interrupt;
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
   study::ResumeOptions again;
@@ -108,7 +103,7 @@ void run_table(TableCmd& c) {
     throw Interrupted{interrupt.signal()};
   }
   if (summary.stopped) {
-    fmt::print("stopped after {:.1f} min (--minutes {}); rerun the same command to go on\n", elapsed_min(),
+    fmt::print("stopped after {:.1f} min (--minutes {}); rerun the same command to go on\n", limit.elapsed(),
                c.minutes);
   } else {
     fmt::print("table complete: {} configurations; fhist export --journal {} --table epochs -o table.csv\n",

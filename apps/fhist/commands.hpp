@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -46,6 +47,21 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e);
 std::string error_prefix(const CLI::App& app);
 // The first argument names no command: the error, with the nearest command, or "" when the command line is fine.
 std::string unknown_command(const CLI::App& app, int argc, char** argv);
+
+// --minutes M of search and table: no new job after M minutes of this run, but always a first one, so every rerun
+// makes progress. `elapsed()` is in minutes since construction.
+class MinutesLimit {
+ public:
+  explicit MinutesLimit(double minutes);
+  double elapsed() const;
+  // For study::Callbacks::should_stop (none when the limit is 0); the limit must outlive the run.
+  std::function<bool()> should_stop();
+
+ private:
+  double minutes_;
+  std::chrono::steady_clock::time_point start_;
+  int asked_ = 0;
+};
 
 // Ctrl-C / SIGTERM while a search or table runs: the handlers only set a flag that the run polls at every step; a
 // second signal exits at once. Restores the previous handlers when destroyed.

@@ -33,6 +33,17 @@ void on_signal(int sig) {
 
 }  // namespace
 
+MinutesLimit::MinutesLimit(double minutes) : minutes_(minutes), start_(std::chrono::steady_clock::now()) {}
+
+double MinutesLimit::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() / 60.0;
+}
+
+std::function<bool()> MinutesLimit::should_stop() {
+  if (minutes_ <= 0) return {};
+  return [this] { return asked_++ > 0 && elapsed() >= minutes_; };
+}
+
 InterruptGuard::InterruptGuard() {
   g_signal = 0;
   previous_int_ = std::signal(SIGINT, on_signal);
