@@ -3,10 +3,13 @@
 
 Usage: results-md.py RANK.json REPLAY.json
        results-md.py --summary NAME RANK.json REPLAY.json [NAME RANK.json REPLAY.json ...]
+       results-md.py --baselines NAME SUMMARY.json [NAME SUMMARY.json ...]
 Prints: Kendall tau-b and Spearman per epoch for every estimator, top-1 regret and mean |estimate - test| per epoch,
 and the replay table (algorithm x estimator: final test accuracy of the returned configuration, mean +- sd over
 seeds, regret against the table's best, how often the best was found, epochs spent). --summary: one row per
 estimator, per table its mean Kendall tau-b over epochs 1..T-1 and its mean regret with SH, ASHA, HyperBand, BOHB.
+--baselines: from `fhist replay --rounds R --bootstrap B --summary FILE`, one row per (algorithm, score), per table
+the mean anytime regret at 1x, 3x and 9x HyperBand's round of epochs with its 95% bootstrap interval (rows and seeds).
 """
 import json
 import math
@@ -105,7 +108,37 @@ def summary(triples):
     return "\n".join(out)
 
 
+def baselines(pairs):
+    tables = [(name, json.load(open(path))) for name, path in pairs]
+    marks = (1, 3, 9)
+    head = "| search |" + "".join(f" {name} @{k}x |" for name, _ in tables for k in marks)
+    out = [head, "|---|" + "---:|" * (len(tables) * len(marks))]
+    order = []
+    for _, t in tables:
+        for c in t["cells"]:
+            if (c["algo"], c["estimator"]) not in order:
+                order.append((c["algo"], c["estimator"]))
+    for algo, est in order:
+        line = f"| {algo} + `{est}` |"
+        for _, t in tables:
+            cell = next((c for c in t["cells"] if c["algo"] == algo and c["estimator"] == est), None)
+            for k in marks:
+                a = cell["anytime"][k - 1] if cell and len(cell["anytime"]) >= k else None
+                if a is None or a["mean"] is None:
+                    line += " - |"
+                else:
+                    line += f" {100 * a['mean']:.2f} [{fmt(a['low'], 100, 2)}, {fmt(a['high'], 100, 2)}] |"
+        out.append(line)
+    notes = "; ".join(f"{name}: {t['rows']} rows, round {t['round_epochs']} epochs, {t['seeds']} seeds x "
+                      f"{t['bootstrap']} resamples" for name, t in tables)
+    return "\n".join(out) + f"\n\n(Mean regret in points of test accuracy; [95% interval]. {notes}.)"
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--baselines":
+        args = sys.argv[2:]
+        print(baselines([tuple(args[i:i + 2]) for i in range(0, len(args), 2)]))
+        sys.exit(0)
     if sys.argv[1] == "--summary":
         args = sys.argv[2:]
         print(summary([tuple(args[i:i + 3]) for i in range(0, len(args), 3)]))

@@ -32,10 +32,15 @@ void add_budget_flags(CLI::App& sub, sched::SchedulerOptions& s) {
       ->check(at_least(1))
       ->capture_default_str();
   sub.add_option("--eta", s.eta, "budget multiplier and keep-1/eta factor")->check(at_least(2))->capture_default_str();
-  sub.add_option("--n-configs", s.n_configs, "random/sh/asha: configurations (0 = as HyperBand's largest bracket)")
+  sub.add_option("--n-configs", s.n_configs,
+                 "random/sh/asha: configurations (0 = as HyperBand's largest bracket); top-k: configurations at "
+                 "--min-budget (0 = as many as one HyperBand round's epochs allow)")
       ->check(at_least(0))
       ->capture_default_str();
-  sub.add_option("--iterations", s.iterations, "hyperband/bohb: rounds of all brackets")
+  sub.add_option("--iterations", s.iterations, "hyperband/bohb/top-k: rounds of the whole plan")
+      ->check(at_least(1))
+      ->capture_default_str();
+  sub.add_option("--top-k", s.top_k, "top-k: configurations trained on to --max-budget after --min-budget")
       ->check(at_least(1))
       ->capture_default_str();
 }
@@ -162,7 +167,7 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
 // --objective command: the script trains, so fhist's training flags would be ignored without a word: refused.
 void check_command_flags(const SearchCmd& c) {
   static const std::vector<std::string> apply = {"space", "seed", "algo", "estimator", "min-budget", "max-budget",
-                                                 "eta", "n-configs", "iterations", "objective", "command",
+                                                 "eta", "n-configs", "iterations", "top-k", "objective", "command",
                                                  "job-timeout", "keep-checkpoints", "journal", "resume", "workers",
                                                  "executor", "device", "threads", "minutes", "json", "output"};
   std::vector<std::string> ignored;
@@ -309,8 +314,8 @@ void register_search(CLI::App& app) {
   {
     auto c = std::make_shared<PlanCmd>();
     auto* sub = app.add_subcommand("plan", "print the brackets and rungs a search would run, before running it");
-    sub->add_option("--algo", c->algo, "random | sh | hyperband | bohb | asha")
-        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
+    sub->add_option("--algo", c->algo, "random | sh | hyperband | bohb | asha | top-k (the one-epoch top-K baseline)")
+        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha", "top-k"}))
         ->capture_default_str();
     add_budget_flags(*sub, c->s);
     add_json_output_flags(*sub, c->out, "the brackets and rungs");
@@ -320,8 +325,8 @@ void register_search(CLI::App& app) {
     auto c = std::make_shared<SearchCmd>();
     auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
     add_study_flags(*sub, c->o, c->data);
-    sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha")
-        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha"}))
+    sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha | top-k (the one-epoch top-K baseline)")
+        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha", "top-k"}))
         ->capture_default_str();
     sub->add_option("--estimator", c->o.estimator,
                     fmt::format("the score trials are ranked by: {} (tse-e:E, tse-ema:MU, acc-tse:LAMBDA); every one is recorded",

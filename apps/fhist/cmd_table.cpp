@@ -120,7 +120,9 @@ struct ReplayCmd {
   int seeds = 100;
   std::uint64_t first_seed = 0;
   sched::SchedulerOptions s;
-  std::string output;
+  int rounds = 1;
+  int bootstrap = 0;
+  std::string output, summary;
   bool json = false;
 };
 
@@ -137,6 +139,14 @@ std::vector<std::string> split_list(const std::vector<std::string>& items) {
     }
   }
   return out;
+}
+
+nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+double mean_or_zero(const std::vector<double>& v) {
+  double sum = 0;
+  for (const double x : v) sum += x;
+  return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
 }
 
 void run_replay(const ReplayCmd& c) {
@@ -164,52 +174,112 @@ void run_replay(const ReplayCmd& c) {
   study::StudyOptions base = table.options();
   base.sched = c.s;
   if (base.sched.max_budget == 0) base.sched.max_budget = table.epochs();
-  for (const auto& a : algos) {
-    base.algo = a;
-    base.validate();
-  }
   for (const auto& e : estimators) {
     base.estimator = e;
     base.validate();
   }
   std::vector<std::uint64_t> seeds;
   for (int i = 0; i < c.seeds; ++i) seeds.push_back(c.first_seed + static_cast<std::uint64_t>(i));
+  study::ReplayOptions replay;
+  replay.rounds = c.rounds;
+  for (const auto& a : algos) study::matched_options(base, a, c.rounds).validate();
   const auto t0 = std::chrono::steady_clock::now();
-  const auto runs = study::replay_table(table, base, algos, estimators, seeds);
+  const auto runs = study::replay_table(table, base, algos, estimators, seeds, replay);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json rows = nlohmann::json::array();
+  const std::int64_t round = study::hyperband_round_epochs(base.sched);
+  nlohmann::json marks = nlohmann::json::array();
+  for (int k = 1; k <= c.rounds; ++k) marks.push_back(k * round);
   for (const auto& r : runs) {
+    nlohmann::json anytime = nlohmann::json::array();
+    for (const double a : r.anytime) anytime.push_back(finite(a));
     rows.push_back({{"algo", r.algo}, {"estimator", r.estimator}, {"seed", r.seed}, {"trial", r.trial},
                     {"table_trial", r.table_trial}, {"budget_epochs", r.budget_epochs},
-                    {"test_acc", std::isfinite(r.test_acc) ? nlohmann::json(r.test_acc) : nlohmann::json(nullptr)},
-                    {"regret", std::isfinite(r.regret) ? nlohmann::json(r.regret) : nlohmann::json(nullptr)},
+                    {"test_acc", finite(r.test_acc)}, {"regret", finite(r.regret)},
+                    {"drawn_regret", finite(r.drawn_regret)}, {"anytime_regret", anytime},
+                    {"anytime_epochs", marks},
                     {"epochs", r.epochs}, {"seconds", r.seconds}});
   }
   if (!c.output.empty()) {
     write_file_atomically(c.output, [&](std::ostream& out) { out << rows.dump(1) << "\n"; });
   }
+  std::vector<study::BootstrapCell> cells;
+  if (c.bootstrap > 0) {
+    fmt::print(stderr, "replay: bootstrap, {} resamples of the {} rows x {} searches...\n", c.bootstrap,
+               table.rows().size(), runs.size());
+    cells = study::bootstrap_replay(table, base, algos, estimators, seeds, replay, c.bootstrap, c.first_seed);
+  }
+  if (!c.summary.empty()) {
+    nlohmann::json out = {{"table", c.table}, {"rows", table.rows().size()}, {"epochs", table.epochs()},
+                          {"best_test", table.best_test()}, {"round_epochs", round}, {"rounds", c.rounds},
+                          {"seeds", c.seeds}, {"first_seed", c.first_seed}, {"bootstrap", c.bootstrap},
+                          {"top_k", base.sched.top_k}, {"cells", nlohmann::json::array()}};
+    for (const auto& cell : cells) {
+      nlohmann::json any = nlohmann::json::array();
+      for (std::size_t k = 0; k < cell.anytime_mean.size(); ++k) {
+        any.push_back({{"epochs", static_cast<std::int64_t>(k + 1) * round},
+                       {"mean", finite(cell.anytime_mean[k])},
+                       {"low", finite(cell.anytime_low[k])},
+                       {"high", finite(cell.anytime_high[k])}});
+      }
+      out["cells"].push_back({{"algo", cell.algo}, {"estimator", cell.estimator}, {"mean", finite(cell.mean)},
+                              {"low", finite(cell.low)}, {"high", finite(cell.high)},
+                              {"anytime", any}});
+    }
+    write_file_atomically(c.summary, [&](std::ostream& o) { o << out.dump(1) << "\n"; });
+  }
   if (c.json) {
     fmt::print("{}\n", rows.dump(1));
     return;
   }
-  fmt::print("replay over {} ({} configurations x {} epochs; best test accuracy {:.2f}%): {} searches in {:.1f} s\n",
-             c.table, table.rows().size(), table.epochs(), 100.0 * table.best_test(), runs.size(), secs);
-  fmt::print("{:<10} {:<10} {:>16} {:>14} {:>10} {:>8}\n", "algo", "estimator", "test acc (mean+-sd)", "regret (pt)",
-             "best found", "epochs");
+  fmt::print("replay over {} ({} configurations x {} epochs; best test accuracy {:.2f}%): {} searches in {:.1f} s; "
+             "random and top-k matched to {} HyperBand round(s) of {} epochs\n",
+             c.table, table.rows().size(), table.epochs(), 100.0 * table.best_test(), runs.size(), secs, c.rounds,
+             round);
+  fmt::print("{:<10} {:<10} {:>16} {:>12} {:>12} {:>10} {:>8}", "algo", "estimator", "test acc (mean+-sd)",
+             "regret (pt)", "of drawn", "best found", "epochs");
+  for (int k = 1; k <= c.rounds; k = k < 3 ? 3 : k * 3) fmt::print(" {:>9}", fmt::format("@{}ep", k * round));
+  fmt::print("\n");
   for (std::size_t i = 0; i < runs.size(); i += seeds.size()) {
-    double sum = 0, sq = 0, reg = 0, hits = 0, ep = 0, n = 0;
+    std::vector<double> test, regret, drawn, hits, epochs;
     for (std::size_t k = i; k < i + seeds.size(); ++k) {
       if (!std::isfinite(runs[k].test_acc)) continue;
-      sum += runs[k].test_acc;
-      sq += runs[k].test_acc * runs[k].test_acc;
-      reg += runs[k].regret;
-      hits += runs[k].regret <= 0 ? 1 : 0;
-      ep += static_cast<double>(runs[k].epochs);
-      n += 1;
+      test.push_back(runs[k].test_acc);
+      regret.push_back(runs[k].regret);
+      drawn.push_back(runs[k].drawn_regret);
+      hits.push_back(runs[k].regret <= 0 ? 1.0 : 0.0);
+      epochs.push_back(static_cast<double>(runs[k].epochs));
     }
-    const double mean = n > 0 ? sum / n : 0, sd = n > 1 ? std::sqrt(std::max(0.0, (sq - n * mean * mean) / (n - 1))) : 0;
-    fmt::print("{:<10} {:<10} {:>9.2f} +- {:<4.2f} {:>14.2f} {:>9.0f}% {:>8.0f}\n", runs[i].algo, runs[i].estimator,
-               100 * mean, 100 * sd, n > 0 ? 100 * reg / n : 0.0, n > 0 ? 100 * hits / n : 0.0, n > 0 ? ep / n : 0.0);
+    const double mean = mean_or_zero(test);
+    double sq = 0;
+    for (const double t : test) sq += (t - mean) * (t - mean);
+    const double sd = test.size() > 1 ? std::sqrt(sq / static_cast<double>(test.size() - 1)) : 0;
+    fmt::print("{:<10} {:<10} {:>9.2f} +- {:<4.2f} {:>12.2f} {:>12.2f} {:>9.0f}% {:>8.0f}", runs[i].algo,
+               runs[i].estimator, 100 * mean, 100 * sd, 100 * mean_or_zero(regret), 100 * mean_or_zero(drawn),
+               100 * mean_or_zero(hits), mean_or_zero(epochs));
+    for (int k = 1; k <= c.rounds; k = k < 3 ? 3 : k * 3) {
+      std::vector<double> at;
+      for (std::size_t s = i; s < i + seeds.size(); ++s) {
+        const double a = runs[s].anytime[static_cast<std::size_t>(k - 1)];
+        if (std::isfinite(a)) at.push_back(a);
+      }
+      fmt::print(" {:>9.2f}", 100 * mean_or_zero(at));
+    }
+    fmt::print("\n");
+  }
+  if (!cells.empty()) {
+    fmt::print("mean regret (pt) with 95% intervals over {} bootstrap resamples of the table's rows x the {} seeds:\n",
+               c.bootstrap, c.seeds);
+    for (const auto& cell : cells) {
+      fmt::print("{:<10} {:<10} {:>6.2f} [{:.2f}, {:.2f}]", cell.algo, cell.estimator, 100 * cell.mean,
+                 100 * cell.low, 100 * cell.high);
+      for (int k = 1; k <= c.rounds; k = k < 3 ? 3 : k * 3) {
+        const auto m = static_cast<std::size_t>(k - 1);
+        fmt::print("   @{}ep {:.2f} [{:.2f}, {:.2f}]", k * round, 100 * cell.anytime_mean[m],
+                   100 * cell.anytime_low[m], 100 * cell.anytime_high[m]);
+      }
+      fmt::print("\n");
+    }
   }
 }
 
@@ -220,8 +290,6 @@ struct RankCmd {
   std::string output;
   bool json = false;
 };
-
-nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 void run_rank(const RankCmd& c) {
   const auto table = study::BenchmarkTable::load(c.table);
@@ -293,7 +361,9 @@ void register_table(CLI::App& app) {
         "replay", "run whole searches against a table instead of training (real schedulers, samplers and journal; "
                   "candidates are the table's configurations); many seeds in seconds");
     sub->add_option("--table", c->table, "a table built by fhist table")->required();
-    sub->add_option("--algo", c->algos, "algorithms, comma-separated: random, sh, hyperband, bohb, asha")
+    sub->add_option("--algo", c->algos,
+                    "algorithms, comma-separated: random, sh, hyperband, bohb, asha, top-k (random and top-k are "
+                    "compute-matched to --rounds HyperBand rounds)")
         ->delimiter(',')
         ->capture_default_str();
     sub->add_option("--estimator", c->estimators, "estimators, comma-separated, or all")
@@ -308,8 +378,21 @@ void register_table(CLI::App& app) {
     sub->add_option("--eta", c->s.eta, "budget multiplier and keep-1/eta factor")->capture_default_str();
     sub->add_option("--n-configs", c->s.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
         ->capture_default_str();
-    sub->add_option("--iterations", c->s.iterations, "hyperband/bohb: rounds of all brackets")->capture_default_str();
+    sub->add_option("--rounds", c->rounds,
+                    "HyperBand rounds each search may spend: hyperband/bohb iterations; random and top-k matched to "
+                    "them; anytime regret at every round's epochs")
+        ->check(at_least(1))
+        ->capture_default_str();
+    sub->add_option("--top-k", c->s.top_k, "top-k: configurations trained on to the full budget")
+        ->check(at_least(1))
+        ->capture_default_str();
+    sub->add_option("--bootstrap", c->bootstrap,
+                    "resamples of the table's rows for 95% intervals that include the table's noise (0 = none)")
+        ->check(at_least(0))
+        ->capture_default_str();
     sub->add_option("-o,--output", c->output, "write every run as JSON to this file")->check(output_path());
+    sub->add_option("--summary", c->summary, "write each (algo, estimator)'s mean regrets and intervals as JSON")
+        ->check(output_path());
     sub->add_flag("--json", c->json, "print every run as JSON instead of the summary");
     sub->callback([c]() { run_replay(*c); });
   }

@@ -15,6 +15,7 @@ enum class Stream : std::uint64_t {
   kSample = 6,  // a search's configuration for trial i
   kTrial = 7,   // a search's training seed for trial i
   kModel = 8,   // randomness inside a model's forward pass in epoch i (DARTS' drop path)
+  kBootstrap = 9,  // replay's bootstrap replicate i (which table rows it resamples)
 };
 
 inline std::uint64_t splitmix64(std::uint64_t x) {

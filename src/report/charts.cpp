@@ -219,6 +219,29 @@ json replay_chart(const json& data) {
                spec);
 }
 
+// Anytime regret: each search's incumbent had it stopped after 1, 2, ... HyperBand rounds of epochs, so searches
+// and the compute-matched baselines compare at equal cost.
+json anytime_chart(const json& data) {
+  const auto& points = data["anytime"];
+  if (!points.is_array() || points.empty()) return nullptr;
+  auto spec = base_spec("Anytime regret against epochs spent");
+  spec["data"] = {{"values", points}};
+  spec["transform"] = json::array({{{"calculate", "100 * datum.regret"}, {"as", "regret_pt"}}});
+  spec["mark"] = {{"type", "line"}, {"point", true}};
+  spec["encoding"] = {
+      {"x", {{"field", "epochs"}, {"type", "quantitative"}, {"title", "epochs spent (all trials)"}}},
+      {"y", {{"aggregate", "mean"}, {"field", "regret_pt"}, {"title", "mean regret (pt test acc)"}}},
+      {"color", {{"field", "search"}, {"type", "nominal"}, {"title", "algorithm + score"}}},
+      {"tooltip", json::array({{{"field", "search"}},
+                               {{"field", "epochs"}},
+                               {{"aggregate", "mean"}, {"field", "regret_pt"}, {"format", ".2f"}}})}};
+  return chart("anytime", "Anytime regret: the incumbent after each HyperBand round's worth of epochs",
+               fmt::format("Mean over the replayed seeds; random search and top-k are compute-matched to HyperBand "
+                           "({} points).",
+                           points.size()),
+               spec);
+}
+
 }  // namespace
 
 json page_charts(const json& data) {
@@ -243,6 +266,7 @@ json page_charts(const json& data) {
   add(bracket_chart(data));
   add(incumbent_chart(data));
   add(replay_chart(data));
+  add(anytime_chart(data));
   return charts;
 }
 

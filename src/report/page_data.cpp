@@ -68,6 +68,32 @@ json read_replays(const std::vector<std::string>& files) {
   return runs;
 }
 
+// Anytime regret (fhist replay writes it per run): one point per run and mark, for the regret-vs-epochs chart.
+json read_anytime(const std::vector<std::string>& files) {
+  json points = json::array();
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    const json j = space::parse_user_json({std::istreambuf_iterator<char>(in), {}}, "--replay " + file);
+    for (const auto& r : j) {
+      if (!r.contains("anytime_regret") || !r.contains("anytime_epochs")) continue;
+      const auto& regret = r["anytime_regret"];
+      const auto& epochs = r["anytime_epochs"];
+      if (!regret.is_array() || !epochs.is_array() || regret.size() != epochs.size()) {
+        throw InputError(fmt::format("--replay {}: anytime_regret and anytime_epochs must be arrays of one length",
+                                     file));
+      }
+      for (std::size_t k = 0; k < regret.size(); ++k) {
+        if (!regret[k].is_number()) continue;
+        points.push_back({{"search", fmt::format("{} + {}", r.at("algo").get<std::string>(),
+                                                 r.at("estimator").get<std::string>())},
+                          {"epochs", epochs[k]},
+                          {"regret", regret[k]}});
+      }
+    }
+  }
+  return points;
+}
+
 }  // namespace
 
 json page_data(const HtmlOptions& opt) {
@@ -256,7 +282,7 @@ json page_data(const HtmlOptions& opt) {
           {"ranks", {{"target", jr.target}, {"trials", jr.trials}, {"max_budget", jr.max_budget}, {"rows", ranks}}},
           {"top", top},
           {"running", running},
-          {"replay", read_replays(opt.replays)}};
+          {"replay", read_replays(opt.replays)}, {"anytime", read_anytime(opt.replays)}};
 }
 
 }  // namespace fhist::report

@@ -75,6 +75,21 @@ BracketPlan successive_halving_plan(std::int64_t n_configs, std::int64_t min_bud
   return bracket;
 }
 
+BracketPlan top_k_plan(const SchedulerOptions& o) {
+  validate_budgets(o.min_budget, o.max_budget, o.eta);
+  if (o.top_k < 1) throw InputError(fmt::format("--top-k must be >= 1 (got {})", o.top_k));
+  if (o.n_configs < 0) throw InputError(fmt::format("--n-configs must be >= 0 (got {})", o.n_configs));
+  const std::int64_t k = o.top_k;
+  std::int64_t n = o.n_configs;
+  if (n == 0) {
+    const std::int64_t round = total_epochs(hyperband_plan(o.min_budget, o.max_budget, o.eta));
+    n = std::max(k, (round - k * (o.max_budget - o.min_budget)) / o.min_budget);
+  }
+  BracketPlan bracket{0, {{n, o.min_budget}}};
+  if (o.max_budget > o.min_budget) bracket.rungs.push_back({std::min(k, n), o.max_budget});
+  return bracket;
+}
+
 std::int64_t total_epochs(const std::vector<BracketPlan>& plan) {
   std::int64_t total = 0;
   for (const BracketPlan& bracket : plan) {

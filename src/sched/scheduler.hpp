@@ -69,16 +69,23 @@ struct SchedulerOptions {
   std::int64_t max_budget = 27;
   int eta = 3;
   std::int64_t n_configs = 0;   // random search / SH / ASHA: trials to start (0 = as HyperBand's largest bracket)
-  int iterations = 1;           // HyperBand: times to run the whole set of brackets
+  int iterations = 1;           // HyperBand, top-k: times to run the whole plan
+  int top_k = 3;                // top-k: trials trained on to max_budget after min_budget
 };
 
-// The brackets `algo` runs (random, sh, hyperband, bohb, asha; ASHA as its synchronous equivalent): what `fhist plan`
+// The one-epoch top-K baseline (Egele et al. 2023, "Is one epoch all you need for multi-fidelity HPO?"): n
+// configurations trained for min_budget epochs, the best top_k of them trained on to max_budget. n = n_configs, or
+// (0) as many as one HyperBand round's epochs allow: n * min + top_k * (max - min) = the round's epochs, at least
+// top_k. Throws InputError for top_k < 1.
+BracketPlan top_k_plan(const SchedulerOptions& options);
+
+// The brackets `algo` runs (random, sh, hyperband, bohb, asha, top-k; ASHA as its synchronous equivalent): what `fhist plan`
 // prints and the totals search progress counts against. Validates the options as make_scheduler does.
 std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options);
 std::int64_t total_jobs(const std::vector<BracketPlan>& plan);       // one job per rung entry
 std::int64_t total_configs(const std::vector<BracketPlan>& plan);    // configurations started
 
-// "random" (n_configs trials at max_budget), "sh", "hyperband", "asha". Throws InputError otherwise.
+// "random" (n_configs trials at max_budget), "sh", "hyperband", "asha", "top-k". Throws InputError otherwise.
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOptions& options, NewTrial new_trial);
 std::vector<std::string> scheduler_names();
 

@@ -1,4 +1,4 @@
-// Schedulers: random search, synchronous successive halving, HyperBand, ASHA.
+// Schedulers: random search, synchronous successive halving, HyperBand, ASHA, the one-epoch top-K baseline.
 // None of them draws random numbers and all containers are ordered, so the same sequence of next_job/on_result
 // calls always yields the same jobs: a search resumes by replaying its journal.
 #include <fmt/format.h>
@@ -257,10 +257,10 @@ class Asha final : public Scheduler {
 
 }  // namespace
 
-std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha"}; }
+std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha", "top-k"}; }
 
 std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options) {
-  static const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
+  static const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha", "top-k"};
   if (std::find(algos.begin(), algos.end(), algo) == algos.end())
     throw InputError(fmt::format("--algo: unknown algorithm '{}' (known: {})", algo, fmt::join(algos, ", ")));
   validate_budgets(options.min_budget, options.max_budget, options.eta);
@@ -270,6 +270,7 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
   const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
   const std::int64_t n = options.n_configs > 0 ? options.n_configs : hb.front().rungs.front().configs;
   if (algo == "random") return {BracketPlan{0, {{n, options.max_budget}}}};
+  if (algo == "top-k") return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations), top_k_plan(options));
   if (algo == "hyperband" || algo == "bohb") {
     std::vector<BracketPlan> plans;
     for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
@@ -302,7 +303,8 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Schedul
     const auto& rung = plans.front().rungs.front();
     return std::make_unique<RandomSearch>(rung.configs, rung.budget_epochs, std::move(new_trial));
   }
-  if (name == "hyperband" || name == "sh") return std::make_unique<BracketSequence>(name, plans, std::move(new_trial));
+  if (name == "hyperband" || name == "sh" || name == "top-k")
+    return std::make_unique<BracketSequence>(name, plans, std::move(new_trial));
   // ASHA promotes through the same rung budgets, asynchronously.
   return std::make_unique<Asha>(plans.front().rungs.front().configs,
                                 rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,

@@ -18,6 +18,9 @@ class Sampler {
   // A finished evaluation: `score` (higher is better, -inf for failed) of `config` at `budget_epochs`.
   virtual void observe(const space::Config& config, std::int64_t budget_epochs, double score) {}
   virtual std::string name() const = 0;
+  // Whether the last sample() was a uniform draw of the space (not a model's proposal): on a table, a uniform draw
+  // becomes a uniform draw of the table's rows, so every row is equally likely whatever the space's geometry.
+  virtual bool last_pick_uniform() const { return true; }
 };
 
 // Uniform sampling of the space.
@@ -66,6 +69,7 @@ class KdeSampler : public Sampler {
   std::optional<KdeModel> model() const;
   // Whether the last sample() came from the model (HpBandSter's "model_based_pick"), not a uniform draw.
   bool last_pick_model_based() const;
+  bool last_pick_uniform() const override { return !last_pick_model_based(); }
 
  private:
   struct Impl;

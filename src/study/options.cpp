@@ -63,7 +63,7 @@ void StudyOptions::validate() const {
   if (std::find(executors.begin(), executors.end(), executor) == executors.end()) {
     throw InputError(fmt::format("--executor '{}': expected one of {}", executor, fmt::join(executors, ", ")));
   }
-  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha"};
+  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha", "top-k"};
   if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
     throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));
   }
@@ -99,6 +99,7 @@ nlohmann::json StudyOptions::to_json() const {
           {"estimator", estimator}, {"min_budget", sched.min_budget},
           {"max_budget", sched.max_budget}, {"eta", sched.eta},
           {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
+          {"top_k", sched.top_k},
           {"window", window},       {"seed", seed},
           {"keep_checkpoints", keep_checkpoints}, {"device", device},
           {"bf16", bf16},           {"channels_last", channels_last},
@@ -130,6 +131,7 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.sched.eta = j.at("eta").get<int>();
     o.sched.n_configs = j.at("n_configs").get<std::int64_t>();
     o.sched.iterations = j.at("iterations").get<int>();
+    o.sched.top_k = j.value("top_k", 3);  // journals written before top-k existed
     o.window = j.at("window").get<int>();
     o.seed = j.at("seed").get<std::uint64_t>();
     o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();

@@ -95,7 +95,13 @@ sched::TrialId SearchState::new_trial(int bracket) {
     // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
     space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
     config = sampler_->sample(rng);
-    if (table_) config = table_->rows()[table_->nearest(config, &table_used_)].config;
+    if (table_) {
+      // A uniform draw of the space becomes a uniform draw of the unused rows (snapping it to the nearest row would
+      // favour rows with empty space around them); a model's proposal snaps to the nearest unused row, ties at random.
+      const auto row =
+          sampler_->last_pick_uniform() ? table_->draw(rng, table_used_) : table_->nearest(config, &table_used_, &rng);
+      config = table_->rows()[row].config;
+    }
     store::TrialRow row;
     row.trial = id;
     row.bracket = bracket;
@@ -104,8 +110,10 @@ sched::TrialId SearchState::new_trial(int bracket) {
   }
   configs_[id] = config;
   if (table_) {
-    // A recorded or just-snapped configuration is a row itself: nearest is exact.
-    table_used_.at(table_->nearest(config)) = true;
+    // The configuration is a row's (just drawn, or recorded by the journal): the first unused row holding it.
+    const auto row = table_->row_of(config, table_used_);
+    table_used_.at(row) = true;
+    summary_.table_rows.push_back(static_cast<std::int64_t>(row));
   }
   return id;
 }

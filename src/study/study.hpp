@@ -107,6 +107,7 @@ struct StudySummary {
   // jobs. busy / wall is the worker's utilisation: below 1 where it waited for a rung's stragglers or a result.
   double wall_seconds = 0.0;
   std::vector<double> worker_busy_seconds;
+  std::vector<std::int64_t> table_rows;  // a search on a table: the row each trial drew, by trial id
 };
 
 // Whether `r` becomes the incumbent over `best`: the best finite score among results at the largest budget any trial

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
+#include <random>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "score/rank.hpp"
@@ -48,11 +51,11 @@ BenchmarkTable BenchmarkTable::load(const std::string& journal) {
   return t;
 }
 
-std::size_t BenchmarkTable::nearest(const space::Config& c, const std::vector<bool>* used) const {
+std::size_t BenchmarkTable::nearest(const space::Config& c, const std::vector<bool>* used, space::Rng* rng) const {
   const auto x = space_.encode(c);
   const bool skip = used && used->size() == encoded_.size() &&
                     std::any_of(used->begin(), used->end(), [](bool u) { return !u; });
-  std::size_t best = 0;
+  std::vector<std::size_t> best;  // the rows at the smallest distance so far
   double best_d = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < encoded_.size(); ++i) {
     if (skip && (*used)[i]) continue;
@@ -61,12 +64,55 @@ std::size_t BenchmarkTable::nearest(const space::Config& c, const std::vector<bo
       const double diff = x[k] - encoded_[i][k];
       d += space_.params()[k].kind == space::ParamKind::kCategorical ? (diff != 0 ? 1.0 : 0.0) : diff * diff;
     }
-    if (d < best_d) {
+    // Equal within rounding: sums of the same terms in another order differ in the last bits.
+    const double tolerance = best.empty() ? 0.0 : 1e-12 * std::max(1.0, best_d);
+    if (best.empty() || d < best_d - tolerance) {
       best_d = d;
-      best = i;
+      best.assign(1, i);
+    } else if (d <= best_d + tolerance) {
+      best.push_back(i);
     }
   }
-  return best;
+  if (best.size() == 1 || rng == nullptr) return best.front();
+  std::uniform_int_distribution<std::size_t> pick(0, best.size() - 1);
+  return best[pick(*rng)];
+}
+
+std::size_t BenchmarkTable::draw(space::Rng& rng, const std::vector<bool>& used) const {
+  std::vector<std::size_t> open;
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    if (i >= used.size() || !used[i]) open.push_back(i);
+  }
+  if (open.empty()) {
+    std::uniform_int_distribution<std::size_t> pick(0, rows_.size() - 1);
+    return pick(rng);
+  }
+  std::uniform_int_distribution<std::size_t> pick(0, open.size() - 1);
+  return open[pick(rng)];
+}
+
+std::size_t BenchmarkTable::row_of(const space::Config& c, const std::vector<bool>& used) const {
+  const auto x = space_.encode(c);
+  std::optional<std::size_t> first;
+  for (std::size_t i = 0; i < encoded_.size(); ++i) {
+    if (encoded_[i] != x) continue;
+    if (i >= used.size() || !used[i]) return i;
+    if (!first) first = i;
+  }
+  if (!first) throw Error(fmt::format("{}: no row holds the configuration {}", path_, c.to_json().dump()));
+  return *first;
+}
+
+BenchmarkTable BenchmarkTable::resample(const std::vector<std::size_t>& rows) const {
+  BenchmarkTable t;
+  t.path_ = path_;
+  t.options_ = options_;
+  t.space_ = space_;
+  for (const auto i : rows) {
+    t.rows_.push_back(rows_.at(i));
+    t.encoded_.push_back(encoded_.at(i));
+  }
+  return t;
 }
 
 score::TrialHistory BenchmarkTable::history(std::size_t row, std::int64_t epochs) const {
@@ -95,51 +141,6 @@ double BenchmarkTable::best_test() const {
     if (std::isfinite(r.test_acc)) best = std::max(best, r.test_acc);
   }
   return best;
-}
-
-}  // namespace fhist::study
-
-namespace fhist::study {
-
-std::vector<ReplayRun> replay_table(const BenchmarkTable& table, const StudyOptions& base,
-                                    const std::vector<std::string>& algos, const std::vector<std::string>& estimators,
-                                    const std::vector<std::uint64_t>& seeds) {
-  // One shared copy of the table for every run (aliasing: no ownership, the caller's table outlives the runs).
-  const std::shared_ptr<const BenchmarkTable> shared(&table, [](const BenchmarkTable*) {});
-  const double best = table.best_test();
-  std::vector<ReplayRun> out;
-  for (const auto& algo : algos) {
-    for (const auto& estimator : estimators) {
-      for (const auto seed : seeds) {
-        auto o = base;
-        o.algo = algo;
-        o.estimator = estimator;
-        o.seed = seed;
-        o.workers = 1;
-        o.device = "cpu";
-        const auto s = run_table_search(o, shared);
-        ReplayRun r;
-        r.algo = algo;
-        r.estimator = estimator;
-        r.seed = seed;
-        r.epochs = s.epochs_trained;
-        r.seconds = s.seconds;
-        if (s.best) {
-          const auto& row = table.rows()[table.nearest(s.best_config)];
-          r.trial = s.best->trial;
-          r.table_trial = row.trial;
-          r.budget_epochs = s.best->budget_epochs;
-          r.test_acc = row.test_acc;
-          r.regret = best - row.test_acc;
-        } else {
-          r.test_acc = std::numeric_limits<double>::quiet_NaN();
-          r.regret = std::numeric_limits<double>::quiet_NaN();
-        }
-        out.push_back(r);
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace fhist::study

@@ -35,10 +35,21 @@ class BenchmarkTable {
   std::int64_t epochs() const { return options_.sched.max_budget; }
   const std::string& path() const { return path_; }
   // The row whose configuration is nearest to `c` (parameters on the unit scale of SearchSpace::encode, log where
-  // the parameter is; a categorical mismatch counts 1); the lowest index among equals. Rows marked in `used` are
-  // skipped while any is left, so a search draws the table's configurations without replacement, as tabular NAS
-  // benchmarks are sampled (a search with more trials than rows reuses them).
-  std::size_t nearest(const space::Config& c, const std::vector<bool>* used = nullptr) const;
+  // the parameter is; a categorical mismatch counts 1). Rows marked in `used` are skipped while any is left, so a
+  // search draws the table's configurations without replacement, as tabular NAS benchmarks are sampled (a search with
+  // more trials than rows reuses them). Among equally near rows: a uniformly random one with `rng`, else the lowest
+  // index (lowest-index ties made some rows of a categorical space up to 5x likelier than others).
+  std::size_t nearest(const space::Config& c, const std::vector<bool>* used = nullptr,
+                      space::Rng* rng = nullptr) const;
+  // A row drawn uniformly among those not marked in `used` (among all rows once every one is used): what a uniform
+  // draw of the space becomes on a table, so that every row is equally likely, whatever the space's geometry.
+  std::size_t draw(space::Rng& rng, const std::vector<bool>& used) const;
+  // The row holding exactly `c` (a configuration a search drew from this table); the first of them not marked in
+  // `used` where rows repeat a configuration (a bootstrap resample does). Throws Error if no row holds it.
+  std::size_t row_of(const space::Config& c, const std::vector<bool>& used) const;
+  // The table made of rows `rows` of this one, repeats allowed: a bootstrap resample, to put the table's own noise
+  // (which configurations it happened to hold, and their measured accuracies) into a search's confidence interval.
+  BenchmarkTable resample(const std::vector<std::size_t>& rows) const;
   // The best test accuracy among the rows: the reference of every regret.
   double best_test() const;
   // Row `row`'s measurements through epoch `epochs` (fewer if the row has fewer), as estimators read them.
@@ -73,15 +84,51 @@ struct ReplayRun {
   std::int64_t budget_epochs = 0; // the budget the incumbent reached
   double test_acc = 0.0;          // the incumbent's final test accuracy (from the table)
   double regret = 0.0;            // the table's best test accuracy minus test_acc
+  // The best test accuracy among the rows this search drew, minus test_acc: what its ranking lost, apart from which
+  // configurations it happened to draw.
+  double drawn_regret = 0.0;
+  // Regret of the incumbent when the search had spent k x `anytime_epochs` epochs, k = 1..: the search's result
+  // had it been stopped there (NaN before its first result; its final regret once it has finished).
+  std::vector<double> anytime;
   std::int64_t epochs = 0;        // epochs the search spent
   double seconds = 0.0;           // training seconds those epochs took when the table was built
 };
 
+struct ReplayOptions {
+  // Rounds of HyperBand with `base`'s budgets that each search may spend: hyperband and bohb run this many
+  // iterations; random and top-k are compute-matched to it (random: enough full-budget trials to spend it; top-k:
+  // this many rounds, each with as many first-budget trials as one HyperBand round's epochs allow). sh and asha run
+  // their one bracket of base.sched.n_configs.
+  int rounds = 1;
+  // Anytime regret is recorded at every multiple of this many epochs up to rounds x it (0 = one HyperBand round's).
+  std::int64_t anytime_epochs = 0;
+};
+
 // Every (algo, estimator, seed) search over the table, in that nesting order, each with `base`'s budgets (eta,
-// min/max budget, n_configs, iterations). Deterministic: a run depends only on its (algo, estimator, seed).
+// min/max budget, n_configs, top_k). Deterministic: a run depends only on its (algo, estimator, seed).
 std::vector<ReplayRun> replay_table(const BenchmarkTable& table, const StudyOptions& base,
                                     const std::vector<std::string>& algos, const std::vector<std::string>& estimators,
-                                    const std::vector<std::uint64_t>& seeds);
+                                    const std::vector<std::uint64_t>& seeds, const ReplayOptions& replay = {});
+
+// The epochs of one HyperBand round with these budgets: what the baselines are matched to.
+std::int64_t hyperband_round_epochs(const sched::SchedulerOptions& s);
+
+// `base` as `algo` runs it in a replay compute-matched to `rounds` HyperBand rounds (see ReplayOptions).
+StudyOptions matched_options(const StudyOptions& base, const std::string& algo, int rounds);
+
+// Mean regret of each (algo, estimator) with a 95% interval that includes the table's own noise: `replicates`
+// bootstrap resamples of the rows (seeded by `seed`), each searched with `seeds`; the interval is the 2.5 and 97.5
+// percentiles of the replicates' mean regrets.
+struct BootstrapCell {
+  std::string algo, estimator;
+  double mean = 0.0, low = 0.0, high = 0.0;            // regret, fraction of accuracy
+  std::vector<double> anytime_mean, anytime_low, anytime_high;
+};
+std::vector<BootstrapCell> bootstrap_replay(const BenchmarkTable& table, const StudyOptions& base,
+                                            const std::vector<std::string>& algos,
+                                            const std::vector<std::string>& estimators,
+                                            const std::vector<std::uint64_t>& seeds, const ReplayOptions& replay,
+                                            int replicates, std::uint64_t seed);
 
 }  // namespace fhist::study
 

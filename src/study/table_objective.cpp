@@ -20,7 +20,7 @@ class TableObjective final : public exec::Objective {
         estimator_(score::make_estimator(ctx.options.estimator)) {}
 
   exec::Outcome run(const sched::Job& job, const space::Config& config, const exec::Worker&) override {
-    // The trial's configuration is a table row (the loop snapped it): nearest finds that row. Computed here, not
+    // The trial's configuration is a table row (the loop drew it): nearest finds that row. Computed here, not
     // looked up, so jobs on other threads or ranks read nothing the scheduling thread writes.
     const auto index = table_->nearest(config);
     const auto& row = table_->rows()[index];

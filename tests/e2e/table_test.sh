@@ -48,8 +48,9 @@ for (t, e, x), (u, f, y) in zip(a, b):
 PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
-for algo in hyperband bohb; do
+for algo in hyperband bohb top-k; do
   SEARCH=(--table whole.db --algo $algo --estimator fh --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
+  [ $algo = top-k ] && SEARCH+=(--n-configs 4 --top-k 2)
   "$FHIST" search "${SEARCH[@]}" --journal live_$algo.db > live_$algo.log 2>&1 || fail "live $algo: $(tail -5 live_$algo.log)"
   "$FHIST" search "${SEARCH[@]}" --objective table --journal replay_$algo.db > replay_$algo.log 2>&1 \
     || fail "replay $algo: $(tail -5 replay_$algo.log)"
@@ -100,9 +101,32 @@ PY
 "$FHIST" replay --table whole.db --algo hyperband --estimator fh --seeds 3 --min-budget 1 --eta 2 | grep -q "^hyperband  fh" \
   && pass "replay summary table" || fail "replay summary"
 
+# --- the compute-matched baselines: random at the full budget and the one-epoch top-K, over 3 rounds of HyperBand
+# (28 epochs each with budgets 1..4, eta 2), anytime regret at each round, and a bootstrap over the table's rows
+"$FHIST" replay --table whole.db --algo hyperband,random,top-k --estimator tse-e --seeds 10 --min-budget 1 --eta 2 \
+  --rounds 3 --bootstrap 20 -o base.json --summary base_summary.json > base.log 2> base.err \
+  && grep -q "^top-k " base.log && grep -q "@84ep" base.log && grep -q "bootstrap resamples" base.log \
+  && pass "replay: baselines, anytime regret, bootstrap intervals" || fail "replay baselines: $(cat base.err; tail -5 base.log)"
+"$PY" - base.json base_summary.json <<'PY' && pass "baselines spend HyperBand's epochs; regrets and intervals consistent" \
+  || fail "baseline replay output"
+import json, sys
+runs, summary = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert summary["round_epochs"] == 28 and summary["rounds"] == 3 and summary["bootstrap"] == 20
+for r in runs:
+    assert r["anytime_epochs"] == [28, 56, 84], r
+    assert len(r["anytime_regret"]) == 3 and r["anytime_regret"][2] == r["regret"], r
+    assert 0 <= r["drawn_regret"] <= r["regret"] + 1e-12, r
+    assert 84 - 4 <= r["epochs"] <= 84, r    # each spends three rounds (random: whole trials of 4 epochs)
+assert {r["algo"] for r in runs} == {"hyperband", "random", "top-k"}
+for c in summary["cells"]:
+    mine = [r["regret"] for r in runs if r["algo"] == c["algo"]]
+    assert abs(c["mean"] - sum(mine) / len(mine)) < 1e-12, c
+    assert c["low"] <= c["high"] and len(c["anytime"]) == 3, c
+PY
+
 # --- the benchmark page: the ranking study's charts (the numbers of fhist rank) and the replay's regrets
 "$FHIST" report --journal whole.db --html table.html --replay r1.json 2> table_report.log \
-  && grep -q "wrote the HTML report of whole.db (finished, 6 charts" table_report.log \
+  && grep -q "wrote the HTML report of whole.db (finished, 7 charts" table_report.log \
   && pass "report --html on a table with a replay file" || fail "table page: $(cat table_report.log)"
 "$FHIST" rank --table whole.db --json > rank.json
 "$PY" "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/page_json.py" table.html > table.json
@@ -117,6 +141,7 @@ for a, b in zip(page, rank):
     for k in ("estimator", "epoch", "configs", "kendall", "spearman", "top1_regret", "mean_abs_error"):
         assert a[k] == b[k], (k, a, b)
 assert len(data["replay"]) == 180
+assert len(data["anytime"]) == 180 and {p["epochs"] for p in data["anytime"]} == {28}, data["anytime"][:3]
 PY
 if [ "${4:-none}" != "none" ] || command -v chromium > /dev/null; then
   "$PY" "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/render_page.py" table.html table.png "${4:-none}" \

@@ -96,5 +96,37 @@ TEST(PlanTest, BadOptionsThrowInputErrorNamingTheFlag) {
   EXPECT_THROW(successive_halving_plan(9, 1, 27, 0), InputError);
 }
 
+// Egele et al.'s one-epoch top-K, compute-matched to one HyperBand round: N first-budget trials and K to the end.
+TEST(PlanTest, TopKSpendsOneHyperBandRound) {
+  SchedulerOptions o;
+  o.min_budget = 1;
+  o.max_budget = 12;
+  o.eta = 3;
+  const std::int64_t round = total_epochs(hyperband_plan(1, 12, 3));
+  ASSERT_EQ(round, 90);
+  o.top_k = 4;  // the measurement: 46 rows for one epoch, the top 4 to 12 epochs
+  EXPECT_EQ(rungs_of(top_k_plan(o)), (Rungs{{46, 1}, {4, 12}}));
+  EXPECT_EQ(total_epochs({top_k_plan(o)}), round);
+  o.top_k = 3;
+  EXPECT_EQ(rungs_of(top_k_plan(o)), (Rungs{{57, 1}, {3, 12}}));
+  o.min_budget = 2;  // n * 2 + 3 * 10 <= 90 (the round of budgets 2..12)
+  const std::int64_t round2 = total_epochs(hyperband_plan(2, 12, 3));
+  EXPECT_EQ(top_k_plan(o).rungs[0].configs, (round2 - 3 * 10) / 2);
+  EXPECT_LE(total_epochs({top_k_plan(o)}), round2);
+  o.n_configs = 10;  // given: used as is
+  EXPECT_EQ(rungs_of(top_k_plan(o)), (Rungs{{10, 2}, {3, 12}}));
+  o.top_k = 20;  // more than there are: all go on
+  EXPECT_EQ(rungs_of(top_k_plan(o)), (Rungs{{10, 2}, {10, 12}}));
+  o.top_k = 0;
+  EXPECT_THROW(top_k_plan(o), InputError);
+  // --iterations repeats the round; search_plan and make_scheduler know the algorithm.
+  o.top_k = 3;
+  o.n_configs = 0;
+  o.min_budget = 1;
+  o.iterations = 3;
+  EXPECT_EQ(search_plan("top-k", o).size(), 3u);
+  EXPECT_EQ(total_epochs(search_plan("top-k", o)), 3 * round);
+}
+
 }  // namespace
 }  // namespace fhist::sched

@@ -110,6 +110,22 @@ TEST(RandomTest, RunsNConfigsAtMaxBudget) {
   EXPECT_EQ(trials.bracket_of, std::vector<int>(10, 0));
 }
 
+// The one-epoch top-K: every trial at min_budget, then exactly the K best continue to max_budget.
+TEST(TopKTest, TrainsTheKBestOfTheFirstBudgetToTheEnd) {
+  Trials trials;
+  auto o = options(1, 12, 3, 20);
+  o.top_k = 4;
+  auto s = make_scheduler("top-k", o, trials.callback());
+  const auto jobs = jobs_of(drive(*s, 3));
+  const auto first = trials_at(jobs, 0);
+  ASSERT_EQ(first.size(), 20u);
+  const auto last = trials_at(jobs, 1);
+  ASSERT_EQ(last.size(), 4u);
+  EXPECT_EQ(as_set(last), best(first, 4));
+  for (const Job& j : jobs) EXPECT_EQ(j.budget_epochs, j.rung == 0 ? 1 : 12);
+  EXPECT_EQ(jobs.size(), 24u);
+}
+
 TEST(SuccessiveHalvingTest, KeepsExactlyTopOneOverEta) {
   Trials trials;
   auto s = make_scheduler("sh", options(1, 27, 3, 27), trials.callback());
@@ -406,7 +422,7 @@ TEST(SchedulerTest, ZeroConfigsMeansHyperBandsLargestBracket) {
 
 TEST(SchedulerTest, NamesMatch) {
   Trials trials;
-  EXPECT_EQ(scheduler_names(), (std::vector<std::string>{"random", "sh", "hyperband", "asha"}));
+  EXPECT_EQ(scheduler_names(), (std::vector<std::string>{"random", "sh", "hyperband", "asha", "top-k"}));
   for (const std::string& name : scheduler_names())
     EXPECT_EQ(make_scheduler(name, options(1, 27, 3), trials.callback())->name(), name);
 }
