@@ -3,7 +3,7 @@
 
 Usage: results-md.py RANK.json REPLAY.json
        results-md.py --summary NAME RANK.json REPLAY.json [NAME RANK.json REPLAY.json ...]
-       results-md.py --baselines NAME SUMMARY.json [NAME SUMMARY.json ...]
+       results-md.py --baselines NAME SUMMARY.json[,SUMMARY.json] [NAME SUMMARY.json ...]
 Prints: Kendall tau-b and Spearman per epoch for every estimator, top-1 regret and mean |estimate - test| per epoch,
 and the replay table (algorithm x estimator: final test accuracy of the returned configuration, mean +- sd over
 seeds, regret against the table's best, how often the best was found, epochs spent). --summary: one row per
@@ -108,8 +108,16 @@ def summary(triples):
     return "\n".join(out)
 
 
+def load_summaries(paths):
+    """One table's summaries (comma-separated files of one table, e.g. the searches and random search): cells merged."""
+    files = [json.load(open(p)) for p in paths.split(",")]
+    merged = dict(files[0])
+    merged["cells"] = [c for f in files for c in f["cells"]]
+    return merged
+
+
 def baselines(pairs):
-    tables = [(name, json.load(open(path))) for name, path in pairs]
+    tables = [(name, load_summaries(paths)) for name, paths in pairs]
     marks = (1, 3, 9)
     head = "| search |" + "".join(f" {name} @{k}x |" for name, _ in tables for k in marks)
     out = [head, "|---|" + "---:|" * (len(tables) * len(marks))]

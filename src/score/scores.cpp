@@ -38,6 +38,15 @@ double tse_e(const TrialHistory& h, int e_last) {
   return -sum;
 }
 
+// TSE-EMA as Ru et al.'s paper defines it: a discounted sum of the epochs' training losses, sum_e gamma^(t-e) L_e.
+// Their released code computes a moving average instead (tse_ema below, ema = 0.1 ema + 0.9 loss), which is nearly
+// the latest loss alone; both are offered, under distinct names.
+double tse_discounted(const TrialHistory& h, double gamma) {
+  double sum = 0;
+  for (const auto& e : h.epochs) sum = gamma * sum + e.train_loss;
+  return -sum;
+}
+
 double tse_ema(const TrialHistory& h, double mu) {
   last(h);
   double ema = h.epochs.front().train_loss;
@@ -125,8 +134,14 @@ const std::vector<Entry>& registry() {
        [](const TrialHistory& h) { return tse_e(h, std::numeric_limits<int>::max()); }},
       {{"tse-e", false, "minus the sum of the last E epochs' training losses, E = 1 (tse-e:E for another E)"},
        [](const TrialHistory& h) { return tse_e(h, 1); }},
-      {{"tse-ema", false, "minus the moving average of training losses, ema = 0.1 ema + 0.9 loss (tse-ema:MU)"},
+      {{"tse-ema", false,
+        "minus the moving average of training losses, ema = 0.1 ema + 0.9 loss, as Ru et al.'s released code "
+        "(tse-ema:MU)"},
        [](const TrialHistory& h) { return tse_ema(h, 0.9); }},
+      {{"tse-ema-paper", false,
+        "minus the discounted sum of training losses, sum over epochs e of 0.9^(t-e) L_e: TSE-EMA as Ru et al.'s "
+        "paper defines it (tse-ema-paper:GAMMA)"},
+       [](const TrialHistory& h) { return tse_discounted(h, 0.9); }},
       {{"params", false, "the network's parameter count (zero-cost baseline for spaces that change the network)"},
        [](const TrialHistory& h) { return h.params; }},
   };
@@ -134,7 +149,7 @@ const std::vector<Entry>& registry() {
 }
 
 [[noreturn]] void unknown(const std::string& name) {
-  throw InputError(fmt::format("unknown estimator '{}': expected one of {} (tse-e:E, tse-ema:MU and acc-tse:LAMBDA take a parameter)",
+  throw InputError(fmt::format("unknown estimator '{}': expected one of {} (tse-e:E, tse-ema:MU, tse-ema-paper:GAMMA and acc-tse:LAMBDA take a parameter)",
                                name, fmt::join(estimator_names(), ", ")));
 }
 
@@ -184,6 +199,13 @@ std::unique_ptr<Estimator> make_estimator(const std::string& name) {
       return std::make_unique<FnEstimator>(
           EstimatorInfo{name, false, fmt::format("minus the moving average of training losses, mu = {}", mu)},
           [mu](const TrialHistory& h) { return tse_ema(h, mu); });
+    }
+    if (base == "tse-ema-paper") {
+      const double gamma = parse_number(name, arg);
+      if (!(gamma >= 0 && gamma <= 1)) throw InputError(fmt::format("estimator '{}': GAMMA must be in [0, 1]", name));
+      return std::make_unique<FnEstimator>(
+          EstimatorInfo{name, false, fmt::format("minus the discounted sum of training losses, gamma = {}", gamma)},
+          [gamma](const TrialHistory& h) { return tse_discounted(h, gamma); });
     }
     if (base == "acc-tse") {
       const double lambda = parse_number(name, arg);

@@ -84,6 +84,7 @@ class SearchSpace {
   const std::vector<Param>& params() const { return params_; }
   const Param& param(const std::string& name) const;  // throws InputError for an unknown name
   std::size_t dims() const { return params_.size(); }
+  const std::vector<Constraint>& constraints() const { return constraints_; }
 
   // Uniform sample of every parameter; re-draws until every constraint holds (throws Error after
   // `max_tries` rejections, naming the constraint that rejected most).

@@ -44,13 +44,16 @@ void EpochRecord::check_has(const std::vector<std::string>& keys, const std::str
 std::vector<std::string> keys_needed(const std::string& estimator) {
   const auto base = estimator.substr(0, estimator.find(':'));
   std::vector<std::string> keys = {"val_acc"};
-  if (base == "tse" || base == "tse-e" || base == "tse-ema" || base == "acc-tse") keys.push_back("train_loss");
-  else if (base == "val-loss") keys.push_back("val_loss");
-  else if (base == "params") keys.push_back("params");
-  else if (base != "original" && base != "best-acc" && base != "curve") {
+  if (base == "tse" || base == "tse-e" || base == "tse-ema" || base == "tse-ema-paper" || base == "acc-tse") {
+    keys.push_back("train_loss");
+  } else if (base == "val-loss") {
+    keys.push_back("val_loss");
+  } else if (base == "params") {
+    keys.push_back("params");
+  } else if (base != "original" && base != "best-acc" && base != "curve") {
     throw InputError(fmt::format("--estimator {} needs the network's features, which your own loop does not report: "
-                                 "use one of original, best-acc, acc-tse, curve, val-loss, tse, tse-e, tse-ema, params "
-                                 "(fhist estimate --features scores saved features offline)",
+                                 "use one of original, best-acc, acc-tse, curve, val-loss, tse, tse-e, tse-ema, "
+                                 "tse-ema-paper, params (fhist estimate --features scores saved features offline)",
                                  estimator));
   }
   return keys;

@@ -3,6 +3,7 @@
 #include "study/journal.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -97,9 +98,19 @@ std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialSt
 }
 
 space::SearchSpace space_of(const StudyOptions& options, const nlohmann::json& record, const std::string& source) {
-  return space::is_builtin_space(options.space)
-             ? space::load_space(options.space, options.flops_cap, options.width_mult)
-             : space::SearchSpace::from_json(record.at("space_definition"), source);
+  if (!space::is_builtin_space(options.space)) return space::SearchSpace::from_json(record.at("space_definition"), source);
+  auto today = space::load_space(options.space, options.flops_cap, options.width_mult);
+  // A built-in space may change between fhist versions; the journal's own definition is the space it searched.
+  if (!record.contains("space_definition") || record.at("space_definition") == today.to_json()) return today;
+  if (today.constraints().empty()) return space::SearchSpace::from_json(record.at("space_definition"), source);
+  std::vector<std::string> names;
+  for (const auto& c : today.constraints()) names.push_back(c.name);
+  throw InputError(fmt::format("{}: the built-in space '{}' is defined differently in this fhist ({}) than when the "
+                               "journal was written ({}), and its constraints ({}) cannot be rebuilt from the stored "
+                               "definition: continue it with the fhist version that wrote it",
+                               source, options.space, FHIST_VERSION_STRING,
+                               record.value("fhist_version", std::string("unknown version")),
+                               fmt::join(names, "; ")));
 }
 
 }  // namespace detail

@@ -12,9 +12,10 @@ namespace fhist::study::detail {
 sched::TrialState state_of(const std::string& s);
 store::Event result_event(const TrialResult& r);
 TrialResult result_of(const store::Event& e);
-// The space of a search with these options: a built-in one rebuilt by name, else `record`'s "space_definition" (the
-// journal's study record, or rank 0's hello: a space file may have changed or moved since). `source` names where
-// the definition comes from, for errors.
+// The space of a search with these options: `record`'s "space_definition" (the journal's study record, or rank 0's
+// hello: a space file may have changed or moved since, a built-in space may have changed between fhist versions). A
+// built-in space is rebuilt by name when its definition is unchanged (its constraints are code, not JSON); one that
+// changed and has constraints is refused with InputError. `source` names where the definition comes from, for errors.
 space::SearchSpace space_of(const StudyOptions& options, const nlohmann::json& record, const std::string& source);
 // The options and the space a journal was created with. StoreError without a study record.
 std::pair<StudyOptions, space::SearchSpace> read_definition(const store::TrialStore& store);

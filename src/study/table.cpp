@@ -16,6 +16,7 @@
 #include "score/scores.hpp"
 #include "space/catalog.hpp"
 #include "store/trial_store.hpp"
+#include "study/journal.hpp"
 
 namespace fhist::study {
 
@@ -27,8 +28,9 @@ BenchmarkTable BenchmarkTable::load(const std::string& journal) {
   if (!t.options_.test_accuracy) {
     throw InputError(fmt::format("--table {}: a search journal, not a table (build one with fhist table)", journal));
   }
-  t.space_ = space::load_space(t.options_.space, t.options_.flops_cap, t.options_.width_mult);
   auto store = store::open_sqlite_store_readonly(journal);
+  // The space the table was built with (a space file may have moved since, a built-in space changed).
+  t.space_ = detail::read_definition(*store).second;
   std::map<std::int64_t, std::vector<nlohmann::json>> epochs;
   for (const auto& e : store->epochs()) epochs[e.trial].push_back(e.record);
   for (const auto& tr : store->trials()) {

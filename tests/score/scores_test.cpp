@@ -45,6 +45,11 @@ TEST(Scores, TrainingLossFamily) {
   EXPECT_NEAR(score("tse-ema", h), -0.56, 1e-12);
   // mu = 0.5: 2.0, 1.5, 1.0
   EXPECT_NEAR(score("tse-ema:0.5", h), -1.0, 1e-12);
+  // The paper's TSE-EMA, a discounted sum: 0.81 * 2.0 + 0.9 * 1.0 + 0.5 = 3.02
+  EXPECT_NEAR(score("tse-ema-paper", h), -3.02, 1e-12);
+  EXPECT_NEAR(score("tse-ema-paper:1", h), score("tse", h), 1e-12);  // gamma = 1: the plain sum
+  EXPECT_NEAR(score("tse-ema-paper:0", h), score("tse-e", h), 1e-12);  // gamma = 0: the latest loss
+  EXPECT_THROW(score("tse-ema-paper:2", h), fhist::InputError);
 }
 
 TEST(Scores, RecordedAccuracies) {

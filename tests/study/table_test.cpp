@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "space/catalog.hpp"
+#include "study/journal.hpp"
 #include "study/table.hpp"
 #include "test_study.hpp"
 #include "test_util.hpp"
@@ -198,6 +200,40 @@ TEST(TableTest, BootstrapIntervalIncludesTheTablesNoise) {
   EXPECT_EQ(c[0].mean, 0.0);
   EXPECT_EQ(c[0].low, 0.0);
   EXPECT_EQ(c[0].high, 0.0);
+}
+
+}  // namespace
+}  // namespace fhist::study
+
+namespace fhist::study {
+namespace {
+
+// A journal's space is the one it searched: a built-in space defined differently today is read from the journal,
+// unless it has constraints (code, not JSON), which is refused with the reason.
+TEST(JournalSpace, TheStoredDefinitionWinsOverTodaysBuiltInSpace) {
+  StudyOptions o;
+  o.space = "hparams";
+  auto today = space::load_space("hparams", o.flops_cap, o.width_mult);
+  nlohmann::json record = {{"space_definition", today.to_json()}, {"fhist_version", "0.0.9"}};
+  EXPECT_EQ(detail::space_of(o, record, "j.db").to_json(), today.to_json());
+  EXPECT_EQ(detail::space_of(o, nlohmann::json::object(), "j.db").to_json(), today.to_json());  // older journals
+  auto& lr = record["space_definition"]["params"][0];
+  ASSERT_EQ(lr["name"], "lr");
+  lr["low"] = 0.2;
+  lr["high"] = 0.3;
+  const auto stored = detail::space_of(o, record, "j.db");
+  EXPECT_EQ(stored.param("lr").low, 0.2);
+  EXPECT_EQ(stored.param("lr").high, 0.3);
+  space::Rng rng(3);
+  for (int i = 0; i < 20; ++i) EXPECT_GE(stored.sample(rng).get_double("lr"), 0.2);
+
+  o.space = "resnet-scale";
+  auto scale = space::load_space("resnet-scale", o.flops_cap, o.width_mult);
+  ASSERT_FALSE(scale.constraints().empty());
+  nlohmann::json changed = {{"space_definition", scale.to_json()}, {"fhist_version", "0.0.9"}};
+  changed["space_definition"]["params"][0]["choices"] = nlohmann::json::array({1.0, 2.0});
+  FHIST_EXPECT_INPUT_ERROR(detail::space_of(o, changed, "j.db"), "cannot be rebuilt from the stored definition");
+  FHIST_EXPECT_INPUT_ERROR(detail::space_of(o, changed, "j.db"), "0.0.9");
 }
 
 }  // namespace
