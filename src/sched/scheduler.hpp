@@ -79,7 +79,8 @@ struct SchedulerOptions {
 // top_k. Throws InputError for top_k < 1.
 BracketPlan top_k_plan(const SchedulerOptions& options);
 
-// The brackets `algo` runs (random, sh, hyperband, bohb, asha, top-k; ASHA as its synchronous equivalent): what `fhist plan`
+// The brackets `algo` runs (random, sh, hyperband, bohb, asha, top-k; ASHA as its synchronous equivalent): what
+// `fhist plan`
 // prints and the totals search progress counts against. Validates the options as make_scheduler does.
 std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options);
 std::int64_t total_jobs(const std::vector<BracketPlan>& plan);       // one job per rung entry

@@ -270,7 +270,9 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
   const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
   const std::int64_t n = options.n_configs > 0 ? options.n_configs : hb.front().rungs.front().configs;
   if (algo == "random") return {BracketPlan{0, {{n, options.max_budget}}}};
-  if (algo == "top-k") return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations), top_k_plan(options));
+  if (algo == "top-k") {
+    return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations), top_k_plan(options));
+  }
   if (algo == "hyperband" || algo == "bohb") {
     std::vector<BracketPlan> plans;
     for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
