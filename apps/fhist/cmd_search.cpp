@@ -37,7 +37,7 @@ void add_budget_flags(CLI::App& sub, sched::SchedulerOptions& s) {
                  "--min-budget (0 = as many as one HyperBand round's epochs allow)")
       ->check(at_least(0))
       ->capture_default_str();
-  sub.add_option("--iterations", s.iterations, "hyperband/bohb/top-k: rounds of the whole plan")
+  sub.add_option("--iterations", s.iterations, "hyperband/bohb/dehb/top-k: rounds of the whole plan")
       ->check(at_least(1))
       ->capture_default_str();
   sub.add_option("--top-k", s.top_k, "top-k: configurations trained on to --max-budget after --min-budget")
@@ -314,8 +314,8 @@ void register_search(CLI::App& app) {
   {
     auto c = std::make_shared<PlanCmd>();
     auto* sub = app.add_subcommand("plan", "print the brackets and rungs a search would run, before running it");
-    sub->add_option("--algo", c->algo, "random | sh | hyperband | bohb | asha | top-k (the one-epoch top-K baseline)")
-        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha", "top-k"}))
+    sub->add_option("--algo", c->algo, "random | sh | hyperband | bohb | dehb | asha | top-k (the one-epoch top-K baseline)")
+        ->check(CLI::IsMember(sched::algorithm_names()))
         ->capture_default_str();
     add_budget_flags(*sub, c->s);
     add_json_output_flags(*sub, c->out, "the brackets and rungs");
@@ -325,11 +325,12 @@ void register_search(CLI::App& app) {
     auto c = std::make_shared<SearchCmd>();
     auto* sub = app.add_subcommand("search", "run a search that ranks candidates by an estimator");
     add_study_flags(*sub, c->o, c->data);
-    sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | asha | top-k (the one-epoch top-K baseline)")
-        ->check(CLI::IsMember({"random", "sh", "hyperband", "bohb", "asha", "top-k"}))
+    sub->add_option("--algo", c->o.algo, "random | sh | hyperband | bohb | dehb | asha | top-k (the one-epoch top-K baseline)")
+        ->check(CLI::IsMember(sched::algorithm_names()))
         ->capture_default_str();
     sub->add_option("--estimator", c->o.estimator,
-                    fmt::format("the score trials are ranked by: {} (tse-e:E, tse-ema:MU, acc-tse:LAMBDA); every one is recorded",
+                    fmt::format("the score trials are ranked by: {} | auto (each rung by the score that best predicted the next "
+                                "rung in this search so far) (tse-e:E, tse-ema:MU, acc-tse:LAMBDA); every one is recorded",
                                 fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
     add_budget_flags(*sub, c->o.sched);

@@ -362,7 +362,7 @@ void register_table(CLI::App& app) {
                   "candidates are the table's configurations); many seeds in seconds");
     sub->add_option("--table", c->table, "a table built by fhist table")->required();
     sub->add_option("--algo", c->algos,
-                    "algorithms, comma-separated: random, sh, hyperband, bohb, asha, top-k (random and top-k are "
+                    "algorithms, comma-separated: random, sh, hyperband, bohb, dehb, asha, top-k (random and top-k are "
                     "compute-matched to --rounds HyperBand rounds)")
         ->delimiter(',')
         ->capture_default_str();
@@ -379,7 +379,7 @@ void register_table(CLI::App& app) {
     sub->add_option("--n-configs", c->s.n_configs, "random/sh/asha: configurations (0 = as HyperBand)")
         ->capture_default_str();
     sub->add_option("--rounds", c->rounds,
-                    "HyperBand rounds each search may spend: hyperband/bohb iterations; random and top-k matched to "
+                    "HyperBand rounds each search may spend: hyperband/bohb/dehb iterations; random and top-k matched to "
                     "them; anytime regret at every round's epochs")
         ->check(at_least(1))
         ->capture_default_str();

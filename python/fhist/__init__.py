@@ -29,9 +29,10 @@ class Study:
 
     journal: the SQLite journal (a new one, or with resume=True the one to continue).
     space: a built-in space name or a JSON space file (any parameter names).
-    algo: hyperband | bohb | sh | asha | random | top-k.  min_budget, max_budget, eta: budgets in epochs.
+    algo: hyperband | bohb | dehb | sh | asha | random | top-k.  min_budget, max_budget, eta: budgets in epochs.
     estimator: the score jobs are ranked and promoted by: tse-ema (default), tse-ema-paper, tse, tse-e, acc-tse, original,
-        best-acc, curve, val-loss, params. The feature-based ones (fh, ...) need fhist's own trainer.
+        best-acc, curve, val-loss, params, auto (each rung by the score that best predicted the next rung so far).
+        The feature-based ones (fh, ...) need fhist's own trainer.
     seed: the sampler's seed and each trial's (job.seed).
     n_configs: random / sh / asha: configurations (0: as HyperBand's largest bracket).
     keep_checkpoints: keep every file in a finished trial's folder (otherwise only log.txt, metrics.jsonl, job.json).

@@ -203,6 +203,16 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
   }
   fmt::print(out, "spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);
+  if (!s.ranked_by.empty()) {
+    // What --estimator auto learned: per budget, the score that best predicted the next rung, and on how much.
+    std::string text;
+    for (const auto& [budget, r] : s.ranked_by) {
+      text += fmt::format("{}{} by {} ({})", text.empty() ? "" : "; ", count_of(budget, "epoch"), r.score,
+                          r.pairs == 0 ? std::string("no pairs yet: the fallback")
+                                       : fmt::format("{}: tau {:.2f} over {} pairs", r.basis, r.tau, r.pairs));
+    }
+    fmt::print(out, "auto: rungs at {}\n", text);
+  }
   if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
     std::string u;
     for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {

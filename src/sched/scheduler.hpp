@@ -3,6 +3,7 @@
 // Scores are "higher is better" (an accuracy or its estimate); failed/diverged trials report -infinity.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,7 +28,13 @@ struct JobResult {
   std::int64_t budget_epochs = 0;
   double score = 0.0;           // -inf for failed / diverged
   TrialState state = TrialState::kComplete;
+  // Adaptive ranking (SchedulerOptions::adaptive): the trial's candidate scores at this budget (NaN where one cannot
+  // be computed; empty for a failed job) and its validation accuracy there, which the rung below's pairs predict.
+  std::vector<double> candidates;
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
+
+class ScoreEvidence;
 
 // Creates a new trial (draws its configuration from the sampler) for the given bracket and returns its id.
 using NewTrial = std::function<TrialId(int bracket)>;
@@ -45,6 +52,8 @@ class Scheduler {
   // study deletes their checkpoints.
   virtual std::vector<TrialId> take_retired() = 0;
   virtual std::string name() const = 0;
+  // The adaptive ranking's evidence so far; nullptr without SchedulerOptions::adaptive.
+  virtual const ScoreEvidence* evidence() const { return nullptr; }
 };
 
 struct Rung {
@@ -71,6 +80,11 @@ struct SchedulerOptions {
   std::int64_t n_configs = 0;   // random search / SH / ASHA: trials to start (0 = as HyperBand's largest bracket)
   int iterations = 1;           // HyperBand, top-k: times to run the whole plan
   int top_k = 3;                // top-k: trials trained on to max_budget after min_budget
+  // > 0: every result carries this many candidate scores, and a synchronous rung is ranked by the candidate whose
+  // scores at the rung's budget best predicted the next rung's accuracy so far (ScoreEvidence; candidate 0 until a
+  // candidate has adaptive_min_pairs pairs). ASHA refuses it: its rungs are ranked as results arrive.
+  int adaptive = 0;
+  std::int64_t adaptive_min_pairs = 10;
 };
 
 // The one-epoch top-K baseline (Egele et al. 2023, "Is one epoch all you need for multi-fidelity HPO?"): n
@@ -79,7 +93,10 @@ struct SchedulerOptions {
 // top_k. Throws InputError for top_k < 1.
 BracketPlan top_k_plan(const SchedulerOptions& options);
 
-// The brackets `algo` runs (random, sh, hyperband, bohb, asha, top-k; ASHA as its synchronous equivalent): what
+// Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k (bohb and dehb are HyperBand with a model sampler).
+const std::vector<std::string>& algorithm_names();
+
+// The brackets `algo` runs (random, sh, hyperband, bohb, dehb, asha, top-k; ASHA as its synchronous equivalent): what
 // `fhist plan`
 // prints and the totals search progress counts against. Validates the options as make_scheduler does.
 std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options);

@@ -1,4 +1,5 @@
-// Schedulers: random search, synchronous successive halving, HyperBand, ASHA, the one-epoch top-K baseline.
+// Schedulers: random search, synchronous successive halving, HyperBand, ASHA, the one-epoch top-K baseline; the
+// synchronous ones rank a rung by the adaptive ranking's choice where the options ask for it.
 // None of them draws random numbers and all containers are ordered, so the same sequence of next_job/on_result
 // calls always yields the same jobs: a search resumes by replaying its journal.
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include "core/errors.hpp"
+#include "sched/evidence.hpp"
 #include "sched/plan_detail.hpp"
 #include "sched/scheduler.hpp"
 
@@ -102,14 +104,18 @@ class SyncBracket {
     return Job{trial, plan_.bracket, static_cast<int>(rung_), plan_.rungs[rung_].budget_epochs};
   }
 
-  void on_result(const JobResult& result, std::vector<TrialId>& retired) {
+  // `evidence`: with an adaptive ranking, the study's evidence so far (the rung is ranked when it is complete).
+  void on_result(const JobResult& result, std::vector<TrialId>& retired, const ScoreEvidence* evidence) {
     results_.push_back({effective_score(result), result.trial});
+    if (evidence) candidates_[result.trial] = result.candidates;
     if (static_cast<std::int64_t>(results_.size()) < rung_size_) return;
     if (rung_ + 1 >= plan_.rungs.size()) {
       for (const Scored& s : results_) retired.push_back(s.trial);
       rung_ = plan_.rungs.size();
+      candidates_.clear();
       return;
     }
+    if (evidence) rank_by(evidence->choice(plan_.rungs[rung_].budget_epochs));
     // Promote the planned floor(n_i/eta) best, but never a failed trial: with many failures the rung shrinks.
     std::sort(results_.begin(), results_.end());
     queue_.clear();
@@ -122,24 +128,43 @@ class SyncBracket {
     handed_ = 0;
     rung_size_ = static_cast<std::int64_t>(queue_.size());
     rung_ = queue_.empty() ? plan_.rungs.size() : rung_ + 1;
+    candidates_.clear();
   }
 
  private:
+  // Re-scores the complete rung by candidate c, unless some finished trial has no finite value of it (then the
+  // scores as reported rank, so one ranking covers the whole rung).
+  void rank_by(std::size_t c) {
+    std::vector<Scored> by_c = results_;
+    for (Scored& s : by_c) {
+      if (is_failed(s.score)) continue;
+      const auto& v = candidates_[s.trial];
+      if (c >= v.size() || !std::isfinite(v[c])) return;
+      s.score = v[c];
+    }
+    results_ = std::move(by_c);
+  }
+
   BracketPlan plan_;
   std::size_t rung_ = 0;
   std::int64_t rung_size_ = 0;     // jobs in the current rung
   std::int64_t handed_ = 0;        // of those, handed out so far
   std::vector<TrialId> queue_;     // trials of the current rung (rung > 0), best first
   std::vector<Scored> results_;    // reports received for the current rung
+  std::map<TrialId, std::vector<double>> candidates_;  // adaptive ranking: the current rung's candidate scores
 };
 
 // A sequence of synchronous brackets (one for "sh", HyperBand's brackets x iterations for "hyperband"). The first
 // bracket with a job ready hands it out, so when one waits for its rung the next may start (as HpBandSter does).
 class BracketSequence final : public Scheduler {
  public:
-  BracketSequence(std::string name, const std::vector<BracketPlan>& plans, NewTrial new_trial)
+  BracketSequence(std::string name, const std::vector<BracketPlan>& plans, NewTrial new_trial,
+                  const SchedulerOptions& options)
       : name_(std::move(name)), new_trial_(std::move(new_trial)) {
     for (const BracketPlan& p : plans) brackets_.emplace_back(p);
+    if (options.adaptive > 0)
+      evidence_ = std::make_unique<ScoreEvidence>(static_cast<std::size_t>(options.adaptive),
+                                                  options.adaptive_min_pairs);
   }
   std::optional<Job> next_job() override {
     for (std::size_t b = first_open_; b < brackets_.size(); ++b) {
@@ -151,8 +176,17 @@ class BracketSequence final : public Scheduler {
     return std::nullopt;
   }
   void on_result(const JobResult& result) override {
-    const std::size_t b = out_.take(result, name_).second;
-    brackets_[b].on_result(result, retired_);
+    const auto [job, b] = out_.take(result, name_);
+    if (evidence_) {
+      // A failed job carries no scores: it pairs with nothing, and ranks last whatever the candidate.
+      const auto n = static_cast<std::size_t>(evidence_->candidates());
+      JobResult r = result;
+      if (r.candidates.size() != n) r.candidates.assign(n, std::numeric_limits<double>::quiet_NaN());
+      evidence_->add(static_cast<std::int64_t>(b), job.rung, job.budget_epochs, r.trial, r.candidates, r.accuracy);
+      brackets_[b].on_result(r, retired_, evidence_.get());
+    } else {
+      brackets_[b].on_result(result, retired_, nullptr);
+    }
     while (first_open_ < brackets_.size() && brackets_[first_open_].done()) ++first_open_;
   }
   bool done() const override {
@@ -160,10 +194,12 @@ class BracketSequence final : public Scheduler {
   }
   std::string name() const override { return name_; }
   std::vector<TrialId> take_retired() override { return std::exchange(retired_, {}); }
+  const ScoreEvidence* evidence() const override { return evidence_.get(); }
 
  private:
   std::string name_;
   NewTrial new_trial_;
+  std::unique_ptr<ScoreEvidence> evidence_;
   std::vector<TrialId> retired_;
   std::vector<SyncBracket> brackets_;
   std::size_t first_open_ = 0;  // brackets before it are done (just skips work)
@@ -259,8 +295,13 @@ class Asha final : public Scheduler {
 
 std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha", "top-k"}; }
 
+const std::vector<std::string>& algorithm_names() {
+  static const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "dehb", "asha", "top-k"};
+  return algos;
+}
+
 std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOptions& options) {
-  static const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha", "top-k"};
+  const auto& algos = algorithm_names();
   if (std::find(algos.begin(), algos.end(), algo) == algos.end())
     throw InputError(fmt::format("--algo: unknown algorithm '{}' (known: {})", algo, fmt::join(algos, ", ")));
   validate_budgets(options.min_budget, options.max_budget, options.eta);
@@ -273,7 +314,7 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
   if (algo == "top-k") {
     return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations), top_k_plan(options));
   }
-  if (algo == "hyperband" || algo == "bohb") {
+  if (algo == "hyperband" || algo == "bohb" || algo == "dehb") {
     std::vector<BracketPlan> plans;
     for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
     return plans;
@@ -300,13 +341,18 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Schedul
   if (std::find(names.begin(), names.end(), name) == names.end())
     throw InputError(fmt::format("--scheduler: unknown scheduler '{}' (known: {})", name, fmt::join(names, ", ")));
   if (!new_trial) throw Error("make_scheduler: NewTrial callback is empty");
+  if (options.adaptive < 0) throw Error("make_scheduler: adaptive < 0");
+  if (options.adaptive > 0 && name == "asha") {
+    throw InputError("--estimator auto ranks each rung once all of its results are in, which ASHA never waits for: "
+                     "use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator");
+  }
   const auto plans = search_plan(name, options);
   if (name == "random") {
     const auto& rung = plans.front().rungs.front();
     return std::make_unique<RandomSearch>(rung.configs, rung.budget_epochs, std::move(new_trial));
   }
   if (name == "hyperband" || name == "sh" || name == "top-k")
-    return std::make_unique<BracketSequence>(name, plans, std::move(new_trial));
+    return std::make_unique<BracketSequence>(name, plans, std::move(new_trial), options);
   // ASHA promotes through the same rung budgets, asynchronously.
   return std::make_unique<Asha>(plans.front().rungs.front().configs,
                                 rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,

@@ -180,7 +180,19 @@ std::vector<std::string> estimator_names() {
   return names;
 }
 
+const std::vector<std::string>& adaptive_candidates() {
+  static const std::vector<std::string> names = {"tse-ema", "tse", "acc-tse", "fh", "original"};
+  return names;
+}
+
 std::unique_ptr<Estimator> make_estimator(const std::string& name) {
+  if (name == kAdaptive) {
+    return std::make_unique<FnEstimator>(
+        EstimatorInfo{name, false,
+                      "each rung ranked by whichever of tse-ema, tse, acc-tse, fh, original best predicted the next "
+                      "rung so far in this search (tse-ema until there is evidence)"},
+        [](const TrialHistory& h) { return tse_ema(h, 0.9); });
+  }
   const auto colon = name.find(':');
   if (colon != std::string::npos) {
     const std::string base = name.substr(0, colon), arg = name.substr(colon + 1);

@@ -58,6 +58,13 @@ class Estimator {
 // fh-paper, fh-half, curve, val-loss, fh-loss, tse, tse-e (E = 1; "tse-e:E" for another E >= 1), tse-ema (mu = 0.9;
 // "tse-ema:MU" for another 0 < MU <= 1), params. Throws InputError naming the known ones.
 std::unique_ptr<Estimator> make_estimator(const std::string& name);
+// "auto" (not in the registry): a search's promotions rank each rung by the candidate whose scores at that budget
+// have best predicted the next rung's validation accuracy in the study so far (sched::ScoreEvidence); where the
+// study has too little evidence, and for a trial's own recorded score, the first candidate (tse-ema) ranks.
+// make_estimator("auto") is that fallback, named "auto".
+inline const char* const kAdaptive = "auto";
+const std::vector<std::string>& adaptive_candidates();
+
 // The registry in order, with the default parameters.
 const std::vector<EstimatorInfo>& estimators();
 std::vector<std::string> estimator_names();

@@ -15,6 +15,9 @@ class Sampler {
   virtual ~Sampler() = default;
   // A new configuration that satisfies the space's constraints.
   virtual space::Config sample(space::Rng& rng) = 0;
+  // A new configuration for a trial whose first job trains `budget_epochs` epochs (DEHB evolves one population per
+  // budget); the others ignore the budget.
+  virtual space::Config sample_at(std::int64_t budget_epochs, space::Rng& rng) { return sample(rng); }
   // A finished evaluation: `score` (higher is better, -inf for failed) of `config` at `budget_epochs`.
   virtual void observe(const space::Config& config, std::int64_t budget_epochs, double score) {}
   virtual std::string name() const = 0;
@@ -75,6 +78,36 @@ class KdeSampler : public Sampler {
   struct Impl;
   space::SearchSpace space_;
   KdeOptions options_;
+  std::shared_ptr<Impl> impl_;
+};
+
+// DEHB's differential evolution (Awad et al. 2021) with its defaults: rand/1 mutation, binomial crossover.
+struct DeOptions {
+  double mutation_factor = 0.5;  // F
+  double crossover_prob = 0.5;   // CR
+  int population = 20;           // members per budget: the best observed there
+};
+
+// Configurations for HyperBand's brackets evolved from the population at the bracket's first budget; a uniform draw
+// while that budget has fewer than 4 observations (a target and three parents). Decision record 0012.
+class DeSampler : public Sampler {
+ public:
+  DeSampler(space::SearchSpace space, DeOptions options = {});
+  space::Config sample(space::Rng& rng) override;  // at the smallest budget with a population
+  space::Config sample_at(std::int64_t budget_epochs, space::Rng& rng) override;
+  void observe(const space::Config& config, std::int64_t budget_epochs, double score) override;
+  std::string name() const override { return "de"; }
+  bool last_pick_uniform() const override { return !last_pick_evolved(); }
+  bool last_pick_evolved() const;
+  std::int64_t last_budget() const;  // the budget whose population the last pick evolved (-1: a uniform draw)
+
+ private:
+  struct Impl;
+  std::vector<double> to_cube(const space::Config& c) const;
+  space::Config from_cube(std::vector<double> x) const;
+  std::int64_t evolving_budget(std::int64_t budget) const;
+  space::SearchSpace space_;
+  DeOptions options_;
   std::shared_ptr<Impl> impl_;
 };
 

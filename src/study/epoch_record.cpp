@@ -44,7 +44,8 @@ void EpochRecord::check_has(const std::vector<std::string>& keys, const std::str
 std::vector<std::string> keys_needed(const std::string& estimator) {
   const auto base = estimator.substr(0, estimator.find(':'));
   std::vector<std::string> keys = {"val_acc"};
-  if (base == "tse" || base == "tse-e" || base == "tse-ema" || base == "tse-ema-paper" || base == "acc-tse") {
+  if (base == "tse" || base == "tse-e" || base == "tse-ema" || base == "tse-ema-paper" || base == "acc-tse" ||
+      base == score::kAdaptive) {
     keys.push_back("train_loss");
   } else if (base == "val-loss") {
     keys.push_back("val_loss");
@@ -53,7 +54,7 @@ std::vector<std::string> keys_needed(const std::string& estimator) {
   } else if (base != "original" && base != "best-acc" && base != "curve") {
     throw InputError(fmt::format("--estimator {} needs the network's features, which your own loop does not report: "
                                  "use one of original, best-acc, acc-tse, curve, val-loss, tse, tse-e, tse-ema, "
-                                 "tse-ema-paper, params (fhist estimate --features scores saved features offline)",
+                                 "tse-ema-paper, params, auto (fhist estimate --features scores saved features offline)",
                                  estimator));
   }
   return keys;

@@ -63,7 +63,7 @@ void StudyOptions::validate() const {
   if (std::find(executors.begin(), executors.end(), executor) == executors.end()) {
     throw InputError(fmt::format("--executor '{}': expected one of {}", executor, fmt::join(executors, ", ")));
   }
-  const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "asha", "top-k"};
+  const auto& algos = sched::algorithm_names();
   if (std::find(algos.begin(), algos.end(), algo) == algos.end()) {
     throw InputError(fmt::format("--algo '{}': expected one of {}", algo, fmt::join(algos, ", ")));
   }
@@ -71,6 +71,10 @@ void StudyOptions::validate() const {
     score::make_estimator(estimator);
   } catch (const InputError& e) {
     throw InputError(fmt::format("--estimator: {}", e.what()));
+  }
+  if (estimator == score::kAdaptive && algo == "asha") {
+    throw InputError("--estimator auto ranks each rung once all of its results are in, which ASHA never waits for: "
+                     "use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator");
   }
   if (objective != "train" && objective != "table" && objective != "command" && objective != "ask-tell") {
     throw InputError(fmt::format("--objective '{}': expected train, table or command", objective));

@@ -41,7 +41,7 @@ StudyOptions matched_options(const StudyOptions& base, const std::string& algo, 
   if (rounds < 1) throw InputError(fmt::format("--rounds must be >= 1 (got {})", rounds));
   auto o = base;
   o.algo = algo;
-  if (algo == "hyperband" || algo == "bohb") o.sched.iterations = rounds;
+  if (algo == "hyperband" || algo == "bohb" || algo == "dehb") o.sched.iterations = rounds;
   if (algo == "top-k") {
     o.sched.iterations = rounds;
     o.sched.n_configs = 0;  // as many first-budget trials as one round's epochs allow (sched::top_k_plan)

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "sched/evidence.hpp"
 #include "study/journal.hpp"
 #include "study/table.hpp"
 
@@ -38,10 +39,17 @@ SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::un
       release_(std::move(release)) {
   if (o_.algo == "bohb") {
     sampler_ = std::make_unique<search::KdeSampler>(space_);
+  } else if (o_.algo == "dehb") {
+    sampler_ = std::make_unique<search::DeSampler>(space_);
   } else {
     sampler_ = std::make_unique<search::RandomSampler>(space_);
   }
-  const std::string sched_name = o_.algo == "bohb" ? "hyperband" : o_.algo;
+  if (o_.estimator == score::kAdaptive) {
+    for (const auto& name : score::adaptive_candidates()) candidates_.push_back(score::make_estimator(name));
+    o_.sched.adaptive = static_cast<int>(candidates_.size());
+  }
+  const std::string sched_name = o_.algo == "bohb" || o_.algo == "dehb" ? "hyperband" : o_.algo;
+  for (const auto& b : sched::search_plan(o_.algo, o_.sched)) first_budget_[b.bracket] = b.rungs.front().budget_epochs;
   scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
   if (table_) table_used_.assign(table_->rows().size(), false);
   if (replaying) {
@@ -94,7 +102,7 @@ sched::TrialId SearchState::new_trial(int bracket) {
   } else {
     // Trial i's draw depends only on (seed, i) and what the sampler has observed: a resumed search draws the same.
     space::Rng rng(derive_seed(o_.seed, Stream::kSample, static_cast<std::uint64_t>(id)));
-    config = sampler_->sample(rng);
+    config = sampler_->sample_at(first_budget_.at(bracket), rng);
     if (table_) {
       // A uniform draw of the space becomes a uniform draw of the unused rows (snapping it to the nearest row would
       // favour rows with empty space around them); a model's proposal snaps to the nearest unused row, ties at random.
@@ -159,7 +167,20 @@ double SearchState::original_at(std::int64_t trial, std::int64_t epoch) const {
 }
 
 void SearchState::apply_result(const TrialResult& r) {
-  scheduler_->on_result({r.trial, r.budget_epochs, r.score, state_of(r.state)});
+  sched::JobResult result{r.trial, r.budget_epochs, r.score, state_of(r.state)};
+  if (!candidates_.empty() && result.state == sched::TrialState::kComplete) {
+    // The candidates' scores from the trial's stored epochs (a table's, a user loop's or fhist's own rows alike).
+    score::TrialHistory h;
+    h.final_epoch = o_.sched.max_budget;
+    for (const auto& row : store_->epochs(r.trial)) {
+      if (row.epoch <= r.budget_epochs) score::append_epoch(h, row.epoch, row.record);
+    }
+    if (static_cast<std::int64_t>(h.epochs.size()) == r.budget_epochs) {
+      for (const auto& c : candidates_) result.candidates.push_back(c->score(h));
+      result.accuracy = h.epochs.back().original;
+    }
+  }
+  scheduler_->on_result(result);
   sampler_->observe(configs_.at(r.trial), r.budget_epochs, r.score);
   summary_.seconds += r.seconds;
   ++summary_.jobs;
@@ -168,6 +189,18 @@ void SearchState::apply_result(const TrialResult& r) {
   if (improves(summary_.best, r, o_.sched.max_budget)) {
     summary_.best = r;
     summary_.best_config = configs_.at(r.trial);
+  }
+  if (const auto* ev = scheduler_->evidence()) {
+    const auto pooled = ev->pooled();
+    for (const auto& [budget, tally] : ev->tallies()) {
+      const auto c = ev->choice(budget);
+      const bool own = tally.pairs.at(c) >= o_.sched.adaptive_min_pairs;
+      const auto& t = own ? tally : pooled;
+      summary_.ranked_by[budget] = {score::adaptive_candidates().at(c), t.tau(c), t.pairs.at(c),
+                                    own                                             ? "its own pairs"
+                                    : t.pairs.at(c) >= o_.sched.adaptive_min_pairs ? "pairs of every budget"
+                                                                                    : "too few pairs: the fallback"};
+    }
   }
   store_->set_trial_state(r.trial, r.state == "complete" ? "paused" : r.state, r.message);
   for (auto t : scheduler_->take_retired()) {

@@ -69,6 +69,8 @@ class SearchState {
   std::vector<bool> table_used_;                    // table rows given to a trial so far
   std::unique_ptr<search::Sampler> sampler_;
   std::unique_ptr<sched::Scheduler> scheduler_;
+  std::vector<std::unique_ptr<score::Estimator>> candidates_;  // --estimator auto: the scores it chooses among
+  std::map<int, std::int64_t> first_budget_;                    // bracket -> the budget its new trials start at
   std::map<std::int64_t, store::TrialRow> recorded_;
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;

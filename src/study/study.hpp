@@ -108,6 +108,14 @@ struct StudySummary {
   double wall_seconds = 0.0;
   std::vector<double> worker_busy_seconds;
   std::vector<std::int64_t> table_rows;  // a search on a table: the row each trial drew, by trial id
+  // --estimator auto: per budget that had evidence, the score its rungs rank by now, with its tau and pairs.
+  struct RankedBy {
+    std::string score;
+    double tau = 0.0;
+    std::int64_t pairs = 0;
+    std::string basis;  // "its own pairs", "pairs of every budget" or "too few pairs: the fallback"
+  };
+  std::map<std::int64_t, RankedBy> ranked_by;
 };
 
 // Whether `r` becomes the incumbent over `best`: the best finite score among results at the largest budget any trial

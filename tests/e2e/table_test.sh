@@ -48,9 +48,12 @@ for (t, e, x), (u, f, y) in zip(a, b):
 PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
-for algo in hyperband bohb top-k; do
-  SEARCH=(--table whole.db --algo $algo --estimator fh --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
+# (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto)
+for algo in hyperband bohb top-k dehb; do
+  est=fh && [ $algo = dehb ] && est=auto
+  SEARCH=(--table whole.db --algo $algo --estimator $est --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
   [ $algo = top-k ] && SEARCH+=(--n-configs 4 --top-k 2)
+  [ $algo = dehb ] && SEARCH+=(--iterations 2)
   "$FHIST" search "${SEARCH[@]}" --journal live_$algo.db > live_$algo.log 2>&1 || fail "live $algo: $(tail -5 live_$algo.log)"
   "$FHIST" search "${SEARCH[@]}" --objective table --journal replay_$algo.db > replay_$algo.log 2>&1 \
     || fail "replay $algo: $(tail -5 replay_$algo.log)"
@@ -71,6 +74,10 @@ assert a[2] == b[2]
 PY
   grep -q "^best: trial" live_$algo.log && diff <(grep "^best:" live_$algo.log) <(grep "^best:" replay_$algo.log) > /dev/null \
     && pass "$algo: same incumbent" || fail "$algo: incumbents differ"
+  if [ $algo = dehb ]; then
+    grep -q "^auto: rungs at 1 epoch by tse-ema (" live_dehb.log && pass "auto: the search says what each budget ranked by" \
+      || fail "auto's summary line: $(tail -4 live_dehb.log)"
+  fi
 done
 
 # --- candidates are drawn from the table without replacement while rows are left (5 rows here)
@@ -175,6 +182,9 @@ expect_exit 2 "not a table" "a search journal is not a table" -- "$FHIST" replay
 expect_exit 2 "not a table" "table does not resume a search journal" -- "$FHIST" table --journal live_bohb.db
 expect_exit 2 "unknown estimator 'tse-q'" "unknown estimator" -- \
   "$FHIST" replay --table whole.db --estimator tse-q --seeds 2
+expect_exit 2 "which ASHA never waits for" "auto with ASHA" -- \
+  "$FHIST" search --table whole.db --objective table --algo asha --estimator auto --max-budget 4 --journal z.db
+[ ! -e z.db ] && pass "no journal left by auto with ASHA" || fail "z.db created"
 expect_exit 2 "needs --table" "objective table without a table" -- "$FHIST" search --objective table --journal y.db
 [ ! -e y.db ] && pass "no journal left" || fail "y.db created"
 finish table_test
