@@ -362,7 +362,7 @@ void register_table(CLI::App& app) {
                   "candidates are the table's configurations); many seeds in seconds");
     sub->add_option("--table", c->table, "a table built by fhist table")->required();
     sub->add_option("--algo", c->algos,
-                    "algorithms, comma-separated: random, sh, hyperband, bohb, dehb, asha, top-k (random and top-k are "
+                    "algorithms, comma-separated: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb (random and top-k are "
                     "compute-matched to --rounds HyperBand rounds)")
         ->delimiter(',')
         ->capture_default_str();

@@ -29,7 +29,7 @@ class Study:
 
     journal: the SQLite journal (a new one, or with resume=True the one to continue).
     space: a built-in space name or a JSON space file (any parameter names).
-    algo: hyperband | bohb | dehb | sh | asha | random | top-k.  min_budget, max_budget, eta: budgets in epochs.
+    algo: hyperband | bohb | dehb | sh | asha | random | top-k | top-k-hb.  min_budget, max_budget, eta: budgets in epochs.
     estimator: the score jobs are ranked and promoted by: tse-ema (default), tse-ema-paper, tse, tse-e, acc-tse, original,
         best-acc, curve, val-loss, params, auto (each rung by the score that best predicted the next rung so far).
         The feature-based ones (fh, ...) need fhist's own trainer.

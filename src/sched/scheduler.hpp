@@ -93,7 +93,8 @@ struct SchedulerOptions {
 // top_k. Throws InputError for top_k < 1.
 BracketPlan top_k_plan(const SchedulerOptions& options);
 
-// Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k (bohb and dehb are HyperBand with a model sampler).
+// Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb (bohb and dehb are HyperBand with a model
+// sampler; top-k-hb is the one-epoch top-K's round first, then HyperBand's brackets for the other iterations).
 const std::vector<std::string>& algorithm_names();
 
 // The brackets `algo` runs (random, sh, hyperband, bohb, dehb, asha, top-k; ASHA as its synchronous equivalent): what
@@ -103,7 +104,8 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
 std::int64_t total_jobs(const std::vector<BracketPlan>& plan);       // one job per rung entry
 std::int64_t total_configs(const std::vector<BracketPlan>& plan);    // configurations started
 
-// "random" (n_configs trials at max_budget), "sh", "hyperband", "asha", "top-k". Throws InputError otherwise.
+// "random" (n_configs trials at max_budget), "sh", "hyperband", "asha", "top-k", "top-k-hb". Throws InputError
+// otherwise.
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOptions& options, NewTrial new_trial);
 std::vector<std::string> scheduler_names();
 

@@ -293,10 +293,11 @@ class Asha final : public Scheduler {
 
 }  // namespace
 
-std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha", "top-k"}; }
+std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha", "top-k", "top-k-hb"}; }
 
 const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> algos = {"random", "sh", "hyperband", "bohb", "dehb", "asha", "top-k"};
+  static const std::vector<std::string> algos = {"random", "sh",   "hyperband", "bohb",
+                                                 "dehb",   "asha", "top-k",     "top-k-hb"};
   return algos;
 }
 
@@ -313,6 +314,15 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
   if (algo == "random") return {BracketPlan{0, {{n, options.max_budget}}}};
   if (algo == "top-k") {
     return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations), top_k_plan(options));
+  }
+  if (algo == "top-k-hb") {
+    // The one-epoch top-K's round first (numbered as HyperBand's bracket that starts at the smallest budget), then
+    // HyperBand's brackets for the remaining rounds.
+    auto first = top_k_plan(options);
+    first.bracket = hb.front().bracket;
+    std::vector<BracketPlan> plans{first};
+    for (int it = 1; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
+    return plans;
   }
   if (algo == "hyperband" || algo == "bohb" || algo == "dehb") {
     std::vector<BracketPlan> plans;
@@ -351,7 +361,7 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Schedul
     const auto& rung = plans.front().rungs.front();
     return std::make_unique<RandomSearch>(rung.configs, rung.budget_epochs, std::move(new_trial));
   }
-  if (name == "hyperband" || name == "sh" || name == "top-k")
+  if (name == "hyperband" || name == "sh" || name == "top-k" || name == "top-k-hb")
     return std::make_unique<BracketSequence>(name, plans, std::move(new_trial), options);
   // ASHA promotes through the same rung budgets, asynchronously.
   return std::make_unique<Asha>(plans.front().rungs.front().configs,

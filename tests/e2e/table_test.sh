@@ -49,10 +49,11 @@ PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
 # (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto)
-for algo in hyperband bohb top-k dehb; do
+for algo in hyperband bohb top-k dehb top-k-hb; do
   est=fh && [ $algo = dehb ] && est=auto
   SEARCH=(--table whole.db --algo $algo --estimator $est --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
   [ $algo = top-k ] && SEARCH+=(--n-configs 4 --top-k 2)
+  [ $algo = top-k-hb ] && SEARCH+=(--n-configs 4 --top-k 2 --iterations 2)
   [ $algo = dehb ] && SEARCH+=(--iterations 2)
   "$FHIST" search "${SEARCH[@]}" --journal live_$algo.db > live_$algo.log 2>&1 || fail "live $algo: $(tail -5 live_$algo.log)"
   "$FHIST" search "${SEARCH[@]}" --objective table --journal replay_$algo.db > replay_$algo.log 2>&1 \

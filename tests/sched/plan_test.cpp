@@ -128,5 +128,24 @@ TEST(PlanTest, TopKSpendsOneHyperBandRound) {
   EXPECT_EQ(total_epochs(search_plan("top-k", o)), 3 * round);
 }
 
+// top-k-hb: the one-epoch top-K's round, then HyperBand's brackets for the other iterations.
+TEST(PlanTest, TopKThenHyperBand) {
+  SchedulerOptions o;
+  o.min_budget = 1;
+  o.max_budget = 12;
+  o.eta = 3;
+  o.iterations = 3;
+  const auto hb = hyperband_plan(1, 12, 3);
+  const auto plan = search_plan("top-k-hb", o);
+  ASSERT_EQ(plan.size(), 1 + 2 * hb.size());
+  EXPECT_EQ(rungs_of(plan[0]), (Rungs{{57, 1}, {3, 12}}));
+  EXPECT_EQ(plan[0].bracket, hb.front().bracket);
+  for (std::size_t i = 0; i < 2 * hb.size(); ++i) EXPECT_EQ(rungs_of(plan[1 + i]), rungs_of(hb[i % hb.size()]));
+  EXPECT_EQ(total_epochs(plan), 3 * 90);
+  o.iterations = 1;
+  EXPECT_EQ(search_plan("top-k-hb", o).size(), 1u);
+  EXPECT_EQ(make_scheduler("top-k-hb", o, [](int) { return TrialId{0}; })->name(), "top-k-hb");
+}
+
 }  // namespace
 }  // namespace fhist::sched

@@ -422,7 +422,8 @@ TEST(SchedulerTest, ZeroConfigsMeansHyperBandsLargestBracket) {
 
 TEST(SchedulerTest, NamesMatch) {
   Trials trials;
-  EXPECT_EQ(scheduler_names(), (std::vector<std::string>{"random", "sh", "hyperband", "asha", "top-k"}));
+  EXPECT_EQ(scheduler_names(),
+            (std::vector<std::string>{"random", "sh", "hyperband", "asha", "top-k", "top-k-hb"}));
   for (const std::string& name : scheduler_names())
     EXPECT_EQ(make_scheduler(name, options(1, 27, 3), trials.callback())->name(), name);
 }
