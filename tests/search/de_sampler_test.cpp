@@ -10,6 +10,7 @@
 #include "core/rng.hpp"
 #include "sched/scheduler.hpp"
 #include "search/sampler.hpp"
+#include "synthetic.hpp"
 
 namespace fhist::search {
 namespace {
@@ -83,25 +84,9 @@ TEST(DeSampler, RefusesBadOptions) {
   EXPECT_THROW(DeSampler(space2(), o), InputError);
 }
 
-// The synthetic multi-fidelity problem of bohb_test.cpp: a bowl at 0.7 in 5 dimensions plus a categorical bonus,
-// blurred by noise that shrinks with the budget.
-space::SearchSpace synthetic_space() {
-  std::vector<space::Param> params;
-  for (int i = 0; i < 5; ++i) params.push_back(space::Param::real("x" + std::to_string(i), 0.0, 1.0));
-  params.push_back(space::Param::categorical("kind", {"a", "b", "c", "d"}));
-  return space::SearchSpace("synthetic", std::move(params));
-}
-double true_quality(const space::Config& c) {
-  double q = 0.0;
-  for (int i = 0; i < 5; ++i) q -= std::pow(c.get_double("x" + std::to_string(i)) - 0.7, 2);
-  const auto kind = c.get_string("kind");
-  return q + (kind == "c" ? 0.3 : kind == "b" ? 0.1 : 0.0);
-}
-double observed(double q, std::int64_t trial, std::int64_t budget, std::uint64_t seed) {
-  const auto h = derive_seed(seed, Stream::kTrial, static_cast<std::uint64_t>(trial * 1000 + budget));
-  const double u = static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53) - 0.5;
-  return q + 0.2 * u / std::sqrt(static_cast<double>(budget));
-}
+using synthetic::observed;
+using synthetic::true_quality;
+space::SearchSpace synthetic_space() { return synthetic::space(); }
 
 // As a study wires it: each bracket's new configurations come from the population at the bracket's first budget.
 double run(const std::string& algo, Sampler& sampler, const sched::SchedulerOptions& o, std::uint64_t seed) {
