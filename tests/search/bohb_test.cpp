@@ -13,40 +13,9 @@
 namespace fhist::search {
 namespace {
 
-using synthetic::observed;
-using synthetic::true_quality;
 space::SearchSpace synthetic_space() { return synthetic::space(); }
 
-// Runs `algo` with `sampler`; returns the true quality of the incumbent (best observed score at the largest budget)
-// and the epochs spent (promoted trials continue).
-std::pair<double, std::int64_t> run(const std::string& algo, Sampler& sampler, const sched::SchedulerOptions& o,
-                                    std::uint64_t seed) {
-  std::map<sched::TrialId, space::Config> configs;
-  std::map<sched::TrialId, std::int64_t> trained;
-  auto scheduler = sched::make_scheduler(algo, o, [&](int) {
-    const auto id = static_cast<sched::TrialId>(configs.size());
-    space::Rng rng(derive_seed(seed, Stream::kSample, static_cast<std::uint64_t>(id)));
-    configs[id] = sampler.sample(rng);
-    return id;
-  });
-  std::int64_t epochs = 0, best_budget = -1;
-  double best_score = -HUGE_VAL, best_true = -HUGE_VAL;
-  while (auto job = scheduler->next_job()) {
-    const auto& config = configs.at(job->trial);
-    epochs += job->budget_epochs - trained[job->trial];
-    trained[job->trial] = job->budget_epochs;
-    const double score = observed(true_quality(config), job->trial, job->budget_epochs, seed);
-    scheduler->on_result({job->trial, job->budget_epochs, score, sched::TrialState::kComplete});
-    sampler.observe(config, job->budget_epochs, score);
-    if (job->budget_epochs > best_budget || (job->budget_epochs == best_budget && score > best_score)) {
-      best_budget = job->budget_epochs;
-      best_score = score;
-      best_true = true_quality(config);
-    }
-  }
-  EXPECT_TRUE(scheduler->done());
-  return {best_true, epochs};
-}
+using synthetic::run;
 
 TEST(Bohb, BeatsRandomSearchAtEqualBudgetOver20Seeds) {
   sched::SchedulerOptions hb;

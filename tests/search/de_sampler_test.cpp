@@ -84,36 +84,10 @@ TEST(DeSampler, RefusesBadOptions) {
   EXPECT_THROW(DeSampler(space2(), o), InputError);
 }
 
-using synthetic::observed;
-using synthetic::true_quality;
 space::SearchSpace synthetic_space() { return synthetic::space(); }
 
-// As a study wires it: each bracket's new configurations come from the population at the bracket's first budget.
 double run(const std::string& algo, Sampler& sampler, const sched::SchedulerOptions& o, std::uint64_t seed) {
-  std::map<int, std::int64_t> first_budget;
-  for (const auto& b : sched::hyperband_plan(o.min_budget, o.max_budget, o.eta))
-    first_budget[b.bracket] = b.rungs.front().budget_epochs;
-  std::map<sched::TrialId, space::Config> configs;
-  auto scheduler = sched::make_scheduler(algo, o, [&](int bracket) {
-    const auto id = static_cast<sched::TrialId>(configs.size());
-    space::Rng rng(derive_seed(seed, Stream::kSample, static_cast<std::uint64_t>(id)));
-    configs[id] = algo == "random" ? sampler.sample(rng) : sampler.sample_at(first_budget.at(bracket), rng);
-    return id;
-  });
-  std::int64_t best_budget = -1;
-  double best_score = -HUGE_VAL, best_true = -HUGE_VAL;
-  while (auto job = scheduler->next_job()) {
-    const auto& config = configs.at(job->trial);
-    const double score = observed(true_quality(config), job->trial, job->budget_epochs, seed);
-    scheduler->on_result({job->trial, job->budget_epochs, score, sched::TrialState::kComplete});
-    sampler.observe(config, job->budget_epochs, score);
-    if (job->budget_epochs > best_budget || (job->budget_epochs == best_budget && score > best_score)) {
-      best_budget = job->budget_epochs;
-      best_score = score;
-      best_true = true_quality(config);
-    }
-  }
-  return best_true;
+  return synthetic::run(algo, sampler, o, seed).first;
 }
 
 TEST(Dehb, BeatsRandomSearchAtEqualBudgetOver20Seeds) {
