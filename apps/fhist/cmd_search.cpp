@@ -86,6 +86,7 @@ struct SearchCmd {
   command::CommandOptions command;
   std::string journal = "runs/search.db";
   bool resume = false;
+  bool discard_bad_checkpoints = false;
   bool workers_given = false;
   double minutes = 0;  // 0 = no limit
   JsonOutput out;
@@ -128,7 +129,8 @@ bool same_value(const std::string& given, const nlohmann::json& stored) {
 // --data may point to the same dataset in another place (the data moved).
 void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
   static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data",
-                                                   "executor", "minutes", "json", "output"};
+                                                   "executor", "minutes", "json", "output",
+                                                   "discard-bad-checkpoints"};
   static const std::vector<std::string> data_flags = {"target",          "skip-rows", "no-header", "image-size",
                                                       "image-channels",  "skip-bad-images", "holdout", "cache-dir"};
   const auto settings = stored.to_json();
@@ -253,6 +255,7 @@ void run_search(SearchCmd& c) {
     if (c.app->get_option("--device")->count() > 0) resume.device = device;
     resume.threads = at::get_num_threads();
     resume.executor = c.o.executor;
+    resume.discard_bad_checkpoints = c.discard_bad_checkpoints;
     summary = study::resume_study(c.journal, objective::by_options(), cb, resume);
   } else {
     summary = study::run_study(c.o, c.journal, objective::by_options(), cb);
@@ -354,6 +357,10 @@ void register_search(CLI::App& app) {
     sub->add_flag("--keep-checkpoints", c->o.keep_checkpoints, "keep checkpoints of eliminated trials");
     sub->add_option("--journal", c->journal, "SQLite journal of the search")->capture_default_str();
     sub->add_flag("--resume", c->resume, "continue the search in --journal with its stored settings");
+    sub->add_flag("--discard-bad-checkpoints", c->discard_bad_checkpoints,
+                  "with --resume: a trial whose checkpoint cannot be read is retrained from epoch 1 (the file is kept "
+                  "in <journal>.trials/discarded/, the trial's message says so) instead of stopping the search")
+        ->needs("--resume");
     sub->add_option("--minutes", c->minutes,
                     "start no job after this many minutes (running jobs finish; --resume goes on); 0 = no limit")
         ->check(CLI::NonNegativeNumber);

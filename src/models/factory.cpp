@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
+#include <sstream>
 
 #include "core/errors.hpp"
 #include "models/mlp.hpp"
@@ -73,6 +75,15 @@ ClassifierPtr make_model(const ModelSpec& spec) {
   std::string known;
   for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
   throw InputError(fmt::format("--model '{}': unknown model (expected one of {})", spec.name, known));
+}
+
+std::string Classifier::architecture() const {
+  std::ostringstream tree;
+  tree << static_cast<const torch::nn::Module&>(*this);
+  // 64-bit FNV-1a: a digest to compare, not a hash to trust.
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const unsigned char c : tree.str()) h = (h ^ c) * 1099511628211ULL;
+  return fmt::format("{} module tree {:016x}", name(), h);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& m) {

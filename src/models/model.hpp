@@ -33,6 +33,9 @@ class Classifier : public torch::nn::Module {
   // (DARTS' drop path) draws from a generator of its own seeded here, never from Torch's global one, which
   // checkpoints do not save and other workers' weight init would interleave with. Default: nothing.
   virtual void seed_randomness(std::uint64_t seed) { static_cast<void>(seed); }
+  // What tells this network from another with the same parameter count, for checkpoint checks. Cell networks give
+  // their arch string or genotype (parameter-free ops change no count); the default is a digest of the module tree.
+  virtual std::string architecture() const;
 };
 using ClassifierPtr = std::shared_ptr<Classifier>;
 

@@ -158,6 +158,7 @@ NetworkCIFAR::NetworkCIFAR(std::int64_t C, std::int64_t num_classes, std::int64_
   if (!(drop_path_max >= 0.0 && drop_path_max < 1.0))
     throw InputError(fmt::format("NetworkCIFAR: drop_path_max {} must be in [0, 1)", drop_path_max));
   space::validate_genotype(genotype);
+  architecture_ = fmt::format("DARTS {} C={} layers={} auxiliary={}", space::to_string(genotype), C, layers, auxiliary);
 
   const std::int64_t stem_c = 3 * C;
   stem_ = register_module("stem",

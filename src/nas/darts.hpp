@@ -44,8 +44,10 @@ class NetworkCIFAR : public models::Classifier {
   double drop_path_prob() const { return drop_path_prob_; }
   // Parameters of the auxiliary head (0 without one); DARTS reports model size without them.
   std::int64_t auxiliary_parameters() const;
+  std::string architecture() const override { return architecture_; }
 
  private:
+  std::string architecture_;  // the genotype, with C, layers and the auxiliary head
   torch::nn::Sequential stem_{nullptr};
   std::vector<std::shared_ptr<DartsCellImpl>> cells_;
   torch::nn::Sequential aux_features_{nullptr};  // Conv1x1 -> BN -> ReLU -> Conv2x2 -> BN -> ReLU (after the pool)

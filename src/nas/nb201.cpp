@@ -94,6 +94,7 @@ TinyNetwork::TinyNetwork(std::int64_t channels, std::int64_t cells_per_stage, co
                     "N={}, num_classes={}, in_channels={})",
                     channels, cells_per_stage, num_classes, in_channels));
   }
+  architecture_ = fmt::format("NB-201 {} C={} N={}", space::to_string(arch), channels, cells_per_stage);
   stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(in_channels, channels, 3).padding(1).bias(false)));
   stem_bn_ = register_module("stem_bn", nn::BatchNorm2d(channels));
   layers_ = nn::Sequential();

@@ -69,8 +69,10 @@ class TinyNetwork : public models::Classifier {
   models::ModelOutput forward(const torch::Tensor& x) override;
   torch::nn::Linear& head() override { return fc_; }
   std::int64_t feature_dim() const override { return feature_dim_; }
+  std::string architecture() const override { return architecture_; }
 
  private:
+  std::string architecture_;  // the arch string, with C and N
   torch::nn::Conv2d stem_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr};
   torch::nn::Sequential layers_{nullptr};  // cells and reduction blocks

@@ -27,6 +27,7 @@
 #include "space/nb201.hpp"
 #include "space/resnet_scale.hpp"
 #include "store/trial_store.hpp"
+#include "study/devices.hpp"
 #include "study/table.hpp"
 #include "train/trainer.hpp"
 
@@ -49,6 +50,10 @@ void check_devices(const study::ObjectiveContext& ctx) {
     }
     throw InputError(fmt::format("--device {}: this host has no CUDA device (use --device cpu)", ctx.options.device));
   }
+  if (torch::cuda::is_available()) {
+    study::check_device_indices(ctx.options.device, static_cast<int>(torch::cuda::device_count()), ctx.resuming,
+                                ctx.journal);
+  }
 }
 
 class TrainingObjective final : public exec::Objective {
@@ -56,6 +61,7 @@ class TrainingObjective final : public exec::Objective {
   explicit TrainingObjective(const study::ObjectiveContext& ctx)
       : o_(ctx.options),
         journal_(ctx.journal),
+        discard_bad_checkpoints_(ctx.discard_bad_checkpoints),
         table_(ctx.table),
         sink_(*ctx.sink),
         cancelled_(ctx.cancelled),
@@ -117,6 +123,7 @@ class TrainingObjective final : public exec::Objective {
     const std::string& device = worker.device;
     const auto t0 = std::chrono::steady_clock::now();
     auto r = exec::Outcome::of(job);
+    std::string discarded;  // why this trial was retrained from epoch 1, for its message in the journal
     try {
       train::TrainOptions t;
       models::ModelSpec spec;
@@ -131,22 +138,39 @@ class TrainingObjective final : public exec::Objective {
                       : derive_seed(o_.seed, Stream::kTrial, static_cast<std::uint64_t>(job.trial));
       t.estimate_each_epoch = true;  // every estimator is recorded every epoch
       fit_model_to_data(spec, split_.train);
-      models::ClassifierPtr net;
-      {
+      const auto build = [&] {
         // Weight init draws from Torch's global generator: seeding and drawing must not interleave across workers.
         std::lock_guard<std::mutex> lock(init_mu_);
         train::seed_weight_init(t.seed);
-        net = nas::make_network(spec);
-      }
+        return nas::make_network(spec);
+      };
+      models::ClassifierPtr net = build();
       score::TrialHistory history;
       history.final_epoch = o_.sched.max_budget;
       history.params = static_cast<double>(models::count_parameters(*net));
       history.num_classes = split_.train.num_classes;
-      train::Trainer trainer(net, split_.train, split_.val, t);
+      auto trainer = std::make_unique<train::Trainer>(net, split_.train, split_.val, t);
       const std::string ckpt = (fs::path(study::trial_dir(journal_, job.trial)) / "checkpoint.pt").string();
       if (fs::exists(ckpt)) {
         try {
-          trainer.load_checkpoint(ckpt);
+          trainer->load_checkpoint(ckpt);
+        } catch (const train::CorruptCheckpointError& e) {
+          if (!discard_bad_checkpoints_) {
+            throw EnvironmentError(fmt::format(
+                "trial {}: {}. The search stopped here; nothing finished is lost. Move that file away, or resume with "
+                "--discard-bad-checkpoints to set every unreadable checkpoint aside and retrain its trial from epoch 1",
+                job.trial, e.what()));
+          }
+          // The file is kept where a retired trial's folder removal does not reach; the trial starts over on a fresh
+          // network (its epoch rows already in the journal are kept: those epochs were measured).
+          const auto aside = fs::path(journal_ + ".trials") / "discarded" / fmt::format("trial_{:05d}.pt", job.trial);
+          fs::create_directories(aside.parent_path());
+          fs::rename(ckpt, aside);
+          discarded = fmt::format("retrained from epoch 1: its checkpoint could not be read ({}) and was set aside "
+                                  "as {} (--discard-bad-checkpoints)",
+                                  e.what(), aside.string());
+          net = build();
+          trainer = std::make_unique<train::Trainer>(net, split_.train, split_.val, t);
         } catch (const CheckpointError& e) {
           // The setup changed under the search (other data, another fhist): every trial would fail the same way.
           throw EnvironmentError(fmt::format("trial {}: {}. The search stopped here; nothing finished is lost: "
@@ -158,7 +182,7 @@ class TrainingObjective final : public exec::Objective {
       std::int64_t recorded = sink_.recorded(job.trial);
       auto add_rows = [&]() {
         history.epochs.clear();
-        for (const auto& rec : trainer.records()) {
+        for (const auto& rec : trainer->records()) {
           history.epochs.push_back(epoch_measures(rec));
           if (rec.epoch <= recorded) continue;
           auto row = epoch_row(rec, history);
@@ -166,22 +190,22 @@ class TrainingObjective final : public exec::Objective {
           row["worker"] = worker.index;
           row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
           // Tables (fhist table): the final test accuracy, once, at the full budget; a target, never a decision.
-          if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer.epochs_done() == rec.epoch) {
-            row["test_acc"] = trainer.evaluate_accuracy(test_);
+          if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer->epochs_done() == rec.epoch) {
+            row["test_acc"] = trainer->evaluate_accuracy(test_);
           }
           sink_.add(job.trial, rec.epoch, row);
           recorded = rec.epoch;
         }
       };
       add_rows();
-      while (!trainer.finished()) {
-        const auto epoch = trainer.epochs_done() + 1;
-        trainer.run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
+      while (!trainer->finished()) {
+        const auto epoch = trainer->epochs_done() + 1;
+        trainer->run_epoch([&](std::int64_t step, std::int64_t steps, double loss) {
           if (cancelled_()) throw exec::Cancelled{};
           if (on_step_) on_step_(job, epoch, step, steps, loss);
         });
         try {
-          trainer.save_checkpoint(ckpt);
+          trainer->save_checkpoint(ckpt);
         } catch (const c10::Error& e) {
           throw checkpoint_write_error(job.trial, e.what_without_backtrace());
         } catch (const std::exception& e) {  // EnvironmentError (disk full, I/O error), filesystem_error
@@ -189,7 +213,7 @@ class TrainingObjective final : public exec::Objective {
         }
         add_rows();
       }
-      r.original_val_acc = trainer.records().back().original_val_acc;
+      r.original_val_acc = trainer->records().back().original_val_acc;
       r.score = estimator_->score(history);
       if (!std::isfinite(r.score)) {
         throw DivergedError(fmt::format("the {} score is not finite after {}", o_.estimator,
@@ -211,6 +235,13 @@ class TrainingObjective final : public exec::Objective {
       r.score = kFailedScore;
       r.message = e.what();
     } catch (const c10::Error& e) {
+      // The GPU failing (an illegal access, an ECC error) would fail every trial after it: the search stops, and a
+      // resume reruns this job.
+      if (study::is_device_fault(e.what_without_backtrace())) {
+        throw EnvironmentError(fmt::format("trial {}: the device {} failed: {}. The search stopped here; nothing "
+                                           "finished is lost: check the GPU (nvidia-smi), then resume",
+                                           job.trial, device, e.what_without_backtrace()));
+      }
       // Shapes that do not fit, CUDA out of memory: this configuration on this machine.
       r.state = "failed";
       r.score = kFailedScore;
@@ -221,6 +252,7 @@ class TrainingObjective final : public exec::Objective {
       r.score = kFailedScore;
       r.message = "out of host memory (std::bad_alloc) while training this configuration";
     }
+    if (!discarded.empty()) r.message = r.message.empty() ? discarded : r.message + "; " + discarded;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
   }
@@ -228,6 +260,7 @@ class TrainingObjective final : public exec::Objective {
  private:
   study::StudyOptions o_;
   std::string journal_;
+  bool discard_bad_checkpoints_;
   std::shared_ptr<const study::BenchmarkTable> table_;
   exec::EpochSink& sink_;
   std::function<bool()> cancelled_;

@@ -35,12 +35,13 @@ struct Session {
   Callbacks callbacks;
   detail::JournalSink sink;
   std::atomic<bool> cancel{false};
+  bool discard_bad_checkpoints = false;
 
   bool interrupted() const { return callbacks.interrupt && callbacks.interrupt(); }
   ObjectiveContext context(const StudyOptions& o, const space::SearchSpace& s, const std::string& journal,
                            std::shared_ptr<const BenchmarkTable> table, bool resuming) {
-    return {o, s, journal, std::move(table), &sink, [this] { return cancel.load() || interrupted(); },
-            callbacks.on_step, resuming};
+    return {o,         s,         journal, std::move(table), &sink, [this] { return cancel.load() || interrupted(); },
+            callbacks.on_step, resuming, discard_bad_checkpoints};
   }
 };
 
@@ -64,7 +65,8 @@ class Runner {
         state_(std::move(options), std::move(space), std::move(store), std::move(journal), replaying,
                std::move(table), session.sink, [&objective](std::int64_t trial) { objective.release(trial); }),
         o_(state_.options()),
-        summary_(state_.summary()) {}
+        summary_(state_.summary()),
+        resumed_(replaying) {}
 
   StudySummary run() {
     if (session_.callbacks.on_ready) session_.callbacks.on_ready();
@@ -89,7 +91,9 @@ class Runner {
                                                            {"space_definition", state_.space().to_json()},
                                                            {"journal", state_.journal()},
                                                            {"devices", state_.devices()},
-                                                           {"threads", o_.threads}});
+                                                           {"threads", o_.threads},
+                                                           {"resuming", resumed_},
+                                                           {"discard_bad_checkpoints", session_.discard_bad_checkpoints}});
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
         executor = exec::make_inline_executor(objective_, {0, state_.devices().front(), 0});
       } else {
@@ -171,6 +175,7 @@ class Runner {
   detail::SearchState state_;
   const StudyOptions& o_;
   StudySummary& summary_;
+  bool resumed_;  // MPI workers check devices as a resume does
 };
 
 
@@ -262,7 +267,8 @@ void serve_mpi_worker(const MakeObjective& make, const Callbacks& callbacks) {
                                        : std::make_shared<const BenchmarkTable>(BenchmarkTable::load(options.table));
     ObjectiveContext ctx{options, std::move(space), journal, std::move(table), &sink,
                          [interrupt = callbacks.interrupt, cancelled] { return cancelled() || (interrupt && interrupt()); },
-                         callbacks.on_step, false};
+                         callbacks.on_step, hello.value("resuming", false),
+                         hello.value("discard_bad_checkpoints", false)};
     return build_objective(ctx, make);
   });
 }
@@ -289,6 +295,7 @@ StudySummary resume_study(const std::string& journal, const MakeObjective& make,
   options.validate();
   auto table = table_for(options);
   Session session(callbacks);
+  session.discard_bad_checkpoints = resume.discard_bad_checkpoints;
   auto objective = build_objective(session.context(options, space, journal, table, true), make);
   Runner runner(options, std::move(space), std::move(store), journal, true, std::move(table), session, *objective);
   return runner.run();

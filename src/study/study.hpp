@@ -160,6 +160,9 @@ struct ObjectiveContext {
   std::function<bool()> cancelled;
   StepCallback on_step;                         // may be empty
   bool resuming = false;                        // the search continues a journal (resume_study)
+  // A trial whose checkpoint cannot be read is retrained from epoch 1 (the file kept in <journal>.trials/discarded/,
+  // the trial's message saying so) instead of stopping the search (ResumeOptions::discard_bad_checkpoints).
+  bool discard_bad_checkpoints = false;
 };
 // Builds a search's objective. Called once per process (and once per MPI worker rank) before any job; for a new
 // search, before the journal is created, so an objective that cannot be built (bad data, a space whose
@@ -181,6 +184,7 @@ struct ResumeOptions {
   std::optional<std::string> device;  // e.g. a search started on a GPU host and finished on a CPU one
   std::optional<int> threads;       // intra-op threads in all (the stored ones otherwise)
   std::string executor = "auto";    // StudyOptions::executor (not stored)
+  bool discard_bad_checkpoints = false;  // ObjectiveContext::discard_bad_checkpoints, on every worker
 };
 // Continues the search in `journal` with the options stored in it: replays the journal into the scheduler and the
 // sampler, re-runs jobs that were running when it stopped (from their checkpoints), then goes on. InputError for

@@ -111,9 +111,11 @@ const char* dtype_name(torch::Dtype d) {
 }
 
 // Everything beyond the numbers of `fingerprint` that must match to continue, keyed by the flag that sets it.
-std::vector<std::pair<std::string, std::string>> settings(const TrainOptions& o, const std::string& data_identity) {
+std::vector<std::pair<std::string, std::string>> settings(const TrainOptions& o, const std::string& data_identity,
+                                                          const std::string& architecture) {
   const auto& r = o.refit;
   return {{"--data", data_identity},
+          {"model architecture", architecture},
           {"--augment", o.augment.to_string()},
           {"--momentum", fmt::format("{}", o.momentum)},
           {"--feature-storage", dtype_name(o.feature_dtype)},
@@ -152,7 +154,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
   torch::serialize::OutputArchive ar;
   ar.write("fingerprint", fingerprint(options_, train_.size(), val_.size(), models::count_parameters(*model_)));
   ar.write("hparams", torch::tensor({options_.lr, options_.momentum, options_.weight_decay}, torch::kFloat64));
-  ar.write("settings", bytes_tensor(encode_settings(settings(options_, data_identity_))));
+  ar.write("settings", bytes_tensor(encode_settings(settings(options_, data_identity_, model_->architecture()))));
   ar.write("position", torch::tensor({epochs_done_, global_step_}, torch::kInt64));
   torch::serialize::OutputArchive model_ar, optim_ar, hist_ar;
   model_->save(model_ar);
@@ -236,8 +238,9 @@ void Trainer::load_checkpoint(const std::string& path) {
         if (tab != std::string::npos) stored[line.substr(0, tab)] = line.substr(tab + 1);
       }
       std::vector<std::string> differ;
-      for (const auto& [key, value] : settings(options_, data_identity_)) {
+      for (const auto& [key, value] : settings(options_, data_identity_, model_->architecture())) {
         const auto it = stored.find(key);
+        if (it == stored.end() && key == "model architecture") continue;  // checkpoints before 2026-12-04
         if (it == stored.end() || it->second != value)
           differ.push_back(fmt::format("{} {} (this run: {})", key, it == stored.end() ? "?" : it->second, value));
       }
@@ -310,7 +313,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   } catch (const CheckpointError&) {
     throw;
   } catch (const c10::Error& e) {
-    throw CheckpointError(fmt::format("{}: cannot load checkpoint (corrupt, or written for another model): {}", path,
+    throw CorruptCheckpointError(fmt::format("{}: cannot load checkpoint (corrupt, or written for another model): {}", path,
                                       e.what_without_backtrace()));
   }
 }

@@ -10,12 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.hpp"
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "estimate/estimator.hpp"
 #include "models/model.hpp"
 
 namespace fhist::train {
+
+// The checkpoint file itself cannot be read (truncated, corrupt, not a checkpoint), as opposed to one that reads but
+// belongs to another run: only this kind may be set aside and the trial retrained (--discard-bad-checkpoints).
+class CorruptCheckpointError : public CheckpointError {
+ public:
+  using CheckpointError::CheckpointError;
+};
 
 struct TrainOptions {
   std::int64_t epochs = 15;        // budget: stop after this many epochs
@@ -87,8 +95,8 @@ class Trainer {
   // Everything needed to continue bit-identically: weights, optimizer state, schedule position, feature window,
   // epoch records; written atomically.
   void save_checkpoint(const std::string& path) const;
-  // Throws CheckpointError if the file is unreadable or was written by an incompatible run: other data (by
-  // content), augmentation, optimizer or re-fit settings, seed, schedule, window or model.
+  // Throws CorruptCheckpointError if the file is unreadable, CheckpointError if it was written by an incompatible
+  // run: other data (by content), augmentation, optimizer or re-fit settings, seed, schedule, window or model.
   void load_checkpoint(const std::string& path);
   // What a checkpoint records of the data it trained on: the name, the sizes and a digest of every byte.
   static std::string data_identity(const data::Dataset& train, const data::Dataset& val);

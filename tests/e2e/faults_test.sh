@@ -57,6 +57,38 @@ states = dict(sqlite3.connect(sys.argv[1]).execute("SELECT id, state FROM trials
 assert sorted(states.values()) == ["complete", "running"], states
 PY
 
+# --- an unreadable checkpoint (truncated) in a copy of the stopped search: the search stops naming the file and the
+# way on; --discard-bad-checkpoints retrains that trial from epoch 1 and ends where the uninterrupted run ends
+"$PY" - <<'PY'
+import sqlite3
+src, dst = sqlite3.connect("a.db"), sqlite3.connect("c.db")
+src.backup(dst)
+dst.close()
+PY
+cp -r a.db.trials c.db.trials
+ckpt=$(find c.db.trials -name checkpoint.pt | head -1)
+[ -n "$ckpt" ] && truncate -s 3000 "$ckpt" || fail "no checkpoint to corrupt: $(find c.db.trials)"
+expect_exit 1 "trial [0-9]+: .*checkpoint.pt: cannot load checkpoint.*resume with --discard-bad-checkpoints" \
+  "an unreadable checkpoint stops the search, naming the file and --discard-bad-checkpoints" -- \
+  "$FHIST" search --resume --journal c.db
+expect_exit 2 "requires --resume" "--discard-bad-checkpoints only with --resume" -- \
+  "$FHIST" search "${SEARCH[@]}" --journal d.db --discard-bad-checkpoints
+"$FHIST" search --resume --journal c.db --discard-bad-checkpoints > discard.log 2>&1 || fail "discard: $(tail -5 discard.log)"
+[ -s "c.db.trials/discarded/$(basename "$(dirname "$ckpt")").pt" ] \
+  && pass "the unreadable checkpoint is kept in c.db.trials/discarded/" || fail "set aside: $(find c.db.trials)"
+"$PY" - straight.db c.db <<'PY' && pass "--discard-bad-checkpoints: the trial retrained from epoch 1, said so in the journal; same results" \
+  || fail "results after discarding a checkpoint"
+import sqlite3, sys
+def results(path):
+    c = sqlite3.connect(path)
+    return (c.execute("SELECT trial, budget_epochs, score, state FROM events WHERE kind = 'result' ORDER BY trial, budget_epochs").fetchall(),
+            c.execute("SELECT trial, epoch FROM epochs ORDER BY trial, epoch").fetchall())
+assert results(sys.argv[1]) == results(sys.argv[2]), (results(sys.argv[1]), results(sys.argv[2]))
+msgs = [m for (m,) in sqlite3.connect(sys.argv[2]).execute("SELECT message FROM events WHERE kind = 'result'")
+        if "retrained from epoch 1" in m]
+assert len(msgs) == 1 and "--discard-bad-checkpoints" in msgs[0], msgs
+PY
+
 # --- a journal that ran on a GPU, resumed on this CPU-only host: refused before anything runs, then --device cpu
 "$PY" - a.db <<'PY'
 import json, sqlite3, sys

@@ -106,6 +106,23 @@ for r in runs:
     assert r["regret"] is not None and -1e-12 <= r["regret"] <= 1 and r["epochs"] > 0, r
 assert len({r["seed"] for r in runs}) == 20
 PY
+"$PY" - r1.json whole.db <<'PY' && pass "replay: each regret is the table's best test accuracy minus the incumbent row's" \
+  || fail "replay regrets do not follow from the table"
+import json, sqlite3, sys
+runs = json.load(open(sys.argv[1]))
+test = {}
+for t, r in sqlite3.connect(sys.argv[2]).execute("select trial, record from epochs"):
+    a = json.loads(r).get("test_acc")
+    if a is not None: test[t] = a
+best = max(test.values())
+assert len(test) >= 5, test
+for r in runs:
+    assert r["table_trial"] in test, r
+    assert r["test_acc"] == test[r["table_trial"]], (r, test[r["table_trial"]])
+    assert abs(r["regret"] - (best - r["test_acc"])) < 1e-12, (r, best)
+# The searches pick by their scores, not by chance: some run found the table's best row, and not every run did.
+assert any(r["regret"] == 0 for r in runs) and any(r["regret"] > 0 for r in runs)
+PY
 "$FHIST" replay --table whole.db --algo hyperband --estimator fh --seeds 3 --min-budget 1 --eta 2 | grep -q "^hyperband  fh" \
   && pass "replay summary table" || fail "replay summary"
 

@@ -17,6 +17,9 @@ TEST(Rank, KendallTauBWithTies) {
   EXPECT_NEAR(kendall_tau_b({1, 2, 3}, {3, 2, 1}), -1.0, 1e-12);
   EXPECT_TRUE(std::isnan(kendall_tau_b({1, 1, 1}, {1, 2, 3})));  // constant score: undefined
   EXPECT_TRUE(std::isnan(kendall_tau_b({1}, {1})));
+  // A pair tied in both (1, 2) counts as tied in x and in y: 7 concordant, 2 discordant, n1 = n2 = 1 of 10 pairs,
+  // tau-b = 5 / sqrt(9 * 9) (scipy: 0.5556). Leaving that pair out of n1 and n2 gives 5 / 10.
+  EXPECT_NEAR(kendall_tau_b({1, 2, 2, 3, 4}, {1, 3, 3, 2, 4}), 5.0 / 9.0, 1e-12);
 }
 
 TEST(Rank, SpearmanAveragesTiedRanks) {
@@ -24,6 +27,8 @@ TEST(Rank, SpearmanAveragesTiedRanks) {
   EXPECT_NEAR(spearman({1, 2, 2, 3}, {1, 2, 3, 3}), 3.75 / 4.5, 1e-12);
   EXPECT_NEAR(spearman({10, 20, 30}, {0.1, 0.5, 0.9}), 1.0, 1e-12);
   EXPECT_NEAR(spearman({3, 2, 1}, {0.1, 0.5, 0.9}), -1.0, 1e-12);
+  // Tied in both variables at once: ranks x = (1, 2.5, 2.5, 4, 5), y = (1, 3.5, 3.5, 2, 5); scipy: 0.68421 = 13/19.
+  EXPECT_NEAR(spearman({1, 2, 2, 3, 4}, {1, 3, 3, 2, 4}), 13.0 / 19.0, 1e-12);
 }
 
 TEST(Rank, NaNScoresRankLast) {

@@ -6,6 +6,8 @@
 
 #include "core/errors.hpp"
 #include "nas/darts.hpp"
+#include "nas/nb201.hpp"
+#include "nb201_archs.hpp"
 #include "test_util.hpp"
 #include "toy_data.hpp"
 #include "train/autocast.hpp"
@@ -199,6 +201,62 @@ TEST(Trainer, CheckpointFromAnotherRunIsRefused) {
   EXPECT_NO_THROW(same.load_checkpoint(dir.str("c.pt")));
   EXPECT_EQ(same.epochs_done(), 1);
   EXPECT_THROW(same.load_checkpoint(dir.str("missing.pt")), CheckpointError);
+}
+
+// Cells that differ only in parameter-free operations have equal parameter counts; the checkpoint must still
+// tell them apart (a search's stale checkpoint of another cell used to be continued from).
+TEST(Trainer, CheckpointOfAnotherCellWithTheSameParameterCountIsRefused) {
+  at::set_num_threads(1);
+  auto train = testing::toy_dataset(64, 1, 1, 8), val = testing::toy_dataset(32, 2, 1, 8);
+  fhist::testing::TempDir dir;
+  const auto expect_refused = [&](const models::ClassifierPtr& a, const models::ClassifierPtr& b) {
+    ASSERT_EQ(models::count_parameters(*a), models::count_parameters(*b));
+    Trainer first(a, train, val, small_options(2));
+    first.run_epoch();
+    first.save_checkpoint(dir.str("cell.pt"));
+    Trainer other(b, train, val, small_options(2));
+    try {
+      other.load_checkpoint(dir.str("cell.pt"));
+      ADD_FAILURE() << "expected CheckpointError naming the architecture";
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find("model architecture"), std::string::npos) << e.what();
+    }
+  };
+  // NB-201: avg_pool_3x3 and skip_connect on edge 1<-0 (both parameter-free at stride 1).
+  const auto nb201 = [&](const std::string& arch) -> models::ClassifierPtr {
+    seed_weight_init(3);
+    return std::make_shared<nas::TinyNetwork>(4, 1, space::parse_nb201_arch(arch), train.num_classes, 1);
+  };
+  expect_refused(nb201("|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"),
+                 nb201("|skip_connect~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"));
+  // DARTS: max_pool_3x3 for avg_pool_3x3 in one normal edge.
+  auto pooled = space::darts_v2();
+  for (auto& edge : pooled.normal) {
+    if (edge.first == "max_pool_3x3" || edge.first == "avg_pool_3x3") continue;
+    if (edge.first == "skip_connect") {
+      edge.first = "avg_pool_3x3";
+      break;
+    }
+  }
+  auto other = pooled;
+  for (auto& edge : other.normal) {
+    if (edge.first == "avg_pool_3x3") {
+      edge.first = "max_pool_3x3";
+      break;
+    }
+  }
+  const auto darts = [&](const space::Genotype& g) -> models::ClassifierPtr {
+    seed_weight_init(3);
+    return std::make_shared<nas::NetworkCIFAR>(4, train.num_classes, 3, false, g, 1, 0.0);
+  };
+  ASSERT_NE(pooled, other);
+  expect_refused(darts(pooled), darts(other));
+  // The same cell continues.
+  Trainer first(nb201(testing::kNb201AllOps), train, val, small_options(2));
+  first.run_epoch();
+  first.save_checkpoint(dir.str("same.pt"));
+  Trainer same(nb201(testing::kNb201AllOps), train, val, small_options(2));
+  EXPECT_NO_THROW(same.load_checkpoint(dir.str("same.pt")));
 }
 
 TEST(Trainer, NonFiniteLossMarksTheRunDiverged) {
