@@ -44,7 +44,10 @@ class MpiSession {
 
 // Rank 0: an executor whose workers are ranks 1..size-1 (InputError for a single rank). Each worker first receives
 // `hello` (what it needs to build its objective). Epoch rows the workers send are written to `journal` as they come.
-std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::json& hello);
+// `interrupted` (thread-safe; may be empty) is asked while wait_any waits: once true, the workers' jobs are cancelled
+// (a SIGTERM that reached rank 0 alone, as a batch system sends it, stops the jobs on every rank).
+std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::json& hello,
+                                            std::function<bool()> interrupted = {});
 
 // Ranks 1..N: receives hello, builds the objective with `make` (given a sink that sends epochs to rank 0 and a
 // predicate that turns true when rank 0 cancels the running job), and runs every job it is sent until rank 0 stops
@@ -54,6 +57,11 @@ std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::
 // less one on rank 0's node (rank 0 trains nothing and is the first rank there under Open MPI's mappings). Without a
 // local rank: world rank - 1 (one node). So `--map-by node` gives each node's workers cuda:0, cuda:1, ... in turn.
 int node_worker_index(int world_rank, int local_rank, bool on_rank0_node);
+// The intra-op threads of one job on a worker rank: the search's --threads shared by the workers on this node, as
+// the thread executor shares them among its workers (at least 1). `local_size`: the ranks on this node
+// (OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS, SLURM_NTASKS_PER_NODE; -1 when none is set: one node, `world_size`).
+// threads <= 0 (not set) gives 0: the worker keeps its process's setting.
+int node_job_threads(int threads, int world_size, int local_size, bool on_rank0_node);
 
 using MakeWorkerObjective = std::function<std::unique_ptr<Objective>(
     const nlohmann::json& hello, EpochSink& sink, std::function<bool()> cancelled)>;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -61,7 +63,8 @@ int worker_ranks(int size) {
 
 class MpiExecutor final : public Executor {
  public:
-  MpiExecutor(EpochSink& journal, const nlohmann::json& hello) : journal_(journal) {
+  MpiExecutor(EpochSink& journal, const nlohmann::json& hello, std::function<bool()> interrupted)
+      : journal_(journal), interrupted_(std::move(interrupted)) {
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     worker_ranks(size_);
     // Workers on rank 0's node count their device index from one place lower (node_worker_index).
@@ -96,7 +99,18 @@ class MpiExecutor final : public Executor {
 
   Finished wait_any() override {
     if (running_ == 0) throw std::logic_error("mpi executor: wait_any with nothing running");
+    auto pause = std::chrono::milliseconds(1);
     while (true) {
+      // Not a blocking probe: an epoch can take minutes, and an interrupt must reach the workers now.
+      int ready = 0;
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &ready, MPI_STATUS_IGNORE);
+      if (!ready) {
+        if (!cancelled_ && interrupted_ && interrupted_()) cancel();
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+        continue;
+      }
+      pause = std::chrono::milliseconds(1);
       auto m = receive(MPI_ANY_SOURCE, MPI_ANY_TAG);
       if (m.tag == kEpoch) {
         journal_.add(m.body.at("trial").get<std::int64_t>(), m.body.at("epoch").get<std::int64_t>(),
@@ -130,6 +144,7 @@ class MpiExecutor final : public Executor {
   }
 
   void cancel() override {
+    cancelled_ = true;
     for (int r = 1; r < size_; ++r) {
       if (job_of_[static_cast<std::size_t>(r)]) send(r, kCancel, nullptr);
     }
@@ -137,6 +152,8 @@ class MpiExecutor final : public Executor {
 
  private:
   EpochSink& journal_;
+  std::function<bool()> interrupted_;
+  bool cancelled_ = false;  // the running jobs were told to stop (new ones after it run normally)
   int size_ = 1;
   int running_ = 0;
   std::vector<std::optional<sched::Job>> job_of_;  // by rank
@@ -213,8 +230,9 @@ MpiSession::~MpiSession() {
   if (!finalized) MPI_Finalize();
 }
 
-std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::json& hello) {
-  return std::make_unique<MpiExecutor>(journal, hello);
+std::unique_ptr<Executor> make_mpi_executor(EpochSink& journal, const nlohmann::json& hello,
+                                            std::function<bool()> interrupted) {
+  return std::make_unique<MpiExecutor>(journal, hello, std::move(interrupted));
 }
 
 void serve_mpi_worker(const MakeWorkerObjective& make) {
@@ -242,17 +260,23 @@ void serve_mpi_worker(const MakeWorkerObjective& make) {
   Worker worker;
   worker.index = rank - 1;
   const auto devices = hello.value("devices", std::vector<std::string>{"cpu"});
-  int local_rank = -1;
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0') {
-      local_rank = std::atoi(v);
-      break;
+  const auto env_int = [](std::initializer_list<const char*> vars) {
+    for (const char* var : vars) {
+      const char* v = std::getenv(var);
+      if (v != nullptr && *v != '\0') return std::atoi(v);
     }
-  }
-  const int index = node_worker_index(rank, local_rank, hello.value("rank0_host", std::string()) == processor_name());
+    return -1;
+  };
+  const int local_rank = env_int({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"});
+  const int local_size = env_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"});
+  int world_size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  const bool rank0_here = hello.value("rank0_host", std::string()) == processor_name();
+  const int index = node_worker_index(rank, local_rank, rank0_here);
   worker.device = devices.empty() ? "cpu" : devices[static_cast<std::size_t>(index) % devices.size()];
-  worker.threads = hello.value("threads", 0);  // the search's threads per job, as recorded in its journal
+  // The search's threads (as recorded in its journal), shared by this node's workers as the thread executor shares
+  // them: --threads means the same with threads and with MPI.
+  worker.threads = node_job_threads(hello.value("threads", 0), world_size, local_size, rank0_here);
   while (true) {
     const auto m = receive(0, MPI_ANY_TAG);
     if (m.tag == kStop) return;

@@ -17,7 +17,7 @@ std::string mpi_rank_note() { return {}; }
 MpiSession::MpiSession() { missing(); }
 MpiSession::~MpiSession() = default;
 int MpiSession::workers() const { missing(); }
-std::unique_ptr<Executor> make_mpi_executor(EpochSink&, const nlohmann::json&) { missing(); }
+std::unique_ptr<Executor> make_mpi_executor(EpochSink&, const nlohmann::json&, std::function<bool()>) { missing(); }
 void serve_mpi_worker(const MakeWorkerObjective&) { missing(); }
 
 }  // namespace fhist::exec

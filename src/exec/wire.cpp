@@ -60,4 +60,11 @@ int node_worker_index(int world_rank, int local_rank, bool on_rank0_node) {
   return on_rank0_node ? std::max(0, local_rank - 1) : local_rank;
 }
 
+int node_job_threads(int threads, int world_size, int local_size, bool on_rank0_node) {
+  if (threads <= 0) return 0;  // not set: the process's own
+  const int ranks_here = local_size > 0 ? local_size : world_size;
+  const int workers_here = std::max(1, ranks_here - (on_rank0_node || local_size <= 0 ? 1 : 0));
+  return std::max(1, threads / workers_here);
+}
+
 }  // namespace fhist::exec

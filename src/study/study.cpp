@@ -93,7 +93,8 @@ class Runner {
                                                            {"devices", state_.devices()},
                                                            {"threads", o_.threads},
                                                            {"resuming", resumed_},
-                                                           {"discard_bad_checkpoints", session_.discard_bad_checkpoints}});
+                                                           {"discard_bad_checkpoints", session_.discard_bad_checkpoints}},
+                                             [this] { return session_.interrupted(); });
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
         executor = exec::make_inline_executor(objective_, {0, state_.devices().front(), 0});
       } else {

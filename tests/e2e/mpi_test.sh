@@ -79,6 +79,40 @@ grep -q "^best: " resumed.log && pass "--resume under mpirun completes the searc
 same straight killed "after kill -9 and resume: the uninterrupted run's results, no epoch recorded twice, integrity ok" \
   resumed.log
 
+# --- SIGTERM to rank 0 alone (what a batch system sends): rank 0 cancels the workers' jobs at once, not when one ends.
+# Each job is 4 epochs long and the signal comes once both are handed out: no job may end with a result.
+T=(--data fashion-mnist --model cnn --train-size 1500 --val-size 300 --threads 1 --seed 7 --space hparams
+   --algo random --n-configs 2 --min-budget 4 --max-budget 4 --estimator fh)
+timeout 60 "$4" --allow-run-as-root --oversubscribe -np 3 "$FHIST" search "${T[@]}" --executor mpi --journal term.db \
+  > term.log 2>&1 &
+runpid=$!
+victim=""
+for _ in $(seq 1 600); do
+  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"select count(*) from events where kind = 'start'\").fetchone()[0])" term.db 2>/dev/null || echo 0)
+  if [ "${n:-0}" -ge 2 ]; then
+    for p in $(pgrep -f "fhist search .*--journal term.db"); do
+      tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=0" && victim=$p
+    done
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -TERM "$victim"
+wait $runpid; rc=$?
+grep -q "interrupted by SIGTERM: .* running job(s) stopped" term.log && [ $rc -ne 0 ] && [ $rc -ne 124 ] \
+  && pass "SIGTERM to rank 0 alone ends the job (mpirun exit $rc) with rank 0's message" \
+  || fail "SIGTERM to rank 0: victim '$victim', exit $rc: $(tail -4 term.log)"
+"$PY" - term.db <<'PY' && pass "SIGTERM to rank 0: the workers' jobs were cancelled mid-job (no result, no 4th epoch)" \
+  || fail "SIGTERM to rank 0 did not stop the workers' jobs"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("select count(*) from events where kind = 'result'").fetchone()[0] == 0
+assert (db.execute("select max(epoch) from epochs").fetchone()[0] or 0) < 4
+PY
+"${MPIRUN[@]}" -np 3 "$FHIST" search --resume --journal term.db --executor mpi > term.resumed.log 2>&1 \
+  && [ "$(journal_results term.db | grep -c complete)" -eq 2 ] && pass "--resume after the SIGTERM completes both trials" \
+  || fail "resume after SIGTERM: $(tail -4 term.resumed.log)"
+
 expect_exit 2 "this run has 1 MPI rank" "one rank is refused" -- \
   "${MPIRUN[@]}" -np 1 "$FHIST" search "${S[@]}" --executor mpi --journal one.db
 

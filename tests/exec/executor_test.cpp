@@ -1,7 +1,8 @@
 // One contract, every executor: jobs come back once each with their outcome, failures and divergence are data, an
 // exception reaches the loop as Finished::error without stopping the executor, capacity bounds the jobs running at
 // once, jobs end in any order, and worker threads are prepared by the objective. A fake objective, no Torch: the
-// whole suite runs in milliseconds.
+// whole suite runs in milliseconds. Built a second time with FHIST_MPI_CONTRACT as exec_mpi_test, run under
+// mpirun -np 3: the same cases against the MPI executor, whose workers (ranks 1-2) run the fake objective.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -49,6 +50,7 @@ class FakeObjective : public Objective {
       }
     }
     if (kind == "throw") throw std::runtime_error("disk full");
+    if (kind == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(500));
     Outcome o;
     o.trial = job.trial;
     o.bracket = job.bracket;
@@ -91,9 +93,31 @@ struct Kind {
   int workers;
 };
 
+#ifdef FHIST_MPI_CONTRACT
+// Rank 0's one MPI executor (its workers take one hello per run), lent to each test case.
+Executor* g_mpi = nullptr;
+
+class Borrowed final : public Executor {
+ public:
+  explicit Borrowed(Executor& e) : e_(e) {}
+  int capacity() const override { return e_.capacity(); }
+  int running() const override { return e_.running(); }
+  std::string name() const override { return e_.name(); }
+  void submit(const sched::Job& job, const space::Config& config) override { e_.submit(job, config); }
+  Finished wait_any() override { return e_.wait_any(); }
+  void cancel() override { e_.cancel(); }
+
+ private:
+  Executor& e_;
+};
+#endif
+
 class ExecutorContract : public ::testing::TestWithParam<Kind> {
  protected:
   std::unique_ptr<Executor> make(FakeObjective& o) {
+#ifdef FHIST_MPI_CONTRACT
+    if (GetParam().name == "mpi") return std::make_unique<Borrowed>(*g_mpi);
+#endif
     if (GetParam().name == "inline") return make_inline_executor(o, {7, "cpu", 0});
     std::vector<Worker> w;
     for (int i = 0; i < GetParam().workers; ++i) w.push_back({i, "cpu", 1});
@@ -144,7 +168,8 @@ TEST_P(ExecutorContract, AnExceptionIsReturnedAndTheExecutorGoesOn) {
   try {
     std::rethrow_exception(f.error);
   } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "disk full");
+    // A worker rank's exception arrives as text, naming the rank.
+    EXPECT_EQ(std::string(e.what()), GetParam().name == "mpi" ? "MPI rank 1: disk full" : "disk full");
   }
   EXPECT_EQ(ex->running(), 0);
   ex->submit(job(1), cfg("ok", 0.9));
@@ -157,6 +182,24 @@ TEST_P(ExecutorContract, CapacityJobsRunAtOnceAndEndInAnyOrder) {
   FakeObjective o;
   auto ex = make(o);
   const int n = ex->capacity();
+  if (GetParam().name == "mpi") {
+    // Each worker is a process: n jobs at once are n jobs on n distinct workers, and a job that ends first comes back
+    // first whatever the order of submission.
+    ex->submit(job(0), cfg("slow", 0.1));
+    for (int i = 1; i < n; ++i) ex->submit(job(i), cfg("ok", 0.2));
+    EXPECT_EQ(ex->running(), n);
+    std::set<int> workers;
+    std::vector<std::int64_t> order;
+    for (int i = 0; i < n; ++i) {
+      auto f = ex->wait_any();
+      ASSERT_TRUE(f.outcome);
+      workers.insert(f.worker);
+      order.push_back(f.outcome->trial);
+    }
+    EXPECT_EQ(workers.size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(order.back(), 0);
+    return;
+  }
   if (GetParam().name == "inline") {
     // Runs inside wait_any, one at a time.
     ex->submit(job(0), cfg("ok"));
@@ -190,9 +233,14 @@ TEST_P(ExecutorContract, SubmitBeyondCapacityAndWaitOnNothingAreRefused) {
   for (int i = 0; i < ex->capacity(); ++i) EXPECT_TRUE(ex->wait_any().outcome);
 }
 
+#ifdef FHIST_MPI_CONTRACT
+INSTANTIATE_TEST_SUITE_P(Executors, ExecutorContract, ::testing::Values(Kind{"mpi", 2}),
+                         [](const auto& info) { return info.param.name + std::to_string(info.param.workers); });
+#else
 INSTANTIATE_TEST_SUITE_P(Executors, ExecutorContract,
                          ::testing::Values(Kind{"inline", 1}, Kind{"thread", 1}, Kind{"thread", 3}),
                          [](const auto& info) { return info.param.name + std::to_string(info.param.workers); });
+#endif
 
 }  // namespace
 }  // namespace fhist::exec
@@ -213,5 +261,46 @@ TEST(NodeWorkerIndex, CountsTheWorkersOfEachNode) {
   EXPECT_EQ(node_worker_index(1, 1, true), 0);
 }
 
+// --threads 8 means 8 threads shared by the jobs of one host, with threads as with MPI: mpirun -np 3 on one host is
+// 2 workers of 4 threads (thread executor, 2 workers: 4 each); 4 workers alone on a second node get 2 each.
+TEST(NodeJobThreads, TheSearchsThreadsAreSharedByTheWorkersOfANode) {
+  EXPECT_EQ(node_job_threads(8, 3, 3, true), 4);
+  EXPECT_EQ(node_job_threads(8, 3, -1, true), 4);   // no local size known: one node
+  EXPECT_EQ(node_job_threads(8, 9, 4, false), 2);   // a node without rank 0
+  EXPECT_EQ(node_job_threads(8, 9, 5, true), 2);    // rank 0's node: 4 workers besides it
+  EXPECT_EQ(node_job_threads(2, 9, 5, true), 1);    // at least one
+  EXPECT_EQ(node_job_threads(0, 3, 3, true), 0);    // not set
+}
+
 }  // namespace
 }  // namespace fhist::exec
+
+#ifdef FHIST_MPI_CONTRACT
+// mpirun -np 3 exec_mpi_test: rank 0 runs the cases, ranks 1-2 serve jobs with the fake objective until rank 0's
+// executor is destroyed (its stop message).
+namespace {
+class NullSink final : public fhist::exec::EpochSink {
+ public:
+  std::int64_t recorded(std::int64_t) override { return 0; }
+  void add(std::int64_t, std::int64_t, const nlohmann::json&) override {}
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fhist::exec;
+  MpiSession mpi;
+  if (mpi.rank() > 0) {
+    serve_mpi_worker([](const nlohmann::json&, EpochSink&, std::function<bool()>) -> std::unique_ptr<Objective> {
+      return std::make_unique<FakeObjective>();
+    });
+    return 0;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  NullSink sink;
+  auto executor = make_mpi_executor(sink, nlohmann::json::object());
+  g_mpi = executor.get();
+  const int rc = RUN_ALL_TESTS();
+  executor.reset();
+  return rc;
+}
+#endif
