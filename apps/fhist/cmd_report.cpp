@@ -2,10 +2,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
@@ -26,6 +28,7 @@ struct ReportCmd {
   JsonOutput out;
   std::string html;                  // --html FILE: the page
   std::vector<std::string> replays;  // --replay FILE: replay runs charted on the page
+  double watch = 0;                  // --watch S: rewrite the page every S seconds while the search runs
 };
 
 std::string pct(const nlohmann::json& v) {
@@ -89,25 +92,47 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
 
 namespace {
 
-void write_html(const ReportCmd& c) {
+// Returns the search's state on the page ("running", "finished", ...).
+std::string write_html(const ReportCmd& c) {
   report::HtmlOptions h;
   h.journal = c.journal;
   h.replays = c.replays;
   h.top = c.top;
+  h.refresh_seconds = c.watch;
   const auto data = report::page_data(h);
   const auto page = report::render_html(data);
   write_file_atomically(c.html, [&](std::ostream& out) { out << page; });
-  fmt::print(stderr, "wrote the HTML report of {} ({}, {} charts, {:.1f} MB) to {}\n", c.journal,
-             data["facts"]["state"].get<std::string>(), report::page_charts(data).size(),
-             static_cast<double>(page.size()) / 1e6, c.html);
+  const auto state = data["facts"]["state"].get<std::string>();
+  fmt::print(stderr, "wrote the HTML report of {} ({}, {} charts, {:.1f} MB) to {}\n", c.journal, state,
+             report::page_charts(data).size(), static_cast<double>(page.size()) / 1e6, c.html);
+  return state;
+}
+
+// --watch: the page is rewritten every S seconds while the search runs, and reloads itself in the browser as often;
+// the last one, written as soon as the search stops, does not reload. Ctrl-C ends the watch, the page stays.
+void watch_html(const ReportCmd& c) {
+  const InterruptGuard interrupt;
+  while (write_html(c) == "running") {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(c.watch);
+    for (int tick = 1; std::chrono::steady_clock::now() < until; ++tick) {
+      if (interrupt.signal() != 0) return;
+      if (tick % 5 == 0 && !store::journal_in_use(c.journal)) break;  // stopped: its last page now, not later
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 void run_report(const ReportCmd& c) {
   if (!c.replays.empty() && c.html.empty()) {
     throw InputError("--replay adds charts to the HTML page: give --html FILE too");
   }
+  if (c.watch > 0 && c.html.empty()) throw InputError("--watch rewrites the HTML page: give --html FILE too");
   if (!c.html.empty()) {
-    write_html(c);
+    if (c.watch > 0) {
+      watch_html(c);
+    } else {
+      write_html(c);
+    }
     if (!c.out.any()) return;
   }
   const auto o = study::journal_options(c.journal);
@@ -195,6 +220,10 @@ void register_report(CLI::App& app) {
         ->check(output_path());
     sub->add_option("--replay", c->replays, "with --html: a file of fhist replay -o, charted on the page")
         ->check(CLI::ExistingFile);
+    sub->add_option("--watch", c->watch,
+                    "with --html: rewrite the page every SECONDS while the search runs (the page reloads itself as "
+                    "often in the browser); returns once the search has stopped")
+        ->check(CLI::PositiveNumber);
     sub->callback([c]() { run_report(*c); });
   }
   {

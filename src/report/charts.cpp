@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/text.hpp"
 #include "report/html.hpp"
 
 namespace fhist::report {
@@ -41,6 +42,23 @@ json chart(const std::string& id, const std::string& title, const std::string& n
   return {{"id", id}, {"title", title}, {"note", note}, {"spec", std::move(spec)}};
 }
 
+// One look per job outcome on every page, whichever outcomes this search had.
+const json kOutcomes = json::array({"promoted", "not promoted", "final", "failed", "diverged"});
+json outcome_dash() {
+  return {{"field", "outcome"},
+          {"type", "nominal"},
+          {"title", "rung result"},
+          {"scale",
+           {{"domain", kOutcomes},
+            {"range", json::array({json::array({1, 0}), json::array({4, 4}), json::array({10, 3, 2, 3}),
+                                   json::array({1, 3}), json::array({1, 6})})}}}};
+}
+json outcome_color() {
+  return {{"field", "outcome"},
+          {"type", "nominal"},
+          {"scale", {{"domain", kOutcomes}, {"range", json::array({"#1b9e77", "#bbbbbb", "#1f5fa8", "#d95f02", "#7570b3"})}}}};
+}
+
 // Figures 2 and 5: one trial's scores epoch by epoch, the rungs it passed marked; the trial is chosen on the page.
 json trial_chart(const json& data) {
   const auto& epochs = data["epochs"];
@@ -50,6 +68,13 @@ json trial_chart(const json& data) {
   if (!data["incumbent"].empty()) first = data["incumbent"].back()["trial"].get<std::int64_t>();
   json fold = json::array();
   for (const auto& n : data["accuracy_estimators"]) fold.push_back(n);
+  // Shown at first: the network's own accuracy and the score the search ranks by (when it is an accuracy); the rest
+  // on demand, by clicking the legend.
+  json shown = json::array({{{"estimator", "original"}}});
+  const auto ranked_by = data["facts"]["options"].value("estimator", std::string());
+  if (ranked_by != "original" && std::find(fold.begin(), fold.end(), ranked_by) != fold.end()) {
+    shown.push_back({{"estimator", ranked_by}});
+  }
   auto spec = base_spec("Scores of one trial per epoch");
   spec.erase("width");
   spec.erase("height");
@@ -69,7 +94,7 @@ json trial_chart(const json& data) {
       {"mark", {{"type", "rule"}, {"color", "#888"}}},
       {"encoding",
        {{"x", {{"field", "budget"}, {"type", "quantitative"}}},
-        {"strokeDash", {{"field", "outcome"}, {"type", "nominal"}, {"title", "rung result"}}},
+        {"strokeDash", outcome_dash()},
         {"tooltip", json::array({{{"field", "budget"}, {"title", "budget (epochs)"}},
                                  {{"field", "rung"}},
                                  {{"field", "outcome"}},
@@ -80,16 +105,26 @@ json trial_chart(const json& data) {
       {"title", "accuracy and accuracy estimates (validation)"},
       {"layer",
        json::array({{{"data", {{"name", "epochs"}}},
-                     {"transform", json::array({filter, {{"fold", fold}, {"as", json::array({"estimator", "value"})}}})},
+                     // Estimators without a value (none recorded) leave the legend too.
+                     {"transform", json::array({filter,
+                                                {{"fold", fold}, {"as", json::array({"estimator", "value"})}},
+                                                {{"filter", "isValid(datum.value) && isFinite(datum.value)"}}})},
+                     {"params", json::array({{{"name", "shown"},
+                                              {"select", {{"type", "point"}, {"fields", json::array({"estimator"})},
+                                                          {"toggle", "true"}}},
+                                              {"bind", "legend"},
+                                              {"value", shown}}})},
                      {"mark", {{"type", "line"}, {"point", true}}},
                      {"encoding",
                       {{"x", x},
                        {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "accuracy"},
-                              {"scale", {{"zero", false}}}}},
-                       {"color", {{"field", "estimator"}, {"type", "nominal"}, {"scale", {{"scheme", "tableau20"}}}}},
+                              {"scale", {{"zero", false}}}, {"axis", {{"format", ".1%"}}}}},
+                       {"color", {{"field", "estimator"}, {"type", "nominal"}, {"scale", {{"scheme", "tableau20"}}},
+                                  {"legend", {{"title", "estimator (click to show)"}}}}},
+                       {"opacity", {{"condition", {{"param", "shown"}, {"value", 1}}}, {"value", 0}}},
                        {"tooltip", json::array({{{"field", "epoch"}},
                                                 {{"field", "estimator"}},
-                                                {{"field", "value"}, {"format", ".4f"}}})}}}},
+                                                {{"field", "value"}, {"format", ".2%"}}})}}}},
                     rungs})}};
   json loss = {
       {"width", 640},
@@ -112,14 +147,18 @@ json trial_chart(const json& data) {
   spec["vconcat"] = json::array({acc, loss});
   spec["resolve"] = {{"scale", {{"color", "independent"}}}};
   return chart("trial", "Per trial: every score, epoch by epoch",
-               "Choose a trial below the chart (the incumbent first). Vertical rules are the budgets where the trial "
-               "was ranked: promoted, not promoted, or failed. Ranking-only scores (the TSE family, params) have no "
-               "accuracy scale and appear in the rank correlations instead.",
+               fmt::format("Choose a trial below the chart (the incumbent first). Shown: the network's own validation "
+                           "accuracy (original){}; click the legend for the other estimates. Vertical rules are the "
+                           "budgets where the trial was ranked: promoted, not promoted, final (the full budget), or "
+                           "failed. Ranking-only scores (the TSE family, params) have no accuracy scale: they derive "
+                           "from the training loss below and appear in the rank correlations.",
+                           shown.size() > 1 ? fmt::format(" and {}, the score this search ranks by", ranked_by) : ""),
                spec);
 }
 
 json rank_chart(const json& data, const char* metric, const std::string& id, const std::string& title,
                 const std::string& y_title, const std::string& note, bool accuracy_only) {
+  if (data["ranks"]["trials"].size() < static_cast<std::size_t>(kMinRankTrials)) return nullptr;
   json rows = json::array();
   for (const auto& r : data["ranks"]["rows"]) {
     if (r[metric].is_number() && (!accuracy_only || r["is_accuracy"].get<bool>())) rows.push_back(r);
@@ -130,11 +169,12 @@ json rank_chart(const json& data, const char* metric, const std::string& id, con
   spec["mark"] = {{"type", "line"}, {"point", true}};
   spec["encoding"] = {
       {"x", {{"field", "epoch"}, {"type", "quantitative"}, {"title", "epoch"}, {"axis", epoch_axis(data)}}},
-      {"y", {{"field", metric}, {"type", "quantitative"}, {"title", y_title}}},
+      {"y", {{"field", metric}, {"type", "quantitative"}, {"title", y_title},
+             {"axis", accuracy_only ? json{{"format", ".1%"}} : json::object()}}},
       {"color", {{"field", "estimator"}, {"type", "nominal"}, {"scale", {{"scheme", "tableau20"}}}}},
       {"tooltip", json::array({{{"field", "estimator"}},
                                {{"field", "epoch"}},
-                               {{"field", metric}, {"format", ".4f"}},
+                               {{"field", metric}, {"format", accuracy_only ? ".2%" : ".3f"}},
                                {{"field", "configs"}, {"title", "trials"}}})}};
   return chart(id, title, note, spec);
 }
@@ -148,26 +188,24 @@ json bracket_chart(const json& data) {
   spec["data"] = {{"values", data["results"]}};
   spec["facet"] = {{"column", {{"field", "bracket"}, {"type", "ordinal"}, {"title", "bracket"}}}};
   spec["resolve"] = {{"scale", {{"y", "independent"}, {"x", "independent"}}}};
+  // Readable at any size: a row per trial labelled with its id, a column per budget, squares large enough to hover.
   spec["spec"] = {
-      {"width", {{"step", 44}}},
-      {"height", {{"step", 12}}},
-      {"mark", {{"type", "square"}, {"size", 110}}},
+      {"width", {{"step", 56}}},
+      {"height", {{"step", 20}}},
+      {"mark", {{"type", "square"}, {"size", 260}}},
       {"encoding",
        {{"x", {{"field", "budget"}, {"type", "ordinal"}, {"title", "budget (epochs)"}}},
-        {"y", {{"field", "trial"}, {"type", "ordinal"}, {"axis", {{"labels", false}, {"ticks", false}}}}},
-        {"color",
-         {{"field", "outcome"},
-          {"type", "nominal"},
-          {"scale",
-           {{"domain", json::array({"promoted", "not promoted", "failed", "diverged"})},
-            {"range", json::array({"#1b9e77", "#bbbbbb", "#d95f02", "#7570b3"})}}}}},
+        {"y", {{"field", "trial"}, {"type", "ordinal"}, {"title", "trial"}}},
+        {"color", outcome_color()},
         {"tooltip", json::array({{{"field", "trial"}},
                                  {{"field", "budget"}},
                                  {{"field", "outcome"}},
                                  {{"field", "score"}, {"format", ".4f"}},
-                                 {{"field", "val_acc"}, {"format", ".4f"}, {"title", "validation accuracy"}}})}}}};
+                                 {{"field", "val_acc"}, {"format", ".2%"}, {"title", "validation accuracy"}}})}}}};
   return chart("brackets", "Brackets: which configurations ran at which budget, which were promoted",
-               "One row per trial, one column per budget; green: promoted to the next rung.", spec);
+               "One row per trial (its id on the left), one column per budget; green: promoted to the next rung, "
+               "blue: final (trained to the full budget), grey: not promoted.",
+               spec);
 }
 
 json incumbent_chart(const json& data) {
@@ -180,15 +218,80 @@ json incumbent_chart(const json& data) {
   spec["mark"] = {{"type", "line"}, {"interpolate", "step-after"}, {"point", true}};
   spec["encoding"] = {
       {"x", {{"field", "epochs"}, {"type", "quantitative"}, {"title", "epochs trained (all trials)"}}},
-      {"y", {{"field", "accuracy"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}}},
+      {"y", {{"field", "accuracy"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
+             {"axis", {{"format", ".1%"}}}}},
       {"color", {{"field", "measure"}, {"type", "nominal"}}},
       {"tooltip", json::array({{{"field", "epochs"}},
                                {{"field", "trial"}},
                                {{"field", "budget"}},
-                               {{"field", "accuracy"}, {"format", ".4f"}}})}};
+                               {{"field", "accuracy"}, {"format", ".2%"}}})}};
   return chart("incumbent", "Incumbent over cumulative epochs",
                "The trial the search would return after each result (largest budget first), and its validation "
                "accuracy at that budget.",
+               spec);
+}
+
+// Parallel coordinates: one line per trial through its parameters' values, coloured by its validation accuracy.
+json parallel_chart(const json& data) {
+  const auto& v = data["parameters"];
+  if (!v.is_object() || v["params"].empty() || v["n"].get<int>() < 2) return nullptr;
+  auto spec = base_spec("Configurations against validation accuracy");
+  spec["width"] = std::max<std::size_t>(360, 110 * v["params"].size());
+  spec["height"] = 300;
+  const json x = {{"field", "param"}, {"type", "nominal"}, {"sort", v["params"]}, {"title", nullptr},
+                  {"axis", {{"labelAngle", 0}, {"grid", true}, {"domain", false}, {"ticks", false},
+                            {"labelFontWeight", "bold"}}}};
+  const json y = {{"field", "pos"}, {"type", "quantitative"}, {"axis", nullptr}, {"scale", {{"domain", {0, 1}}}}};
+  spec["layer"] = json::array(
+      {{{"data", {{"values", v["lines"]}}},
+        {"mark", {{"type", "line"}, {"strokeWidth", 1.6}, {"opacity", 0.85}}},
+        {"encoding",
+         {{"x", x},
+          {"y", y},
+          {"detail", {{"field", "trial"}, {"type", "nominal"}}},
+          {"color", {{"field", "val_acc"}, {"type", "quantitative"}, {"scale", {{"scheme", "viridis"}}},
+                     {"legend", {{"title", "validation acc"}, {"format", ".1%"}}}}},
+          {"tooltip", json::array({{{"field", "trial"}},
+                                   {{"field", "param"}},
+                                   {{"field", "value"}},
+                                   {{"field", "val_acc"}, {"format", ".2%"}, {"title", "validation accuracy"}}})}}}},
+       {{"data", {{"values", v["ticks"]}}},
+        {"mark", {{"type", "text"}, {"align", "left"}, {"dx", 4}, {"fontSize", 10}, {"color", "#555"}}},
+        {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "label"}}}}}}});
+  return chart("parallel", fmt::format("Configurations: each trial's parameters against its validation accuracy "
+                                       "({} at {})",
+                                       count_of(v["n"].get<int>(), "trial"),
+                                       count_of(v["budget"].get<std::int64_t>(), "epoch")),
+               fmt::format("One line per trial that finished a job of {} (the largest budget with at least {} "
+                           "results), through its value of each parameter that varies; numbers on their own scale "
+                           "(log where the space says so), choices in their declared order.",
+                           count_of(v["budget"].get<std::int64_t>(), "epoch"), kMinParallelTrials),
+               spec);
+}
+
+// Importance: how much of the validation accuracy's variance each parameter's values explain on their own.
+json importance_chart(const json& data) {
+  const auto& v = data["parameters"];
+  if (!v.is_object() || v["importance"].empty()) return nullptr;
+  auto spec = base_spec("Parameter importance");
+  spec["height"] = {{"step", 24}};
+  spec["width"] = 480;
+  spec["data"] = {{"values", v["importance"]}};
+  spec["mark"] = {{"type", "bar"}, {"color", "#4c78a8"}};
+  spec["encoding"] = {
+      {"y", {{"field", "param"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr}}},
+      {"x", {{"field", "eta_squared"}, {"type", "quantitative"}, {"scale", {{"domain", {0, 1}}}},
+             {"axis", {{"format", ".0%"}}}, {"title", "share of variance explained (eta squared)"}}},
+      {"tooltip", json::array({{{"field", "param"}},
+                               {{"field", "eta_squared"}, {"format", ".1%"}, {"title", "eta squared"}},
+                               {{"field", "groups"}, {"title", "groups"}}})}};
+  return chart("importance", fmt::format("Parameter importance ({} at {})", count_of(v["n"].get<int>(), "trial"),
+                                         count_of(v["budget"].get<std::int64_t>(), "epoch")),
+               fmt::format("Eta squared: the share of the validation accuracy's variance between a parameter's values "
+                           "(numbers in up to {} equal-count bins), one parameter at a time (a main effect, like "
+                           "fANOVA's first-order terms without its model). It overstates small differences when "
+                           "trials are few (drawn from {} trials on), and says nothing about interactions.",
+                           kImportanceBins, kMinImportanceTrials),
                spec);
 }
 
@@ -253,18 +356,22 @@ json page_charts(const json& data) {
   const std::string target = data["ranks"]["target"] == "test_acc" ? "final test accuracy"
                                                                     : "validation accuracy at the largest budget";
   const auto n = data["ranks"]["trials"].size();
-  add(rank_chart(data, "kendall", "kendall", "Kendall tau: each estimator's ranking against the final accuracy",
+  add(rank_chart(data, "kendall", "kendall",
+                 fmt::format("Kendall tau: each estimator's ranking against the final accuracy (n = {} trials)", n),
                  "Kendall tau-b",
                  fmt::format("Over the {} trials that reached the largest budget, against their {} (as fhist export "
                              "--table ranks).",
                              n, target),
                  false));
-  add(rank_chart(data, "mean_abs_error", "abs_error", "Mean |estimate - final accuracy|",
+  add(rank_chart(data, "mean_abs_error", "abs_error",
+                 fmt::format("Mean |estimate - final accuracy| (n = {} trials)", n),
                  "mean |estimate - final|",
                  fmt::format("Accuracy estimators only, over the same {} trials, against their {}.", n, target),
                  true));
   add(bracket_chart(data));
   add(incumbent_chart(data));
+  add(parallel_chart(data));
+  add(importance_chart(data));
   add(replay_chart(data));
   add(anytime_chart(data));
   return charts;

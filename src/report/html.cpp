@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "report/assets.hpp"
 #include "study/study.hpp"
 
@@ -180,10 +181,10 @@ std::string top_html(const json& data) {
                         r.value("cell_svg", std::string()));
   }
   return fmt::format("<section id=\"best\"><h2>Best configurations</h2><p class=\"note\">At the largest budget "
-                     "reached ({} epochs), ranked by {}. Compute: the epochs and training seconds each trial took in "
+                     "reached ({}), ranked by {}. Compute: the epochs and training seconds each trial took in "
                      "all.{}</p><table><tr><th>#</th><th>trial</th><th>score</th><th>validation acc</th><th>test acc</th>"
                      "<th>epochs</th><th>seconds</th><th>configuration</th></tr>{}</table></section>",
-                     text(top.front()["budget"]),
+                     count_of(top.front()["budget"].get<std::int64_t>(), "epoch"),
                      by_val ? "validation accuracy (the full budget)" : "the estimator's score",
                      evaluated ? " &#8224; fhist evaluate: retrained on train + validation, then tested." : "", rows);
 }
@@ -220,6 +221,10 @@ std::string render_html(const json& data) {
   const auto& f = data["facts"];
   const std::string state = f["state"].get<std::string>();
   std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  // fhist report --watch rewrites the file while the search runs; the browser reloads it (a file:// page cannot ask
+  // for fresh data any other way). The last page, once the search has stopped, has no refresh.
+  const double refresh = f.value("refresh_seconds", 0.0);
+  if (refresh > 0) html += fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">", std::ceil(refresh));
   html += fmt::format("<title>fhist report: {}</title><style>{}</style><script>{}</script>",
                       html_escape(f["journal"].get<std::string>()), kStyle, kErrorHook);
   for (const auto& a : web_assets()) html += fmt::format("<script>/* {} {} */\n{}\n</script>", a.name, a.version, a.text);
@@ -230,6 +235,11 @@ std::string render_html(const json& data) {
                       html_escape(f["journal"].get<std::string>()), html_escape(state), html_escape(state),
                       f["kind"] == "table" ? "tabular benchmark" : "search", html_escape(text(f["options"]["space"])),
                       html_escape(f["generated_at"].get<std::string>()), html_escape(text(f["report_fhist_version"])));
+  if (refresh > 0) {
+    html += fmt::format("<p class=\"note\" id=\"refresh-note\">The search is running: this page is rewritten and "
+                        "reloads every {:.0f} s (fhist report --watch) until it stops.</p>",
+                        std::ceil(refresh));
+  }
   html += "<section id=\"facts\"><h2>Run</h2>" + facts_html(data) + "</section>";
   html += running_html(data);
   for (const auto& c : charts) {
@@ -238,9 +248,15 @@ std::string render_html(const json& data) {
                         c["id"].get<std::string>(), html_escape(c["title"].get<std::string>()),
                         html_escape(c["note"].get<std::string>()), c["id"].get<std::string>());
   }
-  if (data["ranks"]["trials"].size() < 2) {
-    html += "<section id=\"ranks-missing\"><h2>Rank correlations</h2><p class=\"note\">Fewer than two trials reached "
-            "the largest budget with a final accuracy, so no estimator can be ranked against it yet.</p></section>";
+  const auto ranked = data["ranks"]["trials"].size();
+  if (ranked < static_cast<std::size_t>(kMinRankTrials)) {
+    html += fmt::format("<section id=\"ranks-missing\"><h2>Rank correlations</h2><p class=\"note\">{} reached the "
+                        "largest budget with a final accuracy: rank statistics over fewer than {} are not drawn (one "
+                        "pair ranked the other way moves Kendall's tau over 4 trials by 1/3). <code>fhist rank</code> "
+                        "and <code>fhist export --table ranks</code> still give them, with n.</p></section>",
+                        ranked == 0 ? std::string("No trial") : ranked == 1 ? std::string("1 trial")
+                                                                           : fmt::format("Only {} trials", ranked),
+                        kMinRankTrials);
   }
   html += top_html(data);
   // The data without the per-epoch rows the charts already hold: facts, ranks, best, running, replay.

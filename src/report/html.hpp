@@ -13,6 +13,7 @@ struct HtmlOptions {
   std::vector<std::string> replays;  // fhist replay -o files: their regret charts are added
   int top = 10;                      // best configurations listed
   std::string generated_at;          // the page's timestamp (UTC, ISO 8601); empty: now
+  double refresh_seconds = 0;        // > 0: a page of a running search reloads itself this often (report --watch)
 };
 
 // Everything the page shows, as data (also embedded in the page as JSON, id "fhist-data"):
@@ -38,6 +39,32 @@ std::string html_escape(const std::string& text);
 
 // "vega 6.2.0, vega-lite 6.4.0, vega-embed 7.1.0", or "" when built without them.
 std::string chart_library_versions();
+
+// Fewer trials than this at the largest budget: the rank statistics (Kendall tau, |error|) are not drawn, the page
+// says why (one swapped pair moves Kendall's tau over 4 trials by 1/3).
+constexpr int kMinRankTrials = 5;
+// The parameter views: parallel coordinates at the largest budget with at least kMinParallelTrials results, and the
+// importance only over at least kMinImportanceTrials trials, numeric parameters in up to kImportanceBins bins.
+constexpr int kMinParallelTrials = 5;
+constexpr int kMinImportanceTrials = 8;
+constexpr int kImportanceBins = 5;
+
+// One finished job: the trial's configuration and its validation accuracy at that budget.
+struct ParamRow {
+  std::int64_t trial = 0;
+  std::int64_t budget = 0;
+  nlohmann::json config;
+  double val_acc = 0;
+};
+// {"budget", "n", "params" (the names that vary, in the space's order), "lines" (trial, param, pos in [0, 1], value
+// as text, val_acc), "ticks" (param, pos, label), "importance" (param, eta_squared, groups), "min_importance"} for
+// the space `space_definition` (the journal's); empty views for a definition this fhist cannot read.
+nlohmann::json parameter_views(const nlohmann::json& space_definition, const std::vector<ParamRow>& rows);
+// The importance measure: eta squared, the share of y's variance between the groups (one-way ANOVA's SS_between /
+// SS_total), a main effect only (fANOVA's first-order terms without its model); NaN for constant y or one group.
+double eta_squared(const std::vector<double>& y, const std::vector<int>& group);
+// Bins 0..k-1 with equal shares of x's distinct values (k = min(max_bins, distinct values)); equal values share one.
+std::vector<int> rank_bins(const std::vector<double>& x, int max_bins);
 
 // A cell drawing (SVG) of an NB201 or DARTS configuration (edge_I_J / normal_N_op_a ... parameters), "" for other
 // configurations. DARTS draws the normal and the reduction cell.

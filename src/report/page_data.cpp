@@ -167,6 +167,7 @@ json page_data(const HtmlOptions& opt) {
   std::int64_t cumulative = 0;
   std::optional<study::TrialResult> best;
   std::map<std::int64_t, LastResult> last_result;  // trial -> its last finished job
+  std::vector<ParamRow> param_rows;  // complete jobs: configuration against validation accuracy, per budget
   std::int64_t unreported = 0;
   for (const auto& t : trials) unreported += t.state == "running" ? 1 : 0;
   for (const auto& ev : events) {
@@ -175,10 +176,16 @@ json page_data(const HtmlOptions& opt) {
     const double val = rec != record_at.end() ? score::record_number(*rec->second, "original_val_acc") : std::nan("");
     const bool promoted = max_start_budget[ev.trial] > ev.budget_epochs;
     last_result[ev.trial] = {ev.trial, ev.budget_epochs, ev.score, val, ev.state == "complete"};
+    if (ev.state == "complete" && by_id.count(ev.trial)) {
+      param_rows.push_back({ev.trial, ev.budget_epochs, by_id.at(ev.trial)->config, val});
+    }
     results.push_back({{"seq", ev.seq}, {"trial", ev.trial}, {"bracket", ev.bracket}, {"rung", ev.rung},
                        {"budget", ev.budget_epochs}, {"score", num(ev.score)}, {"state", ev.state},
                        {"seconds", num(ev.seconds)}, {"val_acc", num(val)},
-                       {"outcome", ev.state != "complete" ? ev.state : promoted ? "promoted" : "not promoted"}});
+                       {"outcome", ev.state != "complete"     ? ev.state
+                                   : promoted                  ? "promoted"
+                                   : ev.budget_epochs >= max_budget ? "final"
+                                                                    : "not promoted"}});
     cumulative += std::max<std::int64_t>(ev.budget_epochs - reached[ev.trial], 0);
     reached[ev.trial] = ev.budget_epochs;
     // The incumbent as the search picks it (study::improves).
@@ -263,6 +270,7 @@ json page_data(const HtmlOptions& opt) {
                 {"journal", opt.journal},
                 {"state", state},
                 {"generated_at", opt.generated_at.empty() ? utc_now() : opt.generated_at},
+                {"refresh_seconds", state == "running" ? opt.refresh_seconds : 0.0},
                 {"options", o.to_json()},
                 {"fhist_version", study_record ? study_record->value("fhist_version", std::string("?")) : "?"},
                 {"report_fhist_version", FHIST_VERSION_STRING},
@@ -282,6 +290,8 @@ json page_data(const HtmlOptions& opt) {
           {"ranks", {{"target", jr.target}, {"trials", jr.trials}, {"max_budget", jr.max_budget}, {"rows", ranks}}},
           {"top", top},
           {"running", running},
+          {"parameters", parameter_views(study_record ? study_record->value("space_definition", json()) : json(),
+                                         param_rows)},
           {"replay", read_replays(opt.replays)}, {"anytime", read_anytime(opt.replays)}};
 }
 

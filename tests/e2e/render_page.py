@@ -2,6 +2,7 @@
 """Loads an fhist HTML report in headless Chromium and checks it: no console errors, every chart rendered (an SVG
 with marks inside each chart's <div>, as the page's own data-charts-rendered count says), and a screenshot that is
 not blank. Exit 0: all good; 1: a check failed (printed); 77: no Chromium here (the caller skips, saying why).
+The DOM as drawn is written beside the screenshot (SCREENSHOT.png.dom.html) for the caller's own checks.
 Usage: render_page.py PAGE.html SCREENSHOT.png PNG_STATS [EXPECT_TEXT...]"""
 import json, os, re, shutil, subprocess, sys
 
@@ -18,6 +19,7 @@ flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev
 dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=180)
 failures = []
 html = dom.stdout
+open(shot + ".dom.html", "w").write(html)
 if dom.returncode != 0 or "<body" not in html:
     print(f"FAIL chromium --dump-dom exited {dom.returncode}: {dom.stderr[-2000:]}")
     sys.exit(1)

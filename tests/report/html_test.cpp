@@ -199,8 +199,10 @@ TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
   const auto charts = page_charts(data);
   std::vector<std::string> ids;
   for (const auto& c : charts) ids.push_back(c["id"].get<std::string>());
-  EXPECT_EQ(ids, (std::vector<std::string>{"trial", "kendall", "abs_error", "brackets", "incumbent"}));
+  // Three trials reached the full budget: the rank statistics are not drawn, and the page says why, with n.
+  EXPECT_EQ(ids, (std::vector<std::string>{"trial", "brackets", "incumbent"}));
   const auto page = render_html(data);
+  EXPECT_NE(page.find("Only 3 trials reached the largest budget"), std::string::npos);
   for (const auto& id : ids) EXPECT_NE(page.find("id=\"chart-" + id + "\""), std::string::npos) << id;
   // The data block parses back, and nothing in it closes its <script> early.
   const std::string open = "<script type=\"application/json\" id=\"fhist-data\">";
@@ -215,6 +217,52 @@ TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
   std::string own = page;
   for (const auto& a : web_assets()) own.erase(own.find(a.text), std::string(a.text).size());
   EXPECT_FALSE(std::regex_search(own, std::regex(R"(<(script|link|img)[^>]+(src|href)=)")));
+}
+
+// Eta squared by hand: y = (1, 2, 3, 4) in groups {1, 2}, {3, 4}: group means 1.5, 3.5, grand mean 2.5; between
+// 2 * 1 + 2 * 1 = 4 of total 1.25 * 4 = 5.
+TEST(HtmlReport, ImportanceIsEtaSquaredOverBinsOfEqualValues) {
+  EXPECT_DOUBLE_EQ(eta_squared({1, 2, 3, 4}, {0, 0, 1, 1}), 0.8);
+  EXPECT_DOUBLE_EQ(eta_squared({1, 2, 3, 4}, {0, 1, 2, 3}), 1.0);
+  EXPECT_TRUE(std::isnan(eta_squared({1, 1, 1}, {0, 1, 2})));  // constant accuracy
+  EXPECT_TRUE(std::isnan(eta_squared({1, 2, 3}, {0, 0, 0})));  // one group
+  EXPECT_EQ(rank_bins({0.3, 0.1, 0.2, 0.4, 0.1}, 2), (std::vector<int>{1, 0, 0, 1, 0}));  // 4 distinct values
+  EXPECT_EQ(rank_bins({5, 5, 5}, 5), (std::vector<int>{0, 0, 0}));
+}
+
+// A space with a log-scaled learning rate and a categorical optimizer; accuracy follows the optimizer alone.
+TEST(HtmlReport, ParameterViewsDrawTheSpacesParametersAndRankTheirImportance) {
+  const nlohmann::json def = {
+      {"name", "mine"},
+      {"params", {{{"name", "lr"}, {"type", "float"}, {"low", 0.001}, {"high", 0.1}, {"log", true}},
+                  {{"name", "opt"}, {"type", "categorical"}, {"choices", {"sgd", "adam"}}},
+                  {{"name", "fixed"}, {"type", "int"}, {"low", 1}, {"high", 4}}}},
+      {"constraints", {"a built-in one"}}};
+  std::vector<ParamRow> rows;
+  const double lrs[] = {0.001, 0.003, 0.01, 0.03, 0.1, 0.002, 0.02, 0.05, 0.005, 0.07};
+  for (int t = 0; t < 10; ++t) {
+    rows.push_back({t, 4, {{"lr", lrs[t]}, {"opt", t % 2 ? "adam" : "sgd"}, {"fixed", 2}}, t % 2 ? 0.9 : 0.6});
+  }
+  rows.push_back({10, 2, {{"lr", 0.01}, {"opt", "sgd"}, {"fixed", 2}}, 0.5});  // a lower budget: not drawn
+  const auto v = parameter_views(def, rows);
+  EXPECT_EQ(v["budget"], 4);
+  EXPECT_EQ(v["n"], 10);
+  EXPECT_EQ(v["params"], nlohmann::json::array({"lr", "opt"}));  // "fixed" does not vary
+  ASSERT_EQ(v["lines"].size(), 20u);
+  for (const auto& l : v["lines"]) {
+    if (l["param"] == "lr" && l["trial"] == 2) EXPECT_NEAR(l["pos"].get<double>(), 0.5, 1e-12);  // log scale
+    if (l["param"] == "opt") EXPECT_EQ(l["pos"].get<double>(), l["value"] == "adam" ? 1.0 : 0.0);
+  }
+  std::map<std::string, double> eta;
+  for (const auto& i : v["importance"]) eta[i["param"]] = i["eta_squared"].get<double>();
+  EXPECT_DOUBLE_EQ(eta.at("opt"), 1.0);
+  EXPECT_LT(eta.at("lr"), 0.5);
+  // Fewer than kMinImportanceTrials: lines, but no importance.
+  rows.resize(6);
+  const auto few = parameter_views(def, rows);
+  EXPECT_EQ(few["n"], 6);
+  EXPECT_TRUE(few["importance"].empty());
+  EXPECT_FALSE(few["lines"].empty());
 }
 
 TEST(HtmlReport, ReplayFilesAreCheckedAndCharted) {
