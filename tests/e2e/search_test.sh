@@ -197,6 +197,15 @@ assert [r["evaluated_test_acc"] for r in rows if r["trial"] == e["trial"]] == [e
 assert all(r["evaluated_test_acc"] is None for r in rows if r["trial"] != e["trial"])
 assert f"{100 * e['test_acc']:.2f}%&#8224;" in page and "fhist evaluate: retrained on train + validation" in page
 PY
+# ... as Chromium draws it (skipped, saying so, where there is no Chromium)
+EVAL_PCT=$("$PY" -c "import json,sys; print(f\"{100 * json.load(open(sys.argv[1]))['test_acc']:.2f}%\u2020\")" eval.json)
+"$PY" "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/render_page.py" eval.html eval.png none "$EVAL_PCT" \
+  "fhist evaluate: retrained on train + validation" > render_eval.log 2>&1
+case $? in
+  0) pass "the page in Chromium shows the evaluated test accuracy ($EVAL_PCT)" ;;
+  77) echo "SKIP - the evaluated figure in Chromium: $(head -1 render_eval.log)" ;;
+  *) fail "evaluated figure in Chromium: $(tail -5 render_eval.log)" ;;
+esac
 
 # --- bad input
 out=$("$FHIST" search "${TINY[@]}" --journal hb_fh.db 2>&1); rc=$?
