@@ -78,12 +78,15 @@ ClassifierPtr make_model(const ModelSpec& spec) {
 }
 
 std::string Classifier::architecture() const {
-  std::ostringstream tree;
-  tree << static_cast<const torch::nn::Module&>(*this);
+  // Names and shapes of every parameter and buffer: fhist's own names, so the same under every LibTorch version
+  // (the printed module tree is not).
+  std::ostringstream layout;
+  for (const auto& p : named_parameters()) layout << p.key() << p.value().sizes() << ';';
+  for (const auto& b : named_buffers()) layout << b.key() << b.value().sizes() << ';';
   // 64-bit FNV-1a: a digest to compare, not a hash to trust.
   std::uint64_t h = 14695981039346656037ULL;
-  for (const unsigned char c : tree.str()) h = (h ^ c) * 1099511628211ULL;
-  return fmt::format("{} module tree {:016x}", name(), h);
+  for (const unsigned char c : layout.str()) h = (h ^ c) * 1099511628211ULL;
+  return fmt::format("{} parameters and buffers {:016x}", named_parameters().size(), h);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& m) {

@@ -34,7 +34,8 @@ class Classifier : public torch::nn::Module {
   // checkpoints do not save and other workers' weight init would interleave with. Default: nothing.
   virtual void seed_randomness(std::uint64_t seed) { static_cast<void>(seed); }
   // What tells this network from another with the same parameter count, for checkpoint checks. Cell networks give
-  // their arch string or genotype (parameter-free ops change no count); the default is a digest of the module tree.
+  // their arch string or genotype (parameter-free ops change no count); the default is a digest of the names and
+  // shapes of the parameters and buffers.
   virtual std::string architecture() const;
 };
 using ClassifierPtr = std::shared_ptr<Classifier>;

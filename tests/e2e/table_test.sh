@@ -151,7 +151,7 @@ PY
 
 # --- the benchmark page: the ranking study's charts (the numbers of fhist rank) and the replay's regrets
 "$FHIST" report --journal whole.db --html table.html --replay r1.json 2> table_report.log \
-  && grep -q "wrote the HTML report of whole.db (finished, 7 charts" table_report.log \
+  && grep -q "wrote the HTML report of whole.db (finished, 8 charts" table_report.log \
   && pass "report --html on a table with a replay file" || fail "table page: $(cat table_report.log)"
 "$FHIST" rank --table whole.db --json > rank.json
 "$PY" "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/page_json.py" table.html > table.json
