@@ -17,6 +17,7 @@
 #include "core/text.hpp"
 #include "input/input.hpp"
 #include "nas/network.hpp"
+#include "study/devices.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
@@ -287,13 +288,12 @@ std::string resolve_device(const std::string& requested, const std::string& flag
     throw InputError(fmt::format("--device {}: this LibTorch build sees no CUDA device (use --device cpu)", device));
   }
   try {
-    const torch::Device d(device);
-    if (d.is_cuda() && d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count())) {
-      throw InputError(fmt::format("--device {}: only {} CUDA device(s) visible", device, torch::cuda::device_count()));
-    }
+    static_cast<void>(torch::Device(device));  // "cudax", "cuda:-1"
   } catch (const c10::Error&) {
     throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", flag));
   }
+  // The index rule a resume applies too (study::check_device_indices), in one place.
+  study::check_device_indices(device, static_cast<int>(torch::cuda::device_count()), false, "");
   return device;
 }
 }  // namespace

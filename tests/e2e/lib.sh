@@ -27,6 +27,27 @@ journal_results() {
   "$PY" -c "import sqlite3,sys; [print(*r) for r in sorted(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"SELECT trial, budget_epochs, state, score FROM events WHERE kind='result'\"))]" "$1"
 }
 
+# wait_count JOURNAL N [SQL]: waits until SQL (default: the epochs recorded), run on the journal read-only, counts N
+# or more; one Python process polls every 20 ms, for 120 s at most. Exit status 1 if the count was never reached.
+wait_count() {
+  "$PY" - "$1" "$2" "${3:-select count(*) from epochs}" <<'PY'
+import sqlite3, sys, time
+path, want, sql = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+end = time.time() + 120
+while time.time() < end:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        n = db.execute(sql).fetchone()[0]
+        db.close()
+        if n >= want:
+            sys.exit(0)
+    except sqlite3.Error:
+        pass
+    time.sleep(0.02)
+sys.exit(1)
+PY
+}
+
 # kill_after_results PID JOURNAL N: waits (60 s at most) until JOURNAL holds N results or PID has ended, then
 # kill -9 PID and reap it. The journal is read read-only (a plain connect would create it before the search does).
 kill_after_results() {

@@ -47,27 +47,24 @@ K=(--data fashion-mnist --model cnn --train-size 1500 --val-size 300 --threads 1
    --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
 "${MPIRUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal straight.db > straight.log 2>&1 \
   || fail "straight: $(tail -3 straight.log)"
-# kill_rank JOURNAL RANK EPOCHS: starts the K search under mpirun, kills rank RANK with -9 once EPOCHS epochs are
-# recorded, and waits for mpirun; sets victim (the pid killed, "" if none) and rc (mpirun's exit status).
+# kill_rank JOURNAL RANK N [SIGNAL [SQL]]: starts the search KILL_ARGS under QUICK_RUN -np 3, sends SIGNAL (KILL)
+# to rank RANK once SQL on the journal (the epochs recorded) counts N, and waits for mpirun; sets victim (the pid
+# signalled, "" if none) and rc (mpirun's exit status).
 kill_rank() {
-  local db=$1 rank=$2 epochs=$3 n p runpid
-  "${QUICK_RUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal "$db" > "${db%.db}.log" 2>&1 &
+  local db=$1 rank=$2 n=$3 sig=${4:-KILL} sql=${5:-select count(*) from epochs} p runpid
+  "${QUICK_RUN[@]}" -np 3 "$FHIST" search "${KILL_ARGS[@]}" --executor mpi --journal "$db" > "${db%.db}.log" 2>&1 &
   runpid=$!
   victim=""
-  for _ in $(seq 1 600); do
-    n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('select count(*) from epochs').fetchone()[0])" "$db" 2>/dev/null || echo 0)
-    if [ "${n:-0}" -ge "$epochs" ]; then
-      for p in $(pgrep -f "fhist search .*--journal $db"); do
-        if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then victim=$p; fi
-      done
-      break
-    fi
-    sleep 0.1
-  done
-  [ -n "$victim" ] && kill -9 "$victim"
+  if wait_count "$db" "$n" "$sql"; then
+    for p in $(pgrep -f "fhist search .*--journal $db"); do
+      if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then victim=$p; fi
+    done
+  fi
+  [ -n "$victim" ] && kill -"$sig" "$victim"
   wait $runpid; rc=$?
 }
 QUICK_RUN=("${MPIRUN[@]}")
+KILL_ARGS=("${K[@]}")
 kill_rank killed.db 1 6
 [ -n "$victim" ] && [ $rc -ne 0 ] && pass "kill -9 of worker rank 1 mid-search ends the run (mpirun exit $rc)" \
   || fail "kill: victim '$victim', mpirun exit $rc"
@@ -83,22 +80,9 @@ same straight killed "after kill -9 and resume: the uninterrupted run's results,
 # Each job is 4 epochs long and the signal comes once both are handed out: no job may end with a result.
 T=(--data fashion-mnist --model cnn --train-size 1500 --val-size 300 --threads 1 --seed 7 --space hparams
    --algo random --n-configs 2 --min-budget 4 --max-budget 4 --estimator fh)
-timeout 60 "$4" --allow-run-as-root --oversubscribe -np 3 "$FHIST" search "${T[@]}" --executor mpi --journal term.db \
-  > term.log 2>&1 &
-runpid=$!
-victim=""
-for _ in $(seq 1 600); do
-  n=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute(\"select count(*) from events where kind = 'start'\").fetchone()[0])" term.db 2>/dev/null || echo 0)
-  if [ "${n:-0}" -ge 2 ]; then
-    for p in $(pgrep -f "fhist search .*--journal term.db"); do
-      tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=0" && victim=$p
-    done
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$victim" ] && kill -TERM "$victim"
-wait $runpid; rc=$?
+QUICK_RUN=(timeout 60 "$4" --allow-run-as-root --oversubscribe)
+KILL_ARGS=("${T[@]}")
+kill_rank term.db 0 2 TERM "select count(*) from events where kind = 'start'"
 grep -q "interrupted by SIGTERM: .* running job(s) stopped" term.log && [ $rc -ne 0 ] && [ $rc -ne 124 ] \
   && pass "SIGTERM to rank 0 alone ends the job (mpirun exit $rc) with rank 0's message" \
   || fail "SIGTERM to rank 0: victim '$victim', exit $rc: $(tail -4 term.log)"
@@ -138,6 +122,7 @@ ended "MPI rank 1 of 3\): error: dataset directory fm does not exist" \
   : -np 1 -wdir "$PWD/here" "$FHIST" "${M[@]}"
 # kill -9 of rank 0 mid-search: mpirun ends the job; --resume under mpirun completes it.
 QUICK_RUN=("${QUICK[@]}")
+KILL_ARGS=("${K[@]}")
 kill_rank rank0.db 0 4
 [ -n "$victim" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] && pass "kill -9 of rank 0 ends the whole job (mpirun exit $rc)" \
   || fail "rank 0 kill: victim '$victim', mpirun exit $rc: $(tail -3 rank0.log)"

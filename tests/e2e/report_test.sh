@@ -68,20 +68,7 @@ fi
 pid=$!
 # Its first epoch recorded (polled every 20 ms: the whole search takes seconds), the search is frozen with SIGSTOP
 # while the page is written: it still holds the journal with a job in flight.
-"$PY" - <<'PY'
-import sqlite3, time
-end = time.time() + 60
-while time.time() < end:
-    try:
-        db = sqlite3.connect("file:live.db?mode=ro", uri=True)
-        n = db.execute("select count(*) from epochs").fetchone()[0]
-        db.close()
-        if n >= 1:
-            break
-    except sqlite3.Error:
-        pass
-    time.sleep(0.02)
-PY
+wait_count live.db 1
 kill -STOP $pid
 "$FHIST" report --journal live.db --html live.html > live_report.log 2>&1
 kill -CONT $pid; kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
@@ -96,17 +83,7 @@ fi
 # here, above Chromium's 20 s of virtual time: a reload would restart the render check without end)
 "$FHIST" search "${TINY[@]}" --algo random --n-configs 3 --min-budget 5 --max-budget 5 --journal watch.db > watch.log 2>&1 &
 spid=$!
-"$PY" - <<'PY'
-import sqlite3, time
-end = time.time() + 60
-while time.time() < end:
-    try:
-        if sqlite3.connect("file:watch.db?mode=ro", uri=True).execute("select count(*) from epochs").fetchone()[0] >= 1:
-            break
-    except sqlite3.Error:
-        pass
-    time.sleep(0.02)
-PY
+wait_count watch.db 1
 kill -STOP $spid
 timeout 120 "$FHIST" report --journal watch.db --html watch.html --watch 30 > watch_report.log 2>&1 &
 wpid=$!

@@ -115,11 +115,7 @@ n=$(journal_results minutes.db | wc -l)
 "$FHIST" search "${TINY[@]}" --space hparams --algo bohb --estimator fh --min-budget 1 --max-budget 4 --eta 2 --journal killed.db \
   > killed1.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  n=$("$PY" -c "import sqlite3; print(sqlite3.connect('file:killed.db?mode=ro', uri=True).execute(\"select count(*) from events where kind='result'\").fetchone()[0])" 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 6 ] && break
-  sleep 0.2
-done
+wait_count killed.db 6 "select count(*) from events where kind='result'"
 # a second search on the same journal while the first holds it
 out=$("$FHIST" search --resume --journal killed.db 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q "in use by another search" <<<"$out"; then pass "a journal in use is refused"; else fail "concurrent open: rc $rc $out"; fi
