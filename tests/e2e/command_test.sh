@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Your script as the objective: examples/python/train_script.py (plain PyTorch on scikit-learn's digits) driven by
-# fhist search --command. A HyperBand search on two thread workers; the same search killed with SIGKILL mid-search and
-# resumed ends with the same trials, scores and incumbent; report and the HTML page name the command; a script that
+# fhist search --command. A HyperBand search on two thread workers; a search over a made-up curve killed with SIGKILL
+# mid-search and resumed ends with the same trials, scores and incumbent as without the kill; report and the HTML page name the command; a script that
 # fails, a command not found and a --job-timeout are failed trials with their reasons, the search goes on; flags that
 # do not apply to a script are refused.
 # Usage: command_test.sh FHIST PYTHON WORKDIR EXAMPLES_DIR
@@ -43,14 +43,35 @@ grep -q "trial starts at epoch 2, budget 3" straight.db.trials/trial_*/log.txt \
   && pass "a promoted trial continues from its checkpoint in its folder (FHIST_START_EPOCH 2)" \
   || fail "no promoted trial continued from epoch 2: $(cat straight.db.trials/*/log.txt | head -5)"
 
-# --- SIGKILL mid-search, then --resume: the same search (one worker, one thread: the same numbers)
-"$FHIST" search "${SCRIPT[@]}" "${BUDGETS[@]}" --threads 1 --journal killed.db > killed.log 2>&1 &
+# --- SIGKILL mid-search, then --resume: the same search. What is tested is fhist's side (the journal, the promotions,
+# the trial folders a resumed job continues from), so a made-up curve stands in for the network: the straight PyTorch
+# search above already trains one (3 s a job, where this script takes milliseconds). Its "checkpoint" is the last
+# epoch in the trial folder: a job that starts where no checkpoint says it may fails the trial.
+cat > curve.sh <<'SH'
+ck="$FHIST_TRIAL_DIR/last_epoch"
+if [ "$FHIST_START_EPOCH" -gt 1 ] && [ "$(cat "$ck" 2>/dev/null || echo 0)" -lt $((FHIST_START_EPOCH - 1)) ]; then
+  echo "no checkpoint of epoch $((FHIST_START_EPOCH - 1)) in $FHIST_TRIAL_DIR" >&2; exit 3
+fi
+h=$(printf %s "$FHIST_CONFIG" | cksum | cut -d' ' -f1)
+e=$FHIST_START_EPOCH
+while [ "$e" -le "$FHIST_BUDGET" ]; do
+  sleep 0.1
+  echo "{\"epoch\": $e, \"train_loss\": 1.$(((h + e) % 900 + 100)), \"val_acc\": 0.$(((h % 300) + 500 + 50 * e))}"
+  echo "$e" > "$ck"
+  e=$((e + 1))
+done
+SH
+CURVE=(--command "sh curve.sh" --space "$EXAMPLES/python/digits_space.json")
+"$FHIST" search "${CURVE[@]}" "${BUDGETS[@]}" --journal curve.db > curve.log 2>&1 \
+  && [ "$(journal_results curve.db | grep -c complete)" -eq 6 ] || fail "the made-up curve's search: $(tail -3 curve.log)"
+journal_results curve.db > curve.results
+"$FHIST" search "${CURVE[@]}" "${BUDGETS[@]}" --journal killed.db > killed.log 2>&1 &
 kill_after_results $! killed.db 2
 "$FHIST" search --resume --journal killed.db > resumed.log 2>&1 \
-  && journal_results killed.db > killed.results && diff straight.results killed.results > /dev/null \
-  && [ "$(grep '^best:' resumed.log | cut -d'|' -f1)" = "$(grep '^best:' straight.log | cut -d'|' -f1)" ] \
+  && journal_results killed.db > killed.results && diff curve.results killed.results > /dev/null \
+  && [ "$(grep '^best:' resumed.log | cut -d'|' -f1)" = "$(grep '^best:' curve.log | cut -d'|' -f1)" ] \
   && pass "killed with SIGKILL after 2 jobs and resumed: the same trials, scores and incumbent" \
-  || fail "kill + resume: $(tail -3 resumed.log; diff straight.results killed.results)"
+  || fail "kill + resume: $(tail -3 resumed.log; diff curve.results killed.results)"
 
 # --- report and the HTML page say what ran
 "$FHIST" report --journal straight.db > report.txt 2>&1 && grep -q "command '$PY" report.txt \
