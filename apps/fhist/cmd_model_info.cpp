@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "models/model_info.hpp"
+#include "space/catalog.hpp"
 #include "space/nb201.hpp"
 #include "nas/network.hpp"
 
@@ -64,7 +65,7 @@ void run_model_info(ModelInfoCmd& c) {
 void register_model_info(CLI::App& app) {
   auto c = std::make_shared<ModelInfoCmd>();
   auto* sub = app.add_subcommand("model-info", "parameter count, multiply-accumulates and feature size of a model");
-  sub->add_option("--model", c->spec.name, "network")->check(CLI::IsMember(nas::network_names()))->required();
+  sub->add_option("--model", c->spec.name, "network")->check(CLI::IsMember(space::network_names()))->required();
   sub->add_option("--arch,--genotype", c->spec.arch, "nb201: the cell's arch string; darts: Genotype(...) text (default DARTS_V2)");
   sub->add_option("--channels", c->spec.channels, "nb201/darts: initial channels (0 = 16 / 36)");
   sub->add_option("--cells", c->spec.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)");

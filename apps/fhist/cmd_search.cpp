@@ -1,7 +1,6 @@
-// fhist plan | search | evaluate: the search side of the CLI.
+// fhist plan | search: the search side of the CLI. No Torch: a search loads LibTorch when it trains (torch_runtime).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
 #include <algorithm>
 #include <utility>
@@ -14,13 +13,11 @@
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "exec/mpi.hpp"
-#include "objective/evaluate.hpp"
-#include "objective/training.hpp"
+#include "input/input.hpp"
 #include "report/console.hpp"
 #include "sched/scheduler.hpp"
 #include "score/scores.hpp"
 #include "study/study.hpp"
-#include "train/trainer.hpp"
 
 namespace fhist::cli {
 namespace {
@@ -201,7 +198,8 @@ void run_search(SearchCmd& c) {
     }
     resolve_study_flags(*c.app, c.data, c.o);
   }
-  const std::string device = apply_runtime(c.rt, true);
+  const ResolvedRuntime rt = resolve_runtime(c.rt, true);
+  const std::string& device = rt.device;
   // Under mpirun every rank runs this command: rank 0 the search, ranks 1..N its jobs (they print nothing).
   std::optional<exec::MpiSession> mpi;
   if (c.o.executor == "mpi") {
@@ -210,7 +208,7 @@ void run_search(SearchCmd& c) {
       study::Callbacks cb;
       const InterruptGuard interrupt;
       cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
-      study::serve_mpi_worker(objective::by_options(), cb);
+      study::serve_mpi_worker(search_objective(rt.threads), cb);
       return;
     }
     c.o.workers = mpi->workers();
@@ -223,15 +221,14 @@ void run_search(SearchCmd& c) {
   if (stored) check_resume_flags(c, *stored);
   // Scores depend on the threads a job gets (the order of float sums): a resume runs with the stored threads, so it
   // finishes as the uninterrupted search would have, unless --threads says otherwise.
-  if (stored && stored->threads > 0 && c.app->get_option("--threads")->count() == 0) {
-    at::set_num_threads(stored->threads);
-  }
+  const int threads =
+      stored && stored->threads > 0 && c.app->get_option("--threads")->count() == 0 ? stored->threads : rt.threads;
   if (!stored) {
     prepare_user_data(c.o);
     c.o.device = device;
     c.o.bf16 = c.rt.precision == "bf16";
     c.o.channels_last = c.rt.channels_last;
-    c.o.threads = at::get_num_threads();
+    c.o.threads = threads;
     c.o.validate();
   }
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
@@ -246,19 +243,19 @@ void run_search(SearchCmd& c) {
   MinutesLimit limit(c.minutes);
   cb.should_stop = limit.should_stop();
   // The banner once everything is checked (data, space, journal): an error never follows a "search:" line.
-  cb.on_ready = [&] { console.started(c.journal, c.resume, at::get_num_threads(), device); };
+  cb.on_ready = [&] { console.started(c.journal, c.resume, threads, device); };
   study::StudySummary summary;
   if (stored) {
     study::ResumeOptions resume;
     if (c.workers_given) resume.workers = c.o.workers;
     if (c.app->get_option("--data")->count() > 0) resume.data = c.o.data;
     if (c.app->get_option("--device")->count() > 0) resume.device = device;
-    resume.threads = at::get_num_threads();
+    resume.threads = threads;
     resume.executor = c.o.executor;
     resume.discard_bad_checkpoints = c.discard_bad_checkpoints;
-    summary = study::resume_study(c.journal, objective::by_options(), cb, resume);
+    summary = study::resume_study(c.journal, search_objective(threads), cb, resume);
   } else {
-    summary = study::run_study(c.o, c.journal, objective::by_options(), cb);
+    summary = study::run_study(c.o, c.journal, search_objective(threads), cb);
   }
   if (summary.interrupted) {
     console.interrupted(summary, interrupt.name());
@@ -271,44 +268,6 @@ void run_search(SearchCmd& c) {
   }
   std::fflush(human);
   c.out.write(journal_report_json(c.journal, 10));
-}
-
-// ---- evaluate
-struct EvaluateCmd {
-  std::string journal;
-  std::int64_t max_budget = 0;  // 0: the search's --max-budget
-  std::int64_t trial = -1;      // -1: the incumbent
-  bool no_store = false;
-  JsonOutput out;
-  RuntimeOptions rt;
-};
-
-void run_evaluate(const EvaluateCmd& c) {
-  objective::EvaluateOptions e;
-  e.journal = c.journal;
-  e.trial = c.trial;
-  e.max_budget = c.max_budget;
-  e.device = apply_runtime(c.rt);
-  e.bf16 = c.rt.precision == "bf16";
-  e.channels_last = c.rt.channels_last;
-  e.store = !c.no_store;
-  // With --json, stdout carries the JSON only; the progress lines go to stderr.
-  std::FILE* human = c.out.json ? stderr : stdout;
-  objective::EvaluateProgress progress;
-  progress.started = [&](std::int64_t trial, const space::Config& cfg, std::int64_t images, std::int64_t epochs) {
-    fmt::print(human, "evaluate: trial {} {} from {}, retrained from scratch on {} images for {}\n", trial,
-               cfg.to_string(), c.journal, images, count_of(epochs, "epoch"));
-  };
-  progress.epoch = [&](const train::EpochRecord& r) {
-    fmt::print(human, "epoch {:>3}  loss {:.4f}  test {:.2f}%  {:.1f} s\n", r.epoch, r.train_loss,
-               100.0 * r.original_val_acc, r.seconds);
-    std::fflush(human);
-  };
-  const auto result = objective::evaluate_trial(e, progress);
-  const auto& acc = result.at("test_acc");
-  fmt::print(human, "test accuracy: {}\n", acc.is_number() ? fmt::format("{:.2f}%", 100.0 * acc.get<double>()) : "not finite");
-  if (e.store) fmt::print(human, "stored in {} (fhist report shows it)\n", c.journal);
-  c.out.write(result);
 }
 
 }  // namespace
@@ -380,22 +339,6 @@ void register_search(CLI::App& app) {
     add_speed_flags(*sub, c->rt);
     c->app = sub;
     sub->callback([c]() { run_search(*c); });
-  }
-  {
-    auto c = std::make_shared<EvaluateCmd>();
-    auto* sub = app.add_subcommand("evaluate",
-                                   "retrain a search's best configuration on train + validation, report test accuracy");
-    sub->add_option("--journal", c->journal, "the search's journal")->required();
-    sub->add_option("--max-budget,--max-epochs,--epochs", c->max_budget,
-                    "epochs of the retraining, its lr schedule's length (default: the search's --max-budget)")
-        ->check(at_least(1));
-    sub->add_option("--trial", c->trial, "evaluate this trial's configuration instead of the incumbent's")
-        ->check(at_least(0));
-    sub->add_flag("--no-store", c->no_store, "do not record the result in the journal");
-    add_json_output_flags(*sub, c->out, "the result (trial, configuration, test accuracy per epoch, seed)");
-    add_runtime_flags(*sub, c->rt);
-    add_speed_flags(*sub, c->rt);
-    sub->callback([c]() { run_evaluate(*c); });
   }
 }
 

@@ -3,7 +3,6 @@
 // target of the ranking study, never used for a decision). The table is a journal: rerunning the same command
 // resumes it, so it can be built in chunks (--minutes).
 #include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,11 +12,11 @@
 
 #include "commands.hpp"
 #include "core/errors.hpp"
-#include "nas/network.hpp"
 #include "core/fs.hpp"
+#include "input/input.hpp"
 #include "score/scores.hpp"
 #include "sched/scheduler.hpp"
-#include "objective/training.hpp"
+#include "torch_runtime.hpp"
 #include "study/study.hpp"
 #include "study/table.hpp"
 
@@ -37,7 +36,8 @@ struct TableCmd {
 };
 
 void run_table(TableCmd& c) {
-  const std::string device = apply_runtime(c.rt, true);
+  const ResolvedRuntime rt = resolve_runtime(c.rt, true);
+  int threads = rt.threads;
   if (c.minutes < 0) throw InputError(fmt::format("--minutes must be >= 0 (got {})", c.minutes));
   const bool resume = std::filesystem::exists(c.journal);
   std::int64_t configs = c.configs, epochs = c.epochs;
@@ -51,10 +51,10 @@ void run_table(TableCmd& c) {
     epochs = stored.sched.max_budget;
     // Scores depend on the threads a job gets (the order of float sums): the rest of a table trains with the threads
     // it started with, unless --threads says otherwise.
-    if (stored.threads > 0 && c.app->get_option("--threads")->count() == 0) at::set_num_threads(stored.threads);
+    if (stored.threads > 0 && c.app->get_option("--threads")->count() == 0) threads = stored.threads;
     fmt::print("table {}: resuming ({} configurations of space {} x {} epochs, seed {}, {} threads; the stored "
                "settings apply)\n",
-               c.journal, configs, stored.space, epochs, stored.seed, at::get_num_threads());
+               c.journal, configs, stored.space, epochs, stored.seed, threads);
   } else {
     if (c.configs < 1) throw InputError(fmt::format("--configs must be >= 1 (got {})", c.configs));
     if (c.epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.epochs));
@@ -65,8 +65,8 @@ void run_table(TableCmd& c) {
     c.o.sched.n_configs = c.configs;
     c.o.test_accuracy = true;
     c.o.estimator = "original";  // random search decides nothing by it; every estimator is recorded anyway
-    c.o.device = device;
-    c.o.threads = at::get_num_threads();
+    c.o.device = rt.device;
+    c.o.threads = threads;
     c.o.validate();
     fmt::print("table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
                "target), seed {}, {} threads, {} worker(s)\n",
@@ -91,9 +91,13 @@ void run_table(TableCmd& c) {
   cb.interrupt = [&interrupt] { return interrupt.signal() != 0; };
   study::ResumeOptions again;
   if (c.workers_given) again.workers = c.o.workers;
-  again.threads = at::get_num_threads();
-  const auto summary = resume ? study::resume_study(c.journal, objective::training(), cb, again)
-                              : study::run_study(c.o, c.journal, objective::training(), cb);
+  again.threads = threads;
+  // LibTorch is loaded when the loop asks for the objective: not for a table refused for its journal or its space.
+  const study::MakeObjective objective = [threads](const study::ObjectiveContext& ctx) {
+    return torch_runtime().training_objective(threads)(ctx);
+  };
+  const auto summary = resume ? study::resume_study(c.journal, objective, cb, again)
+                              : study::run_study(c.o, c.journal, objective, cb);
   if (summary.interrupted) {
     fmt::print("\ninterrupted by {}: {} configurations recorded in {}; {} running stopped and will continue from "
                "their last checkpoint. Rerun the same command to go on.\n",

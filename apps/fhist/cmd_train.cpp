@@ -434,7 +434,7 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   add_data_flags(*sub, c->dflags);
   sub->add_option("--model", c->model, "network (a csv table: mlp)")
-      ->check(CLI::IsMember(nas::network_names()))
+      ->check(CLI::IsMember(space::network_names()))
       ->capture_default_str();
   sub->add_option("--arch,--genotype", c->arch,
                   "nb201: the cell, e.g. '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|"

@@ -7,11 +7,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <exception>
 #include <string>
+#include <vector>
 
-namespace fhist::study {
-struct StudyOptions;
-}
+#include "study/study.hpp"
+
 namespace fhist::input {
 struct DataOptions;
 }
@@ -94,9 +95,21 @@ struct RuntimeOptions {
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o);
 // Adds --precision and --channels-last (for commands that train).
 void add_speed_flags(CLI::App& app, RuntimeOptions& o);
-// Applies --threads (LibTorch defaults to 1 intra-op thread here) and returns the resolved device name. With
-// `allow_list`, --device may list several devices ("cuda:0,cuda:1"), returned resolved and comma-joined.
+// --threads (0 = all cores) and --device resolved ("auto" -> cuda or cpu). With `allow_list`, --device may list
+// several devices ("cuda:0,cuda:1"), returned resolved and comma-joined. Loads LibTorch only to ask about CUDA (a
+// cuda device, or auto where LibTorch was built with CUDA).
+struct ResolvedRuntime {
+  std::string device;
+  int threads = 1;
+};
+ResolvedRuntime resolve_runtime(const RuntimeOptions& o, bool allow_list = false);
+// resolve_runtime, and the process's intra-op threads set (LibTorch defaults to 1 here): for commands that train in
+// this process. Returns the device.
 std::string apply_runtime(const RuntimeOptions& o, bool allow_list = false);
+// The objective a search's options name: fhist's training (LibTorch, loaded when the first job needs it, with
+// `threads` intra-op threads) or a user's script (--objective command, no LibTorch). A journal of the ask-and-tell
+// API is refused: its own loop continues it.
+study::MakeObjective search_objective(int threads);
 
 // How a user's data is read (--target, --image-size, ...): train, search, table and data share these flags.
 struct DataFlags {
@@ -126,12 +139,24 @@ void resolve_study_flags(const CLI::App& app, const DataFlags& d, study::StudyOp
 // options (data_options.classes: class index -> the folder name, CSV value or original label).
 void prepare_user_data(study::StudyOptions& o);
 
+// The program: `commands` registered, the command line parsed and run, errors mapped to exit codes and messages (an
+// MPI job aborted on a rank's error). `describe` words an exception that is none of fhist's (default: its what()).
+using Registrar = void (*)(CLI::App&);
+int run_program(int argc, char** argv, const std::vector<Registrar>& commands,
+                const std::function<std::string(const std::exception&)>& describe = {});
+// The commands that run without LibTorch: the launcher runs these itself and hands every other command line to
+// LibTorch's part of the program (torch_runtime().main), which registers all of them.
+const std::vector<std::string>& launcher_commands();
+void register_launcher_commands(CLI::App& app);
+void register_all_commands(CLI::App& app);  // in LibTorch's part (torch_main.cpp)
+
 void register_train(CLI::App& app);
 void register_estimate(CLI::App& app);
-void register_search(CLI::App& app);  // plan, search, evaluate
+void register_search(CLI::App& app);  // plan, search
+void register_evaluate(CLI::App& app);
 void register_model_info(CLI::App& app);
 void register_report(CLI::App& app);  // report, export
-void register_table(CLI::App& app);
+void register_table(CLI::App& app);  // rank, table, replay
 void register_data(CLI::App& app);
 
 }  // namespace fhist::cli

@@ -1,6 +1,5 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
 #include <algorithm>
 #include <atomic>
@@ -8,17 +7,20 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <regex>
 #include <thread>
 
+#include "command/command.hpp"
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "core/text.hpp"
 #include "input/input.hpp"
-#include "nas/network.hpp"
+#include "space/catalog.hpp"
 #include "study/devices.hpp"
 #include "study/study.hpp"
+#include "torch_runtime.hpp"
 
 namespace fhist::cli {
 
@@ -252,7 +254,7 @@ void add_study_flags(CLI::App& app, study::StudyOptions& o, DataFlags& d) {
       ->capture_default_str();
   add_data_flags(app, d);
   app.add_option("--model", o.model, "network, unless the space chooses it")
-      ->check(CLI::IsMember(nas::network_names()))
+      ->check(CLI::IsMember(space::network_names()))
       ->capture_default_str();
   app.add_option("--width-mult", o.width_mult, "width, unless the space chooses it")->capture_default_str();
   app.add_option("--train-size", o.train_size, "training examples (0 = auto; your data: auto unless given)")
@@ -280,32 +282,56 @@ void add_study_flags(CLI::App& app, study::StudyOptions& o, DataFlags& d) {
 namespace {
 std::string resolve_device(const std::string& requested, const std::string& flag) {
   std::string device = requested;
-  if (device == "auto") device = torch::cuda::is_available() ? "cuda" : "cpu";
-  if (device != "cpu" && device.rfind("cuda", 0) != 0) {
+#if FHIST_TORCH_CUDA
+  if (device == "auto") device = torch_runtime().cuda_device_count() > 0 ? "cuda" : "cpu";
+#else
+  if (device == "auto") device = "cpu";  // this LibTorch has no CUDA: no need to load it to ask
+#endif
+  static const std::regex name(R"(cpu|cuda(:[0-9]{1,4})?)");
+  if (!std::regex_match(device, name)) {
     throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", flag));
   }
-  if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
+  if (device == "cpu") return device;
+  const int gpus = torch_runtime().cuda_device_count();
+  if (gpus == 0) {
     throw InputError(fmt::format("--device {}: this LibTorch build sees no CUDA device (use --device cpu)", device));
   }
-  try {
-    static_cast<void>(torch::Device(device));  // "cudax", "cuda:-1"
-  } catch (const c10::Error&) {
-    throw InputError(fmt::format("--device '{}': expected auto, cpu, cuda or cuda:N", flag));
-  }
   // The index rule a resume applies too (study::check_device_indices), in one place.
-  study::check_device_indices(device, static_cast<int>(torch::cuda::device_count()), false, "");
+  study::check_device_indices(device, gpus, false, "");
   return device;
 }
 }  // namespace
 
-std::string apply_runtime(const RuntimeOptions& o, bool allow_list) {
-  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  if (o.device.find(',') == std::string::npos) return resolve_device(o.device, o.device);
+ResolvedRuntime resolve_runtime(const RuntimeOptions& o, bool allow_list) {
+  ResolvedRuntime r;
+  r.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (o.device.find(',') == std::string::npos) {
+    r.device = resolve_device(o.device, o.device);
+    return r;
+  }
   if (!allow_list) throw InputError(fmt::format("--device '{}': this command uses one device", o.device));
-  std::string out;
-  for (const auto& d : study::device_list(o.device)) out += (out.empty() ? "" : ",") + resolve_device(d, o.device);
-  return out;
+  for (const auto& d : study::device_list(o.device)) {
+    r.device += (r.device.empty() ? "" : ",") + resolve_device(d, o.device);
+  }
+  return r;
+}
+
+std::string apply_runtime(const RuntimeOptions& o, bool allow_list) {
+  auto r = resolve_runtime(o, allow_list);
+  torch_runtime().set_threads(r.threads);
+  return r.device;
+}
+
+study::MakeObjective search_objective(int threads) {
+  return [threads](const study::ObjectiveContext& ctx) -> std::unique_ptr<exec::Objective> {
+    if (ctx.options.objective == "ask-tell") {
+      throw InputError(fmt::format("{} is driven by your own loop (ask and tell): continue it with "
+                                   "fhist::Study::open, not fhist search --resume",
+                                   ctx.journal));
+    }
+    if (ctx.options.objective == "command") return command::make_command_objective(ctx);
+    return torch_runtime().training_objective(threads)(ctx);
+  };
 }
 
 }  // namespace fhist::cli

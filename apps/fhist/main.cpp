@@ -1,17 +1,19 @@
-// fhist: hyperparameter and architecture search with feature-history performance estimation.
+// fhist: hyperparameter and architecture search with feature-history performance estimation. The launcher: it runs
+// the commands that need no LibTorch itself (plan, search, table, replay, rank, report, export: a search loads
+// LibTorch when its first job trains) and hands every other command line to LibTorch's part (torch_runtime.hpp).
 #include <fmt/format.h>
-
-#include <c10/util/Exception.h>
-
-#include <CLI/CLI.hpp>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
+#include <algorithm>
+#include <string>
+
 #include "commands.hpp"
 #include "core/errors.hpp"
 #include "exec/mpi.hpp"
+#include "torch_runtime.hpp"
 
 namespace {
 
@@ -27,54 +29,23 @@ void keep_freed_memory() {
 #endif
 }
 
+// The command is the first argument (fhist's own flags, --help and --version, take no value).
+bool runs_here(int argc, char** argv) {
+  if (argc < 2) return false;
+  const auto& names = fhist::cli::launcher_commands();
+  return std::find(names.begin(), names.end(), std::string(argv[1])) != names.end();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   keep_freed_memory();
-  CLI::App app{"fhist — performance estimation via feature histories (Cao, Wang & Kitani) for HPO and NAS"};
-  app.set_version_flag("--version", std::string("fhist ") + FHIST_VERSION);
-  app.require_subcommand(1);
-  fhist::cli::register_train(app);
-  fhist::cli::register_estimate(app);
-  fhist::cli::register_search(app);
-  fhist::cli::register_model_info(app);
-  fhist::cli::register_report(app);
-  fhist::cli::register_table(app);
-  fhist::cli::register_data(app);
-  // Prints the error (naming the MPI rank under mpirun) and returns the exit code; under mpirun it ends every rank
-  // instead, so none waits forever for this one.
-  auto fail = [&app](int code, const std::string& message) {
-    if (!message.empty()) {
-      fmt::print(stderr, "{}{}: error: {}\n", fhist::cli::error_prefix(app), fhist::exec::mpi_rank_note(), message);
-    }
-    fhist::exec::abort_mpi_job(code);
-    return code;
-  };
+  if (runs_here(argc, argv)) return fhist::cli::run_program(argc, argv, {fhist::cli::register_launcher_commands});
   try {
-    const auto unknown = fhist::cli::unknown_command(app, argc, argv);
-    if (!unknown.empty()) {
-      fmt::print(stderr, "fhist: error: {}\n", unknown);
-      return fhist::cli::kExitUsage;
-    }
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return fhist::cli::report_parse_error(app, e);
-  } catch (const fhist::cli::Interrupted& e) {
-    return fail(128 + e.signal, "");
-  } catch (const fhist::InputError& e) {
-    return fail(fhist::cli::kExitUsage, e.what());
-  } catch (const fhist::Error& e) {
-    return fail(fhist::cli::kExitFailure, e.what());
-  } catch (const c10::Error& e) {
-    return fail(fhist::cli::kExitFailure, std::string("internal error in LibTorch: ") + e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    return fail(fhist::cli::kExitFailure, e.what());
+    return fhist::cli::torch_runtime().main(argc, argv);
+  } catch (const fhist::Error& e) {  // LibTorch's part could not be loaded
+    fmt::print(stderr, "fhist: error: {}\n", e.what());
+    fhist::exec::abort_mpi_job(fhist::cli::kExitFailure);
+    return fhist::cli::kExitFailure;
   }
-  return 0;
 }

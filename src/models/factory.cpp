@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "models/model.hpp"
 #include "models/resnet.hpp"
 #include "models/simple_cnn.hpp"
+#include "space/catalog.hpp"
 #include "models/vgg.hpp"
 
 namespace fhist::models {
@@ -28,7 +30,10 @@ void check_stage_mults(const std::vector<double>& mults, const char* flag, doubl
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"resnet18", "resnet34", "resnet50", "resnet-scale", "vgg16", "mobilenetv2", "cnn", "mlp"};
+  auto names = space::network_names();
+  names.erase(std::remove_if(names.begin(), names.end(), [](const auto& n) { return n == "nb201" || n == "darts"; }),
+              names.end());
+  return names;
 }
 
 ClassifierPtr make_model(const ModelSpec& spec) {

@@ -21,11 +21,4 @@ models::ClassifierPtr make_network(const models::ModelSpec& spec) {
   return models::make_model(spec);
 }
 
-std::vector<std::string> network_names() {
-  auto names = models::model_names();
-  names.push_back("nb201");
-  names.push_back("darts");
-  return names;
-}
-
 }  // namespace fhist::nas

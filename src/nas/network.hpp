@@ -12,6 +12,5 @@ namespace fhist::nas {
 // "darts" builds NetworkCIFAR(spec.channels or 36, spec.cells or 20, spec.auxiliary, parse_genotype(spec.arch)
 // or DARTS_V2 when empty); every other name goes to models::make_model. Throws InputError naming the bad field.
 models::ClassifierPtr make_network(const models::ModelSpec& spec);
-std::vector<std::string> network_names();
 
 }  // namespace fhist::nas

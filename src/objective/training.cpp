@@ -12,7 +12,6 @@
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
-#include "command/command.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
 #include "core/text.hpp"
@@ -278,18 +277,6 @@ std::unique_ptr<exec::Objective> make_training_objective(const study::ObjectiveC
 }
 
 study::MakeObjective training() { return make_training_objective; }
-
-study::MakeObjective by_options() {
-  return [](const study::ObjectiveContext& ctx) -> std::unique_ptr<exec::Objective> {
-    if (ctx.options.objective == "ask-tell") {
-      throw InputError(fmt::format("{} is driven by your own loop (ask and tell): continue it with "
-                                   "fhist::Study::open, not fhist search --resume",
-                                   ctx.journal));
-    }
-    if (ctx.options.objective == "command") return command::make_command_objective(ctx);
-    return make_training_objective(ctx);
-  };
-}
 
 score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
   score::EpochMeasures m;

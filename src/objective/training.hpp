@@ -31,9 +31,6 @@ namespace fhist::objective {
 std::unique_ptr<exec::Objective> make_training_objective(const study::ObjectiveContext& ctx);
 // make_training_objective as what run_study, resume_study and serve_mpi_worker take.
 study::MakeObjective training();
-// The objective the search's options name: the training objective, or (objective "command") a user's script
-// (command::make_command_objective). What fhist search passes to the loop.
-study::MakeObjective by_options();
 
 // A trial's network and training options: the study's defaults, overridden by the configuration's parameters
 // (lr, weight_decay, momentum, batch_size, width_mult, model, ra_n/ra_m for RandAugment, edge_* for NAS-Bench-201

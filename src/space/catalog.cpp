@@ -159,6 +159,10 @@ std::vector<std::string> space_names() {
   return names;
 }
 
+std::vector<std::string> network_names() {
+  return {"resnet18", "resnet34", "resnet50", "resnet-scale", "vgg16", "mobilenetv2", "cnn", "mlp", "nb201", "darts"};
+}
+
 bool is_builtin_space(const std::string& spec) {
   const auto names = space_names();
   return std::find(names.begin(), names.end(), spec) != names.end();

@@ -14,6 +14,9 @@ namespace fhist::space {
 // (check_space_params for training).
 SearchSpace load_space(const std::string& spec, const std::string& flops_cap = "", double width_mult = 1.0);
 std::vector<std::string> space_names();
+// Every --model value: the zoo's networks, then the two cell networks (nb201, darts). Here, without Torch, so the
+// command line checks it before LibTorch is loaded.
+std::vector<std::string> network_names();
 // Whether `spec` names a built-in space (else load_space reads it as a file).
 bool is_builtin_space(const std::string& spec);
 

@@ -167,4 +167,14 @@ for bad in "--space missing-space.json" "--data folder:no-such-folder" "--data f
     || fail "search $bad: exit $rc, output: $out"
 done
 
+# The launcher runs plan, search (until it trains), report and export without LibTorch; every other command is in
+# LibTorch's part, beside the program. A copy of the program alone shows both: what needs no LibTorch works, the rest
+# says which file is missing.
+mkdir -p alone && cp "$FHIST" alone/fhist
+expect_exit 0 "^total: 17 configurations" "the launcher alone: plan runs without LibTorch's part" -- \
+  alone/fhist plan --algo hyperband --min-budget 1 --max-budget 9 --eta 3
+expect_exit 2 "^fhist search: error: unknown option --bogus" "the launcher alone: search's flags checked without it" -- \
+  alone/fhist search --bogus
+expect_exit 1 "^fhist: error: LibTorch's part of fhist \(libfhist-torch.so\) is neither beside the program nor in .*/lib/fhist: rebuild or reinstall" \
+  "the launcher alone: train names the missing library (exit 1)" -- alone/fhist train --epochs 1
 finish "e2e"
