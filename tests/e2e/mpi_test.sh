@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The MPI executor under mpirun (3 ranks on 2 cores: rank 0 searches, ranks 1-2 train): the same HyperBand search
-# gives the same trials, promotions, scores, epoch rows and incumbent inline, with 2 threads and with 2 MPI workers;
+# gives the same trials, promotions, scores, epoch rows and incumbent inline and with 2 MPI workers (with 2 threads:
+# e2e.parallel);
 # kill -9 of a worker rank mid-rung ends the run, and --resume under mpirun completes it with nothing finished
 # retrained and the uninterrupted run's results; a single rank is refused. An error on any rank (rank 0's journal
 # exists, a worker without the data) or rank 0's death ends every rank within seconds (no hang: 60 s timeouts).
@@ -14,7 +15,6 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 S=(--data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 1 --seed 5 --space hparams
    --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
 "$FHIST" search "${S[@]}" --journal inline.db > inline.log 2>&1 || fail "inline: $(tail -3 inline.log)"
-"$FHIST" search "${S[@]}" --workers 2 --journal thread.db > thread.log 2>&1 || fail "thread: $(tail -3 thread.log)"
 "${MPIRUN[@]}" -np 3 "$FHIST" search "${S[@]}" --executor mpi --journal mpi.db > mpi.log 2>&1 \
   || fail "mpi: $(tail -5 mpi.log)"
 grep -q "workers: [0-9]*%, [0-9]*% busy" mpi.log && pass "mpirun -np 3: 2 workers, utilisation printed" \
@@ -39,7 +39,6 @@ for name, x, y in zip(("results", "epochs", "trials"), a, b):
 assert len(a[1]) == len({(t, e) for t, e, *_ in a[1]}), "an epoch recorded twice"
 PY
 }
-same inline thread "2 threads: the inline run's trials, promotions, scores and incumbent"
 same inline mpi "MPI with 2 workers: the inline run's trials, promotions, scores and incumbent"
 
 # --- kill -9 of a worker rank mid-rung, then --resume under mpirun
