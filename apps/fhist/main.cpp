@@ -40,7 +40,15 @@ bool runs_here(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   keep_freed_memory();
-  if (runs_here(argc, argv)) return fhist::cli::run_program(argc, argv, {fhist::cli::register_launcher_commands});
+  if (runs_here(argc, argv)) {
+    // A LibTorch error that escaped a job: what() carries a C++ backtrace after the message (c10::Error's layout;
+    // LibTorch's part names the type itself).
+    return fhist::cli::run_program(argc, argv, {fhist::cli::register_launcher_commands}, [](const std::exception& e) {
+      const std::string what = e.what();
+      const auto at = what.find("\nException raised from ");
+      return at == std::string::npos ? what : "internal error in LibTorch: " + what.substr(0, at);
+    });
+  }
   try {
     return fhist::cli::torch_runtime().main(argc, argv);
   } catch (const fhist::Error& e) {  // LibTorch's part could not be loaded

@@ -23,32 +23,45 @@ std::string resolve(const std::string& path) {
 
 // Whole-file read through zlib, which passes plain files through unchanged. `header_bytes` and `expected` bound what
 // is inflated: once the header is in, reading stops one byte past the size it gives, so a small gzip file that
-// inflates to gigabytes (a gzip bomb) is refused instead of exhausting memory.
+// inflates to gigabytes (a gzip bomb) is refused instead of exhausting memory. The header's size is reserved at once
+// and inflated into in place (growing by doubling copied and page-faulted Fashion-MNIST's 47 MB several times: 0.2 s
+// of every process that loads it); the reservation is capped by what the file can inflate to (deflate's ratio is at
+// most 1032:1), so a forged header cannot make it allocate more than the file could hold.
 using ExpectedSize = std::function<unsigned __int128(const std::vector<unsigned char>&)>;
 std::vector<unsigned char> read_maybe_gzip(const std::string& path, std::size_t header_bytes,
                                            const ExpectedSize& expected) {
+  std::error_code ec;
+  const auto file_bytes = static_cast<unsigned __int128>(fs::file_size(path, ec));
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) throw DataError(fmt::format("{}: cannot open", path));
   std::vector<unsigned char> out;
-  std::vector<unsigned char> buf(1 << 20);
   unsigned __int128 limit = ~static_cast<unsigned __int128>(0);
+  bool reserved = false;
+  unsigned chunk = 1u << 16;  // doubles per read up to 16 MB: small files stay cheap, large ones take few reads
   while (true) {
     const auto have = static_cast<unsigned __int128>(out.size());
     if (out.size() >= header_bytes) limit = std::min(limit, expected(out) + 1);
     if (have >= limit) break;
+    if (out.size() >= header_bytes && !reserved && !ec) {
+      out.reserve(static_cast<std::size_t>(std::min(limit, file_bytes * 1032 + header_bytes)));
+      reserved = true;
+    }
     // The header first, alone, so the limit holds from the first byte after it.
     auto room = limit - have;
     if (out.size() < header_bytes) room = header_bytes - out.size();
-    const auto want = static_cast<unsigned>(std::min<unsigned __int128>(buf.size(), room));
-    const int n = gzread(f, buf.data(), want);
+    const auto want = static_cast<unsigned>(std::min<unsigned __int128>(chunk, room));
+    chunk = std::min(chunk * 2, 1u << 24);
+    const std::size_t at = out.size();
+    out.resize(at + want);
+    const int n = gzread(f, out.data() + at, want);
     if (n < 0) {
       int err = 0;
       const std::string msg = gzerror(f, &err);
       gzclose(f);
       throw DataError(fmt::format("{}: corrupt gzip stream ({})", path, msg));
     }
+    out.resize(at + static_cast<std::size_t>(n));
     if (n == 0) break;
-    out.insert(out.end(), buf.begin(), buf.begin() + n);
   }
   gzclose(f);
   return out;
@@ -63,7 +76,7 @@ std::uint32_t be32(const std::vector<unsigned char>& b, std::size_t at) {
 
 torch::Tensor read_idx_images(const std::string& path_in) {
   const std::string path = resolve(path_in);
-  const auto bytes = read_maybe_gzip(path, 16, [](const std::vector<unsigned char>& b) {
+  auto bytes = read_maybe_gzip(path, 16, [](const std::vector<unsigned char>& b) {
     return 16 + static_cast<unsigned __int128>(be32(b, 4)) * be32(b, 8) * be32(b, 12);
   });
   const auto magic = bytes.size() >= 4 ? be32(bytes, 0) : 0;
@@ -84,10 +97,9 @@ torch::Tensor read_idx_images(const std::string& path_in) {
                                 bytes.size() > expected ? bytes.size() - 1 : bytes.size(), n, rows, cols,
                                 fits ? std::to_string(static_cast<std::uint64_t>(expected)) : "more than 2^64"));
   }
-  auto t = torch::empty({n, 1, rows, cols}, torch::kUInt8);
-  // An empty tensor's data pointer is null, and memcpy from or to null is undefined even for 0 bytes (UBSan).
-  if (t.numel() > 0) std::memcpy(t.data_ptr<std::uint8_t>(), bytes.data() + 16, static_cast<std::size_t>(t.numel()));
-  return t;
+  // The tensor takes the bytes as they are (no second 47 MB copy for Fashion-MNIST) and frees them with itself.
+  auto* owner = new std::vector<unsigned char>(std::move(bytes));
+  return torch::from_blob(owner->data() + 16, {n, 1, rows, cols}, [owner](void*) { delete owner; }, torch::kUInt8);
 }
 
 torch::Tensor read_idx_labels(const std::string& path_in) {
