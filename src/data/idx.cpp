@@ -26,7 +26,7 @@ std::string resolve(const std::string& path) {
 // inflates to gigabytes (a gzip bomb) is refused instead of exhausting memory. The header's size is reserved at once
 // and inflated into in place (growing by doubling copied and page-faulted Fashion-MNIST's 47 MB several times: 0.2 s
 // of every process that loads it); the reservation is capped by what the file can inflate to (deflate's ratio is at
-// most 1032:1), so a forged header cannot make it allocate more than the file could hold.
+// most 1032:1; a plain file holds its size), so a forged header cannot make it allocate more than the file could hold.
 using ExpectedSize = std::function<unsigned __int128(const std::vector<unsigned char>&)>;
 std::vector<unsigned char> read_maybe_gzip(const std::string& path, std::size_t header_bytes,
                                            const ExpectedSize& expected) {
@@ -43,8 +43,12 @@ std::vector<unsigned char> read_maybe_gzip(const std::string& path, std::size_t 
     if (out.size() >= header_bytes) limit = std::min(limit, expected(out) + 1);
     if (have >= limit) break;
     if (out.size() >= header_bytes && !reserved && !ec) {
-      out.reserve(static_cast<std::size_t>(std::min(limit, file_bytes * 1032 + header_bytes)));
       reserved = true;
+      const auto can_hold = gzdirect(f) == 1 ? file_bytes : file_bytes * 1032 + header_bytes;
+      try {
+        out.reserve(static_cast<std::size_t>(std::min(limit, can_hold)));
+      } catch (const std::exception&) {  // more than this machine has: read on, and let the data say what is wrong
+      }
     }
     // The header first, alone, so the limit holds from the first byte after it.
     auto room = limit - have;
