@@ -52,22 +52,20 @@ void run_evaluate(const EvaluateCmd& c) {
 }  // namespace
 
 void register_evaluate(CLI::App& app) {
-  {
-    auto c = std::make_shared<EvaluateCmd>();
-    auto* sub = app.add_subcommand("evaluate",
-                                   "retrain a search's best configuration on train + validation, report test accuracy");
-    sub->add_option("--journal", c->journal, "the search's journal")->required();
-    sub->add_option("--max-budget,--max-epochs,--epochs", c->max_budget,
-                    "epochs of the retraining, its lr schedule's length (default: the search's --max-budget)")
-        ->check(at_least(1));
-    sub->add_option("--trial", c->trial, "evaluate this trial's configuration instead of the incumbent's")
-        ->check(at_least(0));
-    sub->add_flag("--no-store", c->no_store, "do not record the result in the journal");
-    add_json_output_flags(*sub, c->out, "the result (trial, configuration, test accuracy per epoch, seed)");
-    add_runtime_flags(*sub, c->rt);
-    add_speed_flags(*sub, c->rt);
-    sub->callback([c]() { run_evaluate(*c); });
-  }
+  auto c = std::make_shared<EvaluateCmd>();
+  auto* sub = app.add_subcommand("evaluate",
+                                 "retrain a search's best configuration on train + validation, report test accuracy");
+  sub->add_option("--journal", c->journal, "the search's journal")->required();
+  sub->add_option("--max-budget,--max-epochs,--epochs", c->max_budget,
+                  "epochs of the retraining, its lr schedule's length (default: the search's --max-budget)")
+      ->check(at_least(1));
+  sub->add_option("--trial", c->trial, "evaluate this trial's configuration instead of the incumbent's")
+      ->check(at_least(0));
+  sub->add_flag("--no-store", c->no_store, "do not record the result in the journal");
+  add_json_output_flags(*sub, c->out, "the result (trial, configuration, test accuracy per epoch, seed)");
+  add_runtime_flags(*sub, c->rt);
+  add_speed_flags(*sub, c->rt);
+  sub->callback([c]() { run_evaluate(*c); });
 }
 
 }  // namespace fhist::cli
