@@ -86,7 +86,7 @@ struct Interrupted {
 };
 
 struct RuntimeOptions {
-  int threads = 0;              // 0 = all cores
+  int threads = 0;              // 0 = default_threads() (core/cpus.hpp)
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   std::string precision = "fp32";  // fp32 | bf16 (autocast)
   bool channels_last = false;
@@ -95,7 +95,7 @@ struct RuntimeOptions {
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o);
 // Adds --precision and --channels-last (for commands that train).
 void add_speed_flags(CLI::App& app, RuntimeOptions& o);
-// --threads (0 = all cores) and --device resolved ("auto" -> cuda or cpu). With `allow_list`, --device may list
+// --threads (0 = default_threads()) and --device resolved ("auto" -> cuda or cpu). With `allow_list`, --device may list
 // several devices ("cuda:0,cuda:1"), returned resolved and comma-joined. Loads LibTorch only to ask about CUDA (a
 // cuda device, or auto where LibTorch was built with CUDA).
 struct ResolvedRuntime {

@@ -12,6 +12,7 @@
 
 #include "command/command.hpp"
 #include "commands.hpp"
+#include "core/cpus.hpp"
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
@@ -163,7 +164,9 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
 }
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {
-  app.add_option("--threads", o.threads, "intra-op CPU threads (0 = all cores)")->check(at_least(0));
+  app.add_option("--threads", o.threads,
+                 "intra-op CPU threads (0 = OMP_NUM_THREADS if set, else the cores this process may use)")
+      ->check(at_least(0));
   app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N (search: a list such as cuda:0,cuda:1 for --workers)")->capture_default_str();
 }
 
@@ -304,7 +307,7 @@ std::string resolve_device(const std::string& requested, const std::string& flag
 
 ResolvedRuntime resolve_runtime(const RuntimeOptions& o, bool allow_list) {
   ResolvedRuntime r;
-  r.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.threads = o.threads > 0 ? o.threads : default_threads();
   if (o.device.find(',') == std::string::npos) {
     r.device = resolve_device(o.device, o.device);
     return r;

@@ -12,7 +12,7 @@
 //   FHIST_MAX_BUDGET   the search's largest budget (lay a learning-rate schedule over it)
 //   FHIST_TRIAL_DIR    an absolute folder for the trial's checkpoints, kept across its jobs
 //   FHIST_SEED         a seed for the trial (derived from the search's seed and the trial id)
-//   FHIST_WORKER, FHIST_DEVICE, FHIST_THREADS   the worker slot, its device and intra-op threads (0: all)
+//   FHIST_WORKER, FHIST_DEVICE, FHIST_THREADS   the worker slot, its device and intra-op threads
 // The script prints {"epoch": E, "train_loss": ..., "val_acc": ..., "val_loss": ..., "params": ...} per epoch
 // (other keys are stored as the trial's own metrics); other lines are its log, kept in $FHIST_TRIAL_DIR/log.txt with
 // its standard error. Epochs come in order from FHIST_START_EPOCH (epochs already recorded are skipped, so a script

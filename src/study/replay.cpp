@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "core/cpus.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
 #include "study/table.hpp"
@@ -166,7 +167,7 @@ std::vector<BootstrapCell> bootstrap_replay(const BenchmarkTable& table, const S
     }
   };
   // Replicates are independent searches: spread them over the cores (each writes only its own slots).
-  const int threads = std::max(1, std::min(replicates, static_cast<int>(std::thread::hardware_concurrency())));
+  const int threads = std::max(1, std::min(replicates, usable_cores()));
   std::vector<std::thread> pool;
   std::mutex error_mutex;
   std::exception_ptr error;

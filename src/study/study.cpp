@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "core/cpus.hpp"
 #include "core/errors.hpp"
 #include "core/rng.hpp"
 #include "exec/executor.hpp"
@@ -96,10 +97,12 @@ class Runner {
                                                            {"discard_bad_checkpoints", session_.discard_bad_checkpoints}},
                                              [this] { return session_.interrupted(); });
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
-        executor = exec::make_inline_executor(objective_, {0, state_.devices().front(), 0});
+        // The threads resolved, not 0: a script (FHIST_THREADS) sizes its own pool by them.
+        executor = exec::make_inline_executor(objective_, {0, state_.devices().front(),
+                                                           o_.threads > 0 ? o_.threads : default_threads()});
       } else {
         // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
-        const int all = o_.threads > 0 ? o_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        const int all = o_.threads > 0 ? o_.threads : default_threads();
         const int threads = std::max(1, all / o_.workers);
         std::vector<exec::Worker> workers;
         for (int i = 0; i < o_.workers; ++i) {

@@ -72,7 +72,7 @@ struct StudyOptions {
   std::string executor = "auto";
   bool bf16 = false;                 // bfloat16 autocast
   bool channels_last = false;
-  int threads = 0;                   // intra-op threads in all (0 = all cores); CPU workers split them
+  int threads = 0;                   // intra-op threads in all (0 = default_threads()); CPU workers split them
   std::int64_t sync_every = 0;       // steps between loss read-backs (0 = 1 on CPU, 20 on CUDA); results do not change
 
   // Throws InputError naming the flag.

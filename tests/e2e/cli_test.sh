@@ -3,7 +3,7 @@
 # Usage: cli_test.sh FHIST PYTHON WORKDIR
 source "$(dirname "$0")/lib.sh" "$@"
 
-SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --threads 2 --seed 3 --test-size 1000)
+SMALL=(--data fashion-mnist --model cnn --width-mult 0.5 --batch-size 128 --threads 1 --seed 3 --test-size 1000)
 SIZES=(--train-size 1500 --val-size 500)
 
 # --- a real run, with JSON and saved features
@@ -63,8 +63,8 @@ expect_exit 0 "^epochs 1\.\.3 of pyfeats \(3 epochs: fewer than --window 10\)$" 
   "$FHIST" estimate --features pyfeats
 
 # --- the two fh implementations agree on a real network (ResNet-18 x0.25, fixed seed)
-"$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 1000 --val-size 500 --test-size 200 --epochs 3 \
-  --max-epochs 3 --seed 0 --threads 2 --compare-impl --no-checkpoint -o impl.json > impl.log 2>&1
+"$FHIST" train --data fashion-mnist --model resnet18 --width-mult 0.25 --train-size 600 --val-size 500 --test-size 200 --epochs 3 \
+  --max-epochs 3 --seed 0 --threads 1 --compare-impl --no-checkpoint -o impl.json > impl.log 2>&1
 "$PY" - impl.json <<'PY' && pass "fast and paper-faithful fh agree within 0.3 pt per epoch" || fail "fh implementations differ: $(cat impl.log)"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -76,7 +76,7 @@ PY
 # --- resume: 2 epochs, then continue to 4 = 4 straight
 # (the second command names only the run folder: every other setting comes from run_b/run.json)
 "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 2 --max-epochs 4 --window 3 --run-dir run_b -o b.json > b1.log 2>&1
-"$FHIST" train --resume --run-dir run_b --epochs 4 --threads 2 -o b.json > b2.log 2>&1
+"$FHIST" train --resume --run-dir run_b --epochs 4 --threads 1 -o b.json > b2.log 2>&1
 grep -q "resumed from run_b/checkpoint.pt after epoch 2" b2.log && pass "resume reports where it continues" \
   || fail "resume log: $(cat b2.log)"
 "$PY" - a.json b.json <<'PY' && pass "resumed run equals the straight run" || fail "resume differs"
@@ -87,13 +87,13 @@ for x, y in zip(a["epochs"], b["epochs"]):
     assert x["train_loss"] == y["train_loss"] and x["estimate"] == y["estimate"], (x, y)
 assert a["test_acc"] == b["test_acc"], (a["test_acc"], b["test_acc"])
 PY
-"$FHIST" train --resume --run-dir run_b --epochs 4 --threads 2 --json > b3.json 2> b3.log
+"$FHIST" train --resume --run-dir run_b --epochs 4 --threads 1 --json > b3.json 2> b3.log
 "$PY" -c "import json; d = json.load(open('b3.json')); assert len(d['epochs']) == 4 and d['seed'] == 3, d" \
   && pass "train --json prints only JSON on stdout" || fail "train --json: $(head -c 300 b3.json) $(tail -2 b3.log)"
 # --epochs grows a run only within its learning-rate schedule: past it, the message says what to do instead
 expect_exit 2 "^fhist train: error: --epochs 6: run_b was started with --max-budget 4, .* start a new run with --max-budget 6" \
   "resume --epochs past the run's schedule says it is another run" -- \
-  "$FHIST" train --resume --run-dir run_b --epochs 6 --threads 2
+  "$FHIST" train --resume --run-dir run_b --epochs 6 --threads 1
 # --- Ctrl-C during training: says how many epochs are done and how to resume, exits 130
 "$FHIST" train "${SMALL[@]}" "${SIZES[@]}" --epochs 40 --max-epochs 40 --window 3 --run-dir run_int > int.log 2>&1 &
 pid=$!
@@ -125,7 +125,7 @@ expect_exit 2 "fhist export: error: --output: the folder 'no_dir' does not exist
   "$FHIST" export --journal x.db --table epochs -o no_dir/x.csv
 [ ! -e no_dir ] && pass "no folder was created" || fail "no_dir created"
 
-# --- bad input
+# --- bad input (bad values, data and files: tests/bad_input, which this does not repeat)
 expect_exit 2 "nope not in" "unknown model is a usage error" -- "$FHIST" train --model nope
 expect_exit 2 "^fhist train: error: unknown option --frobnicate$" "unknown flag is a usage error" -- "$FHIST" train --frobnicate
 expect_exit 2 "fhist train: error: unknown option --epoch \(did you mean --epochs\?\)" "misspelt flag: nearest option" -- \
@@ -137,27 +137,11 @@ expect_exit 2 "fhist: error: unknown command 'trian' \(did you mean 'train'\?\);
 expect_exit 2 "fhist train: error: unexpected argument 3" "stray positional argument" -- "$FHIST" train 3
 expect_exit 2 "^fhist report: error: --top: expected a whole number >= 1, got '0'" "readable range error" -- \
   "$FHIST" report --journal x.db --top 0
-expect_exit 2 "--epochs 9 exceeds --max-budget 5" "epochs > max-epochs" -- "$FHIST" train --epochs 9 --max-epochs 5
 expect_exit 2 "^fhist train: error: --window must be >= 1" "window 0 (the command named in the error)" -- \
   "$FHIST" train --window 0
 expect_exit 2 "^fhist: error: a command is required: train, estimate" "no command" -- "$FHIST"
-expect_exit 2 "--train-size must be >= 0" "negative train size" -- \
-  "$FHIST" train "${SMALL[@]}" --train-size=-5 --epochs 1 --max-epochs 1 --no-checkpoint
-expect_exit 2 "exceeds the 60000 training images" "train + val larger than the set" -- \
-  "$FHIST" train "${SMALL[@]}" --train-size 59000 --val-size 2000 --epochs 1 --max-epochs 1 --no-checkpoint
 expect_exit 2 "--test-size 20000 exceeds the 10000 test images" "test size larger than the test set" -- \
-  "$FHIST" train --model cnn --threads 2 --train-size 300 --val-size 100 --test-size 20000 --epochs 1 --max-epochs 1 --no-checkpoint
-expect_exit 1 "/no/such/dir does not exist" "missing dataset directory" -- \
-  "$FHIST" train --model cnn --data cifar10:/no/such/dir --epochs 1 --max-epochs 1 --no-checkpoint
-mkdir -p broken && for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-  cp /usr/share/datasets/fashion-mnist/$f.gz broken/; done
-gzip -dc broken/train-images-idx3-ubyte.gz > broken/raw && head -c 1000000 broken/raw | gzip > broken/train-images-idx3-ubyte.gz
-rm broken/raw
-expect_exit 1 "train-images-idx3-ubyte.gz: IDX image file has 1000000 bytes, header \(60000 images of 28x28\) says 47040016" \
-  "truncated IDX file" -- "$FHIST" train --model cnn --data fashion-mnist:broken --epochs 1 --max-epochs 1 --no-checkpoint
-expect_exit 1 "val_features.npy: truncated NPY data" "truncated NPY file" -- \
-  bash -c "cp -r feats feats_bad && truncate -s 300 feats_bad/epoch_0004/val_features.npy && '$FHIST' estimate --features feats_bad"
-expect_exit 2 "--device 'tpu'" "bad device" -- "$FHIST" estimate --features feats --device tpu
+  "$FHIST" train --model cnn --threads 1 --train-size 300 --val-size 100 --test-size 20000 --epochs 1 --max-epochs 1 --no-checkpoint
 
 # Errors come before the banner: a search that cannot start never prints its "search:" and "plan:" lines.
 for bad in "--space missing-space.json" "--data folder:no-such-folder" "--data fashion-mnist:no-such-dir"; do

@@ -105,6 +105,27 @@ expect_exit 2 "these would be ignored: --seed 4 \(stored: 3\), --job-timeout 2 \
   "--resume with another --seed or --job-timeout is refused, naming the stored values (exit 2)" -- \
   "$FHIST" search --command "sh flaky.sh" --job-timeout 2 --seed 4 --journal flaky.db --resume
 
+# --- the default of --threads: OMP_NUM_THREADS when set, else the cores the process may use (its affinity, as a
+# batch system or taskset sets it), never more: two trainings over the cores take several times as long
+cat > threads.sh <<'SH'
+echo "$FHIST_THREADS" > "$OUT"
+echo "{\"epoch\": 1, \"train_loss\": 1.0, \"val_acc\": 0.5}"
+SH
+ONE=(--command "sh threads.sh" --algo random --n-configs 1 --min-budget 1 --max-budget 1)
+OUT=$PWD/omp3.txt OMP_NUM_THREADS=3 "$FHIST" search "${ONE[@]}" --journal omp3.db > omp3.log 2>&1 \
+  && [ "$(cat omp3.txt)" = 3 ] && grep -q ", 3 threads, " omp3.log \
+  && pass "OMP_NUM_THREADS=3 is the default --threads (the job's FHIST_THREADS is 3)" \
+  || fail "OMP_NUM_THREADS default: $(cat omp3.txt 2>/dev/null) $(head -3 omp3.log)"
+if command -v taskset > /dev/null && taskset -c 0 true 2> /dev/null; then
+  OUT=$PWD/cpu0.txt taskset -c 0 env -u OMP_NUM_THREADS "$FHIST" search "${ONE[@]}" --journal cpu0.db > cpu0.log 2>&1 \
+    && [ "$(cat cpu0.txt)" = 1 ] && pass "on one CPU (taskset -c 0) the default --threads is 1, whatever the machine has" \
+    || fail "affinity default: $(cat cpu0.txt 2>/dev/null) $(head -3 cpu0.log)"
+fi
+OUT=$PWD/omp4.txt OMP_NUM_THREADS=3 "$FHIST" search "${ONE[@]}" --threads 4 --journal omp4.db > /dev/null 2>&1 \
+  && [ "$(cat omp4.txt)" = 4 ] && pass "--threads 4 wins over OMP_NUM_THREADS" || fail "--threads vs OMP_NUM_THREADS"
+expect_exit 2 "OMP_NUM_THREADS='many': expected a whole number >= 1" "a bad OMP_NUM_THREADS is named (exit 2)" -- \
+  env OMP_NUM_THREADS=many "$FHIST" search "${ONE[@]}" --journal badomp.db
+
 # --- flags that do not apply to a script
 expect_exit 2 "--data, --lr do not apply to --objective command" "training flags with --command are refused (exit 2)" -- \
   "$FHIST" search --command "true" --data fashion-mnist --lr 0.1 --journal refused.db

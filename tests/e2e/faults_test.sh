@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 # One learning rate to search, so every checkpoint has the same network and grows only with the feature window.
 echo '{"name": "lr-only", "params": [{"name": "lr", "type": "float", "low": 0.01, "high": 0.1, "log": true}]}' > lr.json
-SEARCH=(--data fashion-mnist --model cnn --train-size 2000 --val-size 200 --threads 2 --seed 5 --space lr.json
+SEARCH=(--data fashion-mnist --model cnn --train-size 2000 --val-size 200 --threads 1 --seed 5 --space lr.json
         --algo sh --n-configs 2 --min-budget 1 --max-budget 2 --eta 2)
 
 "$FHIST" search "${SEARCH[@]}" --journal straight.db --keep-checkpoints > straight.log 2>&1 \
@@ -118,7 +118,7 @@ assert a == b, (a, b)
 PY
 
 # --- the journal's disk fills: tiny checkpoints (60 images), while the journal's WAL grows with every commit
-SMALL=(--data fashion-mnist --model cnn --train-size 60 --val-size 40 --threads 2 --seed 5 --space lr.json
+SMALL=(--data fashion-mnist --model cnn --train-size 60 --val-size 40 --threads 1 --seed 5 --space lr.json
        --algo hyperband --min-budget 1 --max-budget 4 --eta 2)
 "$FHIST" search "${SMALL[@]}" --journal small_straight.db > small_straight.log 2>&1 || fail "small search: $(tail -3 small_straight.log)"
 (trap '' XFSZ; ulimit -f 64; exec "$FHIST" search "${SMALL[@]}" --journal small.db) > small_full.log 2>&1
@@ -145,7 +145,7 @@ PY
 : > unstarted.db
 expect_exit 2 "unstarted.db was created but its search never started .* run the search command again without --resume" \
   "a journal killed during creation is named as such on resume" -- "$FHIST" search --resume --journal unstarted.db
-"$FHIST" search --data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 2 --space lr.json \
+"$FHIST" search --data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 1 --space lr.json \
   --algo random --n-configs 1 --max-budget 1 --journal unstarted.db > unstarted.log 2>&1 \
   && grep -q "^best: trial 0" unstarted.log && pass "the search command starts over a journal killed during creation" \
   || fail "start over an unstarted journal: $(tail -3 unstarted.log)"

@@ -19,7 +19,7 @@ straight() {  # algo workers: the uninterrupted run, once per combination; its w
   local algo=$1 w=$2 db="straight_$1_$2.db"
   if [ ! -e "$db" ]; then
     local t0=$(date +%s%N)
-    "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads 2 --journal "$db" > "straight_$1_$2.log" 2>&1 \
+    "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads "$w" --journal "$db" > "straight_$1_$2.log" 2>&1 \
       || fail "straight $algo x$w: $(tail -3 "straight_$1_$2.log")"
     took[$1_$2]=$(( ($(date +%s%N) - t0) / 1000000 ))
   fi
@@ -32,17 +32,17 @@ for i in $(seq 0 $((KILLS - 1))); do
   db="killed_$i.db"
   ms=${took[${algo}_$w]}
   at=$(( ms / 10 + RANDOM % (ms * 8 / 10 + 1) ))  # somewhere in the middle 80 % of the run
-  "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads 2 --journal "$db" > "killed_$i.log" 2>&1 &
+  "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads "$w" --journal "$db" > "killed_$i.log" 2>&1 &
   pid=$!
   sleep "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   if [ ! -e "$db" ]; then  # killed before the journal existed: nothing to resume, start again
-    "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads 2 --journal "$db" > "killed_$i.log" 2>&1
+    "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads "$w" --journal "$db" > "killed_$i.log" 2>&1
   elif ! "$FHIST" search --resume --journal "$db" > "resumed_$i.log" 2>&1; then
     # Killed while creating the journal: resume says so, and the same command starts it again over it.
     grep -q "was created but its search never started" "resumed_$i.log" \
-      && "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads 2 --journal "$db" > "resumed_$i.log" 2>&1
+      && "$FHIST" search "${BASE[@]}" --algo "$algo" --workers "$w" --threads "$w" --journal "$db" > "resumed_$i.log" 2>&1
   fi
   exact=0
   case "$algo $w" in *" 1"|"hyperband 2"|"sh 2"|"random 2") exact=1 ;; esac

@@ -42,7 +42,7 @@ PY
 same inline mpi "MPI with 2 workers: the inline run's trials, promotions, scores and incumbent"
 
 # --- kill -9 of a worker rank mid-rung, then --resume under mpirun
-K=(--data fashion-mnist --model cnn --train-size 1500 --val-size 300 --threads 1 --seed 7 --space hparams
+K=(--data fashion-mnist --model cnn --train-size 800 --val-size 200 --threads 1 --seed 7 --space hparams
    --algo hyperband --min-budget 1 --max-budget 4 --eta 2 --estimator fh)
 "${MPIRUN[@]}" -np 3 "$FHIST" search "${K[@]}" --executor mpi --journal straight.db > straight.log 2>&1 \
   || fail "straight: $(tail -3 straight.log)"

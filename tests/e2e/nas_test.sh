@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 ARCH='|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
-DATA=(--data fashion-mnist --train-size 400 --val-size 200 --test-size 200 --threads 2 --seed 1 --no-checkpoint)
+DATA=(--data fashion-mnist --train-size 400 --val-size 200 --test-size 200 --threads 1 --seed 1 --no-checkpoint)
 
 # --- model-info prints the paper's counts
 expect_exit 0 "parameters   11,220,132" "model-info resnet18" -- "$FHIST" model-info --model resnet18 --input 3x32x32 --classes 100
@@ -45,7 +45,7 @@ grep -q '"augment": "randaug2-9,cutout16"' randaug.json && pass "the config's Ra
 # --- searches over the paper's spaces
 run_search() {  # name, then search flags
   local name=$1; shift
-  if "$FHIST" search --data fashion-mnist --train-size 300 --val-size 100 --threads 2 --seed 2 --algo hyperband \
+  if "$FHIST" search --data fashion-mnist --train-size 300 --val-size 100 --threads 1 --seed 2 --algo hyperband \
        --estimator fh --min-budget 1 --max-budget 2 --eta 2 --journal "$name.db" "$@" > "$name.log" 2>&1 \
      && grep -q "^best: trial" "$name.log"; then
     pass "search $name"

@@ -189,7 +189,7 @@ assert e[0]["regret_original"] == 0 and abs(e[0]["regret_fh"] - 0.3) < 1e-12
 PY
 "$PY" "$SCRIPTS/rank-correlation.py" epochs.json --json rank.json > rank.log && grep -q "^mean over epochs 1..3" rank.log \
   && pass "rank-correlation.py on an exported search" || fail "rank-correlation on export: $(cat rank.log)"
-"$FHIST" evaluate --journal par.db --trial 3 --epochs 1 --threads 2 > eval3.log 2>&1 && grep -q "^evaluate: trial 3 " eval3.log \
+"$FHIST" evaluate --journal par.db --trial 3 --epochs 1 --threads 1 > eval3.log 2>&1 && grep -q "^evaluate: trial 3 " eval3.log \
   && grep -qE "^test accuracy: [0-9.]+%" eval3.log && pass "evaluate --trial retrains that trial" || fail "evaluate --trial: $(tail eval3.log)"
 expect_exit 2 "--trial 999: par.db has trials 0..9" "evaluate --trial out of range" -- \
   "$FHIST" evaluate --journal par.db --trial 999 --epochs 1

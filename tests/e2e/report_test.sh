@@ -8,7 +8,7 @@ PNG_STATS=$4
 RENDER="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/render_page.py"
 DOM="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/page_dom.py"
 
-TINY=(--data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 2 --seed 5 --space hparams)
+TINY=(--data fashion-mnist --model cnn --train-size 300 --val-size 100 --threads 1 --seed 5 --space hparams)
 "$FHIST" search "${TINY[@]}" --algo hyperband --estimator fh --min-budget 1 --max-budget 4 --eta 2 \
   --journal hb.db > hb.log 2>&1 || fail "search: $(tail -5 hb.log)"
 expect_exit 0 "wrote the HTML report of hb.db \(finished, 6 charts" "report --html writes the page" -- \

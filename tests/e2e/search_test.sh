@@ -4,7 +4,7 @@
 # Usage: search_test.sh FHIST PYTHON WORKDIR
 source "$(dirname "$0")/lib.sh" "$@"
 
-TINY=(--data fashion-mnist --model cnn --train-size 400 --val-size 100 --threads 2 --seed 5)
+TINY=(--data fashion-mnist --model cnn --train-size 400 --val-size 100 --threads 1 --seed 5)
 
 # --- plan: the closed form for eta=3, 1..27
 "$FHIST" plan --algo hyperband --min-budget 1 --max-budget 27 --eta 3 --json > plan.json
@@ -150,7 +150,7 @@ cat > diverge.json <<'JSON'
 {"name": "diverge", "params": [{"name": "lr", "type": "categorical", "choices": [0.05, 1e9]}]}
 JSON
 # (seed 2 draws both values; which trials diverge is deterministic for a seed)
-"$FHIST" search --data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 2 --seed 2 \
+"$FHIST" search --data fashion-mnist --model cnn --train-size 600 --val-size 200 --threads 1 --seed 2 \
   --space diverge.json --algo random --n-configs 6 --min-budget 1 --max-budget 2 \
   --journal diverge.db > diverge.log 2>&1 || fail "search with diverging trials exits non-zero: $(tail diverge.log)"
 "$PY" - diverge.db <<'PY' && pass "diverged trials recorded, search finished, best is a healthy trial" || fail "diverge: $(tail diverge.log)"
@@ -169,7 +169,7 @@ PY
 grep -q '^best: trial .*"lr":0.05' diverge.log && pass "incumbent is not a diverged trial" || fail "incumbent: $(grep best: diverge.log)"
 
 # --- evaluate the best configuration: the result goes into the journal (report shows it) and to --json / -o
-"$FHIST" evaluate --journal hb_fh.db --max-budget 2 --threads 2 -o eval.json > eval.log 2>&1 \
+"$FHIST" evaluate --journal hb_fh.db --max-budget 2 --threads 1 -o eval.json > eval.log 2>&1 \
   && grep -qE "^test accuracy: [0-9.]+%" eval.log \
   && pass "evaluate retrains the best configuration" || fail "evaluate: $(tail eval.log)"
 "$FHIST" report --journal hb_fh.db --json > report_eval.json && "$FHIST" report --journal hb_fh.db > report_eval.txt
@@ -208,9 +208,9 @@ out=$("$FHIST" search "${TINY[@]}" --journal hb_fh.db 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "already exists: pass --resume" <<<"$out" && pass "existing journal not overwritten" || fail "existing journal: $rc $out"
 # Bad data or sizes are found before the journal is created: nothing is left to block a new search or --resume
 expect_exit 1 "/no/such/dir" "search with a missing dataset" -- \
-  "$FHIST" search --data fashion-mnist:/no/such/dir --model cnn --threads 2 --journal nodata.db
+  "$FHIST" search --data fashion-mnist:/no/such/dir --model cnn --threads 1 --journal nodata.db
 expect_exit 2 "exceeds the 60000 training images" "search with a train size larger than the set" -- \
-  "$FHIST" search --model cnn --train-size 59900 --val-size 200 --threads 2 --journal nodata.db
+  "$FHIST" search --model cnn --train-size 59900 --val-size 200 --threads 1 --journal nodata.db
 [ ! -e nodata.db ] && pass "no journal is left by a search refused for its data" || fail "nodata.db exists"
 cat > bad_space.json <<'JSON'
 {"name": "bad", "params": [{"name": "label_smoothing", "type": "float", "low": 0, "high": 0.5}]}
@@ -222,7 +222,7 @@ expect_exit 2 "--n-configs: expected a whole number >= 0, got '-1'" "plan valida
 "$FHIST" plan --iterations 2 --max-budget 9 | grep -q "^total: 34 configurations, 44 jobs, 138 epochs" \
   && pass "plan --iterations" || fail "plan --iterations: $("$FHIST" plan --iterations 2 --max-budget 9)"
 # --- a plan that means hours at this machine's pace is pointed out after the first job (then Ctrl-C)
-"$FHIST" search --data fashion-mnist --model cnn --train-size 100 --val-size 100 --threads 2 --algo hyperband --min-budget 1 --max-budget 6561 \
+"$FHIST" search --data fashion-mnist --model cnn --train-size 100 --val-size 100 --threads 1 --algo hyperband --min-budget 1 --max-budget 6561 \
   --estimator original --window 1 --journal hours.db > hours.log 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do grep -q "^note: at this pace" hours.log && break; sleep 0.1; done

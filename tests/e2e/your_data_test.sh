@@ -11,7 +11,7 @@ CSV=$("$PY" "$HERE/your_data.py" . 2> gen.log) || { fail "writing the data: $(ta
 FOLDER=(--data folder:digits-folder --skip-bad-images --model cnn)
 NPY=(--data npy:digits-npy --model cnn)
 TABLE=(--data "csv:$CSV" --skip-rows 1 --no-header --target last --holdout 0.2)
-BUDGETS=(--algo hyperband --min-budget 1 --max-budget 4 --eta 2 --seed 0 --threads 2)
+BUDGETS=(--algo hyperband --min-budget 1 --max-budget 4 --eta 2 --seed 0 --threads 1)
 
 # --- fhist data: what fhist sees before any training
 expect_exit 2 "digits-folder/train/digit3/(corrupt.png: cannot decode|notes.txt: not an image).*--skip-bad-images" \
@@ -64,7 +64,7 @@ PY
 
 # evaluated NAME MIN: fhist evaluate of the incumbent (train + validation, then the test split) reaches MIN.
 evaluated() {
-  "$FHIST" evaluate --journal "$1.db" --threads 2 --json > "$1.eval.json" 2> "$1.eval.err" \
+  "$FHIST" evaluate --journal "$1.db" --threads 1 --json > "$1.eval.json" 2> "$1.eval.err" \
     && "$PY" - "$1.eval.json" "$2" <<'PY' && pass "$1: the evaluated incumbent's test accuracy is >= $2 ($(cat "$1.acc"))" \
     || fail "$1: evaluate: $(tail -3 "$1.eval.err") $(cat "$1.eval.json" 2> /dev/null | head -c 300)"
 import json, sys
@@ -97,8 +97,8 @@ search_resumed folder "${FOLDER[@]}"
 reported folder "folder:digits-folder"
 evaluated folder 0.90
 tabled folder "${FOLDER[@]}"
-# Rerunning a table resumes it with the threads it started with (here 1, where the default is every core).
-"$FHIST" table --journal folder.table.db "${FOLDER[@]}" > folder.rerun.log 2>&1 \
+# Rerunning a table resumes it with the threads it started with (here 1, where the default would be 3).
+OMP_NUM_THREADS=3 "$FHIST" table --journal folder.table.db "${FOLDER[@]}" > folder.rerun.log 2>&1 \
   && grep -q "resuming (2 configurations of space hparams x 2 epochs, seed 0, 1 threads" folder.rerun.log \
   && pass "a table's rerun keeps the threads it started with" || fail "table rerun: $(head -3 folder.rerun.log)"
 
