@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.hpp"
+#include "score/scores.hpp"
 #include "study/ask_tell.hpp"
+#include "study/epoch_record.hpp"
 
 namespace py = pybind11;
 
@@ -44,6 +46,47 @@ py::dict outcome(const fhist::exec::Outcome& o) {
   return d;
 }
 
+// fhist.score: what a search would rank a trial by after `epochs` (dicts with the keys report() takes).
+double score_epochs(const std::string& name, const py::list& epochs, std::int64_t max_budget,
+                    std::int64_t num_classes) {
+  const auto estimator = fhist::score::make_estimator(name);
+  if (name.rfind("acc-tse", 0) == 0 && num_classes < 2) {
+    throw fhist::InputError(fmt::format("score: {} compares the training loss with a uniform guess's, ln(C): pass "
+                                        "num_classes (C >= 2)",
+                                        name));
+  }
+  if (epochs.empty()) throw fhist::InputError("score: no epochs (a list of dicts such as {\"train_loss\": 0.4})");
+  fhist::score::TrialHistory history;
+  history.num_classes = num_classes;
+  history.final_epoch = max_budget > 0 ? max_budget : static_cast<std::int64_t>(epochs.size());
+  if (history.final_epoch < static_cast<std::int64_t>(epochs.size())) {
+    throw fhist::InputError(fmt::format("score: max_budget {} is below the {} epochs given", history.final_epoch,
+                                        epochs.size()));
+  }
+  for (std::size_t i = 0; i < epochs.size(); ++i) {
+    if (!py::isinstance<py::dict>(epochs[i])) {
+      throw fhist::InputError(fmt::format("score: epoch {} is {}, expected a dict such as {{\"train_loss\": 0.4, "
+                                          "\"val_acc\": 0.8}}",
+                                          i + 1, py::repr(epochs[i]).cast<std::string>()));
+    }
+    py::dict e = epochs[i].cast<py::dict>();
+    fhist::study::EpochRecord r;
+    r.epoch = static_cast<std::int64_t>(i) + 1;
+    if (e.contains("epoch") && e["epoch"].cast<std::int64_t>() != r.epoch) {
+      throw fhist::InputError(fmt::format("score: the epochs run 1, 2, 3, ... in order; item {} says epoch {}", i + 1,
+                                          e["epoch"].cast<std::int64_t>()));
+    }
+    auto get = [&](const char* key) { return e.contains(key) ? number(e[key], key) : std::nullopt; };
+    r.train_loss = get("train_loss");
+    r.val_acc = get("val_acc");
+    r.val_loss = get("val_loss");
+    r.params = get("params");
+    r.validate();
+    fhist::study::epoch_row(r, history, 0.0);
+  }
+  return estimator->score(history);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_fhist, m) {
@@ -60,6 +103,19 @@ PYBIND11_MODULE(_fhist, m) {
     }
   });
 
+  m.def("score", &score_epochs, py::arg("name"), py::arg("epochs"), py::arg("max_budget") = 0,
+        py::arg("num_classes") = 0);
+  m.def("estimators", [] {
+    py::list out;
+    for (const auto& e : fhist::score::estimators()) {
+      py::dict d;
+      d["name"] = e.name;
+      d["is_accuracy"] = e.is_accuracy;
+      d["description"] = e.description;
+      out.append(d);
+    }
+    return out;
+  });
   py::class_<fhist::StudyJob>(m, "Job", "One job: train `trial`'s configuration from start_epoch to budget")
       .def_readonly("trial", &fhist::StudyJob::trial)
       .def_property_readonly("config", [](const fhist::StudyJob& j) { return from_json(j.config.to_json()); })

@@ -15,13 +15,35 @@ promotion by a ranking score, every score recorded every epoch, the SQLite journ
 
 or ``study.optimize(train, workers=2)`` with ``train(job, report)`` calling ``report(epoch, train_loss=...,
 val_acc=...)``.
+
+The estimators on your own numbers: ``fhist.FeatureHistory`` (the paper's feature-history ensemble on NumPy arrays
+or torch tensors, equal to ``fhist estimate``) and ``fhist.score(name, epochs)`` (what a search ranks a trial by:
+tse-ema, acc-tse, ... from its per-epoch losses and accuracies).
 """
 import threading
 import time
 
 from ._fhist import Error, InputError, Job, _Study
+from ._fhist import estimators as _estimators
+from ._fhist import score as _score
+from .features import FeatureHistory
 
-__all__ = ["Study", "Job", "Error", "InputError"]
+__all__ = ["Study", "Job", "Error", "InputError", "FeatureHistory", "score", "estimators"]
+
+
+def score(name, epochs, max_budget=None, num_classes=None):
+    """The score a search ranks a trial by after `epochs`, higher is better: a list of dicts, epoch 1 first, with the
+    keys Study.report takes (train_loss, val_acc, val_loss, params). name: tse-ema, tse-e, tse-e:E, tse, acc-tse,
+    best-acc, original, curve, val-loss, params, ... (estimators() lists them). max_budget: the epochs the run will
+    train in all (acc-tse and curve look ahead to it; default: the epochs given). num_classes: acc-tse needs it (it
+    compares the training loss with a uniform guess's, ln C). Equals the score the journal records for the same epochs."""
+    return _score(str(name), list(epochs), int(max_budget or 0), int(num_classes or 0))
+
+
+def estimators():
+    """Every score fhist knows: [{name, is_accuracy, description}]. is_accuracy: an estimate of the final accuracy
+    (a fraction); otherwise a ranking score only."""
+    return _estimators()
 
 
 class Study:
