@@ -17,6 +17,7 @@ PACKAGES=(
   python3-sklearn python3-pil  # end-to-end tests on real data nobody here wrote (sklearn's digits, breast cancer)
   python3-torch           # examples/python: a plain PyTorch script as the objective (fhist search --command)
   python3-dev pybind11-dev     # the Python package fhist (build/python)
+  python3-pip python3-setuptools python3-wheel  # pip install --no-build-isolation ./python, offline
   libopenmpi-dev openmpi-bin   # the MPI executor (fhist search --executor mpi under mpirun)
 )
 # Best effort: the HTML report's end-to-end test renders the page in headless Chromium and is skipped, saying why,
