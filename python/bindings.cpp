@@ -162,7 +162,7 @@ PYBIND11_MODULE(_fhist, m) {
           "report",
           [](fhist::Study& s, const fhist::StudyJob& job, std::int64_t epoch, const py::object& train_loss,
              const py::object& val_acc, const py::object& val_loss, const py::object& params,
-             const py::object& seconds, const py::dict& metrics) {
+             const py::object& seconds, const py::object& num_classes, const py::dict& metrics) {
             fhist::study::EpochRecord r;
             r.epoch = epoch;
             r.train_loss = number(train_loss, "train_loss");
@@ -170,12 +170,20 @@ PYBIND11_MODULE(_fhist, m) {
             r.val_loss = number(val_loss, "val_loss");
             r.params = number(params, "params");
             r.seconds = number(seconds, "seconds");
+            if (!num_classes.is_none()) {
+              try {
+                r.num_classes = num_classes.cast<std::int64_t>();
+              } catch (const py::cast_error&) {
+                throw fhist::InputError(fmt::format("report: num_classes must be a whole number >= 2 (got {})",
+                                                    py::repr(num_classes).cast<std::string>()));
+              }
+            }
             r.metrics = to_json(metrics);
             py::gil_scoped_release release;
             s.report(job, r);
           },
           py::arg("job"), py::arg("epoch"), py::arg("train_loss"), py::arg("val_acc"), py::arg("val_loss"),
-          py::arg("params"), py::arg("seconds"), py::arg("metrics"))
+          py::arg("params"), py::arg("seconds"), py::arg("num_classes"), py::arg("metrics"))
       .def("tell",
            [](fhist::Study& s, const fhist::StudyJob& job) {
              fhist::exec::Outcome o;

@@ -80,10 +80,12 @@ class Study:
         """True when every job has been told and the schedule has no more."""
         return self._s.done()
 
-    def report(self, job, epoch, train_loss=None, val_acc=None, val_loss=None, params=None, seconds=None, **metrics):
+    def report(self, job, epoch, train_loss=None, val_acc=None, val_loss=None, params=None, seconds=None,
+               num_classes=None, **metrics):
         """One epoch of `job`, in order from job.start_epoch to job.budget. val_acc (a fraction) is required, and
-        train_loss for the TSE scores; any other keyword is stored as your own metric (numbers or JSON values)."""
-        self._s.report(job, int(epoch), train_loss, val_acc, val_loss, params, seconds, metrics)
+        train_loss for the TSE scores; num_classes lets acc-tse (and auto) score the epoch (it compares the loss
+        with a uniform guess's, ln C); any other keyword is stored as your own metric (numbers or JSON values)."""
+        self._s.report(job, int(epoch), train_loss, val_acc, val_loss, params, seconds, num_classes, metrics)
 
     def tell(self, job):
         """Every epoch of the job's budget was reported: score it, record it, let the scheduler decide. Returns

@@ -126,20 +126,21 @@ class ScoreTest(unittest.TestCase):
             for e in range(1, 5):
                 values = dict(train_loss=2.0 / e + 0.1 * (e == 3), val_acc=0.5 + 0.08 * e - 0.05 * (e == 3),
                               val_loss=1.5 / e)
-                study.report(job, e, **values)
+                study.report(job, e, num_classes=10, **values)
                 reported.append(values)
             study.tell(job)
             rows = sqlite3.connect(journal).execute(
                 "SELECT epoch, record FROM epochs WHERE trial = ? ORDER BY epoch", (job.trial,)).fetchall()
             self.assertEqual(len(rows), 4)
-            # (acc-tse needs the classes, which an ask-and-tell journal does not know: checked below)
-            names = [e["name"] for e in fhist.estimators() if not e["name"].startswith(("fh", "refit", "acc-tse"))]
+            names = [e["name"] for e in fhist.estimators() if not e["name"].startswith(("fh", "refit"))]
             self.assertIn("tse-ema", names)
             for epoch, record in rows:
                 stored = json.loads(record)["scores"]
                 for name in names:
-                    got = fhist.score(name, reported[:epoch], max_budget=4)
+                    got = fhist.score(name, reported[:epoch], max_budget=4, num_classes=10)
                     want = stored.get(name)
+                    if name == "acc-tse":  # reported num_classes: computable at every epoch
+                        self.assertIsNotNone(want, epoch)
                     if want is None:  # not computable from these measurements (NaN in the journal)
                         self.assertNotEqual(got, got, (name, epoch))
                     else:
@@ -168,6 +169,18 @@ class ScoreTest(unittest.TestCase):
             fhist.score("acc-tse", [{"train_loss": 1.0, "val_acc": 0.5}])
         with self.assertRaisesRegex(fhist.InputError, r"train_loss must be a number"):
             fhist.score("tse-e", [{"train_loss": "low"}])
+
+    def test_report_refuses_a_bad_num_classes(self):
+        d = tempfile.mkdtemp(prefix="fhist-score-")
+        try:
+            study = fhist.Study(os.path.join(d, "c.db"), algo="random", n_configs=1, min_budget=1, max_budget=1)
+            job = study.ask()
+            with self.assertRaisesRegex(fhist.InputError, r"num_classes\" must be a whole number >= 2 \(got 1\)"):
+                study.report(job, 1, train_loss=1.0, val_acc=0.5, num_classes=1)
+            with self.assertRaisesRegex(fhist.InputError, r"num_classes must be a whole number >= 2 \(got 2.5\)"):
+                study.report(job, 1, train_loss=1.0, val_acc=0.5, num_classes=2.5)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

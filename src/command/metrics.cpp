@@ -54,7 +54,8 @@ std::string shorten(const std::string& line) { return line.size() > 200 ? line.s
 }  // namespace
 
 const std::vector<std::string>& known_keys() {
-  static const std::vector<std::string> keys = {"epoch", "train_loss", "val_acc", "val_loss", "params", "seconds"};
+  static const std::vector<std::string> keys = {"epoch",  "train_loss", "val_acc",    "val_loss",
+                                                "params", "seconds",    "num_classes"};
   return keys;
 }
 
@@ -98,6 +99,13 @@ std::optional<study::EpochRecord> parse_metrics_line(const std::string& line) {
   number("val_loss", m.val_loss);
   number("params", m.params);
   number("seconds", m.seconds);
+  if (const auto c = j.find("num_classes"); c != j.end()) {
+    if (!c->is_number_integer()) {
+      throw InputError(fmt::format("epoch {}: \"num_classes\" must be a whole number >= 2 (got {})", m.epoch,
+                                   c->dump()));
+    }
+    m.num_classes = c->get<std::int64_t>();
+  }
   for (const auto& [key, value] : j.items()) {
     const auto& known = known_keys();
     if (std::find(known.begin(), known.end(), key) == known.end()) m.metrics[key] = value;

@@ -19,6 +19,10 @@ void EpochRecord::validate() const {
                                  "by 100)",
                                  epoch, *val_acc));
   }
+  if (num_classes && *num_classes < 2) {
+    throw InputError(fmt::format("epoch {}: \"num_classes\" must be a whole number >= 2 (got {})", epoch,
+                                 *num_classes));
+  }
   if (seconds && !(*seconds >= 0.0)) {
     throw InputError(fmt::format("epoch {}: \"seconds\" must be a number >= 0 (got {})", epoch, *seconds));
   }
@@ -66,6 +70,7 @@ nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, dou
                         {"original_nll", num(r.val_loss)},   {"params", num(r.params)},
                         {"seconds", r.seconds ? *r.seconds : seconds}};
   if (!r.metrics.empty()) row["metrics"] = r.metrics;
+  if (r.num_classes) row["num_classes"] = *r.num_classes;  // as fhist's trainer records it
   score::append_epoch(history, r.epoch, row);
   nlohmann::json scores = nlohmann::json::object();
   for (const auto& [name, v] : score::score_all(history)) scores[name] = json_number(v);

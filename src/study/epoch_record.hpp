@@ -19,6 +19,7 @@ struct EpochRecord {
   std::optional<double> val_acc;          // validation accuracy, a fraction in [0, 1]
   std::optional<double> val_loss;         // validation loss
   std::optional<double> params;           // parameter count of the network
+  std::optional<std::int64_t> num_classes;  // classes of the task: acc-tse compares the loss with ln(C)
   std::optional<double> seconds;          // seconds the epoch took (else the time since the previous one)
   nlohmann::json metrics = nlohmann::json::object();  // the user's own metrics, stored as given
 

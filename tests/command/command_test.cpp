@@ -11,8 +11,10 @@
 #include "command/command.hpp"
 #include "command/metrics.hpp"
 #include "core/errors.hpp"
+#include "score/scores.hpp"
 #include "space/catalog.hpp"
 #include "store/trial_store.hpp"
+#include "study/epoch_record.hpp"
 #include "test_study.hpp"
 #include "test_util.hpp"
 
@@ -30,6 +32,26 @@ TEST(MetricsLine, ReadsKnownKeysAndKeepsTheRestAsUserMetrics) {
   EXPECT_FALSE(m->val_loss);
   EXPECT_EQ(m->metrics, (nlohmann::json{{"f1", 0.5}, {"note", "x"}}));
   EXPECT_FALSE(m->seconds);
+  EXPECT_FALSE(m->num_classes);
+  const auto c = parse_metrics_line(R"({"epoch": 1, "train_loss": 2.0, "val_acc": 0.3, "num_classes": 10})");
+  ASSERT_TRUE(c && c->num_classes);
+  EXPECT_EQ(*c->num_classes, 10);
+  EXPECT_TRUE(c->metrics.empty());
+}
+
+// acc-tse compares the training loss with ln(C): a script that reports its classes gets it scored, as fhist's own
+// trainer does (its rows carry num_classes).
+TEST(MetricsLine, NumClassesReachesTheScores) {
+  const auto m = parse_metrics_line(R"({"epoch": 1, "train_loss": 1.0, "val_acc": 0.5, "num_classes": 10})");
+  ASSERT_TRUE(m);
+  score::TrialHistory with, without;
+  with.final_epoch = without.final_epoch = 4;
+  const auto row = study::epoch_row(*m, with, 0.0);
+  EXPECT_EQ(row.at("num_classes"), 10);
+  EXPECT_DOUBLE_EQ(row.at("scores").at("acc-tse").get<double>(), 0.5 + 0.1 * 0.75 * (std::log(10.0) - 1.0));
+  auto plain = *m;
+  plain.num_classes.reset();
+  EXPECT_TRUE(study::epoch_row(plain, without, 0.0).at("scores").at("acc-tse").is_null());
 }
 
 TEST(MetricsLine, PythonsNonFiniteFloatsAreNotFinite) {
@@ -57,6 +79,10 @@ TEST(MetricsLine, BadMetricsLinesSayWhatIsWrong) {
   FHIST_EXPECT_INPUT_ERROR(parse_metrics_line(R"({"epoch": 1, "val_acc": 87.5})"), "a percentage? divide by 100");
   FHIST_EXPECT_INPUT_ERROR(parse_metrics_line(R"({"epoch": 1, "seconds": -2})"), "\"seconds\" must be a number >= 0");
   FHIST_EXPECT_INPUT_ERROR(parse_metrics_line(R"({"epoch": 1, "val_acc": 0.8)"), "not valid JSON");
+  FHIST_EXPECT_INPUT_ERROR(parse_metrics_line(R"({"epoch": 1, "num_classes": 2.5})"),
+                           "\"num_classes\" must be a whole number >= 2 (got 2.5)");
+  FHIST_EXPECT_INPUT_ERROR(parse_metrics_line(R"({"epoch": 1, "num_classes": 1})"),
+                           "\"num_classes\" must be a whole number >= 2 (got 1)");
 }
 
 TEST(CommandOptions, ValidatesAndRoundTrips) {
