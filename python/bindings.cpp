@@ -34,6 +34,28 @@ std::optional<double> number(const py::object& v, const char* name) {
   }
 }
 
+// One epoch's record from the values report() takes (None: not reported), checked by name.
+fhist::study::EpochRecord epoch_record(std::int64_t epoch, const py::object& train_loss, const py::object& val_acc,
+                                       const py::object& val_loss, const py::object& params,
+                                       const py::object& seconds, const py::object& num_classes) {
+  fhist::study::EpochRecord r;
+  r.epoch = epoch;
+  r.train_loss = number(train_loss, "train_loss");
+  r.val_acc = number(val_acc, "val_acc");
+  r.val_loss = number(val_loss, "val_loss");
+  r.params = number(params, "params");
+  r.seconds = number(seconds, "seconds");
+  if (!num_classes.is_none()) {
+    try {
+      r.num_classes = num_classes.cast<std::int64_t>();
+    } catch (const py::cast_error&) {
+      throw fhist::InputError(fmt::format("report: num_classes must be a whole number >= 2 (got {})",
+                                          py::repr(num_classes).cast<std::string>()));
+    }
+  }
+  return r;
+}
+
 py::dict outcome(const fhist::exec::Outcome& o) {
   py::dict d;
   d["trial"] = o.trial;
@@ -70,17 +92,14 @@ double score_epochs(const std::string& name, const py::list& epochs, std::int64_
                                           i + 1, py::repr(epochs[i]).cast<std::string>()));
     }
     py::dict e = epochs[i].cast<py::dict>();
-    fhist::study::EpochRecord r;
-    r.epoch = static_cast<std::int64_t>(i) + 1;
-    if (e.contains("epoch") && e["epoch"].cast<std::int64_t>() != r.epoch) {
+    const auto epoch = static_cast<std::int64_t>(i) + 1;
+    if (e.contains("epoch") && e["epoch"].cast<std::int64_t>() != epoch) {
       throw fhist::InputError(fmt::format("score: the epochs run 1, 2, 3, ... in order; item {} says epoch {}", i + 1,
                                           e["epoch"].cast<std::int64_t>()));
     }
-    auto get = [&](const char* key) { return e.contains(key) ? number(e[key], key) : std::nullopt; };
-    r.train_loss = get("train_loss");
-    r.val_acc = get("val_acc");
-    r.val_loss = get("val_loss");
-    r.params = get("params");
+    auto get = [&](const char* key) { return e.contains(key) ? py::object(e[key]) : py::none(); };
+    const auto r = epoch_record(epoch, get("train_loss"), get("val_acc"), get("val_loss"), get("params"), py::none(),
+                                py::none());
     r.validate();
     fhist::study::epoch_row(r, history, 0.0);
   }
@@ -163,21 +182,7 @@ PYBIND11_MODULE(_fhist, m) {
           [](fhist::Study& s, const fhist::StudyJob& job, std::int64_t epoch, const py::object& train_loss,
              const py::object& val_acc, const py::object& val_loss, const py::object& params,
              const py::object& seconds, const py::object& num_classes, const py::dict& metrics) {
-            fhist::study::EpochRecord r;
-            r.epoch = epoch;
-            r.train_loss = number(train_loss, "train_loss");
-            r.val_acc = number(val_acc, "val_acc");
-            r.val_loss = number(val_loss, "val_loss");
-            r.params = number(params, "params");
-            r.seconds = number(seconds, "seconds");
-            if (!num_classes.is_none()) {
-              try {
-                r.num_classes = num_classes.cast<std::int64_t>();
-              } catch (const py::cast_error&) {
-                throw fhist::InputError(fmt::format("report: num_classes must be a whole number >= 2 (got {})",
-                                                    py::repr(num_classes).cast<std::string>()));
-              }
-            }
+            auto r = epoch_record(epoch, train_loss, val_acc, val_loss, params, seconds, num_classes);
             r.metrics = to_json(metrics);
             py::gil_scoped_release release;
             s.report(job, r);

@@ -29,7 +29,7 @@ torch::Tensor tensor(const py::array_t<T, py::array::c_style | py::array::forcec
 }
 
 // A history and the options of its re-fits. Epochs added without the network's head carry a zero head of
-// `classes` rows, and "original" (which reads the head) is refused for them.
+// `classes` rows, and "original" (which reads the latest epoch's head) is refused when that epoch had none.
 class PyHistory {
  public:
   PyHistory(int window, const std::string& storage, int refit_epochs, std::uint64_t seed)
@@ -56,6 +56,13 @@ class PyHistory {
     e.val_features = tensor(val_features, torch::kFloat32);
     e.val_labels = tensor(val_labels, torch::kInt64);
     const bool head = head_weight.has_value();
+    // The labels' range: the head (given, or the zero head sized here) needs a row for each class they name.
+    const bool labelled = e.train_labels.numel() > 0 && e.val_labels.numel() > 0;
+    std::int64_t low = 0, top = 0;
+    if (labelled) {
+      top = std::max(e.train_labels.max().item<std::int64_t>(), e.val_labels.max().item<std::int64_t>());
+      low = std::min(e.train_labels.min().item<std::int64_t>(), e.val_labels.min().item<std::int64_t>());
+    }
     if (head) {
       e.head_weight = tensor(*head_weight, torch::kFloat32);
       e.head_bias = tensor(*head_bias, torch::kFloat32);
@@ -64,30 +71,27 @@ class PyHistory {
         throw fhist::InputError(fmt::format("add_epoch: train_features must be 2-D [N, d] (got {} dimensions)",
                                             e.train_features.dim()));
       }
-      const auto n_classes = classes > 0 ? classes : label_classes(e);
+      // Without num_classes: the classes the labels name (0..max), at least as many as the epochs before.
+      const auto n_classes =
+          classes > 0 ? classes : std::max(top + 1, history_.empty() ? 0 : history_.latest().head_weight.size(0));
       e.head_weight = torch::zeros({n_classes, e.train_features.size(1)});
       e.head_bias = torch::zeros({n_classes});
     }
-    if (e.train_labels.numel() > 0 && e.val_labels.numel() > 0 && e.head_weight.dim() == 2) {
-      const auto top = std::max(e.train_labels.max().item<std::int64_t>(), e.val_labels.max().item<std::int64_t>());
-      const auto low = std::min(e.train_labels.min().item<std::int64_t>(), e.val_labels.min().item<std::int64_t>());
-      if (low < 0 || top >= e.head_weight.size(0)) {
-        throw fhist::InputError(fmt::format("add_epoch: labels run from {} to {}; expected 0..{} ({} classes{})", low,
-                                            top, e.head_weight.size(0) - 1, e.head_weight.size(0),
-                                            head ? ", the rows of head_weight" : ", num_classes"));
-      }
+    if (labelled && e.head_weight.dim() == 2 && (low < 0 || top >= e.head_weight.size(0))) {
+      throw fhist::InputError(fmt::format("add_epoch: labels run from {} to {}; expected 0..{} ({} classes{})", low,
+                                          top, e.head_weight.size(0) - 1, e.head_weight.size(0),
+                                          head ? ", the rows of head_weight" : ", num_classes"));
     }
     {
       py::gil_scoped_release release;
       history_.add(e);
     }
-    has_head_.push_back(head);
-    while (has_head_.size() > history_.size()) has_head_.erase(has_head_.begin());
+    latest_has_head_ = head;  // "original" reads the latest epoch's head only
   }
 
   py::dict estimate(const std::string& name) const {
     if (history_.empty()) throw fhist::InputError("estimate: the history is empty (add_epoch first)");
-    if ((name == "original") && !has_head_.back()) {
+    if (name == "original" && !latest_has_head_) {
       throw fhist::InputError("estimate('original') reads the network's own head: pass head_weight and head_bias to "
                               "add_epoch");
     }
@@ -116,19 +120,9 @@ class PyHistory {
     if (s == "float16") return torch::kFloat16;
     throw fhist::InputError(fmt::format("storage '{}': expected float32 or float16", s));
   }
-  // Without a head: the classes the labels name (0..max), which must agree epoch to epoch.
-  std::int64_t label_classes(const fhist::EpochFeatures& e) const {
-    std::int64_t top = 0;
-    for (const auto* t : {&e.train_labels, &e.val_labels}) {
-      if (t->numel() > 0) top = std::max(top, t->max().item<std::int64_t>());
-    }
-    const auto n = top + 1;
-    return history_.empty() ? n : std::max(n, history_.latest().head_weight.size(0));
-  }
-
   fhist::FeatureHistory history_;
   fhist::RefitOptions refit_;
-  std::vector<bool> has_head_;
+  bool latest_has_head_ = false;
 };
 
 }  // namespace

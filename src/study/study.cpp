@@ -86,6 +86,7 @@ class Runner {
     try {
       // One job at a time on this thread (the order of everything fixed by the seed), or one thread per worker.
       std::unique_ptr<exec::Executor> executor;
+      const int all_threads = o_.threads > 0 ? o_.threads : default_threads();
       if (o_.executor == "mpi") {
         // Ranks 1..N build the same objective from the resolved options (serve_mpi_worker).
         executor = exec::make_mpi_executor(session_.sink, {{"options", o_.to_json()},
@@ -98,12 +99,10 @@ class Runner {
                                              [this] { return session_.interrupted(); });
       } else if (o_.executor == "inline" || (o_.executor == "auto" && o_.workers <= 1)) {
         // The threads resolved, not 0: a script (FHIST_THREADS) sizes its own pool by them.
-        executor = exec::make_inline_executor(objective_, {0, state_.devices().front(),
-                                                           o_.threads > 0 ? o_.threads : default_threads()});
+        executor = exec::make_inline_executor(objective_, {0, state_.devices().front(), all_threads});
       } else {
         // Each CPU worker gets an equal share of the intra-op threads (OpenMP's setting is per thread).
-        const int all = o_.threads > 0 ? o_.threads : default_threads();
-        const int threads = std::max(1, all / o_.workers);
+        const int threads = std::max(1, all_threads / o_.workers);
         std::vector<exec::Worker> workers;
         for (int i = 0; i < o_.workers; ++i) {
           const auto& devices = state_.devices();
