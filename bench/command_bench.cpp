@@ -43,7 +43,7 @@ class InProcess : public exec::Objective {
     exec::Outcome o;
     o.trial = job.trial;
     o.budget_epochs = job.budget_epochs;
-    o.original_val_acc = o.score = accuracy(job.budget_epochs);
+    o.value = o.score = accuracy(job.budget_epochs);
     o.state = "complete";
     return o;
   }

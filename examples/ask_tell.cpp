@@ -111,12 +111,12 @@ int main(int argc, char** argv) {
     }
     const auto outcome = study->tell(*job);
     std::printf("trial %lld, %lld epochs: validation accuracy %.2f%%\n", static_cast<long long>(outcome.trial),
-                static_cast<long long>(outcome.budget_epochs), 100.0 * outcome.original_val_acc);
+                static_cast<long long>(outcome.budget_epochs), 100.0 * outcome.value);
   }
   const auto s = study->summary();
   if (!s.best) return 1;
   std::printf("best: trial %lld %s, validation accuracy %.2f%% at %lld epochs (journal %s)\n",
               static_cast<long long>(s.best->trial), s.best_config.to_string().c_str(),
-              100.0 * s.best->original_val_acc, static_cast<long long>(s.best->budget_epochs), journal.c_str());
-  return check && !(study->done() && s.best->original_val_acc > 0.7) ? 1 : 0;
+              100.0 * s.best->value, static_cast<long long>(s.best->budget_epochs), journal.c_str());
+  return check && !(study->done() && s.best->value > 0.7) ? 1 : 0;
 }

@@ -37,8 +37,8 @@ class LearningCurve : public fhist::exec::Objective {
     o.bracket = job.bracket;
     o.rung = job.rung;
     o.budget_epochs = job.budget_epochs;
-    o.original_val_acc = accuracy(lr, job.budget_epochs);
-    o.score = o.original_val_acc;  // what the scheduler ranks by: higher is better
+    o.value = accuracy(lr, job.budget_epochs);  // the metric at the end of the job: here the validation accuracy
+    o.score = o.value;  // what the scheduler ranks by: higher is better
     o.state = std::isfinite(o.score) ? "complete" : "diverged";
     return o;
   }

@@ -56,12 +56,13 @@ fhist::study::EpochRecord epoch_record(std::int64_t epoch, const py::object& tra
   return r;
 }
 
-py::dict outcome(const fhist::exec::Outcome& o) {
+// A told job as Python sees it: its metric under the metric's own name, as reported (val_acc by default).
+py::dict outcome(const fhist::exec::Outcome& o, const fhist::study::StudyOptions& options) {
   py::dict d;
   d["trial"] = o.trial;
   d["budget"] = o.budget_epochs;
   d["score"] = o.score;
-  d["val_acc"] = o.original_val_acc;
+  d[py::str(options.metric)] = fhist::study::metric_value(options, o.value);
   d["state"] = o.state;
   d["message"] = o.message;
   d["seconds"] = o.seconds;
@@ -70,7 +71,13 @@ py::dict outcome(const fhist::exec::Outcome& o) {
 
 // fhist.score: what a search would rank a trial by after `epochs` (dicts with the keys report() takes).
 double score_epochs(const std::string& name, const py::list& epochs, std::int64_t max_budget,
-                    std::int64_t num_classes) {
+                    std::int64_t num_classes, const std::string& metric, const std::string& direction) {
+  fhist::study::StudyOptions options;  // --metric's own checks, as a study makes them
+  options.objective = "ask-tell";
+  options.metric = metric;
+  options.direction = direction;
+  options.estimator = name;
+  options.validate_metric();
   const auto estimator = fhist::score::make_estimator(name);
   if (name.rfind("acc-tse", 0) == 0 && num_classes < 2) {
     throw fhist::InputError(fmt::format("score: {} compares the training loss with a uniform guess's, ln(C): pass "
@@ -98,10 +105,17 @@ double score_epochs(const std::string& name, const py::list& epochs, std::int64_
                                           e["epoch"].cast<std::int64_t>()));
     }
     auto get = [&](const char* key) { return e.contains(key) ? py::object(e[key]) : py::none(); };
-    const auto r = epoch_record(epoch, get("train_loss"), get("val_acc"), get("val_loss"), get("params"), py::none(),
-                                py::none());
+    auto r = epoch_record(epoch, get("train_loss"), get("val_acc"), get("val_loss"), get("params"), py::none(),
+                          py::none());
+    py::dict own;
+    for (const auto& [key, value] : e) {
+      const auto k = key.cast<std::string>();
+      if (k != "epoch" && k != "train_loss" && k != "val_acc" && k != "val_loss" && k != "params") own[key] = value;
+    }
+    r.metrics = to_json(own);
     r.validate();
-    fhist::study::epoch_row(r, history, 0.0);
+    r.check_has({metric}, name);
+    fhist::study::epoch_row(r, history, 0.0, metric, options.minimize());
   }
   return estimator->score(history);
 }
@@ -123,7 +137,7 @@ PYBIND11_MODULE(_fhist, m) {
   });
 
   m.def("score", &score_epochs, py::arg("name"), py::arg("epochs"), py::arg("max_budget") = 0,
-        py::arg("num_classes") = 0);
+        py::arg("num_classes") = 0, py::arg("metric") = "val_acc", py::arg("direction") = "");
   m.def("estimators", [] {
     py::list out;
     for (const auto& e : fhist::score::estimators()) {
@@ -155,7 +169,8 @@ PYBIND11_MODULE(_fhist, m) {
           "create",
           [](const std::string& journal, const std::string& space, const std::string& algo, std::int64_t min_budget,
              std::int64_t max_budget, int eta, const std::string& estimator, std::uint64_t seed,
-             std::int64_t n_configs, int iterations, bool keep_checkpoints) {
+             std::int64_t n_configs, int iterations, bool keep_checkpoints, const std::string& metric,
+             const std::string& direction) {
             fhist::study::StudyOptions o;
             o.space = space;
             o.algo = algo;
@@ -167,12 +182,14 @@ PYBIND11_MODULE(_fhist, m) {
             o.estimator = estimator;
             o.seed = seed;
             o.keep_checkpoints = keep_checkpoints;
+            o.metric = metric;
+            o.direction = direction;
             py::gil_scoped_release release;
             return fhist::Study::create(o, journal);
           },
           py::arg("journal"), py::arg("space"), py::arg("algo"), py::arg("min_budget"), py::arg("max_budget"),
           py::arg("eta"), py::arg("estimator"), py::arg("seed"), py::arg("n_configs"), py::arg("iterations"),
-          py::arg("keep_checkpoints"))
+          py::arg("keep_checkpoints"), py::arg("metric"), py::arg("direction"))
       .def_static("open", &fhist::Study::open, py::arg("journal"), py::call_guard<py::gil_scoped_release>())
       .def("ask", &fhist::Study::ask, py::call_guard<py::gil_scoped_release>())
       .def("done", &fhist::Study::done, py::call_guard<py::gil_scoped_release>())
@@ -196,7 +213,7 @@ PYBIND11_MODULE(_fhist, m) {
                py::gil_scoped_release release;
                o = s.tell(job);
              }
-             return outcome(o);
+             return outcome(o, s.options());
            })
       .def("tell_failed",
            [](fhist::Study& s, const fhist::StudyJob& job, const std::string& reason) {
@@ -205,7 +222,7 @@ PYBIND11_MODULE(_fhist, m) {
                py::gil_scoped_release release;
                o = s.tell_failed(job, reason);
              }
-             return outcome(o);
+             return outcome(o, s.options());
            })
       .def("best",
            [](const fhist::Study& s) -> py::object {
@@ -215,7 +232,7 @@ PYBIND11_MODULE(_fhist, m) {
                sum = s.summary();
              }
              if (!sum.best) return py::none();
-             auto d = outcome(*sum.best);
+             auto d = outcome(*sum.best, s.options());
              d["config"] = from_json(sum.best_config.to_json());
              return std::move(d);
            })

@@ -57,7 +57,8 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
   j["best"] = {{"trial", s.best->trial},
                {"config", s.best_config.to_json()},
                {"score", study::json_number(s.best->score)},
-               {"original_val_acc", study::json_number(s.best->original_val_acc)},
+               {"original_val_acc", study::json_number(o.metric == "val_acc" ? s.best->value : std::nan(""))},
+               {"metric_value", study::json_number(study::metric_value(o, s.best->value))},
                {"budget_epochs", s.best->budget_epochs},
                {"seed", o.seed}};
   // The ranking at the largest budget reached, as the incumbent is chosen (as the HTML report lists them).
@@ -65,7 +66,9 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
     return static_cast<std::size_t>(std::find(trials.columns.begin(), trials.columns.end(), name) -
                                     trials.columns.begin());
   };
-  const auto budget = col("budget_epochs"), score = col("score"), orig = col("original_val_acc");
+  // The study's metric as reported (original_val_acc unless a user's loop named its own), oriented to rank.
+  const auto budget = col("budget_epochs"), score = col("score"), orig = col("original_val_acc"),
+             metric = col(o.metric == "val_acc" ? "original_val_acc" : "metric_value");
   const auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
   std::vector<report::LastResult> last;
   std::map<std::int64_t, const std::vector<nlohmann::json>*> row_of;
@@ -73,19 +76,23 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
     if (!row[budget].is_number()) continue;  // no result yet
     const auto trial = row[0].get<std::int64_t>();
     // A failed or diverged job's score is -inf, stored as null: a finite score is a complete job.
-    last.push_back({trial, row[budget].get<std::int64_t>(), number(row[score]), number(row[orig]),
-                    row[score].is_number()});
+    last.push_back({trial, row[budget].get<std::int64_t>(), number(row[score]),
+                    study::metric_value(o, number(row[metric])), row[score].is_number()});
     row_of[trial] = &row;
   }
   const auto top = report::top_configurations(last, o.sched.max_budget, top_n);
-  j["top_ranked_by"] = top.by_val_acc ? "original_val_acc" : "score";
+  j["top_ranked_by"] = !top.by_val_acc ? "score" : o.metric == "val_acc" ? "original_val_acc" : "metric_value";
   for (const auto& r : top.rows) {
     const auto& row = *row_of.at(r.trial);
     nlohmann::json cfg = nlohmann::json::object();
     for (std::size_t k = 0; k < trials.columns.size(); ++k) {
       if (trials.columns[k].rfind("params_", 0) == 0 && !row[k].is_null()) cfg[trials.columns[k].substr(7)] = row[k];
     }
-    j["top"].push_back({{"trial", r.trial}, {"score", row[score]}, {"original_val_acc", row[orig]}, {"config", cfg}});
+    j["top"].push_back({{"trial", r.trial},
+                        {"score", row[score]},
+                        {"original_val_acc", row[orig]},
+                        {"metric_value", row[metric]},
+                        {"config", cfg}});
   }
   return j;
 }
@@ -159,19 +166,26 @@ void run_report(const ReportCmd& c) {
   }
   const auto& best = j["best"];
   const auto best_score = best["score"].is_number() ? best["score"].get<double>() : std::nan("");
-  fmt::print("best: trial {} {} | {} score {}, validation accuracy {} at {}\n",
-             best["trial"].get<std::int64_t>(),
-             space::Config::from_json(best["config"]).to_string(), o.estimator, report::score_text(best_score, o.estimator),
-             pct(best["original_val_acc"]), count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"));
-  const auto by = j["top_ranked_by"] == "score" ? fmt::format("{} score", o.estimator)
-                                                : std::string("validation accuracy (the full budget)");
+  // As reported: a percentage for val_acc, the number itself for a user's own --metric.
+  const auto shown = [&](const nlohmann::json& v) {
+    if (!v.is_number()) return std::string("-");
+    return o.metric == "val_acc" ? pct(v) : fmt::format("{:.4g}", v.get<double>());
+  };
+  const auto metric_name = o.metric == "val_acc" ? std::string("validation accuracy") : o.metric;
+  fmt::print("best: trial {} {} | {} score {}, {} {} at {}\n", best["trial"].get<std::int64_t>(),
+             space::Config::from_json(best["config"]).to_string(), o.estimator, report::score_text(best_score, o),
+             metric_name, shown(best["metric_value"]), count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"));
+  const auto by = j["top_ranked_by"] == "score"
+                      ? fmt::format("{} score", o.estimator)
+                      : fmt::format("{} (the full budget{})", metric_name, o.minimize() ? ", lowest first" : "");
   fmt::print("top {} at {} by {}:\n  {:>4} {:>6} {:>8} {:>9}  config\n", j["top"].size(),
-             count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"), by, "rank", "trial", "score", "original");
+             count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"), by, "rank", "trial", "score",
+             o.metric == "val_acc" ? std::string("original") : o.metric);
   for (std::size_t i = 0; i < j["top"].size(); ++i) {
     const auto& row = j["top"][i];
     fmt::print("  {:>4} {:>6} {:>8} {:>9}  {}\n", i + 1, row["trial"].get<std::int64_t>(),
-               row["score"].is_number() ? report::score_text(row["score"].get<double>(), o.estimator) : std::string("-"),
-               pct(row["original_val_acc"]), row["config"].dump());
+               row["score"].is_number() ? report::score_text(row["score"].get<double>(), o) : std::string("-"),
+               shown(row["metric_value"]), row["config"].dump());
   }
   if (!j["evaluations"].empty()) fmt::print("evaluations (fhist evaluate: retrained on train + validation):\n");
   for (const auto& e : j["evaluations"]) {

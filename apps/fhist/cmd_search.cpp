@@ -167,6 +167,7 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
 void check_command_flags(const SearchCmd& c) {
   static const std::vector<std::string> apply = {"space", "seed", "algo", "estimator", "min-budget", "max-budget",
                                                  "eta", "n-configs", "iterations", "top-k", "objective", "command",
+                                                 "metric", "direction",
                                                  "job-timeout", "keep-checkpoints", "journal", "resume", "workers",
                                                  "executor", "device", "threads", "minutes", "json", "output"};
   std::vector<std::string> ignored;
@@ -299,6 +300,14 @@ void register_search(CLI::App& app) {
                                 "rung in this search so far) (tse-e:E, tse-ema:MU, acc-tse:LAMBDA); every one is recorded",
                                 fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
+    sub->add_option("--metric", c->o.metric,
+                    "--objective command: what the search optimizes, a number your script prints every epoch: "
+                    "val_acc, val_loss, or a key of its own (val_mse); the incumbent is the best at --max-budget")
+        ->capture_default_str();
+    sub->add_option("--direction", c->o.direction,
+                    "maximize | minimize: whether a larger --metric is better (required with a --metric other "
+                    "than val_acc)")
+        ->check(CLI::IsMember({"maximize", "minimize"}));
     add_budget_flags(*sub, c->o.sched);
     sub->add_option("--table", c->o.table,
                     "restrict candidates to a table's configurations (fhist table), trained as the table did");

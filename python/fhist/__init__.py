@@ -31,13 +31,15 @@ from .features import FeatureHistory
 __all__ = ["Study", "Job", "Error", "InputError", "FeatureHistory", "score", "estimators"]
 
 
-def score(name, epochs, max_budget=None, num_classes=None):
+def score(name, epochs, max_budget=None, num_classes=None, metric="val_acc", direction=None):
     """The score a search ranks a trial by after `epochs`, higher is better: a list of dicts, epoch 1 first, with the
     keys Study.report takes (train_loss, val_acc, val_loss, params). name: tse-ema, tse-e, tse-e:E, tse, acc-tse,
     best-acc, original, curve, val-loss, params, ... (estimators() lists them). max_budget: the epochs the run will
     train in all (acc-tse and curve look ahead to it; default: the epochs given). num_classes: acc-tse needs it (it
-    compares the training loss with a uniform guess's, ln C). Equals the score the journal records for the same epochs."""
-    return _score(str(name), list(epochs), int(max_budget or 0), int(num_classes or 0))
+    compares the training loss with a uniform guess's, ln C). metric, direction: a study's own metric (a key of the
+    dicts, e.g. "val_mse", "minimize"), which original and best-acc then read. Equals the score the journal records
+    for the same epochs."""
+    return _score(str(name), list(epochs), int(max_budget or 0), int(num_classes or 0), str(metric), direction or "")
 
 
 def estimators():
@@ -55,6 +57,9 @@ class Study:
     estimator: the score jobs are ranked and promoted by: tse-ema (default), tse-ema-paper, tse, tse-e, acc-tse, original,
         best-acc, curve, val-loss, params, auto (each rung by the score that best predicted the next rung so far).
         The feature-based ones (fh, ...) need fhist's own trainer.
+    metric: what the search optimizes, reported by your loop every epoch: val_acc (default), val_loss, or your own
+        keyword of report() (e.g. "val_mse"). direction: "maximize" or "minimize" (required for any metric but
+        val_acc). The incumbent is the best metric at the full budget; original and best-acc rank by it.
     seed: the sampler's seed and each trial's (job.seed).
     n_configs: random / sh / asha: configurations (0: as HyperBand's largest bracket).
     keep_checkpoints: keep every file in a finished trial's folder (otherwise only log.txt, metrics.jsonl, job.json).
@@ -63,13 +68,14 @@ class Study:
     """
 
     def __init__(self, journal, space="hparams", algo="hyperband", min_budget=1, max_budget=9, eta=3,
-                 estimator=None, seed=0, resume=False, n_configs=0, iterations=1, keep_checkpoints=False):
+                 estimator=None, seed=0, resume=False, n_configs=0, iterations=1, keep_checkpoints=False,
+                 metric="val_acc", direction=None):
         if resume:
             self._s = _Study.open(str(journal))
         else:
             self._s = _Study.create(str(journal), str(space), algo, int(min_budget), int(max_budget), int(eta),
                                     estimator or "tse-ema", int(seed), int(n_configs), int(iterations),
-                                    bool(keep_checkpoints))
+                                    bool(keep_checkpoints), str(metric), direction or "")
 
     def ask(self):
         """The next job (.trial, .config dict, .budget, .start_epoch, .max_budget, .trial_dir, .seed), or None: the
@@ -82,14 +88,15 @@ class Study:
 
     def report(self, job, epoch, train_loss=None, val_acc=None, val_loss=None, params=None, seconds=None,
                num_classes=None, **metrics):
-        """One epoch of `job`, in order from job.start_epoch to job.budget. val_acc (a fraction) is required, and
-        train_loss for the TSE scores; num_classes lets acc-tse (and auto) score the epoch (it compares the loss
+        """One epoch of `job`, in order from job.start_epoch to job.budget. The study's metric is required (val_acc,
+        a fraction, by default; or the keyword you named, e.g. val_mse=0.12), and train_loss for the TSE scores;
+        num_classes lets acc-tse (and auto) score the epoch (it compares the loss
         with a uniform guess's, ln C); any other keyword is stored as your own metric (numbers or JSON values)."""
         self._s.report(job, int(epoch), train_loss, val_acc, val_loss, params, seconds, num_classes, metrics)
 
     def tell(self, job):
         """Every epoch of the job's budget was reported: score it, record it, let the scheduler decide. Returns
-        {trial, budget, score, val_acc, state, message, seconds}."""
+        {trial, budget, score, <metric>, state, message, seconds}, the metric under its own name (val_acc)."""
         return self._s.tell(job)
 
     def tell_failed(self, job, reason):
@@ -97,7 +104,8 @@ class Study:
         return self._s.tell_failed(job, str(reason))
 
     def best(self):
-        """The incumbent: {trial, config, budget, score, val_acc, ...}, or None before any job is told."""
+        """The incumbent: {trial, config, budget, score, <metric> (val_acc), ...}, or None before any job is told:
+        the best metric among trials trained to the full budget (the lowest for direction="minimize")."""
         return self._s.best()
 
     def summary(self):

@@ -5,6 +5,7 @@ raises fhist.InputError with fhist's message.
 
 Run: PYTHONPATH=build/python FHIST=build/fhist /usr/bin/python3 -m unittest discover -s python/tests
 """
+import json
 import math
 import os
 import shutil
@@ -59,7 +60,9 @@ class StudyTest(unittest.TestCase):
         self.assertEqual(jobs, 22)
         return study
 
-    def test_ask_tell_optimize_threads_and_a_command_give_one_search(self):
+    def test_four_ways_in_give_one_search(self):
+        """Python ask/tell, optimize on three threads, fhist search --command and C++ ask/tell: the same trials,
+        promotions (rungs and budgets), scores and incumbent."""
         a = self.ask_tell(self.path("a.db"))
         b = fhist.Study(self.path("b.db"), **OPTIONS)
         best_b = b.optimize(curve, workers=3)
@@ -87,6 +90,14 @@ class StudyTest(unittest.TestCase):
         for x, y in zip(a_rows, c):
             self.assertAlmostEqual(x[3], y[3], places=12)  # awk's log10 differs in the last bits
         self.assertIn(f"best: trial {a.best()['trial']} ", run.stdout)
+        # The fourth way: the same curve through the C++ API (tests/study/curve_ask_tell.cpp), the same doubles.
+        cpp_bin = os.environ.get("FHIST_CURVE_ASK_TELL")
+        if not cpp_bin:
+            self.skipTest("FHIST_CURVE_ASK_TELL (tests/study/curve_ask_tell.cpp's program) not set")
+        run = subprocess.run([cpp_bin, self.path("d.db")], capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertEqual(results(self.path("a.db")), results(self.path("d.db")))
+        self.assertIn(f"best: trial {a.best()['trial']}\n", run.stdout)
 
     def test_ctrl_c_then_resume_ends_as_an_uninterrupted_search(self):
         self.ask_tell(self.path("straight.db"))
@@ -120,6 +131,30 @@ class StudyTest(unittest.TestCase):
         self.assertEqual(message, "RuntimeError: CUDA out of memory (pretend)")
         metrics = db.execute("SELECT record FROM epochs WHERE trial = 0 AND epoch = 1").fetchone()[0]
         self.assertIn('"note":"made up"', metrics)
+
+    def test_a_regression_loss_is_minimized_under_its_own_name(self):
+        def mse_curve(job, report):
+            for e in range(job.start_epoch, job.budget + 1):
+                report(e, train_loss=1.0 / e, val_mse=accuracy(job.config, e))  # lower is better: the worst accuracy
+
+        options = dict(OPTIONS, metric="val_mse", direction="minimize")
+        study = fhist.Study(self.path("mse.db"), **options)
+        best = study.optimize(mse_curve)
+        db = sqlite3.connect(self.path("mse.db"))
+        final = {t: json.loads(r)["metric_value"] for t, r in
+                 db.execute("SELECT trial, record FROM epochs WHERE epoch = 9")}
+        self.assertGreaterEqual(len(set(final.values())), 2)
+        self.assertEqual(best["trial"], min(final, key=final.get))
+        self.assertEqual(best["val_mse"], min(final.values()))
+        self.assertNotIn("val_acc", best)
+        # The score of a list of epochs equals the journal's, with the same metric.
+        epochs = [{"train_loss": 1.0 / e, "val_mse": 0.5 - 0.01 * e} for e in (1, 2, 3)]
+        self.assertAlmostEqual(fhist.score("best-acc", epochs, 9, metric="val_mse", direction="minimize"), -0.47)
+        with self.assertRaisesRegex(fhist.InputError, "--direction maximize or --direction minimize"):
+            fhist.Study(self.path("nodir.db"), metric="val_mse")
+        with self.assertRaisesRegex(fhist.InputError, 'no "val_mse"'):
+            study2 = fhist.Study(self.path("mse2.db"), **options)
+            study2.report(study2.ask(), 1, train_loss=1.0, val_acc=0.5)
 
     def test_misuse_raises_input_error_with_the_message(self):
         with self.assertRaisesRegex(fhist.InputError, "--estimator fh needs the network's features"):

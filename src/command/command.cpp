@@ -58,7 +58,7 @@ class CommandObjective final : public exec::Objective {
         sink_(*ctx.sink),
         cancelled_(ctx.cancelled),
         on_step_(ctx.on_step),
-        needed_(study::keys_needed(ctx.options.estimator)),
+        needed_(study::keys_needed(ctx.options.estimator, ctx.options.metric)),
         estimator_(score::make_estimator(ctx.options.estimator)) {
     c_.validate();
   }
@@ -178,7 +178,8 @@ class CommandObjective final : public exec::Objective {
         return LineAction::kStop;
       }
       const auto now = std::chrono::steady_clock::now();
-      auto row = study::epoch_row(*m, history, std::chrono::duration<double>(now - last_line).count());
+      auto row = study::epoch_row(*m, history, std::chrono::duration<double>(now - last_line).count(), o_.metric,
+                                  o_.minimize());
       last_line = now;
       row["worker"] = worker.index;
       row["finished_at"] = now_epoch_seconds();

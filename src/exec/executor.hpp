@@ -23,7 +23,9 @@ struct Outcome {
   int rung = 0;
   std::int64_t budget_epochs = 0;
   double score = 0.0;                // the estimator's score (-inf: failed / diverged)
-  double original_val_acc = 0.0;     // the network's own accuracy at the end of the job
+  // The metric at the end of the job, higher is better: the validation accuracy, or a user's --metric (negated for
+  // --direction minimize; study::metric_text prints it as given).
+  double value = 0.0;
   std::string state;                 // complete | failed | diverged
   std::string message;
   double seconds = 0.0;              // wall seconds the job took

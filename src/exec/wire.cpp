@@ -36,7 +36,7 @@ sched::Job job_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const Outcome& o) {
   return {{"trial", o.trial},         {"bracket", o.bracket},     {"rung", o.rung},
           {"budget_epochs", o.budget_epochs}, {"score", number(o.score)},
-          {"original_val_acc", number(o.original_val_acc)}, {"state", o.state},
+          {"value", number(o.value)}, {"state", o.state},
           {"message", o.message},     {"seconds", o.seconds},     {"worker", o.worker}};
 }
 
@@ -47,7 +47,7 @@ Outcome outcome_from_json(const nlohmann::json& j) {
   o.rung = j.at("rung").get<int>();
   o.budget_epochs = j.at("budget_epochs").get<std::int64_t>();
   o.score = number_from(j.at("score"));
-  o.original_val_acc = number_from(j.at("original_val_acc"));
+  o.value = number_from(j.at("value"));
   o.state = j.at("state").get<std::string>();
   o.message = j.at("message").get<std::string>();
   o.seconds = j.at("seconds").get<double>();

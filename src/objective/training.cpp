@@ -212,7 +212,7 @@ class TrainingObjective final : public exec::Objective {
         }
         add_rows();
       }
-      r.original_val_acc = trainer->records().back().original_val_acc;
+      r.value = trainer->records().back().original_val_acc;
       r.score = estimator_->score(history);
       if (!std::isfinite(r.score)) {
         throw DivergedError(fmt::format("the {} score is not finite after {}", o_.estimator,

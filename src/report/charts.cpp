@@ -38,6 +38,26 @@ bool any_number(const json& rows, const char* key) {
   return std::any_of(rows.begin(), rows.end(), [&](const json& r) { return r.contains(key) && r[key].is_number(); });
 }
 
+// How the page shows the study's metric (page_data's facts.metric): the validation accuracy as a percentage, or a
+// user loop's own --metric as a number under its name.
+struct MetricView {
+  std::string title = "validation accuracy";
+  std::string format = ".2%";  // tooltips
+  std::string axis = ".1%";    // axes and legends
+  bool percent = true;
+};
+MetricView metric_view(const json& data) {
+  MetricView v;
+  const auto facts = data.value("facts", json::object());
+  const auto m = facts.is_object() ? facts.value("metric", json::object()) : json::object();
+  if (!m.is_object() || m.value("percent", true)) return v;
+  v.title = m.value("name", std::string("metric"));
+  v.format = ".6~r";  // significant digits in plain decimals: 10.6, 0.0123
+  v.axis = ".4~r";
+  v.percent = false;
+  return v;
+}
+
 json chart(const std::string& id, const std::string& title, const std::string& note, json spec) {
   return {{"id", id}, {"title", title}, {"note", note}, {"spec", std::move(spec)}};
 }
@@ -75,6 +95,7 @@ json trial_chart(const json& data) {
   if (ranked_by != "original" && std::find(fold.begin(), fold.end(), ranked_by) != fold.end()) {
     shown.push_back({{"estimator", ranked_by}});
   }
+  const auto mv = metric_view(data);
   auto spec = base_spec("Scores of one trial per epoch");
   spec.erase("width");
   spec.erase("height");
@@ -102,7 +123,8 @@ json trial_chart(const json& data) {
   json acc = {
       {"width", 640},
       {"height", 260},
-      {"title", "accuracy and accuracy estimates (validation)"},
+      {"title", mv.percent ? "accuracy and accuracy estimates (validation)"
+                           : mv.title + " (original) and its best so far (best-acc)"},
       {"layer",
        json::array({{{"data", {{"name", "epochs"}}},
                      // Estimators without a value (none recorded) leave the legend too.
@@ -117,14 +139,15 @@ json trial_chart(const json& data) {
                      {"mark", {{"type", "line"}, {"point", true}}},
                      {"encoding",
                       {{"x", x},
-                       {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", "accuracy"},
-                              {"scale", {{"zero", false}}}, {"axis", {{"format", ".1%"}}}}},
+                       {"y", {{"field", "value"}, {"type", "quantitative"},
+                              {"title", mv.percent ? std::string("accuracy") : mv.title},
+                              {"scale", {{"zero", false}}}, {"axis", {{"format", mv.axis}}}}},
                        {"color", {{"field", "estimator"}, {"type", "nominal"}, {"scale", {{"scheme", "tableau20"}}},
                                   {"legend", {{"title", "estimator (click to show)"}}}}},
                        {"opacity", {{"condition", {{"param", "shown"}, {"value", 1}}}, {"value", 0}}},
                        {"tooltip", json::array({{{"field", "epoch"}},
                                                 {{"field", "estimator"}},
-                                                {{"field", "value"}, {"format", ".2%"}}})}}}},
+                                                {{"field", "value"}, {"format", mv.format}}})}}}},
                     rungs})}};
   json loss = {
       {"width", 640},
@@ -147,11 +170,13 @@ json trial_chart(const json& data) {
   spec["vconcat"] = json::array({acc, loss});
   spec["resolve"] = {{"scale", {{"color", "independent"}}}};
   return chart("trial", "Per trial: every score, epoch by epoch",
-               fmt::format("Choose a trial below the chart (the incumbent first). Shown: the network's own validation "
-                           "accuracy (original){}; click the legend for the other estimates. Vertical rules are the "
-                           "budgets where the trial was ranked: promoted, not promoted, final (the full budget), or "
+               fmt::format("Choose a trial below the chart (the incumbent first). Shown: {}{}; click the legend for "
+                           "the other estimates. Vertical rules are the budgets where the trial was ranked: promoted, "
+                           "not promoted, final (the full budget), or "
                            "failed. Ranking-only scores (the TSE family, params) have no accuracy scale: they derive "
                            "from the training loss below and appear in the rank correlations.",
+                           mv.percent ? "the network's own validation accuracy (original)"
+                                      : fmt::format("your loop's {} (original)", mv.title),
                            shown.size() > 1 ? fmt::format(" and {}, the score this search ranks by", ranked_by) : ""),
                spec);
 }
@@ -181,6 +206,7 @@ json rank_chart(const json& data, const char* metric, const std::string& id, con
 
 // A HyperBand diagram: each trial at each budget it was ranked at, by bracket.
 json bracket_chart(const json& data) {
+  const auto mv = metric_view(data);
   if (data["results"].empty()) return nullptr;
   auto spec = base_spec("Which configurations ran at which budget");
   spec.erase("height");
@@ -201,7 +227,7 @@ json bracket_chart(const json& data) {
                                  {{"field", "budget"}},
                                  {{"field", "outcome"}},
                                  {{"field", "score"}, {"format", ".4f"}},
-                                 {{"field", "val_acc"}, {"format", ".2%"}, {"title", "validation accuracy"}}})}}}};
+                                 {{"field", "val_acc"}, {"format", mv.format}, {"title", mv.title}}})}}}};
   return chart("brackets", "Brackets: which configurations ran at which budget, which were promoted",
                "One row per trial (its id on the left), one column per budget; green: promoted to the next rung, "
                "blue: final (trained to the full budget), grey: not promoted.",
@@ -210,24 +236,31 @@ json bracket_chart(const json& data) {
 
 json incumbent_chart(const json& data) {
   if (!any_number(data["incumbent"], "val_acc")) return nullptr;
+  const auto mv = metric_view(data);
   auto spec = base_spec("Incumbent over cumulative epochs");
   spec["data"] = {{"values", data["incumbent"]}};
   json fold = json::array({"val_acc"});
   if (any_number(data["incumbent"], "test_acc")) fold.push_back("test_acc");
   spec["transform"] = json::array({{{"fold", fold}, {"as", json::array({"measure", "accuracy"})}}});
+  if (!mv.percent) {  // the legend names the user's metric, not the page's field
+    spec["transform"].push_back({{"calculate", fmt::format("datum.measure == 'val_acc' ? {} : datum.measure",
+                                                            json(mv.title).dump())},
+                                 {"as", "measure"}});
+  }
   spec["mark"] = {{"type", "line"}, {"interpolate", "step-after"}, {"point", true}};
   spec["encoding"] = {
       {"x", {{"field", "epochs"}, {"type", "quantitative"}, {"title", "epochs trained (all trials)"}}},
       {"y", {{"field", "accuracy"}, {"type", "quantitative"}, {"scale", {{"zero", false}}},
-             {"axis", {{"format", ".1%"}}}}},
+             {"title", mv.percent ? std::string("accuracy") : mv.title}, {"axis", {{"format", mv.axis}}}}},
       {"color", {{"field", "measure"}, {"type", "nominal"}}},
       {"tooltip", json::array({{{"field", "epochs"}},
                                {{"field", "trial"}},
                                {{"field", "budget"}},
-                               {{"field", "accuracy"}, {"format", ".2%"}}})}};
+                               {{"field", "accuracy"}, {"format", mv.format}}})}};
   return chart("incumbent", "Incumbent over cumulative epochs",
-               "The trial the search would return after each result (largest budget first), and its validation "
-               "accuracy at that budget.",
+               fmt::format("The trial the search would return after each result (largest budget first), and its {} "
+                           "at that budget.",
+                           mv.title),
                spec);
 }
 
@@ -235,7 +268,8 @@ json incumbent_chart(const json& data) {
 json parallel_chart(const json& data) {
   const auto& v = data["parameters"];
   if (!v.is_object() || v["params"].empty() || v["n"].get<int>() < 2) return nullptr;
-  auto spec = base_spec("Configurations against validation accuracy");
+  const auto mv = metric_view(data);
+  auto spec = base_spec("Configurations against " + mv.title);
   spec["width"] = std::max<std::size_t>(360, 110 * v["params"].size());
   spec["height"] = 300;
   const json x = {{"field", "param"}, {"type", "nominal"}, {"sort", v["params"]}, {"title", nullptr},
@@ -250,16 +284,16 @@ json parallel_chart(const json& data) {
           {"y", y},
           {"detail", {{"field", "trial"}, {"type", "nominal"}}},
           {"color", {{"field", "val_acc"}, {"type", "quantitative"}, {"scale", {{"scheme", "viridis"}}},
-                     {"legend", {{"title", "validation acc"}, {"format", ".1%"}}}}},
+                     {"legend", {{"title", mv.percent ? std::string("validation acc") : mv.title},
+                                 {"format", mv.axis}}}}},
           {"tooltip", json::array({{{"field", "trial"}},
                                    {{"field", "param"}},
                                    {{"field", "value"}},
-                                   {{"field", "val_acc"}, {"format", ".2%"}, {"title", "validation accuracy"}}})}}}},
+                                   {{"field", "val_acc"}, {"format", mv.format}, {"title", mv.title}}})}}}},
        {{"data", {{"values", v["ticks"]}}},
         {"mark", {{"type", "text"}, {"align", "left"}, {"dx", 4}, {"fontSize", 10}, {"color", "#555"}}},
         {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "label"}}}}}}});
-  return chart("parallel", fmt::format("Configurations: each trial's parameters against its validation accuracy "
-                                       "({} at {})",
+  return chart("parallel", fmt::format("Configurations: each trial's parameters against its {} ({} at {})", mv.title,
                                        count_of(v["n"].get<int>(), "trial"),
                                        count_of(v["budget"].get<std::int64_t>(), "epoch")),
                fmt::format("One line per trial that finished a job of {} (the largest budget with at least {} "

@@ -17,9 +17,13 @@
 
 namespace fhist::report {
 
-std::string score_text(double score, const std::string& estimator) {
+std::string score_text(double score, const study::StudyOptions& o) {
   if (!std::isfinite(score)) return "failed";
-  if (score::make_estimator(estimator)->info().is_accuracy) return fmt::format("{:.2f}%", 100.0 * score);
+  // An accuracy estimator's score is a percentage; with a user's own --metric, original and best-acc are that metric
+  // (negated to minimize), a plain number.
+  if (o.metric == "val_acc" && score::make_estimator(o.estimator)->info().is_accuracy) {
+    return fmt::format("{:.2f}%", 100.0 * score);
+  }
   return fmt::format("{:.4g}", score);
 }
 
@@ -94,8 +98,9 @@ struct ConsoleReporter::State {
     std::string text = fmt::format("job {}/{}, epochs {}/{}", s.jobs, jobs, s.epochs_trained, epochs);
     // The incumbent's score and measured accuracy: at the full budget the accuracy is what picks it.
     if (s.best) {
-      text += fmt::format(", best trial {} ({}, val {:.2f}%)", s.best->trial,
-                          score_text(s.best->score, options.estimator), 100.0 * s.best->original_val_acc);
+      text += fmt::format(", best trial {} ({}, {})", s.best->trial, score_text(s.best->score, options),
+                          options.metric == "val_acc" ? "val " + study::metric_text(options, s.best->value)
+                                                      : study::metric_text(options, s.best->value));
     }
     if (const auto eta = remaining_seconds(s)) text += ", ETA " + duration_text(*eta);
     return text;
@@ -170,10 +175,11 @@ study::Callbacks ConsoleReporter::callbacks() {
     st.bar.reset();
     st.last_step = 0;
     st.running.finished(r.trial);
-    fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} {:<7} score {:>7} (original {:.2f}%) {:6.1f} s | {}{}\n",
+    fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} {:<7} score {:>7} ({} {}) {:6.1f} s | {}{}\n",
                r.bracket, r.rung, r.trial, r.budget_epochs, r.budget_epochs == 1 ? "epoch:" : "epochs:",
-               score_text(r.score, st.options.estimator),
-               100.0 * r.original_val_acc, r.seconds, st.line(s), r.message.empty() ? "" : " | " + r.message);
+               score_text(r.score, st.options), st.options.metric == "val_acc" ? "original" : "metric",
+               study::metric_text(st.options, r.value), r.seconds, st.line(s),
+               r.message.empty() ? "" : " | " + r.message);
     const auto note = st.warning(s);
     if (!note.empty()) fmt::print(st.out, "{}\n", note);
     std::fflush(st.out);
@@ -197,9 +203,10 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
   if (!s.best) {
     fmt::print(out, "no trial finished successfully\n");
   } else {
-    fmt::print(out, "best: trial {} {} | {} score {}, validation accuracy {:.2f}% at {}\n", s.best->trial,
-               s.best_config.to_string(), estimator, score_text(s.best->score, estimator),
-               100.0 * s.best->original_val_acc, count_of(s.best->budget_epochs, "epoch"));
+    const auto& o = state_->options;
+    fmt::print(out, "best: trial {} {} | {} score {}, {} {} at {}\n", s.best->trial, s.best_config.to_string(),
+               estimator, score_text(s.best->score, o), o.metric == "val_acc" ? "validation accuracy" : "metric",
+               study::metric_text(o, s.best->value), count_of(s.best->budget_epochs, "epoch"));
   }
   fmt::print(out, "spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);

@@ -10,9 +10,9 @@
 
 namespace fhist::report {
 
-// A score as people read it: "85.12%" for an accuracy estimator, "0.4321" for a ranking score, "failed" when it is
-// not finite.
-std::string score_text(double score, const std::string& estimator);
+// A score of the study's estimator as people read it: "85.12%" for an accuracy estimator, "0.4321" for a ranking
+// score (or a user's own --metric), "failed" when it is not finite.
+std::string score_text(double score, const study::StudyOptions& o);
 // "42 s", "12 min", "3.4 h".
 std::string duration_text(double seconds);
 

@@ -25,6 +25,22 @@ std::string text(const json& v) {
 
 std::string pct(const json& v) { return v.is_number() ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "-"; }
 
+// The study's metric (facts.metric): a percentage for the validation accuracy, else the number under its name.
+json metric_facts(const json& data) {
+  const auto facts = data.value("facts", json::object());
+  const auto m = facts.is_object() ? facts.value("metric", json::object()) : json::object();
+  return m.is_object() ? m : json::object();
+}
+bool metric_is_percent(const json& data) { return metric_facts(data).value("percent", true); }
+std::string metric_name(const json& data, const char* accuracy_name) {
+  return metric_is_percent(data) ? std::string(accuracy_name)
+                                 : html_escape(metric_facts(data).value("name", std::string("metric")));
+}
+std::string metric_cell(const json& data, const json& v) {
+  if (metric_is_percent(data) || !v.is_number()) return pct(v);
+  return fmt::format("{:.4g}", v.get<double>());
+}
+
 // JSON inside <script>: "</" would close the element; "<\/" is the same JSON string.
 std::string script_json(const json& j) {
   const auto s = j.dump();
@@ -142,16 +158,16 @@ std::string running_html(const json& data) {
     rows += fmt::format("<tr class=\"running-job\"><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                         "<td class=\"num\">{} / {}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
                         text(r["trial"]), text(r["bracket"]), text(r["epochs_recorded"]), text(r["budget"]),
-                        pct(r["val_acc"]), html_escape(r["config"].dump()));
+                        metric_cell(data, r["val_acc"]), html_escape(r["config"].dump()));
   }
   const bool live = data["facts"]["state"] == "running";
   return fmt::format("<section id=\"running\"><h2>{} ({})</h2><p class=\"note\">{}</p><table><tr><th>trial</th>"
-                     "<th>bracket</th><th>epochs recorded / budget</th><th>latest validation accuracy</th>"
+                     "<th>bracket</th><th>epochs recorded / budget</th><th>latest {}</th>"
                      "<th>configuration</th></tr>{}</table></section>",
                      live ? "Running now" : "Started, not finished", running.size(),
                      live ? "Jobs the search is training as this page was made."
                           : "The search is not running: fhist search --resume reruns these from their last checkpoint.",
-                     rows);
+                     metric_name(data, "validation accuracy"), rows);
 }
 
 std::string top_html(const json& data) {
@@ -177,16 +193,20 @@ std::string top_html(const json& data) {
                         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td><code>{}</code>{}</td></tr>",
                         ++rank, text(r["trial"]),
                         r["score"].is_number() ? fmt::format("{:.4f}", r["score"].get<double>()) : "-",
-                        pct(r["val_acc"]), test, text(r["epochs"]), secs(r["seconds"]), html_escape(r["config"].dump()),
+                        metric_cell(data, r["val_acc"]), test, text(r["epochs"]), secs(r["seconds"]),
+                        html_escape(r["config"].dump()),
                         r.value("cell_svg", std::string()));
   }
   return fmt::format("<section id=\"best\"><h2>Best configurations</h2><p class=\"note\">At the largest budget "
                      "reached ({}), ranked by {}. Compute: the epochs and training seconds each trial took in "
-                     "all.{}</p><table><tr><th>#</th><th>trial</th><th>score</th><th>validation acc</th><th>test acc</th>"
+                     "all.{}</p><table><tr><th>#</th><th>trial</th><th>score</th><th>{}</th><th>test acc</th>"
                      "<th>epochs</th><th>seconds</th><th>configuration</th></tr>{}</table></section>",
                      count_of(top.front()["budget"].get<std::int64_t>(), "epoch"),
-                     by_val ? "validation accuracy (the full budget)" : "the estimator's score",
-                     evaluated ? " &#8224; fhist evaluate: retrained on train + validation, then tested." : "", rows);
+                     by_val ? metric_name(data, "validation accuracy") + " (the full budget" +
+                                  (metric_facts(data).value("minimize", false) ? ", lowest first)" : ")")
+                            : std::string("the estimator's score"),
+                     evaluated ? " &#8224; fhist evaluate: retrained on train + validation, then tested." : "",
+                     metric_name(data, "validation acc"), rows);
 }
 
 }  // namespace

@@ -150,7 +150,11 @@ json page_data(const HtmlOptions& opt) {
                 {"train_loss", num(it->second.epochs.back().train_loss)},
                 {"val_nll", num(it->second.epochs.back().original_nll)},
                 {"test_acc", num(score::record_number(e.record, "test_acc"))}};
-    for (std::size_t k = 0; k < acc_names.size(); ++k) row[acc_names[k]] = num(acc_estimators[k]->score(it->second));
+    // With a user's own --metric, original and best-acc are that metric: shown as reported (the sign undone).
+    for (std::size_t k = 0; k < acc_names.size(); ++k) {
+      const double v = acc_estimators[k]->score(it->second);
+      row[acc_names[k]] = num(it->second.original_is_accuracy ? v : study::metric_value(o, v));
+    }
     epoch_rows.push_back(std::move(row));
   }
 
@@ -173,15 +177,18 @@ json page_data(const HtmlOptions& opt) {
   for (const auto& ev : events) {
     if (ev.kind != "result") continue;
     const auto rec = record_at.find({ev.trial, ev.budget_epochs});
-    const double val = rec != record_at.end() ? score::record_number(*rec->second, "original_val_acc") : std::nan("");
+    // The study's metric: oriented (higher is better) to pick and rank, as reported (`shown`) on the page.
+    const double val = rec != record_at.end() ? score::measures_from_json(ev.budget_epochs, *rec->second).original
+                                              : std::nan("");
+    const double shown = study::metric_value(o, val);
     const bool promoted = max_start_budget[ev.trial] > ev.budget_epochs;
     last_result[ev.trial] = {ev.trial, ev.budget_epochs, ev.score, val, ev.state == "complete"};
     if (ev.state == "complete" && by_id.count(ev.trial)) {
-      param_rows.push_back({ev.trial, ev.budget_epochs, by_id.at(ev.trial)->config, val});
+      param_rows.push_back({ev.trial, ev.budget_epochs, by_id.at(ev.trial)->config, shown});
     }
     results.push_back({{"seq", ev.seq}, {"trial", ev.trial}, {"bracket", ev.bracket}, {"rung", ev.rung},
                        {"budget", ev.budget_epochs}, {"score", num(ev.score)}, {"state", ev.state},
-                       {"seconds", num(ev.seconds)}, {"val_acc", num(val)},
+                       {"seconds", num(ev.seconds)}, {"val_acc", num(shown)},
                        {"outcome", ev.state != "complete"     ? ev.state
                                    : promoted                  ? "promoted"
                                    : ev.budget_epochs >= max_budget ? "final"
@@ -193,13 +200,13 @@ json page_data(const HtmlOptions& opt) {
     r.trial = ev.trial;
     r.budget_epochs = ev.budget_epochs;
     r.score = ev.score;
-    r.original_val_acc = val;
+    r.value = val;
     r.state = ev.state;
     if (study::improves(best, r, max_budget)) best = r;
     if (best) {
       const auto brec = record_at.find({best->trial, best->budget_epochs});
       incumbent.push_back({{"epochs", cumulative}, {"trial", best->trial}, {"budget", best->budget_epochs},
-                           {"val_acc", num(best->original_val_acc)},
+                           {"val_acc", num(study::metric_value(o, best->value))},
                            {"test_acc", num(brec != record_at.end() ? score::record_number(*brec->second, "test_acc")
                                                                     : std::nan(""))}});
     }
@@ -221,7 +228,7 @@ json page_data(const HtmlOptions& opt) {
     running.push_back({{"trial", t.trial}, {"bracket", t.bracket}, {"budget", last_start_budget[t.trial]},
                        {"epochs_recorded", epochs_of[t.trial]},
                        {"val_acc", h != histories.end() && !h->second.epochs.empty()
-                                       ? num(h->second.epochs.back().original)
+                                       ? num(study::metric_value(o, h->second.epochs.back().original))
                                        : json(nullptr)},
                        {"config", t.config}});
   }
@@ -237,7 +244,7 @@ json page_data(const HtmlOptions& opt) {
       const auto& config = by_id.count(r.trial) ? by_id.at(r.trial)->config : json::object();
       const auto rec = record_at.find({r.trial, r.budget_epochs});
       top.push_back({{"trial", r.trial}, {"budget", r.budget_epochs}, {"score", num(r.score)},
-                     {"val_acc", num(r.val_acc)},
+                     {"val_acc", num(study::metric_value(o, r.val_acc))},
                      {"test_acc", num(rec != record_at.end() ? score::record_number(*rec->second, "test_acc") : NAN)},
                      {"epochs", epochs_of[r.trial]}, {"seconds", num(seconds_of[r.trial])}, {"config", config},
                      {"cell_svg", cell_svg(config)}});
@@ -272,6 +279,12 @@ json page_data(const HtmlOptions& opt) {
                 {"generated_at", opt.generated_at.empty() ? utc_now() : opt.generated_at},
                 {"refresh_seconds", state == "running" ? opt.refresh_seconds : 0.0},
                 {"options", o.to_json()},
+                // What the page's "val_acc" fields hold: the validation accuracy, or a user loop's own --metric.
+                {"metric",
+                 {{"name", o.metric},
+                  {"title", o.metric == "val_acc" ? std::string("validation accuracy") : o.metric},
+                  {"percent", o.metric == "val_acc"},
+                  {"minimize", o.minimize()}}},
                 {"fhist_version", study_record ? study_record->value("fhist_version", std::string("?")) : "?"},
                 {"report_fhist_version", FHIST_VERSION_STRING},
                 {"trials", trials.size()},

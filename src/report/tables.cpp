@@ -84,6 +84,10 @@ Table journal_table(const std::string& journal, const std::string& name, const s
   }
   auto store = store::open_sqlite_store_readonly(journal);
   const auto trials = store->trials();
+  // A user's loop with its own --metric: that metric as reported, a column of its own ("metric_value").
+  const auto study_record = store->read_study();
+  const bool own_metric = study_record && study_record->contains("options") &&
+                          study_record->at("options").value("metric", std::string("val_acc")) != "val_acc";
   std::map<std::int64_t, const store::TrialRow*> by_id;
   for (const auto& t : trials) by_id[t.trial] = &t;
   const auto params = param_names(trials);
@@ -122,9 +126,20 @@ Table journal_table(const std::string& journal, const std::string& name, const s
       const auto w = field(e.record, "window_acc");
       if (w.is_array()) window = std::max(window, w.size());
     }
+    // The user's own metrics (a command's or ask-and-tell's extra keys), a column each: user_<key>.
+    std::vector<std::string> user;
+    for (const auto& e : all_epochs) {
+      const auto m = field(e.record, "metrics");
+      if (!m.is_object()) continue;
+      for (const auto& [k, v] : m.items()) {
+        if (std::find(user.begin(), user.end(), k) == user.end()) user.push_back(k);
+      }
+    }
     const auto names = score::estimator_names();
     table.columns = {"trial", "epoch", "bracket"};
     table.columns.insert(table.columns.end(), std::begin(keys), std::end(keys));
+    if (own_metric) table.columns.push_back("metric_value");
+    for (const auto& k : user) table.columns.push_back("user_" + k);
     // The network's parameter count, named apart from the configuration's params_* columns.
     std::replace(table.columns.begin(), table.columns.end(), std::string("params"), std::string("parameters"));
     for (const char* name : series) {
@@ -138,6 +153,9 @@ Table journal_table(const std::string& journal, const std::string& name, const s
       std::vector<nlohmann::json> row = {e.trial, e.epoch,
                                          it != by_id.end() ? nlohmann::json(it->second->bracket) : nullptr};
       for (const char* k : keys) row.push_back(field(e.record, k));
+      if (own_metric) row.push_back(field(e.record, "metric_value"));
+      const auto m = field(e.record, "metrics");
+      for (const auto& k : user) row.push_back(m.is_object() && m.contains(k) ? m.at(k) : nullptr);
       for (const char* name : series) {
         const auto w = field(e.record, name);
         for (std::size_t k = 0; k < window; ++k) row.push_back(w.is_array() && k < w.size() ? w[k] : nullptr);
@@ -166,12 +184,17 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     }
     std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> original;  // (trial, epoch) -> accuracy
     for (const auto& e : all_epochs) original[{e.trial, e.epoch}] = field(e.record, "original_val_acc");
+    std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> metric;  // (trial, epoch) -> own metric
+    if (own_metric) {
+      for (const auto& e : all_epochs) metric[{e.trial, e.epoch}] = field(e.record, "metric_value");
+    }
     std::map<std::pair<std::int64_t, std::int64_t>, nlohmann::json> test;  // (trial, epoch) -> test accuracy
     for (const auto& e : all_epochs) test[{e.trial, e.epoch}] = field(e.record, "test_acc");
     // evaluated_test_acc: the latest fhist evaluate of the trial (retrained on train + validation, then tested).
     const auto evaluated = study::latest_evaluations(journal);
     std::vector<std::string> cols = {"trial", "bracket", "state", "message", "budget_epochs", "score",
                                      "original_val_acc", "test_acc", "evaluated_test_acc"};
+    if (own_metric) cols.insert(cols.begin() + 7, "metric_value");
     if (rescorer) cols.push_back("score_" + estimator);
     table.columns = with_params(cols);
     for (const auto& t : trials) {
@@ -182,6 +205,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
                                                        : nlohmann::json(nullptr);
       if (it == last.end()) {
         row.insert(row.end(), {nullptr, nullptr, nullptr, nullptr, evaluated_acc});
+        if (own_metric) row.insert(row.begin() + 7, nullptr);
         if (rescorer) row.push_back(nullptr);
       } else {
         const std::pair<std::int64_t, std::int64_t> at{t.trial, it->second.budget_epochs};
@@ -190,6 +214,10 @@ Table journal_table(const std::string& journal, const std::string& name, const s
         row.insert(row.end(), {it->second.budget_epochs, study::json_number(it->second.score),
                                o != original.end() ? o->second : nlohmann::json(nullptr),
                                te != test.end() ? te->second : nlohmann::json(nullptr), evaluated_acc});
+        if (own_metric) {
+          const auto mv = metric.find(at);
+          row.insert(row.begin() + 7, mv != metric.end() ? mv->second : nlohmann::json(nullptr));
+        }
         if (rescorer) {
           const auto rs = rescored.find(at);
           row.push_back(rs != rescored.end() ? study::json_number(rs->second) : nlohmann::json(nullptr));

@@ -19,14 +19,16 @@ struct Table {
 
 // "epochs": a row per trained epoch (trial, epoch, bracket, train_loss, original_val_acc, estimate (fh),
 //           refit_val_acc, estimate_paper (fh-paper), test_acc (tables, at the full budget), params, lr, seconds,
-//           estimate_seconds, window_acc_1..K, score_<name> for every registry estimator, the configuration);
+//           estimate_seconds, metric_value (a study with its own --metric), user_<key> for a user loop's own
+//           metrics, window_acc_1..K, score_<name> for every registry estimator, the configuration);
 // "results": a row per finished job in journal order (seq, trial, bracket, rung, budget_epochs, score, state,
 //           seconds, message, the configuration);
 // "ranks": how well each registry estimator ranks the trials that reached the largest budget, epoch by epoch
 //           (estimator, is_accuracy, epoch, configs, kendall, spearman, top1_regret, mean_abs_error, vs_current,
 //           target): journal_ranks, the numbers the HTML report plots;
 // "trials": a row per trial (trial, bracket, state, message, budget_epochs reached, score and original_val_acc at
-//           that budget, test_acc there (tables), the configuration).
+//           that budget, metric_value there (a study with its own --metric), test_acc there (tables), the
+//           configuration).
 // `estimator` (a registry name, optional): also a column with its score recomputed from the stored measurements
 // ("score" in epochs, "score_<name>" in trials), e.g. tse-e:3, which is not stored per epoch.
 // Throws InputError for another name, store::StoreError for a journal that cannot be read.

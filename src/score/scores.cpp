@@ -70,7 +70,10 @@ double best_acc(const TrialHistory& h) {
 // and aug-wd tables (docs/decisions/0004).
 double acc_tse(const TrialHistory& h, double lambda) {
   const double acc = best_acc(h);
-  if (h.num_classes < 2 || !std::isfinite(acc) || !std::isfinite(h.epochs.back().train_loss)) return kNaN;
+  if (!h.original_is_accuracy || h.num_classes < 2 || !std::isfinite(acc) ||
+      !std::isfinite(h.epochs.back().train_loss)) {
+    return kNaN;
+  }
   const double learned = std::max(0.0, std::log(static_cast<double>(h.num_classes)) - h.epochs.back().train_loss);
   const auto t = static_cast<double>(h.epochs.back().epoch);
   const double remaining = h.final_epoch > 0 ? std::clamp(1.0 - t / static_cast<double>(h.final_epoch), 0.0, 1.0) : 0.0;
@@ -78,6 +81,7 @@ double acc_tse(const TrialHistory& h, double lambda) {
 }
 
 double curve_score(const TrialHistory& h) {
+  if (!h.original_is_accuracy) return kNaN;
   std::vector<double> acc;
   for (const auto& e : h.epochs) {
     if (!std::isfinite(e.original)) return kNaN;
@@ -237,6 +241,7 @@ std::unique_ptr<Estimator> make_estimator(const std::string& name) {
 void append_epoch(TrialHistory& h, std::int64_t epoch, const nlohmann::json& record) {
   h.epochs.push_back(measures_from_json(epoch, record));
   if (!record.is_object()) return;
+  if (record.contains("metric_value")) h.original_is_accuracy = false;
   const auto params = record.find("params");
   if (params != record.end() && params->is_number()) h.params = params->get<double>();
   const auto classes = record.find("num_classes");
@@ -269,7 +274,11 @@ EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& r) {
   EpochMeasures m;
   m.epoch = epoch;
   m.train_loss = num("train_loss");
-  m.original = num("original_val_acc");
+  if (r.is_object() && r.contains("metric_value")) {
+    m.original = num("metric_value") * (r.value("minimize", false) ? -1.0 : 1.0);
+  } else {
+    m.original = num("original_val_acc");
+  }
   m.refit = num("refit_val_acc");
   m.fh = num("estimate");
   m.fh_paper = num("estimate_paper");

@@ -19,7 +19,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct EpochMeasures {
   std::int64_t epoch = 0;        // 1-based
   double train_loss = kNaN;      // mean training cross-entropy of the epoch's batches (training pass)
-  double original = kNaN;        // the network's own head on the validation split (eval mode)
+  // The network's own head on the validation split (eval mode); in a user's loop with its own --metric, that metric
+  // as the search compares it: higher is better (negated for --direction minimize).
+  double original = kNaN;
   double refit = kNaN;           // one head re-fit on this epoch's train features
   double fh = kNaN;              // the paper's ensemble of the last K re-fit heads
   double fh_paper = kNaN;        // the same with the paper-faithful re-fit
@@ -35,6 +37,9 @@ struct TrialHistory {
   std::int64_t final_epoch = 0;       // the schedule's last epoch (a search's max budget): what is predicted
   double params = kNaN;               // parameter count of the network
   std::int64_t num_classes = 0;       // classes of the task (0 = unknown): ln(C) is the loss of a uniform guess
+  // false where `original` holds a user's own --metric, not an accuracy: curve and acc-tse, which need an accuracy
+  // in [0, 1], are NaN then.
+  bool original_is_accuracy = true;
 };
 
 struct EstimatorInfo {
@@ -79,7 +84,8 @@ std::map<std::string, double> score_all(const TrialHistory& history);
 // A number field of a journal record; NaN where it is missing, null or not a number.
 double record_number(const nlohmann::json& record, const char* key);
 // Reads one epoch's measurements from a journal epoch record (train_loss, original_val_acc, refit_val_acc,
-// estimate, estimate_paper, window_acc; null or missing = NaN).
+// estimate, estimate_paper, window_acc; null or missing = NaN). A row of a search with its own --metric holds
+// "metric_value" (and "minimize": true): `original` is that value, negated to minimize.
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& record);
 // Appends one epoch record to `h`: its measurements, and the trial's params and num_classes where the record holds
 // them (journals written before num_classes was recorded keep the value `h` had).

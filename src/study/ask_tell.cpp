@@ -27,7 +27,7 @@ struct Study::Impl {
   Impl(study::StudyOptions options, space::SearchSpace space, std::unique_ptr<store::TrialStore> store,
        const std::string& journal, bool replaying)
       : estimator(score::make_estimator(options.estimator)),
-        needed(study::keys_needed(options.estimator)),
+        needed(study::keys_needed(options.estimator, options.metric)),
         keep(options.keep_checkpoints),
         state(std::move(options), std::move(space), std::move(store), journal, replaying, nullptr, sink,
               [this, journal](std::int64_t trial) {
@@ -87,7 +87,7 @@ std::unique_ptr<Study> Study::create(study::StudyOptions options, const std::str
   options.objective = "ask-tell";
   options.executor = "inline";
   options.validate();
-  study::keys_needed(options.estimator);  // refuses fh & co. before the journal exists
+  study::keys_needed(options.estimator, options.metric);  // refuses fh & co. before the journal exists
   study::detail::refuse_existing(journal);
   auto space = space::load_space(options.space, options.flops_cap, options.width_mult);
   auto store = store::open_sqlite_store(journal, true);
@@ -159,9 +159,11 @@ void Study::report(const StudyJob& job, const study::EpochRecord& record) {
     throw InputError(fmt::format("report: trial {} epoch {} is beyond the job's budget of {}", job.trial,
                                  record.epoch, count_of(job.budget_epochs, "epoch")));
   }
-  record.check_has(impl_->needed, impl_->state.options().estimator);
+  const auto& options = impl_->state.options();
+  record.check_has(impl_->needed, options.estimator);
   const auto now = Clock::now();
-  auto row = study::epoch_row(record, o.history, std::chrono::duration<double>(now - o.last).count());
+  auto row = study::epoch_row(record, o.history, std::chrono::duration<double>(now - o.last).count(), options.metric,
+                              options.minimize());
   o.last = now;
   row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   try {

@@ -57,7 +57,8 @@ class Study {
   std::int64_t jobs_out() const;
   // One epoch of `job`, in order from job.start_epoch up to job.budget_epochs; an epoch already reported is ignored
   // (a loop that restarts from an older checkpoint). InputError: a job that is not out (unknown, or already told),
-  // an epoch out of order or beyond the budget, a record without val_acc or what the estimator ranks by.
+  // an epoch out of order or beyond the budget, a record without the study's metric (val_acc unless options().metric
+  // names another) or what the estimator ranks by.
   void report(const StudyJob& job, const study::EpochRecord& record);
   // The job trained every epoch of its budget: scored by the estimator, recorded, and the scheduler decides on it.
   // InputError if an epoch is missing. A non-finite score records the job as diverged.

@@ -31,23 +31,35 @@ void EpochRecord::validate() const {
   }
 }
 
+std::optional<double> EpochRecord::value_of(const std::string& metric) const {
+  if (metric == "val_acc") return val_acc;
+  if (metric == "val_loss") return val_loss;
+  if (metric == "train_loss") return train_loss;
+  if (metric == "params") return params;
+  const auto it = metrics.is_object() ? metrics.find(metric) : metrics.end();
+  if (!metrics.is_object() || it == metrics.end()) return std::nullopt;
+  if (it->is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (!it->is_number()) {
+    throw InputError(fmt::format("epoch {}: \"{}\" must be a number, the metric the search compares trials by (got "
+                                 "{})",
+                                 epoch, metric, it->dump()));
+  }
+  return it->get<double>();
+}
+
 void EpochRecord::check_has(const std::vector<std::string>& keys, const std::string& estimator) const {
-  for (const auto& key : keys) {
-    const bool has = key == "train_loss" ? train_loss.has_value()
-                     : key == "val_acc"  ? val_acc.has_value()
-                     : key == "val_loss" ? val_loss.has_value()
-                     : key == "params"   ? params.has_value()
-                                         : true;
-    if (has) continue;
-    throw InputError(fmt::format("epoch {}'s record has no \"{}\", which {}", epoch, key,
-                                 key == "val_acc" ? "every epoch record needs (the incumbent and the report read it)"
-                                                  : "--estimator " + estimator + " ranks by"));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (value_of(keys[i])) continue;
+    throw InputError(fmt::format("epoch {}'s record has no \"{}\", which {}", epoch, keys[i],
+                                 i == 0 ? "every epoch record needs (the search compares trials by it: --metric "
+                                              "names it, val_acc by default)"
+                                        : "--estimator " + estimator + " ranks by"));
   }
 }
 
-std::vector<std::string> keys_needed(const std::string& estimator) {
+std::vector<std::string> keys_needed(const std::string& estimator, const std::string& metric) {
   const auto base = estimator.substr(0, estimator.find(':'));
-  std::vector<std::string> keys = {"val_acc"};
+  std::vector<std::string> keys = {metric};
   if (base == "tse" || base == "tse-e" || base == "tse-ema" || base == "tse-ema-paper" || base == "acc-tse" ||
       base == score::kAdaptive) {
     keys.push_back("train_loss");
@@ -64,13 +76,18 @@ std::vector<std::string> keys_needed(const std::string& estimator) {
   return keys;
 }
 
-nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, double seconds) {
+nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, double seconds,
+                         const std::string& metric, bool minimize) {
   auto num = [](const std::optional<double>& v) { return v ? json_number(*v) : nlohmann::json(nullptr); };
   nlohmann::json row = {{"train_loss", num(r.train_loss)},   {"original_val_acc", num(r.val_acc)},
                         {"original_nll", num(r.val_loss)},   {"params", num(r.params)},
                         {"seconds", r.seconds ? *r.seconds : seconds}};
   if (!r.metrics.empty()) row["metrics"] = r.metrics;
   if (r.num_classes) row["num_classes"] = *r.num_classes;  // as fhist's trainer records it
+  if (metric != "val_acc") {
+    row["metric_value"] = num(r.value_of(metric));
+    if (minimize) row["minimize"] = true;
+  }
   score::append_epoch(history, r.epoch, row);
   nlohmann::json scores = nlohmann::json::object();
   for (const auto& [name, v] : score::score_all(history)) scores[name] = json_number(v);
@@ -80,7 +97,7 @@ nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, dou
 
 void score_outcome(exec::Outcome& r, const score::TrialHistory& history, const score::Estimator& estimator,
                    const std::string& name) {
-  r.original_val_acc = history.epochs.back().original;
+  r.value = history.epochs.back().original;
   r.score = estimator.score(history);
   r.state = "complete";
   if (!std::isfinite(r.score)) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include "core/errors.hpp"
@@ -121,7 +122,9 @@ bool improves(const std::optional<TrialResult>& best, const TrialResult& r, std:
   if (!std::isfinite(r.score)) return false;
   if (!best || r.budget_epochs > best->budget_epochs) return true;
   if (r.budget_epochs < best->budget_epochs) return false;
-  if (r.budget_epochs == max_budget) return r.original_val_acc > best->original_val_acc;
+  // A metric the loop reported as null (NaN) never wins, and never holds the place against a measured one.
+  const auto measured = [](double v) { return std::isnan(v) ? -std::numeric_limits<double>::infinity() : v; };
+  if (r.budget_epochs == max_budget) return measured(r.value) > measured(best->value);
   return r.score > best->score;
 }
 
@@ -155,14 +158,14 @@ StudySummary summarize_journal(const std::string& journal) {
   const auto epochs = store->epochs();
   s.epochs_trained = static_cast<std::int64_t>(epochs.size());
   std::map<std::pair<std::int64_t, std::int64_t>, double> original;
-  for (const auto& e : epochs) original[{e.trial, e.epoch}] = e.record.value("original_val_acc", 0.0);
+  for (const auto& e : epochs) original[{e.trial, e.epoch}] = score::measures_from_json(e.epoch, e.record).original;
   for (const auto& ev : store->events()) {
     if (ev.kind != "result") continue;
     s.seconds += ev.seconds;
     ++s.jobs;
     TrialResult r = detail::result_of(ev);
     const auto it = original.find({ev.trial, ev.budget_epochs});
-    if (it != original.end()) r.original_val_acc = it->second;
+    if (it != original.end()) r.value = it->second;
     if (improves(s.best, r, options.sched.max_budget)) {
       s.best = r;
       s.best_config = configs.at(ev.trial);

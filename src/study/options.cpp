@@ -31,6 +31,13 @@ std::vector<std::string> device_list(const std::string& devices) {
   }
 }
 
+double metric_value(const StudyOptions& o, double value) { return o.minimize() ? -value : value; }
+
+std::string metric_text(const StudyOptions& o, double value) {
+  if (o.metric == "val_acc") return fmt::format("{:.2f}%", 100.0 * value);
+  return fmt::format("{} {:.4g}", o.metric, metric_value(o, value));
+}
+
 std::string size_text(std::int64_t n) { return n > 0 ? std::to_string(n) : "auto"; }
 
 std::string objective_text(const StudyOptions& o) {
@@ -79,6 +86,7 @@ void StudyOptions::validate() const {
   if (objective != "train" && objective != "table" && objective != "command" && objective != "ask-tell") {
     throw InputError(fmt::format("--objective '{}': expected train, table or command", objective));
   }
+  validate_metric();
   if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
   device_list(device);
   if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
@@ -87,6 +95,43 @@ void StudyOptions::validate() const {
   if (val_size < 0) throw InputError(fmt::format("--val-size must be >= 0 (0 = auto; got {})", val_size));
   sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
   space::AugmentOptions::parse(space::resolve_augment(augment, data));
+}
+
+void StudyOptions::validate_metric() const {
+  const bool own_loop = objective == "command" || objective == "ask-tell";
+  if (metric.empty() || metric.find_first_of(" \t\n\"") != std::string::npos) {
+    throw InputError(fmt::format("--metric '{}': expected the name of a number your loop reports per epoch (val_acc, "
+                                 "val_loss, or a key of its own metrics such as val_mse)",
+                                 metric));
+  }
+  if (metric != "val_acc" && !own_loop) {
+    throw InputError(fmt::format("--metric {}: fhist's trainer and tables rank by validation accuracy; --metric is for "
+                                 "your own loop (--objective command, or ask-and-tell from Python or C++)",
+                                 metric));
+  }
+  if (metric == "train_loss" || metric == "params" || metric == "seconds" || metric == "epoch" ||
+      metric == "num_classes") {
+    throw InputError(fmt::format("--metric {}: that is not a measure of the trained network on held-out data; "
+                                 "report one (val_loss, or your own key such as val_mse) and name it",
+                                 metric));
+  }
+  if (!direction.empty() && direction != "maximize" && direction != "minimize") {
+    throw InputError(fmt::format("--direction '{}': expected maximize or minimize", direction));
+  }
+  if (direction.empty() && metric != "val_acc") {
+    throw InputError(fmt::format("--metric {}: say whether a better model has a larger or a smaller {} (--direction "
+                                 "maximize or --direction minimize)",
+                                 metric, metric));
+  }
+  if (metric == "val_acc" && minimize()) {
+    throw InputError("--metric val_acc --direction minimize: validation accuracy is maximized (leave --direction "
+                     "out, or name the metric you minimize, e.g. --metric val_loss --direction minimize)");
+  }
+  if (metric != "val_acc" && (estimator.rfind("acc-tse", 0) == 0 || estimator == "curve")) {
+    throw InputError(fmt::format("--estimator {} needs an accuracy in [0, 1]; with --metric {} use tse-ema, tse-e, "
+                                 "tse, original, best-acc, val-loss or auto",
+                                 estimator, metric));
+  }
 }
 
 nlohmann::json StudyOptions::to_json() const {
@@ -100,7 +145,8 @@ nlohmann::json StudyOptions::to_json() const {
           {"flops_cap", flops_cap},   {"test_accuracy", test_accuracy},
           {"table", table},           {"objective", objective},
           {"objective_options", objective_options},
-          {"estimator", estimator}, {"min_budget", sched.min_budget},
+          {"estimator", estimator}, {"metric", metric},
+          {"direction", direction.empty() ? std::string("maximize") : direction}, {"min_budget", sched.min_budget},
           {"max_budget", sched.max_budget}, {"eta", sched.eta},
           {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
           {"top_k", sched.top_k},
@@ -150,6 +196,8 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.objective = j.value("objective", std::string("train"));
     o.objective_options = j.value("objective_options", nlohmann::json::object());
     o.sync_every = j.value("sync_every", std::int64_t{0});
+    o.metric = j.value("metric", std::string("val_acc"));  // journals written before --metric existed
+    o.direction = j.value("direction", std::string("maximize"));
   } catch (const nlohmann::json::exception& e) {
     throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
   }

@@ -146,7 +146,7 @@ std::deque<sched::Job> SearchState::replay() {
                                             ev.trial));
       }
       TrialResult r = result_of(ev);
-      r.original_val_acc = original_at(ev.trial, ev.budget_epochs);
+      r.value = original_at(ev.trial, ev.budget_epochs);
       started.erase(it);
       apply_result(r);
     }
@@ -161,7 +161,7 @@ std::deque<sched::Job> SearchState::replay() {
 
 double SearchState::original_at(std::int64_t trial, std::int64_t epoch) const {
   for (const auto& row : store_->epochs(trial)) {
-    if (row.epoch == epoch) return row.record.value("original_val_acc", 0.0);
+    if (row.epoch == epoch) return score::measures_from_json(epoch, row.record).original;
   }
   return 0.0;
 }

@@ -43,6 +43,12 @@ struct StudyOptions {
   // three tables; tse-ema's searches are as good as tse-e's or better in every table x algorithm cell
   // (docs/results.md).
   std::string estimator = "tse-ema";
+  // What the search optimizes: the incumbent is the best value at the full budget, and "original", "best-acc" and
+  // auto's evidence read it. val_acc (fhist's trainer, the default) or any number a user's loop reports per epoch
+  // (val_loss, or a key of its own metrics: "val_mse"), for the command and ask-and-tell objectives.
+  std::string metric = "val_acc";
+  // maximize | minimize; empty: maximize for val_acc, required for any other metric (validate() refuses a guess).
+  std::string direction;
   // Tables (fhist table): measure the test accuracy of every trial that reaches max_budget, at that epoch. Never
   // read by any decision.
   bool test_accuracy = false;
@@ -77,6 +83,9 @@ struct StudyOptions {
 
   // Throws InputError naming the flag.
   void validate() const;
+  // --metric and --direction alone (validate() calls it): Study::create and the CLI refuse a bad pair by name.
+  void validate_metric() const;
+  bool minimize() const { return direction == "minimize"; }
   nlohmann::json to_json() const;
   static StudyOptions from_json(const nlohmann::json& j);
 };
@@ -84,6 +93,12 @@ struct StudyOptions {
 // What the search's jobs train, as the reports print it: "resnet18 on fashion-mnist (8000 train / 2000 val)", or
 // "command 'python3 train.py'".
 std::string objective_text(const StudyOptions& o);
+
+// The metric's value as the reports print it: "87.31%" for val_acc, else "val_mse 0.0123". `value` is the search's
+// form (higher is better: negated for --direction minimize), as exec::Outcome::value and score::EpochMeasures hold it.
+std::string metric_text(const StudyOptions& o, double value);
+// The metric's own value from the search's form (the sign undone for minimize).
+double metric_value(const StudyOptions& o, double value);
 
 // A train / validation size as the reports print it: the number, or "auto" for 0 (data::make_splits decides).
 std::string size_text(std::int64_t n);

@@ -169,7 +169,7 @@ TEST(CommandObjective, RecordsEachEpochAndContinuesPromotedTrialsInTheirFolder) 
   EXPECT_EQ(row["worker"], 2);
   EXPECT_TRUE(row["scores"]["tse-ema"].is_number());
   EXPECT_TRUE(row["scores"]["fh"].is_null());
-  EXPECT_DOUBLE_EQ(a.original_val_acc, 0.3);
+  EXPECT_DOUBLE_EQ(a.value, 0.3);
   EXPECT_DOUBLE_EQ(a.score, row["scores"]["tse-ema"].get<double>());
   // Promoted: the same folder, from epoch 4.
   const auto b = f.run(curve, 9);
@@ -282,7 +282,7 @@ class CurveObjective : public exec::Objective {
     for (std::int64_t e = sink_.recorded(job.trial) + 1; e <= job.budget_epochs; ++e) {
       sink_.add(job.trial, e, {{"original_val_acc", accuracy(config.get_double("lr"), e)}, {"train_loss", 1.0 / e}});
     }
-    o.original_val_acc = o.score = accuracy(config.get_double("lr"), job.budget_epochs);
+    o.value = o.score = accuracy(config.get_double("lr"), job.budget_epochs);
     o.state = "complete";
     return o;
   }

@@ -126,6 +126,44 @@ OUT=$PWD/omp4.txt OMP_NUM_THREADS=3 "$FHIST" search "${ONE[@]}" --threads 4 --jo
 expect_exit 2 "OMP_NUM_THREADS='many': expected a whole number >= 1" "a bad OMP_NUM_THREADS is named (exit 2)" -- \
   env OMP_NUM_THREADS=many "$FHIST" search "${ONE[@]}" --journal badomp.db
 
+# --- a regression loss, minimized: --metric names the script's own key, the incumbent has the lowest value
+cat > mse.sh <<'SH'
+h=$(printf %s "$FHIST_CONFIG" | cksum | cut -d' ' -f1)
+e=$FHIST_START_EPOCH
+while [ "$e" -le "$FHIST_BUDGET" ]; do
+  echo "{\"epoch\": $e, \"train_loss\": 1.$(((h + e) % 900 + 100)), \"val_mse\": $((h % 97 + 10)).$((9 - e))}"
+  e=$((e + 1))
+done
+SH
+"$FHIST" search --command "sh mse.sh" --metric val_mse --direction minimize --estimator original "${BUDGETS[@]:0:8}" \
+  --seed 5 --journal mse.db --json > mse.json 2> mse.log \
+  && "$FHIST" export --journal mse.db --table trials --format json -o mse_trials.json 2>> mse.log \
+  && "$FHIST" report --journal mse.db > mse_report.txt 2>&1 \
+  && "$FHIST" report --journal mse.db --html mse.html >> mse.log 2>&1 \
+  && "$PY" - mse.json mse_trials.json mse_report.txt mse.html <<'PY' \
+  && pass "--metric val_mse --direction minimize: the incumbent is the lowest val_mse at the full budget, as reported" \
+  || fail "minimized metric: $(tail -5 mse.log; head -c 600 mse.json)"
+import json, sys
+result, trials = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+report, page = open(sys.argv[3]).read(), open(sys.argv[4]).read()
+full = {t["trial"]: t["metric_value"] for t in trials if t["budget_epochs"] == 3 and t["state"] == "complete"}
+assert len(full) >= 2, trials
+assert len(set(full.values())) > 1, full  # the check below can fail
+lowest = min(full, key=full.get)
+best = result["best"]
+assert best["trial"] == lowest and best["metric_value"] == full[lowest], (best, full)
+assert result["top"][0]["trial"] == lowest and result["top_ranked_by"] == "metric_value", result["top"]
+assert best["original_val_acc"] is None and result["options"]["direction"] == "minimize", best
+assert f"val_mse {full[lowest]:.4g} at 3 epochs" in report, report
+assert "val_mse (the full budget, lowest first)" in report, report
+assert "val_mse (the full budget, lowest first)" in page and '"percent":false' in page, "page"
+PY
+expect_exit 2 "--metric val_mse: say whether a better model has a larger or a smaller val_mse" \
+  "--metric without --direction is refused (exit 2)" -- \
+  "$FHIST" search --command "true" --metric val_mse --journal refused.db
+expect_exit 2 "--metric is for your own loop" "--metric with fhist's own trainer is refused (exit 2)" -- \
+  "$FHIST" search --metric val_loss --direction minimize --journal refused.db
+
 # --- flags that do not apply to a script
 expect_exit 2 "--data, --lr do not apply to --objective command" "training flags with --command are refused (exit 2)" -- \
   "$FHIST" search --command "true" --data fashion-mnist --lr 0.1 --journal refused.db

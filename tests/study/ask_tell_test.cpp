@@ -1,8 +1,11 @@
 // Ask-and-tell: the same search as the executor loop (one job at a time: the same order; several jobs out from
 // threads: the same results), resume after a crash with jobs out, and every misuse refused with a message.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -10,6 +13,7 @@
 #include "core/errors.hpp"
 #include "store/trial_store.hpp"
 #include "study/ask_tell.hpp"
+#include "study/epoch_record.hpp"
 #include "test_study.hpp"
 #include "test_util.hpp"
 
@@ -37,7 +41,7 @@ class CurveObjective : public exec::Objective {
     o.bracket = job.bracket;
     o.rung = job.rung;
     o.budget_epochs = job.budget_epochs;
-    o.original_val_acc = accuracy(config, job.budget_epochs);
+    o.value = accuracy(config, job.budget_epochs);
     o.score = score::make_estimator("tse-ema")->score(h);
     o.state = "complete";
     return o;
@@ -213,6 +217,97 @@ TEST(AskTell, MisuseIsRefusedWithAMessage) {
   });
   FHIST_EXPECT_INPUT_ERROR(Study::open(dir.str("loop.db")), "continue it with fhist search --resume");
   FHIST_EXPECT_INPUT_ERROR(Study::open(dir.str("none.db")), "no journal at");
+}
+
+// A loop's own metric, minimized (a regression loss): the incumbent is the trial with the lowest value at the full
+// budget, "original" ranks by the metric negated, and accuracy-only scores stay out.
+TEST(AskTell, AMinimizedMetricOfTheLoopsOwnPicksTheLowest) {
+  fhist::testing::TempDir dir;
+  auto o = options();
+  o.estimator = "original";
+  o.metric = "val_mse";
+  o.direction = "minimize";
+  auto s = Study::create(o, dir.str("mse.db"));
+  // A curve whose ranking by the metric is the reverse of the accuracy's: maximizing would pick the worst.
+  const auto mse = [](const space::Config& c, std::int64_t e) { return accuracy(c, e); };
+  std::map<std::int64_t, double> final_mse;
+  while (auto job = s->ask()) {
+    for (auto e = job->start_epoch; e <= job->budget_epochs; ++e) {
+      study::EpochRecord r;
+      r.epoch = e;
+      r.train_loss = loss(job->config, e);
+      r.metrics = {{"val_mse", mse(job->config, e)}};
+      s->report(*job, r);
+    }
+    const auto told = s->tell(*job);
+    EXPECT_DOUBLE_EQ(told.score, -mse(job->config, job->budget_epochs));  // original: the metric, negated
+    if (job->budget_epochs == 9) final_mse[job->trial] = mse(job->config, 9);
+  }
+  ASSERT_GE(final_mse.size(), 2u);
+  const auto lowest = std::min_element(final_mse.begin(), final_mse.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+  const auto sum = s->summary();
+  ASSERT_TRUE(sum.best.has_value());
+  EXPECT_EQ(sum.best->trial, lowest->first);
+  EXPECT_DOUBLE_EQ(study::metric_value(s->options(), sum.best->value), lowest->second);
+  EXPECT_EQ(study::metric_text(s->options(), sum.best->value), fmt::format("val_mse {:.4g}", lowest->second));
+  // The row holds the metric as reported; acc-tse and curve, which need an accuracy, are null.
+  auto store = store::open_sqlite_store_readonly(dir.str("mse.db"));
+  const auto row = store->epochs(lowest->first).back().record;
+  EXPECT_DOUBLE_EQ(row.at("metric_value").get<double>(), lowest->second);
+  EXPECT_TRUE(row.at("minimize").get<bool>());
+  EXPECT_TRUE(row.at("original_val_acc").is_null());
+  double lowest_so_far = INFINITY;  // best-acc: the best value so far, here the lowest of every epoch
+  for (const auto& e : store->epochs(lowest->first)) {
+    lowest_so_far = std::min(lowest_so_far, e.record.at("metric_value").get<double>());
+  }
+  EXPECT_LT(lowest_so_far, lowest->second);  // the curve's metric rises with the epoch: not its last value
+  EXPECT_DOUBLE_EQ(row.at("scores").at("best-acc").get<double>(), -lowest_so_far);
+  EXPECT_TRUE(row.at("scores").at("curve").is_null());
+  EXPECT_TRUE(row.at("scores").at("acc-tse").is_null());
+  // Reopened, the journal's own summary agrees.
+  s.reset();
+  EXPECT_EQ(study::summarize_journal(dir.str("mse.db")).best->trial, lowest->first);
+  // A record without the metric is refused by name; val_acc is no longer required.
+  auto again = Study::create(o, dir.str("mse2.db"));
+  const auto job = again->ask();
+  study::EpochRecord bare;
+  bare.epoch = 1;
+  bare.train_loss = 1.0;
+  bare.val_acc = 0.5;
+  FHIST_EXPECT_INPUT_ERROR(again->report(*job, bare), "no \"val_mse\"");
+  bare.metrics = {{"val_mse", "low"}};
+  FHIST_EXPECT_INPUT_ERROR(again->report(*job, bare), "\"val_mse\" must be a number");
+}
+
+TEST(AskTell, MetricAndDirectionAreChecked) {
+  fhist::testing::TempDir dir;
+  auto o = options();
+  o.metric = "val_mse";
+  FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "--direction maximize or --direction minimize");
+  o.direction = "down";
+  FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "--direction 'down': expected maximize or minimize");
+  o.direction = "minimize";
+  o.estimator = "acc-tse";
+  FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "--estimator acc-tse needs an accuracy");
+  o.estimator = "tse-ema";
+  o.metric = "train_loss";
+  FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "not a measure of the trained network");
+  o.metric = "val_acc";
+  FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "validation accuracy is maximized");
+  // fhist's own trainer reports val_acc only.
+  auto t = options();
+  t.metric = "val_loss";
+  t.direction = "minimize";
+  FHIST_EXPECT_INPUT_ERROR(t.validate(), "--metric is for your own loop");
+  EXPECT_FALSE(std::filesystem::exists(dir.str("a.db")));
+  // A journal from before --metric reads as val_acc, maximized.
+  auto j = options().to_json();
+  j.erase("metric");
+  j.erase("direction");
+  const auto back = study::StudyOptions::from_json(j);
+  EXPECT_EQ(back.metric, "val_acc");
+  EXPECT_FALSE(back.minimize());
 }
 
 }  // namespace

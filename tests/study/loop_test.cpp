@@ -52,9 +52,9 @@ class FakeObjective : public exec::Objective {
     for (std::int64_t e = journal_.recorded(job.trial) + 1; e <= job.budget_epochs; ++e) {
       journal_.add(job.trial, e, {{"original_val_acc", accuracy(config, e)}, {"train_loss", 1.0 / e}});
     }
-    o.original_val_acc = accuracy(config, job.budget_epochs);
+    o.value = accuracy(config, job.budget_epochs);
     o.state = diverge_.count(job.trial) ? "diverged" : "complete";
-    o.score = o.state == "complete" ? o.original_val_acc : -INFINITY;
+    o.score = o.state == "complete" ? o.value : -INFINITY;
     return o;
   }
 

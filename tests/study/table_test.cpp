@@ -32,8 +32,8 @@ class TableObjectiveFake : public exec::Objective {
       if (e == kEpochs) rec["test_acc"] = val(config, e) + 0.01 * static_cast<double>(job.trial % 3);
       sink_.add(job.trial, e, rec);
     }
-    o.original_val_acc = val(config, job.budget_epochs);
-    o.score = o.original_val_acc;
+    o.value = val(config, job.budget_epochs);
+    o.score = o.value;
     o.state = "complete";
     return o;
   }
