@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   o.sched.max_budget = 27;
   o.sched.eta = 3;
   o.seed = 1;
+  o.objective = "custom";  // reports name it; fhist search --resume and evaluate refuse to train a network instead
+  o.objective_options = {{"name", "a made-up learning curve"}};
   const std::string journal = "own_objective.db";
   std::filesystem::remove(journal);
   fhist::study::Callbacks cb;

@@ -332,6 +332,11 @@ study::MakeObjective search_objective(int threads) {
                                    "fhist::Study::open, not fhist search --resume",
                                    ctx.journal));
     }
+    if (ctx.options.objective == "custom") {
+      throw InputError(fmt::format("{} was made by {} (objective custom), which fhist search cannot run: continue it "
+                                   "from that program (study::resume_study)",
+                                   ctx.journal, study::objective_text(ctx.options)));
+    }
     if (ctx.options.objective == "command") return command::make_command_objective(ctx);
     return torch_runtime().training_objective(threads)(ctx);
   };

@@ -19,6 +19,13 @@ namespace fhist::objective {
 
 nlohmann::json evaluate_trial(const EvaluateOptions& e, const EvaluateProgress& progress) {
   const auto o = study::journal_options(e.journal);
+  if (o.objective != "train" && o.objective != "table") {
+    // Retraining here means fhist's trainer on the stored --data (a default the user's loop never used).
+    throw InputError(fmt::format("fhist evaluate retrains a trial with fhist's own trainer, and {}'s trials were "
+                                 "trained by {}: evaluate its incumbent (fhist report --json, \"best\".\"config\") "
+                                 "with your own code",
+                                 e.journal, study::objective_text(o)));
+  }
   const std::int64_t epochs = e.max_budget > 0 ? e.max_budget : o.sched.max_budget;
   space::Config cfg;
   std::int64_t trial = e.trial;

@@ -111,16 +111,31 @@ std::string facts_html(const json& data) {
   row("algorithm", text(o["algo"]));
   row("estimator (ranks and promotes by)", text(o["estimator"]));
   row("space", text(o["space"]));
-  if (o.value("objective", std::string()) == "command") {
+  const auto objective = o.value("objective", std::string("train"));
+  if (objective == "command") {
     const auto& c = o.contains("objective_options") ? o["objective_options"] : nlohmann::json::object();
     row("objective", fmt::format("your command: {}", text(c.value("command", nlohmann::json("")))));
     const double timeout = c.value("job_timeout", 0.0);
     row("job timeout", timeout > 0 ? fmt::format("{} s", timeout) : std::string("none"));
+  } else if (objective != "train" && objective != "table") {
+    // A user's loop or program: fhist's model and data settings are defaults it never used.
+    std::string what = objective;
+    try {
+      what = study::objective_text(study::StudyOptions::from_json(o));
+    } catch (const std::exception&) {  // options this fhist cannot read: the objective's name still says enough
+    }
+    row("objective", what);
   } else {
     row("model", fmt::format("{} (width x{})", text(o["model"]), text(o["width_mult"])));
     row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]),
                             study::size_text(o.value("train_size", std::int64_t{0})),
                             study::size_text(o.value("val_size", std::int64_t{0})), text(o["augment"])));
+  }
+  const auto metric = o.value("metric", std::string("val_acc"));
+  if (metric != "val_acc") {
+    row("metric", fmt::format("{}, {}d (the incumbent: the {} at the full budget)", metric,
+                              o.value("direction", std::string("maximize")),
+                              o.value("direction", std::string()) == "minimize" ? "lowest" : "highest"));
   }
   row("seed", text(o["seed"]));
   const bool planned = !o["n_configs"].is_number() || o["n_configs"].get<std::int64_t>() == 0;

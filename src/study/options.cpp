@@ -47,6 +47,10 @@ std::string objective_text(const StudyOptions& o) {
                                            : std::string());
   }
   if (o.objective == "ask-tell") return "your own loop (ask and tell)";
+  if (o.objective == "custom") {
+    const auto name = o.objective_options.is_object() ? o.objective_options.value("name", std::string()) : "";
+    return name.empty() ? std::string("your own objective (C++)") : fmt::format("your objective '{}'", name);
+  }
   return fmt::format("{} on {} ({} train / {} val)", o.model, o.data, size_text(o.train_size), size_text(o.val_size));
 }
 
@@ -83,8 +87,11 @@ void StudyOptions::validate() const {
     throw InputError("--estimator auto ranks each rung once all of its results are in, which ASHA never waits for: "
                      "use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator");
   }
-  if (objective != "train" && objective != "table" && objective != "command" && objective != "ask-tell") {
-    throw InputError(fmt::format("--objective '{}': expected train, table or command", objective));
+  if (objective != "train" && objective != "table" && objective != "command" && objective != "ask-tell" &&
+      objective != "custom") {
+    throw InputError(fmt::format("--objective '{}': expected train, table or command (ask-tell and custom: the C++ "
+                                 "API's)",
+                                 objective));
   }
   validate_metric();
   if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
@@ -98,7 +105,7 @@ void StudyOptions::validate() const {
 }
 
 void StudyOptions::validate_metric() const {
-  const bool own_loop = objective == "command" || objective == "ask-tell";
+  const bool own_loop = objective == "command" || objective == "ask-tell" || objective == "custom";
   if (metric.empty() || metric.find_first_of(" \t\n\"") != std::string::npos) {
     throw InputError(fmt::format("--metric '{}': expected the name of a number your loop reports per epoch (val_acc, "
                                  "val_loss, or a key of its own metrics such as val_mse)",

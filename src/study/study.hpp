@@ -57,7 +57,10 @@ struct StudyOptions {
   std::string table;
   // train: train every job; table: read every job's epochs from `table` instead (a replay in milliseconds);
   // command: run a user's script per job (command::CommandOptions in objective_options); ask-tell: the user's own
-  // loop drives the search through fhist::Study (ask_tell.hpp).
+  // loop drives the search through fhist::Study (ask_tell.hpp); custom: a program's own exec::Objective passed to
+  // run_study (objective_options {"name": ...} names it in reports). Set custom for your own objective: the journal
+  // then says what trained it, and fhist search --resume / fhist evaluate, which would train fhist's network in its
+  // place, refuse it.
   std::string objective = "train";
   // The objective's own settings, stored as they are and checked by the objective (the command objective's
   // --command and --job-timeout).

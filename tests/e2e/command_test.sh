@@ -4,9 +4,12 @@
 # mid-search and resumed ends with the same trials, scores and incumbent as without the kill; report and the HTML page name the command; a script that
 # fails, a command not found and a --job-timeout are failed trials with their reasons, the search goes on; flags that
 # do not apply to a script are refused.
-# Usage: command_test.sh FHIST PYTHON WORKDIR EXAMPLES_DIR
+# A C++ program's own objective (examples/own_objective) and the loops' journals are refused by the commands that
+# would train fhist's network in their place (search --resume, evaluate) and named by report and the page.
+# Usage: command_test.sh FHIST PYTHON WORKDIR EXAMPLES_DIR [OWN_OBJECTIVE_PROGRAM]
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXAMPLES=$(readlink -f "$4")
+OWN=${5:-}
 source "$HERE/lib.sh" "$@"
 
 if ! "$PY" -c "import torch, sklearn" 2>/dev/null; then
@@ -163,6 +166,23 @@ expect_exit 2 "--metric val_mse: say whether a better model has a larger or a sm
   "$FHIST" search --command "true" --metric val_mse --journal refused.db
 expect_exit 2 "--metric is for your own loop" "--metric with fhist's own trainer is refused (exit 2)" -- \
   "$FHIST" search --metric val_loss --direction minimize --journal refused.db
+
+# --- journals fhist did not train: named by report and the page, refused by what would train fhist's network instead
+expect_exit 2 "fhist evaluate retrains a trial with fhist's own trainer, and mse.db's trials were trained by command 'sh mse.sh'" \
+  "evaluate refuses a command's journal (it would retrain on fhist's default data; exit 2)" -- \
+  "$FHIST" evaluate --journal mse.db --threads 1
+if [ -n "$OWN" ]; then
+  "$OWN" --check > own.log 2>&1 && "$FHIST" report --journal own_objective.db > own_report.txt 2>&1 \
+    && grep -q "your objective 'a made-up learning curve'" own_report.txt \
+    && "$FHIST" report --journal own_objective.db --html own.html > /dev/null 2>&1 \
+    && grep -q "your objective &#39;a made-up learning curve&#39;\|your objective 'a made-up learning curve'" own.html \
+    && ! grep -q "<th>model</th>" own.html \
+    && pass "a C++ program's own objective (objective custom): report and the page name it, no fhist model" \
+    || fail "own objective's journal: $(tail -3 own.log; head -3 own_report.txt)"
+  expect_exit 2 "own_objective.db was made by your objective 'a made-up learning curve' \(objective custom\)" \
+    "search --resume refuses a C++ program's journal (it would train fhist's network instead; exit 2)" -- \
+    "$FHIST" search --resume --journal own_objective.db
+fi
 
 # --- flags that do not apply to a script
 expect_exit 2 "--data, --lr do not apply to --objective command" "training flags with --command are refused (exit 2)" -- \

@@ -15,6 +15,7 @@
 #include "study/study.hpp"
 #include "test_study.hpp"
 #include "test_util.hpp"
+#include "test_util.hpp"
 
 namespace fhist::study {
 namespace {
@@ -162,6 +163,25 @@ TEST(StudyLoop, ThreadsGiveTheInlineResults) {
   ASSERT_TRUE(a.best && b.best);
   EXPECT_EQ(a.best->trial, b.best->trial);
   EXPECT_EQ(b.worker_busy_seconds.size(), 3u);
+}
+
+// A program's own objective says so in the journal (objective custom, named), so reports do not describe fhist's
+// default network and data, and the commands that would train those instead can refuse it.
+TEST(StudyLoop, AProgramsOwnObjectiveIsNamedInItsJournal) {
+  fhist::testing::TempDir dir;
+  auto o = hyperband();
+  o.objective = "custom";
+  o.objective_options = {{"name", "a made-up curve"}};
+  run_study(o, dir.str("own.db"), fake());
+  const auto stored = journal_options(dir.str("own.db"));
+  EXPECT_EQ(stored.objective, "custom");
+  EXPECT_EQ(objective_text(stored), "your objective 'a made-up curve'");
+  o.objective_options = nlohmann::json::object();
+  EXPECT_EQ(objective_text(o), "your own objective (C++)");
+  o.objective = "train";
+  EXPECT_EQ(objective_text(o), "resnet18 on fashion-mnist (8000 train / 2000 val)");
+  o.objective = "mine";
+  FHIST_EXPECT_INPUT_ERROR(o.validate(), "--objective 'mine': expected train, table or command");
 }
 
 TEST(StudyLoop, InterruptThenResumeEndsAsAnUninterruptedSearch) {
