@@ -1,5 +1,7 @@
 """Shared by the bad-input cases: the scratch folder, running fhist with a timeout, checking exit code and message."""
+import atexit
 import gzip
+import json
 import os
 import random
 import re
@@ -9,6 +11,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,8 +61,44 @@ def record(status, category, name, detail=""):
     print(line, flush=True)
 
 
-def run(args, cwd=None, timeout=TIMEOUT):
-    """Runs fhist; returns (rc, output) with rc None on a timeout."""
+# LibTorch's commands start LibTorch (0.7 s of CPU) only to refuse their input: with FHIST_FORK_RUNNER (and
+# FHIST_TORCH_LIB, the program's libfhist-torch.so) they run in a child forked from a process that loaded it once
+# (tests/bad_input/fork_runner.cpp: the same main the program hands them to). The controls run the program itself.
+TORCH_COMMANDS = {"train", "estimate", "evaluate", "model-info", "data"}
+FORK_RUNNER = os.environ.get("FHIST_FORK_RUNNER")
+TORCH_LIB = os.environ.get("FHIST_TORCH_LIB")
+_local = threading.local()
+_runners = []
+
+
+def _fork_runner():
+    if not hasattr(_local, "proc"):
+        _local.proc = subprocess.Popen([FORK_RUNNER, TORCH_LIB], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True)
+        _runners.append(_local.proc)
+    return _local.proc
+
+
+@atexit.register
+def _close_runners():
+    for proc in _runners:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def run(args, cwd=None, timeout=TIMEOUT, direct=False):
+    """Runs fhist; returns (rc, output) with rc None on a timeout (a signal: -signal, as subprocess says)."""
+    if FORK_RUNNER and TORCH_LIB and not direct and args and args[0] in TORCH_COMMANDS:
+        proc = _fork_runner()
+        proc.stdin.write(json.dumps({"args": args, "cwd": cwd or p("cwd"), "timeout": timeout}) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            return -1000, f"the fork runner {FORK_RUNNER} ended (exit {proc.poll()})"
+        r = json.loads(line)
+        if r["status"] == "timeout":
+            return None, r["out"]
+        return (-r["code"] if r["status"] == "signal" else r["code"]), r["out"]
     try:
         r = subprocess.run([FHIST] + args, cwd=cwd or p("cwd"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=timeout)
@@ -86,7 +125,7 @@ def check(category, name, args, rc, pattern, cwd=None):
 
 def evaluate(category, name, args, rc, pattern, cwd):
     t0 = time.time()
-    got, out = run(args, cwd=cwd)
+    got, out = run(args, cwd=cwd, direct=name.startswith("control"))
     secs = time.time() - t0
     cmd = "fhist " + " ".join(repr(a) if (" " in a or not a) else a for a in args)
     problems = []
