@@ -44,7 +44,7 @@ class InProcess : public exec::Objective {
     o.trial = job.trial;
     o.budget_epochs = job.budget_epochs;
     o.value = o.score = accuracy(job.budget_epochs);
-    o.state = "complete";
+    o.state = fhist::sched::TrialState::kComplete;
     return o;
   }
 

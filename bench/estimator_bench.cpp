@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
       e.epoch = k;
       history.add(e);
     }
-    auto fast = fhist::make_estimator("fh");
-    auto paper = fhist::make_estimator("fh-paper");
+    auto fast = fhist::make_feature_estimator("fh");
+    auto paper = fhist::make_feature_estimator("fh-paper");
     double acc_fast = 0, acc_paper = 0;
     const double fast_s = median_seconds(repeats, [&] { acc_fast = fast->estimate(history).accuracy; });
     const double paper_s = median_seconds(repeats, [&] { acc_paper = paper->estimate(history).accuracy; });

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     const double original = fhist::accuracy(val_logits, y_val);
     // fhist: validation features and the head's weights, then the estimate of the final accuracy.
     history.add(recorder.finish(epoch, val_features, y_val, net->head->weight, net->head->bias));
-    estimate = fhist::make_estimator("fh")->estimate(history).accuracy;
+    estimate = fhist::make_feature_estimator("fh")->estimate(history).accuracy;
     std::printf("epoch %2d  original %.2f%%  estimate %.2f%%\n", epoch, 100 * original, 100 * estimate);
   }
   if (check && !(estimate > 0.25 && estimate <= 1.0)) {

@@ -39,7 +39,7 @@ class LearningCurve : public fhist::exec::Objective {
     o.budget_epochs = job.budget_epochs;
     o.value = accuracy(lr, job.budget_epochs);  // the metric at the end of the job: here the validation accuracy
     o.score = o.value;  // what the scheduler ranks by: higher is better
-    o.state = std::isfinite(o.score) ? "complete" : "diverged";
+    o.state = std::isfinite(o.score) ? fhist::sched::TrialState::kComplete : fhist::sched::TrialState::kDiverged;
     return o;
   }
 

@@ -63,7 +63,7 @@ py::dict outcome(const fhist::exec::Outcome& o, const fhist::study::StudyOptions
   d["budget"] = o.budget_epochs;
   d["score"] = o.score;
   d[py::str(options.metric)] = fhist::study::metric_value(options, o.value);
-  d["state"] = o.state;
+  d["state"] = fhist::sched::state_name(o.state);
   d["message"] = o.message;
   d["seconds"] = o.seconds;
   return d;

@@ -95,7 +95,7 @@ class PyHistory {
       throw fhist::InputError("estimate('original') reads the network's own head: pass head_weight and head_bias to "
                               "add_epoch");
     }
-    const auto estimator = fhist::make_estimator(name, refit_);
+    const auto estimator = fhist::make_feature_estimator(name, refit_);
     fhist::Estimate est;
     {
       py::gil_scoped_release release;
@@ -143,7 +143,7 @@ PYBIND11_MODULE(_estimate, m) {
       PyErr_SetString(error, e.what());
     }
   });
-  m.def("estimator_names", &fhist::estimator_names);
+  m.def("estimator_names", &fhist::feature_estimator_names);
   py::class_<PyHistory>(m, "_History")
       .def(py::init<int, const std::string&, int, std::uint64_t>(), py::arg("window"), py::arg("storage"),
            py::arg("refit_epochs"), py::arg("seed"))

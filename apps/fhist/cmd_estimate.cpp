@@ -57,7 +57,7 @@ void run_estimate(EstimateCmd& c) {
   }
   for (const std::string& name : {std::string("original"), std::string("refit"), fh_name}) {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto est = make_estimator(name, c.refit)->estimate(history);
+    const auto est = make_feature_estimator(name, c.refit)->estimate(history);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out[name == fh_name ? "estimate" : name + "_val_acc"] = est.accuracy;
     out[name == fh_name ? "estimate_seconds" : name + "_seconds"] = secs;

@@ -56,7 +56,7 @@ void run_table(TableCmd& c) {
                "settings apply)\n",
                c.journal, configs, stored.space, epochs, stored.seed, threads);
   } else {
-    if (c.configs < 1) throw InputError(fmt::format("--configs must be >= 1 (got {})", c.configs));
+    if (c.configs < 1) throw InputError(fmt::format("--n-configs must be >= 1 (got {})", c.configs));
     if (c.epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.epochs));
     resolve_study_flags(*c.app, c.data, c.o);
     prepare_user_data(c.o);
@@ -81,7 +81,7 @@ void run_table(TableCmd& c) {
     ++done_here;
     const double per = limit.elapsed() / static_cast<double>(done_here);
     const auto finished = s.epochs_trained / std::max<std::int64_t>(epochs, 1);
-    fmt::print("trial {:>3} {:>8}: val {:.2f}% {:6.1f} s | {}/{} configurations, ~{:.0f} min left\n", r.trial, r.state,
+    fmt::print("trial {:>3} {:>8}: val {:.2f}% {:6.1f} s | {}/{} configurations, ~{:.0f} min left\n", r.trial, sched::state_name(r.state),
                100.0 * r.value, r.seconds, finished, configs,
                per * static_cast<double>(std::max<std::int64_t>(configs - finished, 0)));
     std::fflush(stdout);
@@ -407,7 +407,8 @@ void register_table(CLI::App& app) {
       "table", "build a tabular benchmark: N configurations trained to the full budget, every estimator per epoch, "
                "test accuracy at the end; rerun to resume");
   sub->add_option("--journal", c->journal, "the table (an fhist journal); resumed if it exists")->required();
-  sub->add_option("--configs", c->configs, "configurations to train")->capture_default_str();
+  // --n-configs as search and replay name the number of configurations; --configs, its first name, stays accepted.
+  sub->add_option("--n-configs,--configs", c->configs, "configurations to train")->capture_default_str();
   sub->add_option("--max-budget,--max-epochs,--epochs", c->epochs, "full budget, epochs (the lr schedule's length)")
       ->capture_default_str();
   sub->add_option("--minutes", c->minutes, "start no new configuration after this many minutes (0 = no limit)")

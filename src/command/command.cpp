@@ -235,7 +235,7 @@ class CommandObjective final : public exec::Objective {
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!reason.empty()) {
-      r.state = "failed";
+      r.state = sched::TrialState::kFailed;
       r.message = reason;
       log << "--- fhist: failed: " << reason << "\n";
       return r;

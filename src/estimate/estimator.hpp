@@ -6,7 +6,7 @@
 //   fhist::FeatureHistory history(/*window=*/10);
 //   each epoch:  fhist::EpochRecorder rec;  in the training pass: rec.add_train_batch(features, labels);
 //                after it: history.add(rec.finish(epoch, val_features, val_labels, head->weight, head->bias));
-//                auto est = fhist::make_estimator("fh")->estimate(history);  // est.accuracy: predicted final acc
+//                auto est = fhist::make_feature_estimator("fh")->estimate(history);  // est.accuracy: the prediction
 // examples/custom_loop.cpp is a complete program.
 #include <torch/torch.h>
 
@@ -84,9 +84,11 @@ struct Estimate {
   int heads = 0;                   // classifiers that went into it
 };
 
-class Estimator {
+// An estimate from the network's features (the paper's family). Not score::Estimator, which ranks a trial by what the
+// journal holds (the network's accuracy, the training loss, the estimates these compute, ...).
+class FeatureEstimator {
  public:
-  virtual ~Estimator() = default;
+  virtual ~FeatureEstimator() = default;
   // Predicted final validation accuracy from the history so far. Throws InputError on an empty history.
   virtual Estimate estimate(const FeatureHistory& history) const = 0;
   virtual std::string name() const = 0;
@@ -98,8 +100,8 @@ class Estimator {
 // "fh-paper"  the same, one head after another with autograd and torch::optim::SGD, exactly as Appendix A.1
 // "refit-paper" one head re-fit the fh-paper way
 // Throws InputError for another name.
-std::unique_ptr<Estimator> make_estimator(const std::string& name, const RefitOptions& options = {});
-std::vector<std::string> estimator_names();
+std::unique_ptr<FeatureEstimator> make_feature_estimator(const std::string& name, const RefitOptions& options = {});
+std::vector<std::string> feature_estimator_names();
 
 // The softmax output [M, c] (float32) on `epoch`'s validation features of one head re-fit on that epoch's train
 // features, with "fast" (FastFh's batched arithmetic) or "paper" (autograd + torch::optim::SGD) as `impl`. A re-fit

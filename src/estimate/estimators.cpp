@@ -59,7 +59,7 @@ Estimate finish(const torch::Tensor& mean_probs, const EpochFeatures& latest, in
   return {accuracy(mean_probs, latest.val_labels), mean_probs, heads};
 }
 
-class OriginalEstimator : public Estimator {
+class OriginalEstimator : public FeatureEstimator {
  public:
   Estimate estimate(const FeatureHistory& h) const override {
     const auto& e = h.latest();
@@ -72,7 +72,7 @@ class OriginalEstimator : public Estimator {
 
 // Appendix A.1 literally: for each epoch k in the window, a linear head initialised from that epoch's head, trained
 // with autograd, cross-entropy and torch::optim::SGD; then the mean of the K softmax outputs.
-class PaperFhEstimator : public Estimator {
+class PaperFhEstimator : public FeatureEstimator {
  public:
   PaperFhEstimator(RefitOptions o, std::size_t max_heads) : o_(o), max_heads_(max_heads) { check_options(o_); }
 
@@ -124,7 +124,7 @@ class PaperFhEstimator : public Estimator {
 // The same optimisation for all K heads at once: weights [K, c, d], one batched matmul per step, the cross-entropy
 // gradient written out ((softmax - onehot) / B), and SGD with momentum and weight decay applied by hand exactly as
 // torch::optim::SGD does (buf = m * buf + (g + wd * w); w -= lr * buf).
-class FastFhEstimator : public Estimator {
+class FastFhEstimator : public FeatureEstimator {
  public:
   FastFhEstimator(RefitOptions o, std::size_t max_heads) : o_(o), max_heads_(max_heads) { check_options(o_); }
 
@@ -189,7 +189,7 @@ class FastFhEstimator : public Estimator {
 
 }  // namespace
 
-std::vector<std::string> estimator_names() { return {"original", "refit", "fh", "fh-paper", "refit-paper"}; }
+std::vector<std::string> feature_estimator_names() { return {"original", "refit", "fh", "fh-paper", "refit-paper"}; }
 
 torch::Tensor refit_probabilities(const EpochFeatures& epoch, const RefitOptions& options, const std::string& impl) {
   if (impl != "fast" && impl != "paper") {
@@ -201,7 +201,7 @@ torch::Tensor refit_probabilities(const EpochFeatures& epoch, const RefitOptions
   return PaperFhEstimator(options, 1).estimate(one).probabilities;
 }
 
-std::unique_ptr<Estimator> make_estimator(const std::string& name, const RefitOptions& options) {
+std::unique_ptr<FeatureEstimator> make_feature_estimator(const std::string& name, const RefitOptions& options) {
   if (name == "original") return std::make_unique<OriginalEstimator>();
   if (name == "refit") return std::make_unique<FastFhEstimator>(options, 1);
   if (name == "fh") return std::make_unique<FastFhEstimator>(options, 0);

@@ -26,7 +26,8 @@ struct Outcome {
   // The metric at the end of the job, higher is better: the validation accuracy, or a user's --metric (negated for
   // --direction minimize; study::metric_text prints it as given).
   double value = 0.0;
-  std::string state;                 // complete | failed | diverged
+  // complete, failed or diverged (sched::state_name gives the journal's word); an outcome never marked complete is not.
+  sched::TrialState state = sched::TrialState::kFailed;
   std::string message;
   double seconds = 0.0;              // wall seconds the job took
   int worker = 0;                    // the executor's worker that ran it

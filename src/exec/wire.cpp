@@ -36,7 +36,7 @@ sched::Job job_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const Outcome& o) {
   return {{"trial", o.trial},         {"bracket", o.bracket},     {"rung", o.rung},
           {"budget_epochs", o.budget_epochs}, {"score", number(o.score)},
-          {"value", number(o.value)}, {"state", o.state},
+          {"value", number(o.value)}, {"state", sched::state_name(o.state)},
           {"message", o.message},     {"seconds", o.seconds},     {"worker", o.worker}};
 }
 
@@ -48,7 +48,7 @@ Outcome outcome_from_json(const nlohmann::json& j) {
   o.budget_epochs = j.at("budget_epochs").get<std::int64_t>();
   o.score = number_from(j.at("score"));
   o.value = number_from(j.at("value"));
-  o.state = j.at("state").get<std::string>();
+  o.state = sched::state_from_name(j.at("state").get<std::string>(), sched::TrialState::kFailed);
   o.message = j.at("message").get<std::string>();
   o.seconds = j.at("seconds").get<double>();
   o.worker = j.at("worker").get<int>();

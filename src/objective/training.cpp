@@ -218,9 +218,9 @@ class TrainingObjective final : public exec::Objective {
         throw DivergedError(fmt::format("the {} score is not finite after {}", o_.estimator,
                                         count_of(job.budget_epochs, "epoch")));
       }
-      r.state = "complete";
+      r.state = sched::TrialState::kComplete;
     } catch (const DivergedError& e) {
-      r.state = "diverged";
+      r.state = sched::TrialState::kDiverged;
       r.score = kFailedScore;
       r.message = e.what();
     } catch (const store::StoreError&) {
@@ -230,7 +230,7 @@ class TrainingObjective final : public exec::Objective {
     } catch (const std::filesystem::filesystem_error& e) {
       throw EnvironmentError(fmt::format("trial {}: {}", job.trial, e.what()));
     } catch (const Error& e) {
-      r.state = "failed";
+      r.state = sched::TrialState::kFailed;
       r.score = kFailedScore;
       r.message = e.what();
     } catch (const c10::Error& e) {
@@ -242,12 +242,12 @@ class TrainingObjective final : public exec::Objective {
                                            job.trial, device, e.what_without_backtrace()));
       }
       // Shapes that do not fit, CUDA out of memory: this configuration on this machine.
-      r.state = "failed";
+      r.state = sched::TrialState::kFailed;
       r.score = kFailedScore;
       r.message = e.what_without_backtrace();
     } catch (const std::bad_alloc&) {
       // A network too large for the host's memory is a fact about the configuration; rerunning it would not help.
-      r.state = "failed";
+      r.state = sched::TrialState::kFailed;
       r.score = kFailedScore;
       r.message = "out of host memory (std::bad_alloc) while training this configuration";
     }

@@ -201,7 +201,7 @@ json page_data(const HtmlOptions& opt) {
     r.budget_epochs = ev.budget_epochs;
     r.score = ev.score;
     r.value = val;
-    r.state = ev.state;
+    r.state = sched::state_from_name(ev.state, sched::TrialState::kComplete);
     if (study::improves(best, r, max_budget)) best = r;
     if (best) {
       const auto brec = record_at.find({best->trial, best->budget_epochs});

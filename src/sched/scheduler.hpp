@@ -14,6 +14,10 @@ namespace fhist::sched {
 using TrialId = std::int64_t;
 
 enum class TrialState { kPending, kRunning, kPaused, kComplete, kFailed, kDiverged };
+// The journal's and the reports' word for a state: pending, running, paused, complete, failed, diverged.
+const char* state_name(TrialState s);
+// The state a word names; `fallback` for a word this fhist does not know.
+TrialState state_from_name(const std::string& name, TrialState fallback);
 
 // Train trial `trial` until it has `budget_epochs` epochs in total (a promoted trial continues from its checkpoint).
 struct Job {

@@ -17,6 +17,26 @@
 #include "sched/scheduler.hpp"
 
 namespace fhist::sched {
+
+const char* state_name(TrialState s) {
+  switch (s) {
+    case TrialState::kPending: return "pending";
+    case TrialState::kRunning: return "running";
+    case TrialState::kPaused: return "paused";
+    case TrialState::kComplete: return "complete";
+    case TrialState::kFailed: return "failed";
+    case TrialState::kDiverged: return "diverged";
+  }
+  return "failed";
+}
+
+TrialState state_from_name(const std::string& name, TrialState fallback) {
+  for (auto s : {TrialState::kPending, TrialState::kRunning, TrialState::kPaused, TrialState::kComplete,
+                 TrialState::kFailed, TrialState::kDiverged}) {
+    if (name == state_name(s)) return s;
+  }
+  return fallback;
+}
 namespace {
 
 // Failed/diverged trials rank below every real score, whatever score they carry; NaN counts as failed.

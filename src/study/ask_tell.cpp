@@ -192,7 +192,7 @@ exec::Outcome Study::tell_failed(const StudyJob& job, const std::string& reason)
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& o = impl_->find(job, "tell_failed");
   auto r = exec::Outcome::of(o.scheduled);
-  r.state = "failed";
+  r.state = sched::TrialState::kFailed;
   r.score = -std::numeric_limits<double>::infinity();
   r.message = reason.empty() ? "failed (no reason given)" : reason;
   return impl_->finish(o, r);

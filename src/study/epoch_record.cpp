@@ -99,9 +99,9 @@ void score_outcome(exec::Outcome& r, const score::TrialHistory& history, const s
                    const std::string& name) {
   r.value = history.epochs.back().original;
   r.score = estimator.score(history);
-  r.state = "complete";
+  r.state = sched::TrialState::kComplete;
   if (!std::isfinite(r.score)) {
-    r.state = "diverged";
+    r.state = sched::TrialState::kDiverged;
     r.score = -std::numeric_limits<double>::infinity();
     r.message = fmt::format("the {} score is not finite after {}", name, count_of(r.budget_epochs, "epoch"));
   }

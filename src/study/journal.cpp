@@ -49,12 +49,6 @@ void refuse_existing(const std::string& journal) {
 }
 
 
-sched::TrialState state_of(const std::string& s) {
-  if (s == "failed") return sched::TrialState::kFailed;
-  if (s == "diverged") return sched::TrialState::kDiverged;
-  return sched::TrialState::kComplete;
-}
-
 store::Event result_event(const TrialResult& r) {
   store::Event e;
   e.kind = "result";
@@ -63,7 +57,7 @@ store::Event result_event(const TrialResult& r) {
   e.rung = r.rung;
   e.budget_epochs = r.budget_epochs;
   e.score = r.score;
-  e.state = r.state;
+  e.state = sched::state_name(r.state);
   e.seconds = r.seconds;
   e.message = r.message;
   return e;
@@ -76,7 +70,7 @@ TrialResult result_of(const store::Event& e) {
   r.rung = e.rung;
   r.budget_epochs = e.budget_epochs;
   r.score = e.score;
-  r.state = e.state;
+  r.state = sched::state_from_name(e.state, sched::TrialState::kComplete);  // as journals always read
   r.message = e.message;
   r.seconds = e.seconds;
   return r;

@@ -9,7 +9,6 @@
 
 namespace fhist::study::detail {
 
-sched::TrialState state_of(const std::string& s);
 store::Event result_event(const TrialResult& r);
 TrialResult result_of(const store::Event& e);
 // The space of a search with these options: `record`'s "space_definition" (the journal's study record, or rank 0's

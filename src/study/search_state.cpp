@@ -167,7 +167,7 @@ double SearchState::original_at(std::int64_t trial, std::int64_t epoch) const {
 }
 
 void SearchState::apply_result(const TrialResult& r) {
-  sched::JobResult result{r.trial, r.budget_epochs, r.score, state_of(r.state)};
+  sched::JobResult result{r.trial, r.budget_epochs, r.score, r.state};
   if (!candidates_.empty() && result.state == sched::TrialState::kComplete) {
     // The candidates' scores from the trial's stored epochs (a table's, a user loop's or fhist's own rows alike).
     score::TrialHistory h;
@@ -202,7 +202,8 @@ void SearchState::apply_result(const TrialResult& r) {
                                                                                     : "too few pairs: the fallback"};
     }
   }
-  store_->set_trial_state(r.trial, r.state == "complete" ? "paused" : r.state, r.message);
+  store_->set_trial_state(r.trial, r.state == sched::TrialState::kComplete ? "paused" : sched::state_name(r.state),
+                          r.message);
   for (auto t : scheduler_->take_retired()) {
     const auto row = store_->trial(t);
     if (row && row->state == "paused") store_->set_trial_state(t, "complete");

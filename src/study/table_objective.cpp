@@ -35,7 +35,8 @@ class TableObjective final : public exec::Objective {
     }
     constexpr double kFailedScore = -std::numeric_limits<double>::infinity();
     if (n < job.budget_epochs) {
-      r.state = row.state == "complete" ? "failed" : row.state;
+      r.state = row.state == "complete" ? sched::TrialState::kFailed
+                                        : sched::state_from_name(row.state, sched::TrialState::kFailed);
       r.score = kFailedScore;
       r.message = row.message.empty() ? fmt::format("the table has {} epochs of this configuration", n) : row.message;
       return r;

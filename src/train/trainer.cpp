@@ -134,7 +134,7 @@ void Trainer::fill_estimates(EpochRecord& rec) const {
   rec.refit_val_acc = rec.window_acc.front();
   rec.estimate = rec.window_acc.back();
   rec.estimate_paper = accuracy(mean_of(head_probs_paper_, head_probs_paper_.size()), labels);
-  const auto own = make_estimator("original")->estimate(history_).probabilities;
+  const auto own = make_feature_estimator("original")->estimate(history_).probabilities;
   rec.original_nll = -true_class(own).clamp_min(1e-12).log().to(torch::kFloat64).mean().item<double>();
 }
 
@@ -220,7 +220,7 @@ EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
     rec.estimate_seconds = since(te);
     if (options_.compare_impl) {
       const auto tp = Clock::now();
-      const double full = make_estimator("fh-paper", options_.refit)->estimate(history_).accuracy;
+      const double full = make_feature_estimator("fh-paper", options_.refit)->estimate(history_).accuracy;
       rec.estimate_paper_seconds = since(tp);
       // The per-epoch cache must give what re-fitting all K heads gives.
       if (std::abs(full - rec.estimate_paper) > 1e-9) {

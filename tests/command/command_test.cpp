@@ -159,7 +159,7 @@ TEST(CommandObjective, RecordsEachEpochAndContinuesPromotedTrialsInTheirFolder) 
   Fixture f;
   const auto curve = "sh " + f.script("curve.sh", kCurve);
   const auto a = f.run(curve, 3);
-  EXPECT_EQ(a.state, "complete") << a.message;
+  EXPECT_EQ(a.state, sched::TrialState::kComplete) << a.message;
   ASSERT_EQ(f.sink.rows[0].size(), 3u);
   const auto& row = f.sink.rows[0][3];
   EXPECT_DOUBLE_EQ(row["train_loss"].get<double>(), 1.3);
@@ -173,7 +173,7 @@ TEST(CommandObjective, RecordsEachEpochAndContinuesPromotedTrialsInTheirFolder) 
   EXPECT_DOUBLE_EQ(a.score, row["scores"]["tse-ema"].get<double>());
   // Promoted: the same folder, from epoch 4.
   const auto b = f.run(curve, 9);
-  EXPECT_EQ(b.state, "complete") << b.message;
+  EXPECT_EQ(b.state, sched::TrialState::kComplete) << b.message;
   EXPECT_EQ(f.sink.rows[0].size(), 9u);
   const auto log = f.log();
   EXPECT_NE(log.find("job 0 1..3 of 9 config {\"lr\":0.1} seed "), std::string::npos) << log;
@@ -187,7 +187,7 @@ TEST(CommandObjective, AScriptThatRestartsFromScratchIsFine) {
   f.run("sh " + f.script("curve.sh", kCurve), 3);
   // Ignores FHIST_START_EPOCH: epochs 1..3 again are skipped, not recorded twice (MemorySink checks).
   const auto b = f.run("sh " + f.script("again.sh", "FHIST_START_EPOCH=1 sh " + f.dir.str("curve.sh")), 9);
-  EXPECT_EQ(b.state, "complete") << b.message;
+  EXPECT_EQ(b.state, sched::TrialState::kComplete) << b.message;
   EXPECT_EQ(f.sink.rows[0].size(), 9u);
 }
 
@@ -196,7 +196,7 @@ TEST(CommandObjective, ACrashBetweenItsRowsAndTheJournalsLosesNothing) {
   f.run("sh " + f.script("curve.sh", kCurve), 3);
   f.sink.rows[0].erase(3);  // the journal missed epoch 3: the next job adds it from metrics.jsonl
   const auto b = f.run("sh " + f.dir.str("curve.sh"), 9);
-  EXPECT_EQ(b.state, "complete") << b.message;
+  EXPECT_EQ(b.state, sched::TrialState::kComplete) << b.message;
   EXPECT_EQ(f.sink.rows[0].size(), 9u);
 }
 
@@ -206,9 +206,9 @@ TEST(CommandObjective, ARowCutShortByACrashIsDroppedAndTheEpochReportedAgain) {
   const auto rows = study::trial_dir(f.dir.str("j.db"), 0) + "/metrics.jsonl";
   std::ofstream(rows, std::ios::app) << R"({"epoch": 3, "train_lo)";  // the crash
   const auto b = f.run("sh " + f.dir.str("curve.sh"), 3);
-  EXPECT_EQ(b.state, "complete") << b.message;
+  EXPECT_EQ(b.state, sched::TrialState::kComplete) << b.message;
   const auto c = f.run("sh " + f.dir.str("curve.sh"), 9);  // reads every row back: none lost behind the cut one
-  EXPECT_EQ(c.state, "complete") << c.message;
+  EXPECT_EQ(c.state, sched::TrialState::kComplete) << c.message;
   EXPECT_EQ(f.sink.rows[0].size(), 9u);
 }
 
@@ -236,7 +236,7 @@ TEST(CommandObjective, EveryWayAScriptFailsIsAFailedTrialWithItsReason) {
   for (const auto& c : cases) {
     Fixture f;
     const auto r = f.run("sh " + f.script("s.sh", c.script), 3, c.timeout);
-    EXPECT_EQ(r.state, "failed") << c.script;
+    EXPECT_EQ(r.state, sched::TrialState::kFailed) << c.script;
     EXPECT_NE(r.message.find(c.message), std::string::npos) << c.script << "\n  got: " << r.message;
     EXPECT_TRUE(std::isinf(r.score) && r.score < 0);
     EXPECT_NE(f.log().find("--- fhist: failed: "), std::string::npos);
@@ -246,7 +246,7 @@ TEST(CommandObjective, EveryWayAScriptFailsIsAFailedTrialWithItsReason) {
 TEST(CommandObjective, ANonFiniteLossIsADivergedTrial) {
   Fixture f;
   const auto r = f.run("sh " + f.script("s.sh", R"(echo '{"epoch": 1, "train_loss": NaN, "val_acc": 0.1}')"), 1);
-  EXPECT_EQ(r.state, "diverged");
+  EXPECT_EQ(r.state, sched::TrialState::kDiverged);
   EXPECT_NE(r.message.find("tse-ema score is not finite"), std::string::npos) << r.message;
 }
 
@@ -283,7 +283,7 @@ class CurveObjective : public exec::Objective {
       sink_.add(job.trial, e, {{"original_val_acc", accuracy(config.get_double("lr"), e)}, {"train_loss", 1.0 / e}});
     }
     o.value = o.score = accuracy(config.get_double("lr"), job.budget_epochs);
-    o.state = "complete";
+    o.state = sched::TrialState::kComplete;
     return o;
   }
 

@@ -57,11 +57,11 @@ TEST(Cuda, FastEstimatorOnTheGpuAgreesWithTheCpu) {
     }
     gpu.add(e);
   }
-  const auto a = make_estimator("fh")->estimate(cpu);
-  const auto b = make_estimator("fh")->estimate(gpu);
+  const auto a = make_feature_estimator("fh")->estimate(cpu);
+  const auto b = make_feature_estimator("fh")->estimate(gpu);
   EXPECT_TRUE(b.probabilities.is_cuda());
   EXPECT_LE(std::abs(a.accuracy - b.accuracy), 0.003);
-  EXPECT_LE(std::abs(make_estimator("fh-paper")->estimate(gpu).accuracy - b.accuracy), 0.003);
+  EXPECT_LE(std::abs(make_feature_estimator("fh-paper")->estimate(gpu).accuracy - b.accuracy), 0.003);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ cat > space.json <<'JSON'
   {"name": "lr", "type": "float", "low": 0.01, "high": 0.3, "log": true},
   {"name": "batch_size", "type": "categorical", "choices": [32, 64]}]}
 JSON
-TABLE=(--space space.json --configs 5 --epochs 4 --data fashion-mnist --model cnn --train-size 300 --val-size 100
+TABLE=(--space space.json --n-configs 5 --epochs 4 --data fashion-mnist --model cnn --train-size 300 --val-size 100
        --window 3 --seed 3 --threads 1)
 
 # --- one go, and in chunks (--minutes 0.001 starts one configuration per run)

@@ -55,7 +55,7 @@ TEST(Estimators, KnownAnswerEnsembleAveragesSoftmaxNotVotes) {
   add(3, {0.0f, 8.0f}, {0.0f, -10.0f});
   RefitOptions none;
   none.epochs = 0;
-  auto est = make_estimator("fh", none)->estimate(h);
+  auto est = make_feature_estimator("fh", none)->estimate(h);
   auto sig = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
   const double p1_point1 = (2 * sig(0.2) + sig(-2.0)) / 3.0;  // 0.4063 < 0.5: class 0, correct
   const double p1_point2 = (2 * sig(0.4) + sig(6.0)) / 3.0;
@@ -65,12 +65,12 @@ TEST(Estimators, KnownAnswerEnsembleAveragesSoftmaxNotVotes) {
   EXPECT_DOUBLE_EQ(est.accuracy, 1.0);
   EXPECT_EQ(est.heads, 3);
   // The network's own latest head and a single head agree here; with epoch 1 alone the answer is 0.5.
-  EXPECT_DOUBLE_EQ(make_estimator("original")->estimate(h).accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(make_feature_estimator("original")->estimate(h).accuracy, 1.0);
   FeatureHistory first(10, torch::kFloat32);
   first.add(h.epochs().front());
-  EXPECT_DOUBLE_EQ(make_estimator("fh", none)->estimate(first).accuracy, 0.5);
+  EXPECT_DOUBLE_EQ(make_feature_estimator("fh", none)->estimate(first).accuracy, 0.5);
   // The paper-faithful implementation gives the same probabilities.
-  auto paper = make_estimator("fh-paper", none)->estimate(h);
+  auto paper = make_feature_estimator("fh-paper", none)->estimate(h);
   EXPECT_TRUE(torch::allclose(paper.probabilities, est.probabilities, 1e-6, 1e-6));
 }
 
@@ -79,9 +79,9 @@ TEST(Estimators, RefitLearnsSeparableClassesFromAZeroHead) {
   auto e = synthetic_epoch(1, 2000, 500, 16, 4, 4.0, 1);
   e.head_weight.zero_();
   h.add(e);
-  EXPECT_LT(make_estimator("original")->estimate(h).accuracy, 0.4);  // zero head: one class everywhere
+  EXPECT_LT(make_feature_estimator("original")->estimate(h).accuracy, 0.4);  // zero head: one class everywhere
   for (const auto* name : {"refit", "fh", "fh-paper"}) {
-    EXPECT_GT(make_estimator(name)->estimate(h).accuracy, 0.95) << name;
+    EXPECT_GT(make_feature_estimator(name)->estimate(h).accuracy, 0.95) << name;
   }
 }
 
@@ -91,13 +91,13 @@ TEST(Estimators, PaperAndFastImplementationsAgree) {
   ASSERT_EQ(h.size(), 5u);
   RefitOptions o;
   o.seed = 11;
-  auto fast = make_estimator("fh", o)->estimate(h);
-  auto paper = make_estimator("fh-paper", o)->estimate(h);
+  auto fast = make_feature_estimator("fh", o)->estimate(h);
+  auto paper = make_feature_estimator("fh-paper", o)->estimate(h);
   EXPECT_EQ(fast.heads, 5);
   EXPECT_LT((fast.probabilities - paper.probabilities).abs().max().item<double>(), 1e-4);
   EXPECT_LE(std::abs(fast.accuracy - paper.accuracy), 0.003);
   // Not a trivial agreement: the ensemble differs from the single latest refit head.
-  auto refit = make_estimator("refit", o)->estimate(h);
+  auto refit = make_feature_estimator("refit", o)->estimate(h);
   EXPECT_GT((fast.probabilities - refit.probabilities).abs().max().item<double>(), 1e-2);
 }
 
@@ -106,8 +106,8 @@ TEST(Estimators, RefitIsTheEnsembleOfTheLatestEpochAlone) {
   for (int ep = 1; ep <= 3; ++ep) h.add(synthetic_epoch(ep, 500, 200, 8, 3, 1.0, 3));
   FeatureHistory last(1, torch::kFloat32);
   last.add(h.latest());
-  EXPECT_TRUE(torch::allclose(make_estimator("refit")->estimate(h).probabilities,
-                              make_estimator("fh")->estimate(last).probabilities));
+  EXPECT_TRUE(torch::allclose(make_feature_estimator("refit")->estimate(h).probabilities,
+                              make_feature_estimator("fh")->estimate(last).probabilities));
 }
 
 TEST(Estimators, Float16StorageChangesTheEstimateByLessThanATenthOfAPoint) {
@@ -117,8 +117,8 @@ TEST(Estimators, Float16StorageChangesTheEstimateByLessThanATenthOfAPoint) {
     h16.add(e);
     h32.add(e);
   }
-  const double a16 = make_estimator("fh")->estimate(h16).accuracy;
-  const double a32 = make_estimator("fh")->estimate(h32).accuracy;
+  const double a16 = make_feature_estimator("fh")->estimate(h16).accuracy;
+  const double a32 = make_feature_estimator("fh")->estimate(h32).accuracy;
   EXPECT_LE(std::abs(a16 - a32), 0.001) << a16 << " vs " << a32;
   EXPECT_EQ(h16.latest().train_features.scalar_type(), torch::kFloat16);
 }
@@ -179,11 +179,11 @@ TEST(FeatureHistory, RejectsBadShapesNamingTheField) {
   RefitOptions wild;
   wild.lr = 1e30;
   for (const std::string impl : {"fh", "fh-paper"}) {
-    EXPECT_THROW(make_estimator(impl, wild)->estimate(wide), DivergedError) << impl;
+    EXPECT_THROW(make_feature_estimator(impl, wild)->estimate(wide), DivergedError) << impl;
   }
   EXPECT_THROW(FeatureHistory(0), InputError);
-  EXPECT_THROW(make_estimator("fh")->estimate(FeatureHistory(2)), InputError);
-  EXPECT_THROW(make_estimator("nope"), InputError);
+  EXPECT_THROW(make_feature_estimator("fh")->estimate(FeatureHistory(2)), InputError);
+  EXPECT_THROW(make_feature_estimator("nope"), InputError);
 }
 
 TEST(EpochRecorder, ConcatenatesBatchesInOrder) {

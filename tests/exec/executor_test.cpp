@@ -57,8 +57,10 @@ class FakeObjective : public Objective {
     o.rung = job.rung;
     o.budget_epochs = job.budget_epochs;
     o.score = kind == "fail" || kind == "diverge" ? -INFINITY : config.get_double("score");
-    o.state = kind == "fail" ? "failed" : kind == "diverge" ? "diverged" : "complete";
-    if (o.state != "complete") o.message = "as asked";
+    o.state = kind == "fail"      ? sched::TrialState::kFailed
+              : kind == "diverge" ? sched::TrialState::kDiverged
+                                  : sched::TrialState::kComplete;
+    if (o.state != sched::TrialState::kComplete) o.message = "as asked";
     return o;
   }
   void prepare_thread(const Worker& worker) override {
@@ -149,7 +151,7 @@ TEST_P(ExecutorContract, EveryJobComesBackOnceWithItsOutcome) {
     EXPECT_EQ(f.job.trial, t);
     EXPECT_EQ(f.outcome->budget_epochs, 2 + t);
     const std::string k = kinds[t];
-    EXPECT_EQ(f.outcome->state, k == "ok" ? "complete" : k == "fail" ? "failed" : "diverged");
+    EXPECT_EQ(std::string(sched::state_name(f.outcome->state)), k == "ok" ? "complete" : k == "fail" ? "failed" : "diverged");
     EXPECT_DOUBLE_EQ(f.outcome->score, k == "ok" ? 0.1 * static_cast<double>(t) : -INFINITY);
     EXPECT_EQ(f.outcome->worker, f.worker);
     EXPECT_TRUE(GetParam().name == "inline" ? f.worker == 7 : f.worker < GetParam().workers) << f.worker;

@@ -466,5 +466,16 @@ TEST(SchedulerRetired, EveryTrialRetiresOnceAfterItsLastJob) {
   }
 }
 
+// The journal's words for the states and back: every state survives the round trip; a word this fhist does not
+// know reads as the fallback the caller chose.
+TEST(SchedulerTest, StateNamesRoundTrip) {
+  for (auto s : {TrialState::kPending, TrialState::kRunning, TrialState::kPaused, TrialState::kComplete,
+                 TrialState::kFailed, TrialState::kDiverged}) {
+    EXPECT_EQ(state_from_name(state_name(s), TrialState::kPending), s) << state_name(s);
+  }
+  EXPECT_EQ(std::string(state_name(TrialState::kDiverged)), "diverged");
+  EXPECT_EQ(state_from_name("exploded", TrialState::kFailed), TrialState::kFailed);
+}
+
 }  // namespace
 }  // namespace fhist::sched

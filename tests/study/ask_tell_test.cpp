@@ -43,7 +43,7 @@ class CurveObjective : public exec::Objective {
     o.budget_epochs = job.budget_epochs;
     o.value = accuracy(config, job.budget_epochs);
     o.score = score::make_estimator("tse-ema")->score(h);
-    o.state = "complete";
+    o.state = sched::TrialState::kComplete;
     return o;
   }
 
@@ -92,7 +92,7 @@ TEST(AskTell, OneJobAtATimeIsTheExecutorLoopsSearch) {
     EXPECT_TRUE(std::filesystem::is_directory(job->trial_dir));
     train(*s, *job);
     const auto r = s->tell(*job);
-    EXPECT_EQ(r.state, "complete");
+    EXPECT_EQ(r.state, sched::TrialState::kComplete);
     ++jobs;
   }
   EXPECT_TRUE(s->done());
@@ -208,7 +208,7 @@ TEST(AskTell, MisuseIsRefusedWithAMessage) {
   // A failed job: recorded with its reason, never promoted.
   auto bad = s->ask();
   const auto r = s->tell_failed(*bad, "CUDA out of memory");
-  EXPECT_EQ(r.state, "failed");
+  EXPECT_EQ(r.state, sched::TrialState::kFailed);
   auto store = store::open_sqlite_store_readonly(dir.str("j.db"));
   EXPECT_EQ(store->trial(bad->trial)->message, "CUDA out of memory");
   // A journal of fhist search is resumed by fhist search.

@@ -45,7 +45,7 @@ class FakeObjective : public exec::Objective {
     o.rung = job.rung;
     o.budget_epochs = job.budget_epochs;
     if (fail_.count(job.trial)) {
-      o.state = "failed";
+      o.state = sched::TrialState::kFailed;
       o.score = -INFINITY;
       o.message = "fake failure";
       return o;
@@ -54,8 +54,8 @@ class FakeObjective : public exec::Objective {
       journal_.add(job.trial, e, {{"original_val_acc", accuracy(config, e)}, {"train_loss", 1.0 / e}});
     }
     o.value = accuracy(config, job.budget_epochs);
-    o.state = diverge_.count(job.trial) ? "diverged" : "complete";
-    o.score = o.state == "complete" ? o.value : -INFINITY;
+    o.state = diverge_.count(job.trial) ? sched::TrialState::kDiverged : sched::TrialState::kComplete;
+    o.score = o.state == sched::TrialState::kComplete ? o.value : -INFINITY;
     return o;
   }
 

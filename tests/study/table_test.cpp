@@ -34,7 +34,7 @@ class TableObjectiveFake : public exec::Objective {
     }
     o.value = val(config, job.budget_epochs);
     o.score = o.value;
-    o.state = "complete";
+    o.state = sched::TrialState::kComplete;
     return o;
   }
 

@@ -119,22 +119,22 @@ TEST(Trainer, PerEpochRefitCacheEqualsFullReEstimation) {
     const auto rec = t.run_epoch();
     const auto k = std::min<std::size_t>(static_cast<std::size_t>(rec.epoch), 3);
     ASSERT_EQ(rec.window_acc.size(), k);
-    EXPECT_NEAR(rec.estimate, make_estimator("fh", o.refit)->estimate(t.history()).accuracy, 1e-12);
+    EXPECT_NEAR(rec.estimate, make_feature_estimator("fh", o.refit)->estimate(t.history()).accuracy, 1e-12);
     EXPECT_EQ(rec.estimate, rec.window_acc.back());
     EXPECT_EQ(rec.refit_val_acc, rec.window_acc.front());
     ASSERT_EQ(rec.window_nll.size(), k);
     ASSERT_EQ(rec.window_soft.size(), k);
     // The K-head ensemble's cross-entropy and true-class probability, computed here from the full estimate.
-    const auto fullp = make_estimator("fh", o.refit)->estimate(t.history()).probabilities;
+    const auto fullp = make_feature_estimator("fh", o.refit)->estimate(t.history()).probabilities;
     const auto truep = fullp.gather(1, val.labels.unsqueeze(1)).squeeze(1).to(torch::kFloat64);
     EXPECT_NEAR(rec.window_nll.back(), -truep.clamp_min(1e-12).log().mean().item<double>(), 1e-5);
     EXPECT_NEAR(rec.window_soft.back(), truep.mean().item<double>(), 1e-6);
     EXPECT_GT(rec.original_nll, 0.0);
-    EXPECT_NEAR(rec.refit_val_acc, make_estimator("refit", o.refit)->estimate(t.history()).accuracy, 1e-12);
+    EXPECT_NEAR(rec.refit_val_acc, make_feature_estimator("refit", o.refit)->estimate(t.history()).accuracy, 1e-12);
     // Each cached head's output is the full estimator's head output for that epoch.
     const auto& heads = t.head_probabilities();
     ASSERT_EQ(heads.size(), k);
-    const auto full = make_estimator("fh", o.refit)->estimate(t.history()).probabilities;
+    const auto full = make_feature_estimator("fh", o.refit)->estimate(t.history()).probabilities;
     torch::Tensor mean = heads[0];
     for (std::size_t i = 1; i < heads.size(); ++i) mean = mean + heads[i];
     EXPECT_TRUE(torch::allclose(mean / static_cast<double>(k), full, 1e-5, 1e-6))
