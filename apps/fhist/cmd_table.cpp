@@ -81,7 +81,8 @@ void run_table(TableCmd& c) {
     ++done_here;
     const double per = limit.elapsed() / static_cast<double>(done_here);
     const auto finished = s.epochs_trained / std::max<std::int64_t>(epochs, 1);
-    fmt::print("trial {:>3} {:>8}: val {:.2f}% {:6.1f} s | {}/{} configurations, ~{:.0f} min left\n", r.trial, sched::state_name(r.state),
+    fmt::print("trial {:>3} {:>8}: val {:.2f}% {:6.1f} s | {}/{} configurations, ~{:.0f} min left\n", r.trial,
+               sched::state_name(r.state),
                100.0 * r.value, r.seconds, finished, configs,
                per * static_cast<double>(std::max<std::int64_t>(configs - finished, 0)));
     std::fflush(stdout);

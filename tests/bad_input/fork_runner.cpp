@@ -55,7 +55,8 @@ nlohmann::json run(const nlohmann::json& job, fhist::cli::TorchRuntime& runtime)
   bool timed_out = false;
   char buf[65536];
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -93,8 +94,8 @@ int main(int argc, char** argv) {
   std::string line;
   while (std::getline(std::cin, line)) {
     // The replacement character keeps a message with bytes that are not UTF-8 (a bad file's name) printable.
-    std::cout << run(nlohmann::json::parse(line), runtime).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-              << std::endl;
+    const auto result = run(nlohmann::json::parse(line), runtime);
+    std::cout << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   }
   return 0;
 }

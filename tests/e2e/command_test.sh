@@ -168,7 +168,7 @@ expect_exit 2 "--metric is for your own loop" "--metric with fhist's own trainer
   "$FHIST" search --metric val_loss --direction minimize --journal refused.db
 
 # --- journals fhist did not train: named by report and the page, refused by what would train fhist's network instead
-expect_exit 2 "fhist evaluate retrains a trial with fhist's own trainer, and mse.db's trials were trained by command 'sh mse.sh'" \
+expect_exit 2 "fhist's own trainer, and mse.db's trials were trained by command 'sh mse.sh'" \
   "evaluate refuses a command's journal (it would retrain on fhist's default data; exit 2)" -- \
   "$FHIST" evaluate --journal mse.db --threads 1
 if [ -n "$OWN" ]; then

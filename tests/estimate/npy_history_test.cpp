@@ -50,7 +50,8 @@ TEST(NpyHistory, RoundTripKeepsTheLastWindowAndExactValues) {
     // Same estimate from the files as from memory.
     FeatureHistory mem(3, torch::kFloat32);
     for (int ep = 2; ep <= 4; ++ep) mem.add(epoch(ep, dt));
-    EXPECT_DOUBLE_EQ(make_feature_estimator("fh")->estimate(h).accuracy, make_feature_estimator("fh")->estimate(mem).accuracy);
+    EXPECT_DOUBLE_EQ(make_feature_estimator("fh")->estimate(h).accuracy,
+                     make_feature_estimator("fh")->estimate(mem).accuracy);
   }
 }
 

@@ -151,7 +151,8 @@ TEST_P(ExecutorContract, EveryJobComesBackOnceWithItsOutcome) {
     EXPECT_EQ(f.job.trial, t);
     EXPECT_EQ(f.outcome->budget_epochs, 2 + t);
     const std::string k = kinds[t];
-    EXPECT_EQ(std::string(sched::state_name(f.outcome->state)), k == "ok" ? "complete" : k == "fail" ? "failed" : "diverged");
+    EXPECT_EQ(std::string(sched::state_name(f.outcome->state)),
+              k == "ok" ? "complete" : k == "fail" ? "failed" : "diverged");
     EXPECT_DOUBLE_EQ(f.outcome->score, k == "ok" ? 0.1 * static_cast<double>(t) : -INFINITY);
     EXPECT_EQ(f.outcome->worker, f.worker);
     EXPECT_TRUE(GetParam().name == "inline" ? f.worker == 7 : f.worker < GetParam().workers) << f.worker;
