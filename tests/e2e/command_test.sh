@@ -6,10 +6,11 @@
 # do not apply to a script are refused.
 # A C++ program's own objective (examples/own_objective) and the loops' journals are refused by the commands that
 # would train fhist's network in their place (search --resume, evaluate) and named by report and the page.
-# Usage: command_test.sh FHIST PYTHON WORKDIR EXAMPLES_DIR [OWN_OBJECTIVE_PROGRAM]
+# Usage: command_test.sh FHIST PYTHON WORKDIR EXAMPLES_DIR [PNG_STATS|none [OWN_OBJECTIVE_PROGRAM]]
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXAMPLES=$(readlink -f "$4")
-OWN=${5:-}
+PNG_STATS=${5:-none}
+OWN=${6:-}
 source "$HERE/lib.sh" "$@"
 
 if ! "$PY" -c "import torch, sklearn" 2>/dev/null; then
@@ -161,6 +162,13 @@ assert f"val_mse {full[lowest]:.4g} at 3 epochs" in report, report
 assert "val_mse (the full budget, lowest first)" in report, report
 assert "val_mse (the full budget, lowest first)" in page and '"percent":false' in page, "page"
 PY
+# The page of a minimized metric in Chromium: every chart drawn (the incumbent's legend is computed from its name).
+if [ "$PNG_STATS" != none ]; then
+  "$PY" "$HERE/render_page.py" mse.html mse.png "$PNG_STATS" "val_mse" > render_mse.log 2>&1; rc=$?
+  if [ "$rc" -eq 0 ]; then pass "the page of a minimized val_mse search renders in Chromium: every chart drawn"
+  elif [ "$rc" -eq 77 ]; then echo "skip - the minimized metric's page in Chromium: $(tail -1 render_mse.log)"
+  else fail "the minimized metric's page in Chromium: $(tail -5 render_mse.log)"; fi
+fi
 expect_exit 2 "--metric val_mse: say whether a better model has a larger or a smaller val_mse" \
   "--metric without --direction is refused (exit 2)" -- \
   "$FHIST" search --command "true" --metric val_mse --journal refused.db
