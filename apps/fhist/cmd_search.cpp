@@ -301,8 +301,8 @@ void register_search(CLI::App& app) {
                                 fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
     sub->add_option("--metric", c->o.metric,
-                    "--objective command: what the search optimizes, a number your script prints every epoch: "
-                    "val_acc, val_loss, or a key of its own (val_mse); the incumbent is the best at --max-budget")
+                    "what the search optimizes, the incumbent being the best at --max-budget: val_acc or val_loss "
+                    "(fhist's trainer), or with --command any number your script prints per epoch (val_mse)")
         ->capture_default_str();
     sub->add_option("--direction", c->o.direction,
                     "maximize | minimize: whether a larger --metric is better (required with a --metric other "

@@ -179,12 +179,21 @@ class TrainingObjective final : public exec::Objective {
       }
       // Epoch rows follow the checkpoint: a crash between the two leaves rows to add now, never a duplicate.
       std::int64_t recorded = sink_.recorded(job.trial);
+      const bool own_metric = o_.metric != "val_acc";  // validate_metric allows val_loss only, for fhist's trainer
       auto add_rows = [&]() {
         history.epochs.clear();
         for (const auto& rec : trainer->records()) {
           history.epochs.push_back(epoch_measures(rec));
+          if (own_metric) {  // --metric val_loss: the search compares the network's validation loss
+            history.epochs.back().original = o_.minimize() ? -rec.original_nll : rec.original_nll;
+            history.original_is_accuracy = false;
+          }
           if (rec.epoch <= recorded) continue;
           auto row = epoch_row(rec, history);
+          if (own_metric) {  // as a user's loop's rows say it (study::epoch_row): score::measures_from_json reads it
+            row["metric_value"] = study::json_number(rec.original_nll);
+            if (o_.minimize()) row["minimize"] = true;
+          }
           // When and where it was recorded: the report's worker utilisation (busy seconds over the wall span).
           row["worker"] = worker.index;
           row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -212,7 +221,7 @@ class TrainingObjective final : public exec::Objective {
         }
         add_rows();
       }
-      r.value = trainer->records().back().original_val_acc;
+      r.value = history.epochs.back().original;
       r.score = estimator_->score(history);
       if (!std::isfinite(r.score)) {
         throw DivergedError(fmt::format("the {} score is not finite after {}", o_.estimator,

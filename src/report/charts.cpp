@@ -387,11 +387,14 @@ json page_charts(const json& data) {
     if (!c.is_null()) charts.push_back(std::move(c));
   };
   if (!data["epochs"].empty()) add(trial_chart(data));
-  const std::string target = data["ranks"]["target"] == "test_acc" ? "final test accuracy"
-                                                                    : "validation accuracy at the largest budget";
+  const std::string target = data["ranks"]["target"] == "test_acc"       ? "final test accuracy"
+                             : data["ranks"]["target"] == "metric_value" ? metric_view(data).title +
+                                                                               " at the largest budget"
+                                                                         : "validation accuracy at the largest budget";
   const auto n = data["ranks"]["trials"].size();
   add(rank_chart(data, "kendall", "kendall",
-                 fmt::format("Kendall tau: each estimator's ranking against the final accuracy (n = {} trials)", n),
+                 fmt::format("Kendall tau: each estimator's ranking against the final {} (n = {} trials)",
+                             data["ranks"]["target"] == "metric_value" ? metric_view(data).title : "accuracy", n),
                  "Kendall tau-b",
                  fmt::format("Over the {} trials that reached the largest budget, against their {} (as fhist export "
                              "--table ranks).",

@@ -150,10 +150,14 @@ json page_data(const HtmlOptions& opt) {
                 {"train_loss", num(it->second.epochs.back().train_loss)},
                 {"val_nll", num(it->second.epochs.back().original_nll)},
                 {"test_acc", num(score::record_number(e.record, "test_acc"))}};
-    // With a user's own --metric, original and best-acc are that metric: shown as reported (the sign undone).
+    // With the study's own --metric, original and best-acc are that metric, shown as reported (the sign undone);
+    // the feature estimates are accuracies on another scale than the chart's and stay out of it.
     for (std::size_t k = 0; k < acc_names.size(); ++k) {
       const double v = acc_estimators[k]->score(it->second);
-      row[acc_names[k]] = num(it->second.original_is_accuracy ? v : study::metric_value(o, v));
+      const bool on_metric = acc_names[k] == "original" || acc_names[k] == "best-acc";
+      row[acc_names[k]] = it->second.original_is_accuracy ? num(v)
+                          : on_metric                     ? num(study::metric_value(o, v))
+                                                          : json(nullptr);
     }
     epoch_rows.push_back(std::move(row));
   }

@@ -44,12 +44,15 @@ JournalRanks journal_ranks(const std::string& journal, const std::vector<std::st
     }
   }
   bool all_test = !histories.empty();
+  bool own_metric = false;  // the study's own --metric (metric_value rows): the target is that metric, no accuracy
   for (const auto& [trial, h] : histories) {
+    own_metric = own_metric || !h.original_is_accuracy;
     out.trials.push_back(trial);
     const auto t = test_at_end.find(trial);
     all_test = all_test && t != test_at_end.end() && std::isfinite(t->second);
   }
-  out.target = all_test ? "test_acc" : "original_val_acc";
+  all_test = all_test && !own_metric;
+  out.target = all_test ? "test_acc" : own_metric ? "metric_value" : "original_val_acc";
   std::vector<double> targets;
   std::vector<const score::TrialHistory*> rows;
   for (const auto trial : out.trials) {
@@ -67,6 +70,10 @@ JournalRanks journal_ranks(const std::string& journal, const std::vector<std::st
         return h;
       },
       names);
+  // |estimate - final| compares accuracies: not defined against another metric.
+  if (own_metric) {
+    for (auto& r : out.rows) r.mean_abs_error = std::nan("");
+  }
   return out;
 }
 

@@ -42,7 +42,7 @@ std::vector<std::string> journal_table_names();
 // on a table journal the rows equal rank_table's.
 struct JournalRanks {
   std::vector<score::RankRow> rows;      // estimator-major, epochs 1..max_budget
-  std::string target;                    // "test_acc" | "original_val_acc"
+  std::string target;                    // "test_acc" | "original_val_acc" | "metric_value" (a study's --metric)
   std::vector<std::int64_t> trials;      // the trials ranked
   std::int64_t max_budget = 0;
 };

@@ -111,9 +111,10 @@ void StudyOptions::validate_metric() const {
                                  "val_loss, or a key of its own metrics such as val_mse)",
                                  metric));
   }
-  if (metric != "val_acc" && !own_loop) {
-    throw InputError(fmt::format("--metric {}: fhist's trainer and tables rank by validation accuracy; --metric is for "
-                                 "your own loop (--objective command, or ask-and-tell from Python or C++)",
+  if (metric != "val_acc" && !own_loop && !(objective == "train" && metric == "val_loss" && table.empty())) {
+    throw InputError(fmt::format("--metric {}: fhist's trainer measures val_acc and val_loss (its tables and replays "
+                                 "val_acc only); another metric is for your own loop (--objective command, or "
+                                 "ask-and-tell from Python or C++)",
                                  metric));
   }
   if (metric == "train_loss" || metric == "params" || metric == "seconds" || metric == "epoch" ||

@@ -172,8 +172,8 @@ fi
 expect_exit 2 "--metric val_mse: say whether a better model has a larger or a smaller val_mse" \
   "--metric without --direction is refused (exit 2)" -- \
   "$FHIST" search --command "true" --metric val_mse --journal refused.db
-expect_exit 2 "--metric is for your own loop" "--metric with fhist's own trainer is refused (exit 2)" -- \
-  "$FHIST" search --metric val_loss --direction minimize --journal refused.db
+expect_exit 2 "another metric is for your own loop" "--metric val_mse with fhist's own trainer is refused (exit 2)" -- \
+  "$FHIST" search --metric val_mse --direction minimize --journal refused.db
 
 # --- journals fhist did not train: named by report and the page, refused by what would train fhist's network instead
 expect_exit 2 "fhist's own trainer, and mse.db's trials were trained by command 'sh mse.sh'" \

@@ -35,7 +35,27 @@ grep -q "^plan: 10 configurations, 14 jobs, 28 epochs (hyperband 1..4 eta 2)$" h
   && grep -qE "^\[bracket 2 rung 0\] trial +0 +1 epoch: +score .* \| job 1/14, epochs 1/28(, best trial 0 \([0-9.]+%, val [0-9.]+%\))?, ETA [0-9]+ (s|min)$" hb_fh.log \
   && grep -qE "\| job 14/14, epochs 2[0-8]/28, best trial [0-9]+ \([0-9.]+%, val [0-9.]+%\), ETA 0 s$" hb_fh.log \
   && pass "search prints the plan's totals and job k/N, epochs e/E, best and ETA" || fail "progress: $(head -12 hb_fh.log)"
-MAXB=2 run_search hb_orig hyperband original
+# fhist's trainer minimizing the network's validation loss (--metric val_loss): the incumbent is the lowest at the
+# full budget, and original ranks by it
+MAXB=2 run_search hb_orig hyperband original --metric val_loss --direction minimize
+"$FHIST" export --journal hb_orig.db --table trials --format json -o hb_orig_trials.json 2> /dev/null \
+  && "$FHIST" report --journal hb_orig.db --json > hb_orig_report.json 2> /dev/null \
+  && "$PY" - hb_orig.db hb_orig_trials.json hb_orig_report.json <<'PY' \
+  && pass "search --metric val_loss --direction minimize: the incumbent has the lowest validation loss at 2 epochs" \
+  || fail "trainer's --metric val_loss: $(tail -3 hb_orig.log)"
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+trials, report = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+nll = {t: json.loads(r)["original_nll"] for t, r in db.execute("select trial, record from epochs where epoch = 2")}
+full = {t["trial"]: t["metric_value"] for t in trials if t["budget_epochs"] == 2 and t["state"] == "complete"}
+assert len(full) >= 2 and len(set(full.values())) > 1, full
+assert all(full[t] == nll[t] for t in full), (full, nll)  # metric_value is the network's validation loss
+best = min(full, key=full.get)
+assert report["best"]["trial"] == best and report["best"]["metric_value"] == full[best], (report["best"], full)
+rows = db.execute("select trial, record from epochs where epoch = 2")
+scores = {t: json.loads(r)["scores"]["original"] for t, r in rows}
+assert all(scores[t] == -nll[t] for t in full), "original ranks by the loss, negated"
+PY
 MAXB=2 run_search hb_curve hyperband curve
 MAXB=2 run_search hb_tse hyperband tse-e
 run_search bohb_fh bohb fh

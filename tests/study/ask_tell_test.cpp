@@ -295,11 +295,16 @@ TEST(AskTell, MetricAndDirectionAreChecked) {
   FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "not a measure of the trained network");
   o.metric = "val_acc";
   FHIST_EXPECT_INPUT_ERROR(Study::create(o, dir.str("a.db")), "validation accuracy is maximized");
-  // fhist's own trainer reports val_acc only.
+  // fhist's own trainer measures val_acc and val_loss, and its tables val_acc only.
   auto t = options();
   t.metric = "val_loss";
   t.direction = "minimize";
-  FHIST_EXPECT_INPUT_ERROR(t.validate(), "--metric is for your own loop");
+  t.validate();
+  t.table = "t.db";
+  FHIST_EXPECT_INPUT_ERROR(t.validate(), "its tables and replays val_acc only");
+  t.table.clear();
+  t.metric = "val_mse";
+  FHIST_EXPECT_INPUT_ERROR(t.validate(), "another metric is for your own loop");
   EXPECT_FALSE(std::filesystem::exists(dir.str("a.db")));
   // A journal from before --metric reads as val_acc, maximized.
   auto j = options().to_json();
