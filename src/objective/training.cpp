@@ -190,10 +190,7 @@ class TrainingObjective final : public exec::Objective {
           }
           if (rec.epoch <= recorded) continue;
           auto row = epoch_row(rec, history);
-          if (own_metric) {  // as a user's loop's rows say it (study::epoch_row): score::measures_from_json reads it
-            row["metric_value"] = study::json_number(rec.original_nll);
-            if (o_.minimize()) row["minimize"] = true;
-          }
+          if (own_metric) score::set_metric_value(row, rec.original_nll, o_.minimize());  // as a loop's rows
           // When and where it was recorded: the report's worker utilisation (busy seconds over the wall span).
           row["worker"] = worker.index;
           row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

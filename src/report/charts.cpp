@@ -38,26 +38,6 @@ bool any_number(const json& rows, const char* key) {
   return std::any_of(rows.begin(), rows.end(), [&](const json& r) { return r.contains(key) && r[key].is_number(); });
 }
 
-// How the page shows the study's metric (page_data's facts.metric): the validation accuracy as a percentage, or a
-// user loop's own --metric as a number under its name.
-struct MetricView {
-  std::string title = "validation accuracy";
-  std::string format = ".2%";  // tooltips
-  std::string axis = ".1%";    // axes and legends
-  bool percent = true;
-};
-MetricView metric_view(const json& data) {
-  MetricView v;
-  const auto facts = data.value("facts", json::object());
-  const auto m = facts.is_object() ? facts.value("metric", json::object()) : json::object();
-  if (!m.is_object() || m.value("percent", true)) return v;
-  v.title = m.value("name", std::string("metric"));
-  v.format = ".6~r";  // significant digits in plain decimals: 10.6, 0.0123
-  v.axis = ".4~r";
-  v.percent = false;
-  return v;
-}
-
 json chart(const std::string& id, const std::string& title, const std::string& note, json spec) {
   return {{"id", id}, {"title", title}, {"note", note}, {"spec", std::move(spec)}};
 }
@@ -380,6 +360,19 @@ json anytime_chart(const json& data) {
 }
 
 }  // namespace
+
+MetricView metric_view(const json& data) {
+  MetricView v;
+  const auto facts = data.value("facts", json::object());
+  const auto m = facts.is_object() ? facts.value("metric", json::object()) : json::object();
+  if (!m.is_object() || m.value("percent", true)) return v;
+  v.title = m.value("name", std::string("metric"));
+  v.format = ".6~r";  // significant digits in plain decimals: 10.6, 0.0123
+  v.axis = ".4~r";
+  v.percent = false;
+  v.minimize = m.value("minimize", false);
+  return v;
+}
 
 json page_charts(const json& data) {
   json charts = json::array();

@@ -25,19 +25,13 @@ std::string text(const json& v) {
 
 std::string pct(const json& v) { return v.is_number() ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "-"; }
 
-// The study's metric (facts.metric): a percentage for the validation accuracy, else the number under its name.
-json metric_facts(const json& data) {
-  const auto facts = data.value("facts", json::object());
-  const auto m = facts.is_object() ? facts.value("metric", json::object()) : json::object();
-  return m.is_object() ? m : json::object();
-}
-bool metric_is_percent(const json& data) { return metric_facts(data).value("percent", true); }
+// The study's metric (metric_view): a percentage for the validation accuracy, else the number under its name.
 std::string metric_name(const json& data, const char* accuracy_name) {
-  return metric_is_percent(data) ? std::string(accuracy_name)
-                                 : html_escape(metric_facts(data).value("name", std::string("metric")));
+  const auto mv = metric_view(data);
+  return mv.percent ? std::string(accuracy_name) : html_escape(mv.title);
 }
 std::string metric_cell(const json& data, const json& v) {
-  if (metric_is_percent(data) || !v.is_number()) return pct(v);
+  if (metric_view(data).percent || !v.is_number()) return pct(v);
   return fmt::format("{:.4g}", v.get<double>());
 }
 
@@ -218,7 +212,7 @@ std::string top_html(const json& data) {
                      "<th>epochs</th><th>seconds</th><th>configuration</th></tr>{}</table></section>",
                      count_of(top.front()["budget"].get<std::int64_t>(), "epoch"),
                      by_val ? metric_name(data, "validation accuracy") + " (the full budget" +
-                                  (metric_facts(data).value("minimize", false) ? ", lowest first)" : ")")
+                                  (metric_view(data).minimize ? ", lowest first)" : ")")
                             : std::string("the estimator's score"),
                      evaluated ? " &#8224; fhist evaluate: retrained on train + validation, then tested." : "",
                      metric_name(data, "validation acc"), rows);

@@ -40,6 +40,17 @@ std::string html_escape(const std::string& text);
 // "vega 6.2.0, vega-lite 6.4.0, vega-embed 7.1.0", or "" when built without them.
 std::string chart_library_versions();
 
+// How the page shows the study's metric (page_data's facts.metric): the validation accuracy as a percentage, or a
+// user loop's own --metric as a number under its name. The charts and the page's tables read it alike.
+struct MetricView {
+  std::string title = "validation accuracy";
+  std::string format = ".2%";  // chart tooltips (d3-format)
+  std::string axis = ".1%";    // chart axes and legends
+  bool percent = true;
+  bool minimize = false;
+};
+MetricView metric_view(const nlohmann::json& data);
+
 // Fewer trials than this at the largest budget: the rank statistics (Kendall tau, |error|) are not drawn, the page
 // says why (one swapped pair moves Kendall's tau over 4 trials by 1/3).
 constexpr int kMinRankTrials = 5;

@@ -269,6 +269,11 @@ double record_number(const nlohmann::json& record, const char* key) {
   return it != record.end() && it->is_number() ? it->get<double>() : kNaN;
 }
 
+void set_metric_value(nlohmann::json& row, double value, bool minimize) {
+  row["metric_value"] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  if (minimize) row["minimize"] = true;
+}
+
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& r) {
   auto num = [&](const char* key) { return record_number(r, key); };
   EpochMeasures m;

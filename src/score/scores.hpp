@@ -87,6 +87,9 @@ double record_number(const nlohmann::json& record, const char* key);
 // estimate, estimate_paper, window_acc; null or missing = NaN). A row of a search with its own --metric holds
 // "metric_value" (and "minimize": true): `original` is that value, negated to minimize.
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& record);
+// Marks `row` as a study's own --metric, as measures_from_json reads it: the value as measured ("metric_value", null
+// where not finite) and, when smaller is better, "minimize": true.
+void set_metric_value(nlohmann::json& row, double value, bool minimize);
 // Appends one epoch record to `h`: its measurements, and the trial's params and num_classes where the record holds
 // them (journals written before num_classes was recorded keep the value `h` had).
 void append_epoch(TrialHistory& h, std::int64_t epoch, const nlohmann::json& record);

@@ -85,8 +85,7 @@ nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, dou
   if (!r.metrics.empty()) row["metrics"] = r.metrics;
   if (r.num_classes) row["num_classes"] = *r.num_classes;  // as fhist's trainer records it
   if (metric != "val_acc") {
-    row["metric_value"] = num(r.value_of(metric));
-    if (minimize) row["minimize"] = true;
+    score::set_metric_value(row, r.value_of(metric).value_or(std::numeric_limits<double>::quiet_NaN()), minimize);
   }
   score::append_epoch(history, r.epoch, row);
   nlohmann::json scores = nlohmann::json::object();
