@@ -194,6 +194,8 @@ PYBIND11_MODULE(_fhist, m) {
       .def("ask", &fhist::Study::ask, py::call_guard<py::gil_scoped_release>())
       .def("done", &fhist::Study::done, py::call_guard<py::gil_scoped_release>())
       .def("jobs_out", &fhist::Study::jobs_out, py::call_guard<py::gil_scoped_release>())
+      .def("limit_trials", &fhist::Study::limit_trials, py::call_guard<py::gil_scoped_release>())
+      .def("trial_limit_reached", &fhist::Study::trial_limit_reached, py::call_guard<py::gil_scoped_release>())
       .def(
           "report",
           [](fhist::Study& s, const fhist::StudyJob& job, std::int64_t epoch, const py::object& train_loss,

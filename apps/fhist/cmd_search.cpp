@@ -86,6 +86,7 @@ struct SearchCmd {
   bool discard_bad_checkpoints = false;
   bool workers_given = false;
   double minutes = 0;  // 0 = no limit
+  std::int64_t max_trials = 0;  // 0 = no limit
   JsonOutput out;
   RuntimeOptions rt;
   DataFlags data;
@@ -126,8 +127,8 @@ bool same_value(const std::string& given, const nlohmann::json& stored) {
 // --data may point to the same dataset in another place (the data moved).
 void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
   static const std::vector<std::string> allowed = {"journal", "resume", "workers", "threads", "device", "data",
-                                                   "executor", "minutes", "json", "output",
-                                                   "discard-bad-checkpoints"};
+                                                   "executor", "minutes", "max-trials", "json",
+                                                   "output", "discard-bad-checkpoints"};
   static const std::vector<std::string> data_flags = {"target",          "skip-rows", "no-header", "image-size",
                                                       "image-channels",  "skip-bad-images", "holdout", "cache-dir"};
   const auto settings = stored.to_json();
@@ -169,7 +170,8 @@ void check_command_flags(const SearchCmd& c) {
                                                  "eta", "n-configs", "iterations", "top-k", "objective", "command",
                                                  "metric", "direction",
                                                  "job-timeout", "keep-checkpoints", "journal", "resume", "workers",
-                                                 "executor", "device", "threads", "minutes", "json", "output"};
+                                                 "executor", "device", "threads", "minutes", "max-trials", "json",
+                                                 "output"};
   std::vector<std::string> ignored;
   for (const auto& given : given_options(*c.app, apply)) ignored.push_back("--" + given.first);
   if (!ignored.empty()) {
@@ -243,6 +245,7 @@ void run_search(SearchCmd& c) {
   // --minutes: those running finish, and --resume goes on from there.
   MinutesLimit limit(c.minutes);
   cb.should_stop = limit.should_stop();
+  cb.max_trials = c.max_trials;
   // The banner once everything is checked (data, space, journal): an error never follows a "search:" line.
   cb.on_ready = [&] { console.started(c.journal, c.resume, threads, device); };
   study::StudySummary summary;
@@ -263,7 +266,11 @@ void run_search(SearchCmd& c) {
     throw Interrupted{interrupt.signal()};
   }
   console.finished(summary);
-  if (summary.stopped) {
+  if (summary.trial_limit) {
+    fmt::print(human, "stopped at --max-trials {}: the journal holds {} trials, and the next job would start another."
+               "\nresume with: fhist search --resume --journal {} (with a larger --max-trials, or none to finish the "
+               "plan)\n", c.max_trials, summary.trials, c.journal);
+  } else if (summary.stopped) {
     fmt::print(human, "stopped after {:.1f} min (--minutes {}): no job started after that.\nresume with: fhist search "
                "--resume --journal {}\n", limit.elapsed(), c.minutes, c.journal);
   }
@@ -331,6 +338,11 @@ void register_search(CLI::App& app) {
         ->needs("--resume");
     sub->add_option("--minutes", c->minutes,
                     "start no job after this many minutes (running jobs finish; --resume goes on); 0 = no limit")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--max-trials", c->max_trials,
+                    "start no new trial once the journal holds this many (the promotions of those go on; --resume "
+                    "goes on, with a larger --max-trials or none); 0 = no limit, the plan's own count "
+                    "(--n-configs, --iterations)")
         ->check(CLI::NonNegativeNumber);
     add_json_output_flags(*sub, c->out, "the result (what fhist report --json prints)");
     sub->add_option("--workers", c->o.workers,

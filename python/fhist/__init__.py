@@ -111,12 +111,18 @@ class Study:
     def summary(self):
         return self._s.summary()
 
-    def optimize(self, fn, workers=1):
+    def optimize(self, fn, workers=1, max_trials=None):
         """Runs the whole search: fn(job, report) trains a job, calling report(epoch, train_loss=..., val_acc=...,
         **metrics) per epoch. An exception from fn is a failed trial (its message stored); Ctrl-C stops cleanly:
         the jobs running stay out in the journal and Study(journal, resume=True).optimize(fn) goes on. With
         workers > 1, jobs run on that many threads (fn must be thread-safe; PyTorch releases the GIL while it
-        computes). Returns best()."""
+        computes). max_trials: start no new trial once the journal holds this many (counted over the whole journal,
+        a resumed study's earlier trials included); the promotions of those still run, then optimize returns with
+        the search not done (done() is False): optimize again with a larger max_trials, or None, goes on.
+        Returns best()."""
+        if max_trials is not None and int(max_trials) < 1:
+            raise InputError(f"max_trials must be >= 1 or None (got {max_trials})")
+        self._s.limit_trials(int(max_trials or 0))
         stop = threading.Event()
         errors = []
 
@@ -145,6 +151,8 @@ class Study:
             while not stop.is_set() and not self.done():
                 job = self.ask()
                 if job is None:
+                    if self._s.trial_limit_reached():
+                        return  # max_trials: nothing out, and the next job would start a trial beyond it
                     time.sleep(0.005)  # every startable job is out: wait for one to be told
                     continue
                 run_one(job)

@@ -116,6 +116,21 @@ class StudyTest(unittest.TestCase):
         resumed.optimize(curve)
         self.assertEqual(results(self.path("straight.db")), results(self.path("cut.db")))
 
+    def test_max_trials_stops_new_trials_and_optimize_again_goes_on(self):
+        self.ask_tell(self.path("straight.db"))
+        study = fhist.Study(self.path("capped.db"), **OPTIONS)
+        study.optimize(curve, workers=2, max_trials=5)
+        self.assertFalse(study.done())
+        db = sqlite3.connect(self.path("capped.db"))
+        self.assertEqual(db.execute("SELECT count(*) FROM trials").fetchone()[0], 5)
+        db.close()
+        self.assertEqual(len(results(self.path("capped.db"))), 5)
+        with self.assertRaises(fhist.InputError):
+            study.optimize(curve, max_trials=0)
+        study.optimize(curve)  # no cap: the rest of the plan
+        self.assertTrue(study.done())
+        self.assertEqual(results(self.path("straight.db")), results(self.path("capped.db")))
+
     def test_an_exception_in_training_is_a_failed_trial(self):
         def flaky(job, report):
             if job.trial == 2:

@@ -52,6 +52,9 @@ class Scheduler {
   virtual void on_result(const JobResult& result) = 0;
   // True when every job has been handed out and reported.
   virtual bool done() const = 0;
+  // Whether next_job() would create a trial now (false: it would hand out a promotion, or nothing). A cap on trials
+  // (--max-trials) asks it before next_job(), so the state is untouched when the cap stops the search.
+  virtual bool next_is_new_trial() const = 0;
   // Trials that will never get another job (eliminated, failed, or at their last rung), each returned once; the
   // study deletes their checkpoints.
   virtual std::vector<TrialId> take_retired() = 0;

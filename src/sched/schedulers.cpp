@@ -98,6 +98,7 @@ class RandomSearch final : public Scheduler {
     retired_.push_back(result.trial);
   }
   bool done() const override { return started_ >= n_ && out_.empty(); }
+  bool next_is_new_trial() const override { return started_ < n_; }
   std::vector<TrialId> take_retired() override { return std::exchange(retired_, {}); }
   std::string name() const override { return "random"; }
 
@@ -116,9 +117,11 @@ class SyncBracket {
     rung_size_ = plan_.rungs.empty() ? 0 : plan_.rungs[0].configs;
   }
   bool done() const { return rung_ >= plan_.rungs.size(); }
+  bool has_job() const { return !done() && handed_ < rung_size_; }  // else waiting for the rung to report
+  bool at_first_rung() const { return rung_ == 0; }
 
   std::optional<Job> next_job(const NewTrial& new_trial) {
-    if (done() || handed_ >= rung_size_) return std::nullopt;  // waiting for the rung to report
+    if (!has_job()) return std::nullopt;
     const TrialId trial = rung_ == 0 ? new_trial(plan_.bracket) : queue_[handed_];
     ++handed_;
     return Job{trial, plan_.bracket, static_cast<int>(rung_), plan_.rungs[rung_].budget_epochs};
@@ -212,6 +215,11 @@ class BracketSequence final : public Scheduler {
   bool done() const override {
     return out_.empty() && std::all_of(brackets_.begin(), brackets_.end(), [](auto& b) { return b.done(); });
   }
+  bool next_is_new_trial() const override {
+    for (std::size_t b = first_open_; b < brackets_.size(); ++b)
+      if (brackets_[b].has_job()) return brackets_[b].at_first_rung();
+    return false;
+  }
   std::string name() const override { return name_; }
   std::vector<TrialId> take_retired() override { return std::exchange(retired_, {}); }
   const ScoreEvidence* evidence() const override { return evidence_.get(); }
@@ -263,6 +271,7 @@ class Asha final : public Scheduler {
       if (!promoted_[job.rung].count(rung[i].trial)) retire(rung[i].trial);
   }
   bool done() const override { return started_ >= n_ && out_.empty() && !find_promotion(); }
+  bool next_is_new_trial() const override { return !find_promotion() && started_ < n_; }
   std::vector<TrialId> take_retired() override {
     if (done()) {
       for (const auto& rung : results_)

@@ -139,6 +139,17 @@ bool Study::done() const {
   return impl_->state.done() && impl_->out.empty();
 }
 
+void Study::limit_trials(std::int64_t n) {
+  if (n < 0) throw InputError(fmt::format("max_trials must be >= 0 (got {})", n));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->state.limit_trials(n);
+}
+
+bool Study::trial_limit_reached() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->state.trial_limit_reached() && impl_->out.empty() && !impl_->state.done();
+}
+
 std::int64_t Study::jobs_out() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return static_cast<std::int64_t>(impl_->out.size());

@@ -53,6 +53,11 @@ class Study {
   // The next job, or nullopt: the search is done (done()), or no job can start until one that is out is told.
   std::optional<StudyJob> ask();
   bool done() const;
+  // --max-trials for your loop: ask() creates no trial once the journal holds `n` (0 = no cap); promotions of those
+  // go on. Not stored: a reopened study has no cap until you set one.
+  void limit_trials(std::int64_t n);
+  // The cap holds the search: nothing is out, it is not done, and ask() declined to create a trial beyond the cap.
+  bool trial_limit_reached() const;
   // The jobs asked and not yet told.
   std::int64_t jobs_out() const;
   // One epoch of `job`, in order from job.start_epoch up to job.budget_epochs; an epoch already reported is ignored

@@ -69,6 +69,10 @@ std::optional<sched::Job> SearchState::next_job() {
     job = rerun_.front();
     rerun_.pop_front();
   } else {
+    if (max_trials_ > 0 && trials() >= max_trials_ && scheduler_->next_is_new_trial()) {
+      trial_limit_reached_ = true;
+      return std::nullopt;
+    }
     job = scheduler_->next_job();
     if (!job) return std::nullopt;
     store::Event e;

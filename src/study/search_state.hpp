@@ -44,6 +44,12 @@ class SearchState {
   // Records a finished job's result and feeds it to the scheduler and the sampler.
   void report(const TrialResult& r);
   bool done() const { return rerun_.empty() && scheduler_->done(); }
+  // --max-trials: from now on, next_job() creates no trial once the journal holds `n` (0 = no cap); promotions of
+  // the trials it holds go on. Not stored: a resume without it goes on to the end of the plan.
+  void limit_trials(std::int64_t n) { max_trials_ = n; }
+  // The cap stopped a job that would have created a trial (the search is not done; a resume goes on).
+  bool trial_limit_reached() const { return trial_limit_reached_; }
+  std::int64_t trials() const { return static_cast<std::int64_t>(configs_.size()); }
 
   const StudyOptions& options() const { return o_; }
   const space::SearchSpace& space() const { return space_; }
@@ -74,6 +80,8 @@ class SearchState {
   std::map<std::int64_t, store::TrialRow> recorded_;
   std::map<std::int64_t, space::Config> configs_;
   std::int64_t next_trial_ = 0;
+  std::int64_t max_trials_ = 0;
+  bool trial_limit_reached_ = false;
   StudySummary summary_;
   std::vector<std::string> devices_;
   std::deque<sched::Job> rerun_;                    // started in the journal, never reported: they run again

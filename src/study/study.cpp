@@ -70,6 +70,10 @@ class Runner {
         resumed_(replaying) {}
 
   StudySummary run() {
+    if (session_.callbacks.max_trials < 0) {
+      throw InputError(fmt::format("--max-trials must be >= 0 (got {})", session_.callbacks.max_trials));
+    }
+    state_.limit_trials(session_.callbacks.max_trials);
     if (session_.callbacks.on_ready) session_.callbacks.on_ready();
     auto next_job = [&]() -> std::optional<sched::Job> {
       // A chunked run (fhist table --minutes): start nothing new; what runs finishes and is recorded.
@@ -115,6 +119,7 @@ class Runner {
       // Interrupted (handled below): the abandoned jobs stay started, and a resume reruns them.
     }
     summary_.interrupted = session_.interrupted();
+    if (state_.trial_limit_reached() && !state_.done()) summary_.stopped = summary_.trial_limit = true;
     if (summary_.interrupted) {
       summary_.stopped = true;
       for (const auto& t : state_.store().trials()) summary_.abandoned += t.state == "running" ? 1 : 0;

@@ -120,6 +120,7 @@ struct StudySummary {
   std::string journal;
   bool stopped = false;              // should_stop ended the run before the search was done (resume goes on)
   bool interrupted = false;          // interrupt ended it: the running jobs were abandoned (resume reruns them)
+  bool trial_limit = false;          // with stopped: Callbacks::max_trials ended it
   std::int64_t abandoned = 0;        // with interrupted: the jobs that were running
   // This run (a resume counts its own): wall seconds of the job loop, and per worker the seconds it spent running
   // jobs. busy / wall is the worker's utilisation: below 1 where it waited for a rung's stragglers or a result.
@@ -157,6 +158,9 @@ struct Callbacks {
   StepCallback on_step;
   // Asked before each new job: true = start no more jobs, let the running ones finish, return (summary.stopped).
   std::function<bool()> should_stop;
+  // > 0 (--max-trials): create no trial once the journal holds this many; the promotions of those go on, then the
+  // run returns with summary.stopped and summary.trial_limit unless the plan was done. Not stored in the journal.
+  std::int64_t max_trials = 0;
   // Asked at every training step, from the workers' threads (must be thread-safe): true = abandon the running jobs
   // now (they stay started in the journal; a resume reruns them from their last checkpoint), start no more, and
   // return with summary.stopped and summary.interrupted. For Ctrl-C / SIGTERM.

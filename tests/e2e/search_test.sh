@@ -125,11 +125,18 @@ n=$(journal_results minutes.db | wc -l)
   && "$PY" -c "import json; d = json.load(open('minutes.json')); assert d['jobs_reported'] == $n and not d['running'], d" \
   && pass "search --minutes stops starting jobs ($n of 14 ran), says how to resume; --json on stdout" \
   || fail "search --minutes: exit $rc, $n results, $(tail -3 minutes.log) $(head -c 300 minutes.json)"
+# --max-trials on the resume: no trial past the cap (HyperBand's first bracket has 4), exit 0 with the resume command
+"$FHIST" search --resume --journal minutes.db --max-trials 3 > capped.log 2>&1; rc=$?
+n=$("$PY" -c "import sqlite3; print(sqlite3.connect('minutes.db').execute('select count(*) from trials').fetchone()[0])")
+[ $rc -eq 0 ] && [ "$n" -eq 3 ] && grep -q "^stopped at --max-trials 3: the journal holds 3 trials" capped.log \
+  && grep -q "^resume with: fhist search --resume --journal minutes.db (with a larger --max-trials" capped.log \
+  && pass "search --max-trials 3 creates no fourth trial and says how to go on" \
+  || fail "search --max-trials: exit $rc, $n trials, $(tail -3 capped.log)"
 "$FHIST" search --resume --journal minutes.db -o minutes_final.json > minutes2.log 2>&1 \
   && diff <(journal_results hb_fh.db) <(journal_results minutes.db) > /dev/null \
   && "$FHIST" report --journal minutes.db --json | cmp -s - minutes_final.json \
-  && pass "--resume after --minutes: the uninterrupted search's results; -o = report --json" \
-  || fail "resume after --minutes: $(tail -3 minutes2.log)"
+  && pass "--resume after --minutes and --max-trials: the uninterrupted search's results; -o = report --json" \
+  || fail "resume after --minutes and --max-trials: $(tail -3 minutes2.log)"
 
 # --- kill -9 in the middle, then --resume: same incumbent and same results as the uninterrupted run
 "$FHIST" search "${TINY[@]}" --space hparams --algo bohb --estimator fh --min-budget 1 --max-budget 4 --eta 2 --journal killed.db \

@@ -213,5 +213,55 @@ TEST(StudyLoop, AFatalErrorStopsTheSearchAndAResumeFinishesIt) {
   EXPECT_EQ(results(path), results(dir.str("straight.db")));
 }
 
+std::int64_t trials_in(const std::string& journal) {
+  return static_cast<std::int64_t>(store::open_sqlite_store_readonly(journal)->trials().size());
+}
+
+// --max-trials: no trial is created past the cap, the run says so, and resumes with a larger cap (or none) end as the
+// uncapped search: the cap changes when the search stops, never what it does.
+TEST(StudyLoop, MaxTrialsStopsNewTrialsAndAResumeGoesOnToTheUncappedSearch) {
+  testing::TempDir dir;
+  run_study(hyperband(), dir.str("straight.db"), fake());  // 17 trials, 22 jobs
+  for (int workers : {1, 2}) {
+    const auto path = dir.str("capped" + std::to_string(workers) + ".db");
+    Callbacks cb;
+    cb.max_trials = 5;  // inside the first bracket's 9 first-rung trials
+    const auto capped = run_study(hyperband(workers), path, fake(), cb);
+    EXPECT_TRUE(capped.stopped);
+    EXPECT_TRUE(capped.trial_limit);
+    EXPECT_EQ(trials_in(path), 5);
+    EXPECT_EQ(results(path).size(), 5u);
+    cb.max_trials = 12;  // the first bracket (9 trials, its promotions), then 3 of the second's 5
+    const auto more = resume_study(path, fake(), cb);
+    EXPECT_TRUE(more.trial_limit);
+    EXPECT_EQ(trials_in(path), 12);
+    EXPECT_EQ(results(path).size(), 9u + 3u + 1u + 3u);
+    const auto rest = resume_study(path, fake());
+    EXPECT_FALSE(rest.stopped);
+    EXPECT_FALSE(rest.trial_limit);
+    EXPECT_EQ(results(path), results(dir.str("straight.db"))) << workers << " worker(s)";
+  }
+}
+
+// ASHA under the cap still promotes the trials it has: the cap stops new trials, not the search's trials.
+TEST(StudyLoop, UnderMaxTrialsAshaStillPromotes) {
+  testing::TempDir dir;
+  auto o = hyperband();
+  o.algo = "asha";
+  o.sched.n_configs = 9;
+  Callbacks cb;
+  cb.max_trials = 3;
+  const auto path = dir.str("asha.db");
+  const auto s = run_study(o, path, fake(), cb);
+  EXPECT_TRUE(s.trial_limit);
+  EXPECT_EQ(trials_in(path), 3);
+  // Three first-rung results, then the best of them promoted to 3 epochs after the third trial was created.
+  const auto r = results(path);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(std::count_if(r.begin(), r.end(), [](const Result& x) { return std::get<3>(x) == 3; }), 1);
+  cb.max_trials = -1;
+  EXPECT_THROW(resume_study(path, fake(), cb), InputError);
+}
+
 }  // namespace
 }  // namespace fhist::study
