@@ -131,8 +131,10 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
                                                    "output", "discard-bad-checkpoints"};
   static const std::vector<std::string> data_flags = {"target",          "skip-rows", "no-header", "image-size",
                                                       "image-channels",  "skip-bad-images", "holdout", "cache-dir"};
-  const auto settings = stored.to_json();
-  auto stored_data = stored.data_options;
+  // The flags name the search's settings and the trainer's alike: one flat lookup.
+  auto settings = stored.to_json();
+  if (settings.contains("training")) settings.update(settings.at("training"));
+  auto stored_data = stored.training.data_options;
   if (stored_data.is_object()) stored_data.erase("classes");
   std::vector<std::string> ignored;
   for (const auto& [name, opt] : given_options(*c.app, allowed)) {
@@ -144,7 +146,7 @@ void check_resume_flags(const SearchCmd& c, const study::StudyOptions& stored) {
       // The data flags together make the stored data options.
       if (c.data.options().to_json() == stored_data) continue;
     } else if (name == "precision") {
-      value = stored.bf16 ? "bf16" : "fp32";
+      value = stored.training.bf16 ? "bf16" : "fp32";
     } else if (name == "command" || name == "job-timeout") {
       if (stored.objective_options.is_object() && stored.objective_options.contains(key)) {
         value = stored.objective_options.at(key);
@@ -229,8 +231,8 @@ void run_search(SearchCmd& c) {
   if (!stored) {
     prepare_user_data(c.o);
     c.o.device = device;
-    c.o.bf16 = c.rt.precision == "bf16";
-    c.o.channels_last = c.rt.channels_last;
+    c.o.training.bf16 = c.rt.precision == "bf16";
+    c.o.training.channels_last = c.rt.channels_last;
     c.o.threads = threads;
     c.o.validate();
   }
@@ -252,7 +254,7 @@ void run_search(SearchCmd& c) {
   if (stored) {
     study::ResumeOptions resume;
     if (c.workers_given) resume.workers = c.o.workers;
-    if (c.app->get_option("--data")->count() > 0) resume.data = c.o.data;
+    if (c.app->get_option("--data")->count() > 0) resume.data = c.o.training.data;
     if (c.app->get_option("--device")->count() > 0) resume.device = device;
     resume.threads = threads;
     resume.executor = c.o.executor;

@@ -43,7 +43,8 @@ void run_table(TableCmd& c) {
   std::int64_t configs = c.configs, epochs = c.epochs;
   if (resume) {
     const auto stored = study::journal_options(c.journal);
-    if (!stored.test_accuracy || stored.algo != "random" || stored.sched.min_budget != stored.sched.max_budget) {
+    if (!stored.training.test_accuracy || stored.algo != "random" ||
+        stored.sched.min_budget != stored.sched.max_budget) {
       throw InputError(fmt::format("{} is a search journal, not a table (fhist table writes its own journal)",
                                    c.journal));
     }
@@ -63,15 +64,17 @@ void run_table(TableCmd& c) {
     c.o.algo = "random";
     c.o.sched.min_budget = c.o.sched.max_budget = c.epochs;
     c.o.sched.n_configs = c.configs;
-    c.o.test_accuracy = true;
+    c.o.training.test_accuracy = true;
     c.o.estimator = "original";  // random search decides nothing by it; every estimator is recorded anyway
     c.o.device = rt.device;
     c.o.threads = threads;
     c.o.validate();
-    fmt::print("table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
-               "target), seed {}, {} threads, {} worker(s)\n",
-               c.journal, configs, c.o.space, epochs, c.o.model, c.o.data, study::size_text(c.o.train_size), study::size_text(c.o.val_size), c.o.seed,
-               c.o.threads, c.o.workers);
+    fmt::print(
+        "table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
+        "target), seed {}, {} threads, {} worker(s)\n",
+        c.journal, configs, c.o.space, epochs, c.o.training.model, c.o.training.data,
+        study::size_text(c.o.training.train_size), study::size_text(c.o.training.val_size), c.o.seed, c.o.threads,
+        c.o.workers);
   }
   std::fflush(stdout);
   MinutesLimit limit(c.minutes);

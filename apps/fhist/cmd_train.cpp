@@ -214,17 +214,17 @@ void apply_config_flag(TrainCmd& c, models::ModelSpec& spec) {
     sp.validate(config);
   }
   study::StudyOptions o;
-  o.model = spec.name;
-  o.width_mult = spec.width_mult;
-  o.lr = c.opts.lr;
-  o.weight_decay = c.opts.weight_decay;
-  o.batch_size = c.opts.batch_size;
-  o.augment = c.augment;
-  o.window = c.opts.window;
+  o.training.model = spec.name;
+  o.training.width_mult = spec.width_mult;
+  o.training.lr = c.opts.lr;
+  o.training.weight_decay = c.opts.weight_decay;
+  o.training.batch_size = c.opts.batch_size;
+  o.training.augment = c.augment;
+  o.training.window = c.opts.window;
   o.device = c.opts.device.str();
-  o.channels = spec.channels;
-  o.cells = spec.cells;
-  o.auxiliary = spec.auxiliary;
+  o.training.channels = spec.channels;
+  o.training.cells = spec.cells;
+  o.training.auxiliary = spec.auxiliary;
   const double momentum = c.opts.momentum;
   objective::apply_config(config, o, c.opts, spec);
   if (!config.has("momentum")) c.opts.momentum = momentum;

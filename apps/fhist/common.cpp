@@ -165,7 +165,9 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
 
 void add_runtime_flags(CLI::App& app, RuntimeOptions& o) {
   app.add_option("--threads", o.threads,
-                 "intra-op CPU threads (0 = OMP_NUM_THREADS if set, else the cores this process may use)")
+                 "intra-op CPU threads of this process in all (0 = OMP_NUM_THREADS if set, else the cores this process "
+                 "may use); search and table give each of their --workers an equal share (a command gets its share "
+                 "in FHIST_THREADS)")
       ->check(at_least(0));
   app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N (search: a list such as cuda:0,cuda:1 for --workers)")->capture_default_str();
 }
@@ -224,14 +226,14 @@ void check_data_flags(const CLI::App& app, const std::string& data) {
 }
 
 void resolve_study_flags(const CLI::App& app, const DataFlags& d, study::StudyOptions& o) {
-  check_data_flags(app, o.data);
-  o.data_options = d.options().to_json();
-  const auto kind = input::parse_source(o.data).kind;
+  check_data_flags(app, o.training.data);
+  o.training.data_options = d.options().to_json();
+  const auto kind = input::parse_source(o.training.data).kind;
   if (kind == input::SourceKind::kBuiltin) return;
-  if (app.get_option("--train-size")->count() == 0) o.train_size = 0;
-  if (app.get_option("--val-size")->count() == 0) o.val_size = 0;
+  if (app.get_option("--train-size")->count() == 0) o.training.train_size = 0;
+  if (app.get_option("--val-size")->count() == 0) o.training.val_size = 0;
   if (kind == input::SourceKind::kCsv && app.get_option("--space")->count() == 0) o.space = "mlp-hparams";
-  if (kind == input::SourceKind::kCsv && app.get_option("--model")->count() == 0) o.model = "mlp";
+  if (kind == input::SourceKind::kCsv && app.get_option("--model")->count() == 0) o.training.model = "mlp";
 }
 
 std::function<void(std::int64_t, std::int64_t)> decoding_progress() {
@@ -244,40 +246,45 @@ std::function<void(std::int64_t, std::int64_t)> decoding_progress() {
 }
 
 void prepare_user_data(study::StudyOptions& o) {
-  if (!input::is_user_data(o.data)) return;
-  const auto loaded = input::load(o.data, input::DataOptions::from_json(o.data_options), decoding_progress());
-  o.data_options["classes"] = loaded.classes;
+  if (!input::is_user_data(o.training.data)) return;
+  const auto loaded =
+      input::load(o.training.data, input::DataOptions::from_json(o.training.data_options), decoding_progress());
+  o.training.data_options["classes"] = loaded.classes;
 }
 
 void add_study_flags(CLI::App& app, study::StudyOptions& o, DataFlags& d) {
   app.add_option("--space", o.space,
                  "built-in space (hparams, randaugment, mlp-hparams, nb201, darts, resnet-scale) or a JSON file")
       ->capture_default_str();
-  app.add_option("--data", o.data, "dataset spec, as for train (folder:DIR, npy:DIR, csv:FILE: your data)")
+  app.add_option("--data", o.training.data, "dataset spec, as for train (folder:DIR, npy:DIR, csv:FILE: your data)")
       ->capture_default_str();
   add_data_flags(app, d);
-  app.add_option("--model", o.model, "network, unless the space chooses it")
+  app.add_option("--model", o.training.model, "network, unless the space chooses it")
       ->check(CLI::IsMember(space::network_names()))
       ->capture_default_str();
-  app.add_option("--width-mult", o.width_mult, "width, unless the space chooses it")->capture_default_str();
-  app.add_option("--train-size", o.train_size, "training examples (0 = auto; your data: auto unless given)")
+  app.add_option("--width-mult", o.training.width_mult, "width, unless the space chooses it")->capture_default_str();
+  app.add_option("--train-size", o.training.train_size, "training examples (0 = auto; your data: auto unless given)")
       ->capture_default_str();
-  app.add_option("--val-size", o.val_size,
+  app.add_option("--val-size", o.training.val_size,
                  "validation examples, every score is measured on these (0 = auto: your data's val split, or 20%)")
       ->capture_default_str();
-  app.add_option("--augment", o.augment, "as for train")->capture_default_str();
-  app.add_option("--lr", o.lr, "initial lr, unless the space sets it")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "unless the space sets it")->capture_default_str();
-  app.add_option("--batch-size", o.batch_size, "unless the space sets it")->capture_default_str();
-  app.add_option("--channels", o.channels, "nb201/darts: initial channels (0 = 16 / 36)")->capture_default_str();
-  app.add_option("--cells", o.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")->capture_default_str();
-  app.add_flag("--auxiliary", o.auxiliary, "darts: auxiliary head (loss weight 0.4)");
-  app.add_option("--flops-cap", o.flops_cap,
-                 "resnet-scale: MACs at most 2x (default; 1.12 G at width 1) or 4x ResNet-18's at the same --width-mult, "
-                 "or none");
-  app.add_option("--window", o.window, "K: re-fit heads kept for fh and the window estimators")->capture_default_str();
+  app.add_option("--augment", o.training.augment, "as for train")->capture_default_str();
+  app.add_option("--lr", o.training.lr, "initial lr, unless the space sets it")->capture_default_str();
+  app.add_option("--weight-decay", o.training.weight_decay, "unless the space sets it")->capture_default_str();
+  app.add_option("--batch-size", o.training.batch_size, "unless the space sets it")->capture_default_str();
+  app.add_option("--channels", o.training.channels, "nb201/darts: initial channels (0 = 16 / 36)")
+      ->capture_default_str();
+  app.add_option("--cells", o.training.cells, "nb201: cells per stage (0 = 5); darts: layers (0 = 20)")
+      ->capture_default_str();
+  app.add_flag("--auxiliary", o.training.auxiliary, "darts: auxiliary head (loss weight 0.4)");
+  app.add_option(
+      "--flops-cap", o.training.flops_cap,
+      "resnet-scale: MACs at most 2x (default; 1.12 G at width 1) or 4x ResNet-18's at the same --width-mult, "
+      "or none");
+  app.add_option("--window", o.training.window, "K: re-fit heads kept for fh and the window estimators")
+      ->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the split, the sampler and every trial")->capture_default_str();
-  app.add_option("--sync-every", o.sync_every,
+  app.add_option("--sync-every", o.training.sync_every,
                  "training steps between reading the loss back (progress, divergence check); 0 = 1 on CPU, 20 on CUDA")
       ->check(at_least(0));
 }

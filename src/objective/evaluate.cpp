@@ -44,19 +44,20 @@ nlohmann::json evaluate_trial(const EvaluateOptions& e, const EvaluateProgress& 
                                  e.journal));
   }
   const auto t_start = std::chrono::steady_clock::now();
-  auto tt = data::load_dataset(o.data, input::DataOptions::from_json(o.data_options));
-  auto split = data::make_splits(tt, o.train_size, o.val_size, o.seed);
+  auto tt = data::load_dataset(o.training.data, input::DataOptions::from_json(o.training.data_options));
+  auto split = data::make_splits(tt, o.training.train_size, o.training.val_size, o.seed);
   if (split.test.size() == 0) {
-    throw InputError(fmt::format("{} has no test split, so there is nothing to evaluate on: give the data one "
-                                 "(folder: DIR/test; npy: x_test.npy + y_test.npy), or start the search with "
-                                 "--holdout 0.2 to set one aside",
-                                 o.data));
+    throw InputError(
+        fmt::format("{} has no test split, so there is nothing to evaluate on: give the data one "
+                    "(folder: DIR/test; npy: x_test.npy + y_test.npy), or start the search with "
+                    "--holdout 0.2 to set one aside",
+                    o.training.data));
   }
   const auto train_val = data::concat(split.train, split.val);
   auto eval_options = o;
   eval_options.device = e.device;
-  eval_options.bf16 = e.bf16;
-  eval_options.channels_last = e.channels_last;
+  eval_options.training.bf16 = e.bf16;
+  eval_options.training.channels_last = e.channels_last;
   train::TrainOptions t;
   models::ModelSpec spec;
   apply_config(cfg, eval_options, t, spec);

@@ -75,16 +75,18 @@ class TrainingObjective final : public exec::Objective {
     train::TrainOptions t;
     models::ModelSpec spec;
     apply_config(ctx.space.sample(rng), o_, t, spec);
-    auto tt = data::load_dataset(o_.data, input::DataOptions::from_json(o_.data_options));
+    auto tt = data::load_dataset(o_.training.data, input::DataOptions::from_json(o_.training.data_options));
     // Trials restricted to a table's configurations train on the table's split.
-    auto splits = data::make_splits(tt, o_.train_size, o_.val_size, table_ ? table_->options().seed : o_.seed);
+    auto splits =
+        data::make_splits(tt, o_.training.train_size, o_.training.val_size, table_ ? table_->options().seed : o_.seed);
     split_ = {std::move(splits.train), std::move(splits.val)};
-    if (o_.test_accuracy) {
+    if (o_.training.test_accuracy) {
       if (splits.test.size() == 0) {
-        throw InputError(fmt::format("{} has no test split, and a table measures test accuracy: give the data one "
-                                     "(folder: DIR/test; npy: x_test.npy + y_test.npy), or pass --holdout 0.2 to "
-                                     "set one aside",
-                                     o_.data));
+        throw InputError(
+            fmt::format("{} has no test split, and a table measures test accuracy: give the data one "
+                        "(folder: DIR/test; npy: x_test.npy + y_test.npy), or pass --holdout 0.2 to "
+                        "set one aside",
+                        o_.training.data));
       }
       test_ = std::move(splits.test);
     }
@@ -195,7 +197,7 @@ class TrainingObjective final : public exec::Objective {
           row["worker"] = worker.index;
           row["finished_at"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
           // Tables (fhist table): the final test accuracy, once, at the full budget; a target, never a decision.
-          if (o_.test_accuracy && rec.epoch == o_.sched.max_budget && trainer->epochs_done() == rec.epoch) {
+          if (o_.training.test_accuracy && rec.epoch == o_.sched.max_budget && trainer->epochs_done() == rec.epoch) {
             row["test_acc"] = trainer->evaluate_accuracy(test_);
           }
           sink_.add(job.trial, rec.epoch, row);
@@ -339,26 +341,26 @@ void fit_model_to_data(models::ModelSpec& spec, const data::Dataset& ds) {
 
 void apply_config(const space::Config& cfg, const study::StudyOptions& o, train::TrainOptions& t, models::ModelSpec& spec) {
   space::check_config_keys(cfg);
-  t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.lr;
-  t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.weight_decay;
+  t.lr = cfg.has("lr") ? cfg.get_double("lr") : o.training.lr;
+  t.weight_decay = cfg.has("weight_decay") ? cfg.get_double("weight_decay") : o.training.weight_decay;
   if (cfg.has("momentum")) t.momentum = cfg.get_double("momentum");
-  t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.batch_size;
-  t.window = o.window;
-  t.augment = space::AugmentOptions::parse(space::resolve_augment(o.augment, o.data));
+  t.batch_size = cfg.has("batch_size") ? cfg.get_int("batch_size") : o.training.batch_size;
+  t.window = o.training.window;
+  t.augment = space::AugmentOptions::parse(space::resolve_augment(o.training.augment, o.training.data));
   if (cfg.has("ra_n")) t.augment.randaugment_n = static_cast<int>(cfg.get_int("ra_n"));
   if (cfg.has("ra_m")) t.augment.randaugment_m = static_cast<int>(cfg.get_int("ra_m"));
   // The paper searches RandAugment with flips, pad-and-crop and Cutout on (A.5); Cutout 16 unless --augment says.
   if (t.augment.randaugment_n > 0 && t.augment.cutout == 0) t.augment.cutout = 16;
   t.device = torch::Device(study::device_list(o.device).front());
-  t.bf16 = o.bf16;
-  t.channels_last = o.channels_last;
-  t.sync_every = o.sync_every;
+  t.bf16 = o.training.bf16;
+  t.channels_last = o.training.channels_last;
+  t.sync_every = o.training.sync_every;
   t.data_on_device = t.device.is_cuda();
-  spec.name = cfg.has("model") ? cfg.get_string("model") : o.model;
-  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.width_mult;
-  spec.channels = o.channels;
-  spec.cells = o.cells;
-  spec.auxiliary = o.auxiliary;
+  spec.name = cfg.has("model") ? cfg.get_string("model") : o.training.model;
+  spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.training.width_mult;
+  spec.channels = o.training.channels;
+  spec.cells = o.training.cells;
+  spec.auxiliary = o.training.auxiliary;
   const auto& values = cfg.values();
   auto stage_mults = [&](const std::vector<std::string>& keys) {
     std::vector<double> m;

@@ -131,8 +131,8 @@ void ConsoleReporter::started(const std::string& journal, bool resuming, int thr
   state_->start = std::chrono::steady_clock::now();  // the ETA counts training from here, not data loading
   if (resuming) {
     fmt::print(state_->out, "resuming {}: {} + {} estimator on {}, seed {}, {} threads, {} worker(s)\n", journal,
-               o.algo, o.estimator, o.objective == "command" ? study::objective_text(o) : o.data, o.seed, threads,
-               state_->workers);
+               o.algo, o.estimator, o.objective == "command" ? study::objective_text(o) : o.training.data, o.seed,
+               threads, state_->workers);
   } else if (!o.table.empty()) {
     // The table's data, network and training settings apply (study::run_study), not this command's defaults.
     fmt::print(state_->out,

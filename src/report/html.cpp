@@ -120,10 +120,11 @@ std::string facts_html(const json& data) {
     }
     row("objective", what);
   } else {
-    row("model", fmt::format("{} (width x{})", text(o["model"]), text(o["width_mult"])));
-    row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(o["data"]),
-                            study::size_text(o.value("train_size", std::int64_t{0})),
-                            study::size_text(o.value("val_size", std::int64_t{0})), text(o["augment"])));
+    const auto& t = study::training_block(o);
+    row("model", fmt::format("{} (width x{})", text(t["model"]), text(t["width_mult"])));
+    row("data", fmt::format("{}: {} train / {} validation images, augment {}", text(t["data"]),
+                            study::size_text(t.value("train_size", std::int64_t{0})),
+                            study::size_text(t.value("val_size", std::int64_t{0})), text(t["augment"])));
   }
   const auto metric = o.value("metric", std::string("val_acc"));
   if (metric != "val_acc") {

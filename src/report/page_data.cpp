@@ -105,7 +105,7 @@ json page_data(const HtmlOptions& opt) {
   const auto events = store->events();
   const bool in_use = store::journal_in_use(opt.journal);
   const std::int64_t max_budget = o.sched.max_budget;
-  const bool is_table = o.test_accuracy && o.algo == "random" && o.sched.min_budget == o.sched.max_budget;
+  const bool is_table = o.training.test_accuracy && o.algo == "random" && o.sched.min_budget == o.sched.max_budget;
 
   std::map<std::int64_t, const store::TrialRow*> by_id;
   for (const auto& t : trials) by_id[t.trial] = &t;
@@ -117,7 +117,7 @@ json page_data(const HtmlOptions& opt) {
   }
   std::vector<std::unique_ptr<score::Estimator>> acc_estimators;
   for (const auto& n : acc_names) acc_estimators.push_back(score::make_estimator(n));
-  const auto classes = score::known_num_classes(o.data);
+  const auto classes = score::known_num_classes(o.training.data);
   std::map<std::int64_t, score::TrialHistory> histories;
   std::map<std::int64_t, std::int64_t> epochs_of;   // trial -> epochs recorded
   std::map<std::int64_t, double> seconds_of;        // trial -> training seconds

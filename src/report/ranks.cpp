@@ -10,6 +10,7 @@
 #include "report/tables.hpp"
 #include "score/scores.hpp"
 #include "store/trial_store.hpp"
+#include "study/training_options.hpp"
 
 namespace fhist::report {
 
@@ -20,7 +21,7 @@ JournalRanks journal_ranks(const std::string& journal, const std::vector<std::st
   JournalRanks out;
   const nlohmann::json options = study && study->contains("options") ? study->at("options") : nlohmann::json::object();
   out.max_budget = options.value("max_budget", std::int64_t{0});
-  const auto classes = score::known_num_classes(options.value("data", std::string()));
+  const auto classes = score::known_num_classes(study::training_block(options).value("data", std::string()));
 
   // The last result of each trial: ranked if it finished at the largest budget.
   std::map<std::int64_t, store::Event> last;

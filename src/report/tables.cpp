@@ -104,7 +104,8 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     rescorer = score::make_estimator(estimator);
     const auto study = store->read_study();
     const auto final_epoch = study ? study->at("options").value("max_budget", std::int64_t{0}) : 0;
-    const auto classes = score::known_num_classes(study ? study->at("options").value("data", std::string()) : "");
+    const auto classes =
+        score::known_num_classes(study ? study::training_block(study->at("options")).value("data", std::string()) : "");
     std::map<std::int64_t, score::TrialHistory> histories;
     for (const auto& e : all_epochs) {
       auto [it, fresh] = histories.try_emplace(e.trial);

@@ -89,7 +89,7 @@ std::unique_ptr<Study> Study::create(study::StudyOptions options, const std::str
   options.validate();
   study::keys_needed(options.estimator, options.metric);  // refuses fh & co. before the journal exists
   study::detail::refuse_existing(journal);
-  auto space = space::load_space(options.space, options.flops_cap, options.width_mult);
+  auto space = space::load_space(options.space, options.training.flops_cap, options.training.width_mult);
   auto store = store::open_sqlite_store(journal, true);
   store->write_study(study::detail::study_record(options, space));
   return std::unique_ptr<Study>(new Study(std::make_unique<Impl>(std::move(options), std::move(space),

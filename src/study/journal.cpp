@@ -96,7 +96,7 @@ space::SearchSpace space_of(const StudyOptions& options, const nlohmann::json& r
   if (!space::is_builtin_space(options.space)) {
     return space::SearchSpace::from_json(record.at("space_definition"), source);
   }
-  auto today = space::load_space(options.space, options.flops_cap, options.width_mult);
+  auto today = space::load_space(options.space, options.training.flops_cap, options.training.width_mult);
   // A built-in space may change between fhist versions; the journal's own definition is the space it searched.
   if (!record.contains("space_definition") || record.at("space_definition") == today.to_json()) return today;
   if (today.constraints().empty()) return space::SearchSpace::from_json(record.at("space_definition"), source);

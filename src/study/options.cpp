@@ -51,7 +51,8 @@ std::string objective_text(const StudyOptions& o) {
     const auto name = o.objective_options.is_object() ? o.objective_options.value("name", std::string()) : "";
     return name.empty() ? std::string("your own objective (C++)") : fmt::format("your objective '{}'", name);
   }
-  return fmt::format("{} on {} ({} train / {} val)", o.model, o.data, size_text(o.train_size), size_text(o.val_size));
+  const auto& t = o.training;
+  return fmt::format("{} on {} ({} train / {} val)", t.model, t.data, size_text(t.train_size), size_text(t.val_size));
 }
 
 void clear_trial_dir(const std::string& journal, std::int64_t trial) {
@@ -96,11 +97,15 @@ void StudyOptions::validate() const {
   validate_metric();
   if (workers < 1) throw InputError(fmt::format("--workers must be >= 1 (got {})", workers));
   device_list(device);
+  sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
+  if (trains()) training.validate();
+}
+
+void TrainingOptions::validate() const {
   if (window < 1) throw InputError(fmt::format("--window must be >= 1 (got {})", window));
   if (sync_every < 0) throw InputError(fmt::format("--sync-every must be >= 0 (got {})", sync_every));
   if (train_size < 0) throw InputError(fmt::format("--train-size must be >= 0 (0 = auto; got {})", train_size));
   if (val_size < 0) throw InputError(fmt::format("--val-size must be >= 0 (0 = auto; got {})", val_size));
-  sched::hyperband_plan(sched.min_budget, sched.max_budget, sched.eta);  // validates the budgets
   space::AugmentOptions::parse(space::resolve_augment(augment, data));
 }
 
@@ -142,46 +147,81 @@ void StudyOptions::validate_metric() const {
   }
 }
 
+nlohmann::json TrainingOptions::to_json() const {
+  return {{"data", data},
+          {"data_options", data_options},
+          {"model", model},
+          {"width_mult", width_mult},
+          {"train_size", train_size},
+          {"val_size", val_size},
+          {"augment", augment},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"batch_size", batch_size},
+          {"channels", channels},
+          {"cells", cells},
+          {"auxiliary", auxiliary},
+          {"flops_cap", flops_cap},
+          {"test_accuracy", test_accuracy},
+          {"window", window},
+          {"bf16", bf16},
+          {"channels_last", channels_last},
+          {"sync_every", sync_every}};
+}
+
+TrainingOptions TrainingOptions::from_json(const nlohmann::json& j) {
+  TrainingOptions t;
+  t.data = j.at("data").get<std::string>();
+  t.model = j.at("model").get<std::string>();
+  t.width_mult = j.at("width_mult").get<double>();
+  t.train_size = j.at("train_size").get<std::int64_t>();
+  t.val_size = j.at("val_size").get<std::int64_t>();
+  t.augment = j.at("augment").get<std::string>();
+  t.lr = j.at("lr").get<double>();
+  t.weight_decay = j.at("weight_decay").get<double>();
+  t.batch_size = j.at("batch_size").get<std::int64_t>();
+  t.channels = j.at("channels").get<std::int64_t>();
+  t.cells = j.at("cells").get<std::int64_t>();
+  t.auxiliary = j.at("auxiliary").get<bool>();
+  t.flops_cap = j.at("flops_cap").get<std::string>();
+  t.window = j.at("window").get<int>();
+  t.bf16 = j.at("bf16").get<bool>();
+  t.channels_last = j.at("channels_last").get<bool>();
+  // Keys added after the first journals.
+  t.test_accuracy = j.value("test_accuracy", false);
+  t.data_options = j.value("data_options", nlohmann::json::object());
+  t.sync_every = j.value("sync_every", std::int64_t{0});
+  return t;
+}
+
 nlohmann::json StudyOptions::to_json() const {
-  return {{"space", space},         {"data", data},           {"data_options", data_options},
-          {"model", model},         {"width_mult", width_mult},
-          {"train_size", train_size}, {"val_size", val_size},
-          {"augment", augment},     {"algo", algo},
-          {"lr", lr},               {"weight_decay", weight_decay},
-          {"batch_size", batch_size}, {"channels", channels},
-          {"cells", cells},         {"auxiliary", auxiliary},
-          {"flops_cap", flops_cap},   {"test_accuracy", test_accuracy},
-          {"table", table},           {"objective", objective},
-          {"objective_options", objective_options},
-          {"estimator", estimator}, {"metric", metric},
-          {"direction", direction.empty() ? std::string("maximize") : direction}, {"min_budget", sched.min_budget},
-          {"max_budget", sched.max_budget}, {"eta", sched.eta},
-          {"n_configs", sched.n_configs}, {"iterations", sched.iterations},
-          {"top_k", sched.top_k},
-          {"window", window},       {"seed", seed},
-          {"keep_checkpoints", keep_checkpoints}, {"device", device},
-          {"bf16", bf16},           {"channels_last", channels_last},
-          {"workers", workers},       {"sync_every", sync_every},
-          {"threads", threads}};
+  nlohmann::json j = {{"space", space},
+                      {"algo", algo},
+                      {"estimator", estimator},
+                      {"metric", metric},
+                      {"direction", direction.empty() ? std::string("maximize") : direction},
+                      {"min_budget", sched.min_budget},
+                      {"max_budget", sched.max_budget},
+                      {"eta", sched.eta},
+                      {"n_configs", sched.n_configs},
+                      {"iterations", sched.iterations},
+                      {"top_k", sched.top_k},
+                      {"seed", seed},
+                      {"table", table},
+                      {"objective", objective},
+                      {"objective_options", objective_options},
+                      {"keep_checkpoints", keep_checkpoints},
+                      {"device", device},
+                      {"workers", workers},
+                      {"threads", threads}};
+  if (trains()) j["training"] = training.to_json();
+  return j;
 }
 
 StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
   StudyOptions o;
   try {
     o.space = j.at("space").get<std::string>();
-    o.data = j.at("data").get<std::string>();
-    o.model = j.at("model").get<std::string>();
-    o.width_mult = j.at("width_mult").get<double>();
-    o.train_size = j.at("train_size").get<std::int64_t>();
-    o.val_size = j.at("val_size").get<std::int64_t>();
-    o.augment = j.at("augment").get<std::string>();
-    o.lr = j.at("lr").get<double>();
-    o.weight_decay = j.at("weight_decay").get<double>();
-    o.batch_size = j.at("batch_size").get<std::int64_t>();
-    o.channels = j.at("channels").get<std::int64_t>();
-    o.cells = j.at("cells").get<std::int64_t>();
-    o.auxiliary = j.at("auxiliary").get<bool>();
-    o.flops_cap = j.at("flops_cap").get<std::string>();
     o.algo = j.at("algo").get<std::string>();
     o.estimator = j.at("estimator").get<std::string>();
     o.sched.min_budget = j.at("min_budget").get<std::int64_t>();
@@ -190,22 +230,22 @@ StudyOptions StudyOptions::from_json(const nlohmann::json& j) {
     o.sched.n_configs = j.at("n_configs").get<std::int64_t>();
     o.sched.iterations = j.at("iterations").get<int>();
     o.sched.top_k = j.value("top_k", 3);  // journals written before top-k existed
-    o.window = j.at("window").get<int>();
     o.seed = j.at("seed").get<std::uint64_t>();
     o.keep_checkpoints = j.at("keep_checkpoints").get<bool>();
     o.device = j.at("device").get<std::string>();
-    o.bf16 = j.at("bf16").get<bool>();
-    o.channels_last = j.at("channels_last").get<bool>();
     o.threads = j.at("threads").get<int>();
     o.workers = j.value("workers", 1);  // journals written before --workers existed
-    o.test_accuracy = j.value("test_accuracy", false);
-    o.data_options = j.value("data_options", nlohmann::json::object());  // journals from before a user's data
     o.table = j.value("table", std::string());
     o.objective = j.value("objective", std::string("train"));
     o.objective_options = j.value("objective_options", nlohmann::json::object());
-    o.sync_every = j.value("sync_every", std::int64_t{0});
     o.metric = j.value("metric", std::string("val_acc"));  // journals written before --metric existed
     o.direction = j.value("direction", std::string("maximize"));
+    // Journals written before the split hold the training settings at the top (every objective's).
+    if (j.contains("training")) {
+      o.training = TrainingOptions::from_json(j.at("training"));
+    } else if (j.contains("model")) {
+      o.training = TrainingOptions::from_json(j);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw store::StoreError(fmt::format("the journal's study record is incomplete: {}", e.what()));
   }

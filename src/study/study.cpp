@@ -202,21 +202,14 @@ StudyOptions with_table_settings(StudyOptions o, const BenchmarkTable& t) {
                                  o.sched.max_budget, t.path(), t.epochs(), t.epochs()));
   }
   o.space = b.space;
-  o.flops_cap = b.flops_cap;
-  o.data = b.data;
-  o.model = b.model;
-  o.width_mult = b.width_mult;
-  o.train_size = b.train_size;
-  o.val_size = b.val_size;
-  o.augment = b.augment;
-  o.lr = b.lr;
-  o.weight_decay = b.weight_decay;
-  o.batch_size = b.batch_size;
-  o.channels = b.channels;
-  o.cells = b.cells;
-  o.auxiliary = b.auxiliary;
-  o.window = b.window;
-  o.test_accuracy = false;
+  // The table's training settings; how this machine runs them (precision, memory format, read-backs) stays.
+  const TrainingOptions here = o.training;
+  o.training = b.training;
+  o.training.bf16 = here.bf16;
+  o.training.channels_last = here.channels_last;
+  o.training.sync_every = here.sync_every;
+  o.training.data_options = here.data_options;
+  o.training.test_accuracy = false;
   return o;
 }
 
@@ -235,8 +228,8 @@ StudySummary start(StudyOptions options, const std::string& journal, std::shared
                    const MakeObjective& make, const Callbacks& callbacks,
                    const std::function<std::unique_ptr<store::TrialStore>()>& open) {
   if (table) options = with_table_settings(std::move(options), *table);
-  options.augment = space::resolve_augment(options.augment, options.data);
-  auto space = space::load_space(options.space, options.flops_cap, options.width_mult);
+  options.training.augment = space::resolve_augment(options.training.augment, options.training.data);
+  auto space = space::load_space(options.space, options.training.flops_cap, options.training.width_mult);
   Session session(callbacks);
   auto objective = build_objective(session.context(options, space, journal, table, false), make);
   auto store = open();
@@ -289,12 +282,13 @@ StudySummary resume_study(const std::string& journal, const MakeObjective& make,
   auto [options, space] = detail::read_definition(*store);
   if (resume.data) {
     const auto name = [](const std::string& spec) { return spec.substr(0, spec.find(':')); };
-    if (name(*resume.data) != name(options.data)) {
-      throw InputError(fmt::format("--data {}: {} searched {}; on resume --data may only move the same dataset "
-                                   "(e.g. {}:/new/dir)",
-                                   *resume.data, journal, options.data, name(options.data)));
+    if (name(*resume.data) != name(options.training.data)) {
+      throw InputError(
+          fmt::format("--data {}: {} searched {}; on resume --data may only move the same dataset "
+                      "(e.g. {}:/new/dir)",
+                      *resume.data, journal, options.training.data, name(options.training.data)));
     }
-    options.data = *resume.data;
+    options.training.data = *resume.data;
   }
   if (resume.workers) options.workers = *resume.workers;
   if (resume.device) options.device = *resume.device;

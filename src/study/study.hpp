@@ -4,10 +4,10 @@
 // this module builds and is tested without Torch.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -15,29 +15,14 @@
 #include "sched/scheduler.hpp"
 #include "score/scores.hpp"
 #include "space/space.hpp"
+#include "study/training_options.hpp"
 
 namespace fhist::study {
 
+// A search's options. What the objective needs is its own: `training` for fhist's trainer (and the tables it
+// builds), `objective_options` for the others (a command's --command and --job-timeout, a program's name).
 struct StudyOptions {
   std::string space = "hparams";     // built-in name or a JSON file
-  std::string data = "fashion-mnist";
-  // How a user's data is read (input::DataOptions' JSON: --target, --image-size, ...): opaque here, the objective's.
-  nlohmann::json data_options = nlohmann::json::object();
-  std::string model = "resnet18";    // used unless the space has a "model" parameter
-  double width_mult = 0.25;          // used unless the space has "width_mult"
-  std::int64_t train_size = 8000;    // 0 = auto (data::make_splits)
-  std::int64_t val_size = 2000;
-  std::string augment = "auto";      // data::resolve_augment: none on Fashion-MNIST, crop,flip on CIFAR
-  // Training defaults, unless the space sets them (lr, weight_decay, batch_size).
-  double lr = 0.1;
-  double weight_decay = 5e-4;
-  std::int64_t batch_size = 256;
-  // Cell networks (nb201, darts): initial channels and cells (0 = the model's default), DARTS auxiliary head.
-  std::int64_t channels = 0;
-  std::int64_t cells = 0;
-  bool auxiliary = false;
-  // resnet-scale: MACs cap of a candidate at 3x32x32 / 100 classes: "2x" (1.12 G), "4x" (2.24 G) or "" (none).
-  std::string flops_cap;
   std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
   // A name of score/scores.hpp's registry: the score schedulers rank by. The training-loss scores rank best on all
   // three tables; tse-ema's searches are as good as tse-e's or better in every table x algorithm cell
@@ -49,9 +34,6 @@ struct StudyOptions {
   std::string metric = "val_acc";
   // maximize | minimize; empty: maximize for val_acc, required for any other metric (validate() refuses a guess).
   std::string direction;
-  // Tables (fhist table): measure the test accuracy of every trial that reaches max_budget, at that epoch. Never
-  // read by any decision.
-  bool test_accuracy = false;
   // A table (fhist table) whose configurations are the only candidates: a sampled configuration becomes the nearest
   // of the table's, trained with the table's data, settings and that row's seed (so it reproduces the table).
   std::string table;
@@ -65,8 +47,10 @@ struct StudyOptions {
   // The objective's own settings, stored as they are and checked by the objective (the command objective's
   // --command and --job-timeout).
   nlohmann::json objective_options = nlohmann::json::object();
-  sched::SchedulerOptions sched;     // budgets in epochs, eta, n_configs, iterations
-  int window = 10;
+  // objective train and table (and a program's own objective, which may read them): fhist's trainer's settings.
+  // Stored as the journal's "training" block; a command's or an ask-and-tell loop's journal has none.
+  TrainingOptions training;
+  sched::SchedulerOptions sched;  // budgets in epochs, eta, n_configs, iterations
   std::uint64_t seed = 0;
   bool keep_checkpoints = false;
   // One device ("cpu", "cuda", "cuda:1") or a comma-separated list ("cuda:0,cuda:1"); worker i trains on device
@@ -79,16 +63,15 @@ struct StudyOptions {
   // Where jobs run: auto (inline for one worker, threads for more), inline, thread, or mpi (ranks 1..N of mpirun).
   // How it runs, not what: not stored in the journal.
   std::string executor = "auto";
-  bool bf16 = false;                 // bfloat16 autocast
-  bool channels_last = false;
-  int threads = 0;                   // intra-op threads in all (0 = default_threads()); CPU workers split them
-  std::int64_t sync_every = 0;       // steps between loss read-backs (0 = 1 on CPU, 20 on CUDA); results do not change
+  int threads = 0;  // intra-op threads in all (0 = default_threads()); CPU workers split them
 
   // Throws InputError naming the flag.
   void validate() const;
   // --metric and --direction alone (validate() calls it): Study::create and the CLI refuse a bad pair by name.
   void validate_metric() const;
   bool minimize() const { return direction == "minimize"; }
+  // Whether `training` applies: fhist trains (train, table) or may (custom); not for a command or ask-and-tell.
+  bool trains() const { return objective != "command" && objective != "ask-tell"; }
   nlohmann::json to_json() const;
   static StudyOptions from_json(const nlohmann::json& j);
 };

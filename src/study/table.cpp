@@ -25,7 +25,7 @@ BenchmarkTable BenchmarkTable::load(const std::string& journal) {
   BenchmarkTable t;
   t.path_ = journal;
   t.options_ = journal_options(journal);
-  if (!t.options_.test_accuracy) {
+  if (!t.options_.training.test_accuracy) {
     throw InputError(fmt::format("--table {}: a search journal, not a table (build one with fhist table)", journal));
   }
   auto store = store::open_sqlite_store_readonly(journal);
@@ -121,7 +121,7 @@ score::TrialHistory BenchmarkTable::history(std::size_t row, std::int64_t epochs
   const auto& r = rows_.at(row);
   score::TrialHistory h;
   h.final_epoch = this->epochs();
-  h.num_classes = score::known_num_classes(options_.data);  // tables written before rows recorded it
+  h.num_classes = score::known_num_classes(options_.training.data);  // tables written before rows recorded it
   for (std::int64_t k = 1; k <= epochs && k <= static_cast<std::int64_t>(r.epochs.size()); ++k) {
     score::append_epoch(h, k, r.epochs[static_cast<std::size_t>(k - 1)]);
   }

@@ -107,7 +107,7 @@ search_resumed npy "${NPY[@]}"
   || fail "npy: the journal's data_options.classes"
 import json, sqlite3, sys
 d = json.loads(sqlite3.connect(sys.argv[1]).execute("SELECT definition FROM study").fetchone()[0])
-assert d["options"]["data_options"]["classes"] == [str(k) for k in range(1, 11)], d["options"]["data_options"]
+assert d["options"]["training"]["data_options"]["classes"] == [str(k) for k in range(1, 11)], d["options"]["training"]["data_options"]
 PY
 reported npy "npy:digits-npy"
 evaluated npy 0.90

@@ -24,9 +24,9 @@ TEST(ObjectiveSpaces, EveryBuiltinSpaceSamplesValidConfigsThatBuild) {
            {"resnet-scale", "4x"}}) {
     const auto space = load_space(name, cap);
     StudyOptions o;
-    o.model = "cnn";
-    o.channels = 4;  // nb201 / darts at a testable size
-    o.cells = name == "darts" ? 5 : 1;
+    o.training.model = "cnn";
+    o.training.channels = 4;  // nb201 / darts at a testable size
+    o.training.cells = name == "darts" ? 5 : 1;
     space::Rng rng(7);
     for (int i = 0; i < 1000; ++i) {
       const auto config = space.sample(rng);

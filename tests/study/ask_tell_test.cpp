@@ -315,5 +315,38 @@ TEST(AskTell, MetricAndDirectionAreChecked) {
   EXPECT_FALSE(back.minimize());
 }
 
+// Issue 23 part 1: the trainer's settings are its own JSON block, a user's loop stores none, and a journal from before
+// the split (the settings at the top of the record, as the committed tables hold them) reads the same.
+TEST(StudyOptionsJson, TheTrainersSettingsAreItsOwnBlock) {
+  study::StudyOptions o;
+  o.training.model = "cnn";
+  o.training.lr = 0.05;
+  o.training.train_size = 1000;
+  o.training.data_options = {{"target", "y"}};
+  const auto j = o.to_json();
+  ASSERT_TRUE(j.contains("training"));
+  EXPECT_FALSE(j.contains("model"));
+  EXPECT_FALSE(j.contains("lr"));
+  EXPECT_EQ(j["training"]["model"], "cnn");
+  const auto back = study::StudyOptions::from_json(j);
+  EXPECT_EQ(back.training.to_json(), o.training.to_json());
+  EXPECT_EQ(back.to_json(), j);
+  auto flat = j;
+  flat.erase("training");
+  flat.update(j["training"]);
+  EXPECT_EQ(study::StudyOptions::from_json(flat).training.to_json(), o.training.to_json());
+  EXPECT_EQ(&study::training_block(flat), &flat);
+  EXPECT_EQ(study::training_block(j)["lr"], 0.05);
+  study::StudyOptions loop;
+  loop.objective = "ask-tell";
+  EXPECT_FALSE(loop.to_json().contains("training"));
+  EXPECT_EQ(study::StudyOptions::from_json(loop.to_json()).to_json(), loop.to_json());
+  // Each checks its own: the trainer's settings only where fhist trains.
+  loop.training.window = 0;
+  EXPECT_NO_THROW(loop.validate());
+  o.training.window = 0;
+  FHIST_EXPECT_INPUT_ERROR(o.validate(), "--window must be >= 1");
+}
+
 }  // namespace
 }  // namespace fhist

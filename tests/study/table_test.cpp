@@ -47,7 +47,7 @@ BenchmarkTable make_table(const testing::TempDir& dir, int rows) {
   auto o = testing::hyperband_options("original", kEpochs, kEpochs, 3, 7);
   o.algo = "random";
   o.sched.n_configs = rows;
-  o.test_accuracy = true;
+  o.training.test_accuracy = true;
   run_study(o, dir.str("table.db"),
             [](const ObjectiveContext& ctx) { return std::make_unique<TableObjectiveFake>(*ctx.sink); });
   return BenchmarkTable::load(dir.str("table.db"));
@@ -213,7 +213,7 @@ namespace {
 TEST(JournalSpace, TheStoredDefinitionWinsOverTodaysBuiltInSpace) {
   StudyOptions o;
   o.space = "hparams";
-  auto today = space::load_space("hparams", o.flops_cap, o.width_mult);
+  auto today = space::load_space("hparams", o.training.flops_cap, o.training.width_mult);
   nlohmann::json record = {{"space_definition", today.to_json()}, {"fhist_version", "0.0.9"}};
   EXPECT_EQ(detail::space_of(o, record, "j.db").to_json(), today.to_json());
   EXPECT_EQ(detail::space_of(o, nlohmann::json::object(), "j.db").to_json(), today.to_json());  // older journals
@@ -228,7 +228,7 @@ TEST(JournalSpace, TheStoredDefinitionWinsOverTodaysBuiltInSpace) {
   for (int i = 0; i < 20; ++i) EXPECT_GE(stored.sample(rng).get_double("lr"), 0.2);
 
   o.space = "resnet-scale";
-  auto scale = space::load_space("resnet-scale", o.flops_cap, o.width_mult);
+  auto scale = space::load_space("resnet-scale", o.training.flops_cap, o.training.width_mult);
   ASSERT_FALSE(scale.constraints().empty());
   nlohmann::json changed = {{"space_definition", scale.to_json()}, {"fhist_version", "0.0.9"}};
   changed["space_definition"]["params"][0]["choices"] = nlohmann::json::array({1.0, 2.0});
