@@ -82,6 +82,8 @@ def main(argv):
     out_json = argv[argv.index("--json") + 1] if "--json" in argv else None
     by_trial = defaultdict(dict)
     for r in rows:
+        if "fh_val_acc" not in r:  # exported before the fh estimate was named after its estimator
+            r["fh_val_acc"] = r.get("estimate")
         by_trial[r["trial"]][r["epoch"]] = r
     final_epoch = max(max(eps) for eps in by_trial.values())
     # Only trials that reached the final epoch (failed or eliminated ones have no final accuracy).
@@ -97,7 +99,7 @@ def main(argv):
           f"{'regret orig':>11} {'regret fh':>10}")
     for e in range(1, final_epoch):
         orig = [by_trial[t].get(e, {}).get("original_val_acc") for t in trials]
-        fh = [by_trial[t].get(e, {}).get("estimate") for t in trials]
+        fh = [by_trial[t].get(e, {}).get("fh_val_acc") for t in trials]
         if any(v is None for v in orig):
             continue
         entry = {"epoch": e, "spearman_original": spearman(orig, final), "kendall_original": kendall_tau_b(orig, final),
@@ -142,7 +144,7 @@ def successive_halving(by_trial, trials, final_epoch, n, eta, repeats):
     rng = random.Random(0)
     out = {"budgets": budgets}
     subsets = [rng.sample(trials, n) for _ in range(repeats)]
-    for key, field in (("original", "original_val_acc"), ("fh", "estimate")):
+    for key, field in (("original", "original_val_acc"), ("fh", "fh_val_acc")):
         regrets, hits = [], 0
         for subset in subsets:
             alive = list(subset)

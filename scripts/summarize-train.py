@@ -15,6 +15,10 @@ def main() -> int:
         return 2
     a = json.load(open(sys.argv[1]))
     b = json.load(open(sys.argv[2])) if len(sys.argv) == 3 else None
+    for run in (a, b or {"epochs": []}):
+        for e in run["epochs"]:  # fhist train's names since the fh estimate is named after its estimator
+            e.setdefault("estimate", e.get("fh_val_acc"))
+            e.setdefault("estimate_paper", e.get("fh_paper_val_acc"))
     final = a["test_acc"]
     k = a["window"]
     print(f"final test accuracy {100 * final:.2f}% ({a['model']} x{a['width_mult']}, {a['epochs_budget']} epochs, K={k})")

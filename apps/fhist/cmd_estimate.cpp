@@ -1,6 +1,7 @@
 // fhist estimate: the estimators on a feature history saved as .npy files (by fhist or by a Python loop).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -59,8 +60,11 @@ void run_estimate(EstimateCmd& c) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto est = make_feature_estimator(name, c.refit)->estimate(history);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out[name == fh_name ? "estimate" : name + "_val_acc"] = est.accuracy;
-    out[name == fh_name ? "estimate_seconds" : name + "_seconds"] = secs;
+    // The journal's names (score::measure_keys): original_val_acc, refit_val_acc, fh_val_acc, fh_paper_val_acc.
+    auto key = name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    out[key + "_val_acc"] = est.accuracy;
+    out[key + "_seconds"] = secs;
     if (!c.out.json) {
       fmt::print("{:<9} {:6.2f}%  ({} head{}, {:.3f} s)\n", name, 100.0 * est.accuracy, est.heads,
                  est.heads == 1 ? "" : "s", secs);

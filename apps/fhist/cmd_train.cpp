@@ -417,7 +417,7 @@ void run_train(TrainCmd& c) {
   fmt::print(human, "final: test accuracy {} after {} | last original val {:.2f}%, last fh estimate {}%\n",
              test_acc.is_number() ? fmt::format("{:.2f}%", 100.0 * test_acc.get<double>()) : "- (the data has no test split)",
              count_of(result.at("epochs_done").get<std::int64_t>(), "epoch"),
-             100.0 * number(last.at("original_val_acc")), pct(number(last.at("estimate"))));
+             100.0 * number(last.at("original_val_acc")), pct(number(last.at("fh_val_acc"))));
   c.out.write(out);
   if (!c.out.output.empty()) fmt::print(human, "results: {}\n", c.out.output);
   if (!c.opts.save_features_dir.empty()) fmt::print(human, "feature history: {}\n", c.opts.save_features_dir);

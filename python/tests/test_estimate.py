@@ -63,7 +63,7 @@ class FeatureHistoryTest(unittest.TestCase):
         self.assertEqual(run.returncode, 0, run.stderr)
         cli = json.loads(run.stdout)
         self.assertEqual(cli["epochs"], [2, 3, 4])
-        self.assertEqual(history.estimate("fh"), cli["estimate"])
+        self.assertEqual(history.estimate("fh"), cli["fh_val_acc"])
         self.assertEqual(history.estimate("original"), cli["original_val_acc"])
         self.assertEqual(history.estimate("refit"), cli["refit_val_acc"])
         self.assertEqual(history.estimate_details("fh")["heads"], 3)

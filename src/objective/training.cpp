@@ -303,28 +303,16 @@ score::EpochMeasures epoch_measures(const train::EpochRecord& rec) {
 
 
 nlohmann::json epoch_row(const train::EpochRecord& rec, const score::TrialHistory& upto) {
-  auto array = [&](const std::vector<double>& values) {
-    nlohmann::json a = nlohmann::json::array();
-    for (double v : values) a.push_back(study::json_number(v));
-    return a;
-  };
+  auto row = score::measures_to_json(epoch_measures(rec));
   nlohmann::json scores = nlohmann::json::object();
   for (const auto& [name, v] : score::score_all(upto)) scores[name] = study::json_number(v);
-  return {{"train_loss", rec.train_loss},
-          {"original_val_acc", rec.original_val_acc},
-          {"refit_val_acc", study::json_number(rec.refit_val_acc)},
-          {"estimate", study::json_number(rec.estimate)},
-          {"estimate_paper", study::json_number(rec.estimate_paper)},
-          {"original_nll", study::json_number(rec.original_nll)},
-          {"window_acc", array(rec.window_acc)},
-          {"window_nll", array(rec.window_nll)},
-          {"window_soft", array(rec.window_soft)},
-          {"params", study::json_number(upto.params)},
-          {"num_classes", upto.num_classes},
-          {"scores", scores},
-          {"lr", rec.lr},
-          {"seconds", rec.seconds},
-          {"estimate_seconds", rec.estimate_seconds}};
+  row["params"] = study::json_number(upto.params);
+  row["num_classes"] = upto.num_classes;
+  row["scores"] = scores;
+  row["lr"] = rec.lr;
+  row["seconds"] = rec.seconds;
+  row["estimate_seconds"] = rec.estimate_seconds;
+  return row;
 }
 
 

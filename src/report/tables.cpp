@@ -119,8 +119,11 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     }
   }
   if (name == "epochs") {
-    const char* keys[] = {"train_loss", "original_val_acc", "estimate", "refit_val_acc", "estimate_paper", "test_acc",
-                          "original_nll", "params", "lr", "seconds", "estimate_seconds"};
+    // The measurements under the journal's names (score::measure_keys, older rows' names read as the same), then the
+    // row's other fields.
+    std::vector<std::string> keys = score::measure_keys();
+    const auto measures = keys.size();
+    keys.insert(keys.end(), {"test_acc", "params", "lr", "seconds", "estimate_seconds"});
     const char* series[] = {"window_acc", "window_nll", "window_soft"};
     std::size_t window = 0;
     for (const auto& e : all_epochs) {
@@ -138,7 +141,7 @@ Table journal_table(const std::string& journal, const std::string& name, const s
     }
     const auto names = score::estimator_names();
     table.columns = {"trial", "epoch", "bracket"};
-    table.columns.insert(table.columns.end(), std::begin(keys), std::end(keys));
+    table.columns.insert(table.columns.end(), keys.begin(), keys.end());
     if (own_metric) table.columns.push_back("metric_value");
     for (const auto& k : user) table.columns.push_back("user_" + k);
     // The network's parameter count, named apart from the configuration's params_* columns.
@@ -153,7 +156,10 @@ Table journal_table(const std::string& journal, const std::string& name, const s
       const auto it = by_id.find(e.trial);
       std::vector<nlohmann::json> row = {e.trial, e.epoch,
                                          it != by_id.end() ? nlohmann::json(it->second->bracket) : nullptr};
-      for (const char* k : keys) row.push_back(field(e.record, k));
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        row.push_back(i < measures ? study::json_number(score::measure_number(e.record, keys[i]))
+                                   : field(e.record, keys[i].c_str()));
+      }
       if (own_metric) row.push_back(field(e.record, "metric_value"));
       const auto m = field(e.record, "metrics");
       for (const auto& k : user) row.push_back(m.is_object() && m.contains(k) ? m.at(k) : nullptr);

@@ -17,8 +17,9 @@ struct Table {
   std::vector<std::vector<nlohmann::json>> rows;
 };
 
-// "epochs": a row per trained epoch (trial, epoch, bracket, train_loss, original_val_acc, estimate (fh),
-//           refit_val_acc, estimate_paper (fh-paper), test_acc (tables, at the full budget), params, lr, seconds,
+// "epochs": a row per trained epoch (trial, epoch, bracket, train_loss, original_val_acc, refit_val_acc, fh_val_acc,
+//           fh_paper_val_acc, original_nll (score::measure_keys), test_acc (tables, at the full budget), parameters,
+//           lr, seconds,
 //           estimate_seconds, metric_value (a study with its own --metric), user_<key> for a user loop's own
 //           metrics, window_acc_1..K, score_<name> for every registry estimator, the configuration);
 // "results": a row per finished job in journal order (seq, trial, bracket, rung, budget_epochs, score, state,

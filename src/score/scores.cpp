@@ -269,6 +269,34 @@ double record_number(const nlohmann::json& record, const char* key) {
   return it != record.end() && it->is_number() ? it->get<double>() : kNaN;
 }
 
+const std::vector<std::string>& measure_keys() {
+  static const std::vector<std::string> keys = {"train_loss",       "original_val_acc", "refit_val_acc",
+                                                "fh_val_acc",       "fh_paper_val_acc", "original_nll"};
+  return keys;
+}
+
+double measure_number(const nlohmann::json& record, const std::string& key) {
+  if (record.contains(key)) return record_number(record, key.c_str());
+  if (key == "fh_val_acc") return record_number(record, "estimate");
+  if (key == "fh_paper_val_acc") return record_number(record, "estimate_paper");
+  return kNaN;
+}
+
+nlohmann::json measures_to_json(const EpochMeasures& m) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  const double values[] = {m.train_loss, m.original, m.refit, m.fh, m.fh_paper, m.original_nll};
+  nlohmann::json row = nlohmann::json::object();
+  for (std::size_t i = 0; i < measure_keys().size(); ++i) row[measure_keys()[i]] = num(values[i]);
+  for (auto [key, series] : {std::pair<const char*, const std::vector<double>*>{"window_acc", &m.window_acc},
+                             {"window_nll", &m.window_nll}, {"window_soft", &m.window_soft}}) {
+    if (series->empty()) continue;
+    nlohmann::json a = nlohmann::json::array();
+    for (double v : *series) a.push_back(num(v));
+    row[key] = a;
+  }
+  return row;
+}
+
 void set_metric_value(nlohmann::json& row, double value, bool minimize) {
   row["metric_value"] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
   if (minimize) row["minimize"] = true;
@@ -285,8 +313,8 @@ EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& r) {
     m.original = num("original_val_acc");
   }
   m.refit = num("refit_val_acc");
-  m.fh = num("estimate");
-  m.fh_paper = num("estimate_paper");
+  m.fh = measure_number(r, "fh_val_acc");
+  m.fh_paper = measure_number(r, "fh_paper_val_acc");
   m.original_nll = num("original_nll");
   for (auto [key, out] : {std::pair<const char*, std::vector<double>*>{"window_acc", &m.window_acc},
                           {"window_nll", &m.window_nll}, {"window_soft", &m.window_soft}}) {

@@ -83,9 +83,16 @@ std::map<std::string, double> score_all(const TrialHistory& history);
 
 // A number field of a journal record; NaN where it is missing, null or not a number.
 double record_number(const nlohmann::json& record, const char* key);
-// Reads one epoch's measurements from a journal epoch record (train_loss, original_val_acc, refit_val_acc,
-// estimate, estimate_paper, window_acc; null or missing = NaN). A row of a search with its own --metric holds
-// "metric_value" (and "minimize": true): `original` is that value, negated to minimize.
+// An epoch's measurements in a journal row, one codec for every writer (fhist's trainer, a user's loop) and reader
+// (scores, resume, report, export). Keys, in export order: train_loss, original_val_acc, refit_val_acc, fh_val_acc
+// (the fh estimator's accuracy), fh_paper_val_acc, original_nll; then window_acc, window_nll, window_soft (arrays,
+// written when not empty). Rows written before fh_val_acc was named so hold "estimate" and "estimate_paper": read
+// as the same. NaN is written as null; null or missing reads as NaN. A row of a search with its own --metric also
+// holds "metric_value" (and "minimize": true): `original` is that value, negated to minimize.
+const std::vector<std::string>& measure_keys();  // the scalar keys above, in order
+nlohmann::json measures_to_json(const EpochMeasures& m);
+// measure_keys()' key of `record`, under its older name where the row predates it (fh_val_acc: "estimate").
+double measure_number(const nlohmann::json& record, const std::string& key);
 EpochMeasures measures_from_json(std::int64_t epoch, const nlohmann::json& record);
 // Marks `row` as a study's own --metric, as measures_from_json reads it: the value as measured ("metric_value", null
 // where not finite) and, when smaller is better, "minimize": true.

@@ -78,10 +78,14 @@ std::vector<std::string> keys_needed(const std::string& estimator, const std::st
 
 nlohmann::json epoch_row(const EpochRecord& r, score::TrialHistory& history, double seconds,
                          const std::string& metric, bool minimize) {
-  auto num = [](const std::optional<double>& v) { return v ? json_number(*v) : nlohmann::json(nullptr); };
-  nlohmann::json row = {{"train_loss", num(r.train_loss)},   {"original_val_acc", num(r.val_acc)},
-                        {"original_nll", num(r.val_loss)},   {"params", num(r.params)},
-                        {"seconds", r.seconds ? *r.seconds : seconds}};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  score::EpochMeasures m;
+  m.train_loss = r.train_loss.value_or(nan);
+  m.original = r.val_acc.value_or(nan);
+  m.original_nll = r.val_loss.value_or(nan);
+  auto row = score::measures_to_json(m);
+  row["params"] = r.params ? json_number(*r.params) : nlohmann::json(nullptr);
+  row["seconds"] = r.seconds ? *r.seconds : seconds;
   if (!r.metrics.empty()) row["metrics"] = r.metrics;
   if (r.num_classes) row["num_classes"] = *r.num_classes;  // as fhist's trainer records it
   if (metric != "val_acc") {

@@ -15,9 +15,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert len(d["epochs"]) == 4, d
 for e in d["epochs"]:
-    for k in ["epoch", "train_loss", "original_val_acc", "refit_val_acc", "estimate", "seconds", "estimate_seconds"]:
+    for k in ["epoch", "train_loss", "original_val_acc", "refit_val_acc", "fh_val_acc", "seconds", "estimate_seconds"]:
         assert k in e, k
-    assert 0 <= e["estimate"] <= 1 and 0 <= e["original_val_acc"] <= 1
+    assert 0 <= e["fh_val_acc"] <= 1 and 0 <= e["original_val_acc"] <= 1
 assert 0.3 < d["test_acc"] <= 1, d["test_acc"]   # well above chance (0.1) after 4 short epochs
 assert d["seed"] == 3 and d["train_size"] == 1500 and d["test_size"] == 1000  # --test-size: a draw of the test set
 assert d["augment"] == "none", d["augment"]   # --augment auto on Fashion-MNIST (the measured default)
@@ -36,7 +36,7 @@ expect_exit 2 "--save-features feats: the folder is not empty" "non-empty --save
 import json, sys
 run = json.load(open(sys.argv[1])); est = json.load(open(sys.argv[2]))
 assert est["epochs"] == [2, 3, 4], est["epochs"]
-assert abs(run["epochs"][-1]["estimate"] - est["estimate"]) < 1e-9, (run["epochs"][-1]["estimate"], est["estimate"])
+assert abs(run["epochs"][-1]["fh_val_acc"] - est["fh_val_acc"]) < 1e-9, (run["epochs"][-1]["fh_val_acc"], est["fh_val_acc"])
 assert abs(run["epochs"][-1]["refit_val_acc"] - est["refit_val_acc"]) < 1e-9
 PY
 
@@ -57,7 +57,7 @@ for ep in range(1, 4):
     np.save(f"{d}/head_bias.npy", np.zeros(5, np.float32))
 PY
 "$FHIST" estimate --features pyfeats --json > py.json 2>&1
-"$PY" -c "import json,sys; d=json.load(open('py.json')); assert d['estimate'] > 0.9 and d['original_val_acc'] < 0.4, d" \
+"$PY" -c "import json,sys; d=json.load(open('py.json')); assert d['fh_val_acc'] > 0.9 and d['original_val_acc'] < 0.4, d" \
   && pass "estimate on NumPy-written features" || fail "numpy interop: $(cat py.json)"
 expect_exit 0 "^epochs 1\.\.3 of pyfeats \(3 epochs: fewer than --window 10\)$" "estimate says which epochs a short history gave" -- \
   "$FHIST" estimate --features pyfeats
@@ -70,7 +70,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert len(d["epochs"]) == 3
 for e in d["epochs"]:
-    assert abs(e["estimate"] - e["estimate_paper"]) <= 0.003, e
+    assert abs(e["fh_val_acc"] - e["fh_paper_val_acc"]) <= 0.003, e
 PY
 
 # --- resume: 2 epochs, then continue to 4 = 4 straight
@@ -84,7 +84,7 @@ import json, sys
 a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 assert [e["epoch"] for e in b["epochs"]] == [1, 2, 3, 4]
 for x, y in zip(a["epochs"], b["epochs"]):
-    assert x["train_loss"] == y["train_loss"] and x["estimate"] == y["estimate"], (x, y)
+    assert x["train_loss"] == y["train_loss"] and x["fh_val_acc"] == y["fh_val_acc"], (x, y)
 assert a["test_acc"] == b["test_acc"], (a["test_acc"], b["test_acc"])
 PY
 "$FHIST" train --resume --run-dir run_b --epochs 4 --threads 1 --json > b3.json 2> b3.log

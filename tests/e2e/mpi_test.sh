@@ -28,7 +28,7 @@ import json, sqlite3, sys
 def load(path):
     db = sqlite3.connect(path)
     results = sorted(db.execute("select trial, bracket, rung, budget_epochs, score, state from events where kind='result'"))
-    epochs = sorted((t, e, json.loads(r)["original_val_acc"], json.loads(r)["train_loss"], json.loads(r)["estimate"])
+    epochs = sorted((t, e, json.loads(r)["original_val_acc"], json.loads(r)["train_loss"], json.loads(r)["fh_val_acc"])
                     for t, e, r in db.execute("select trial, epoch, record from epochs"))
     trials = sorted(db.execute("select id, bracket, config, state from trials"))
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"

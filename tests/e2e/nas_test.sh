@@ -28,7 +28,7 @@ pools=$("$FHIST" model-info --model darts --input 3x32x32 --arch "$POOLS" --json
 run_train() {  # name, then train flags
   local name=$1; shift
   if "$FHIST" train "${DATA[@]}" --epochs 2 --max-epochs 2 -o "$name.json" "$@" > "$name.log" 2>&1 \
-     && "$PY" -c "import json,sys; d=json.load(open('$name.json')); assert len(d['epochs'])==2 and d['epochs'][-1]['estimate'] is not None" ; then
+     && "$PY" -c "import json,sys; d=json.load(open('$name.json')); assert len(d['epochs'])==2 and d['epochs'][-1]['fh_val_acc'] is not None" ; then
     pass "train $name"
   else
     fail "train $name: $(tail -5 "$name.log")"

@@ -32,14 +32,14 @@ a, b = rows(sys.argv[1]), rows(sys.argv[2])
 assert len(a) == 20 == len(b), (len(a), len(b))
 for (t, e, x), (u, f, y) in zip(a, b):
     assert (t, e) == (u, f)
-    for k in ("train_loss", "original_val_acc", "estimate", "estimate_paper", "window_acc", "window_nll", "window_soft",
+    for k in ("train_loss", "original_val_acc", "fh_val_acc", "fh_paper_val_acc", "window_acc", "window_nll", "window_soft",
               "original_nll", "scores", "test_acc", "params"):
         assert x.get(k) == y.get(k), (t, e, k, x.get(k), y.get(k))
     assert ("test_acc" in x) == (e == 4), (t, e)
     assert len(x["window_acc"]) == len(x["window_nll"]) == len(x["window_soft"]) == min(e, 3)
     assert x["scores"]["fh-loss"] == -x["window_nll"][-1] and x["scores"]["val-loss"] == -x["original_nll"]
     assert set(x["scores"]) >= {"original", "refit", "fh", "fh-paper", "fh-half", "curve", "val-loss", "fh-loss", "tse", "tse-e", "tse-ema", "params"}
-    assert x["scores"]["tse-e"] == -x["train_loss"] and x["scores"]["fh"] == x["estimate"]
+    assert x["scores"]["tse-e"] == -x["train_loss"] and x["scores"]["fh"] == x["fh_val_acc"]
     assert x["num_classes"] == 10
     best = max(r["original_val_acc"] for (u, f, r) in a if u == t and f <= e)
     assert abs(x["scores"]["best-acc"] - best) < 1e-12

@@ -119,6 +119,34 @@ TEST(Scores, RegistryRefusesUnknownNamesAndBadParameters) {
   for (const auto& info : estimators()) EXPECT_EQ(make_estimator(info.name)->info().name, info.name);
 }
 
+// One codec: what measures_to_json writes, measures_from_json reads back; rows from before fh_val_acc read the same.
+TEST(Scores, MeasuresRoundTripUnderTheEstimatorsNames) {
+  EpochMeasures m;
+  m.epoch = 3;
+  m.train_loss = 0.4;
+  m.original = 0.8;
+  m.fh = 0.83;
+  m.fh_paper = 0.82;
+  m.window_acc = {0.7, 0.83};
+  const auto row = measures_to_json(m);
+  EXPECT_EQ(row.at("fh_val_acc"), 0.83);
+  EXPECT_EQ(row.at("fh_paper_val_acc"), 0.82);
+  EXPECT_TRUE(row.at("refit_val_acc").is_null());
+  EXPECT_FALSE(row.contains("estimate"));
+  EXPECT_FALSE(row.contains("window_nll"));  // empty series are left out
+  for (const auto& key : measure_keys()) EXPECT_TRUE(row.contains(key)) << key;
+  const auto back = measures_from_json(3, row);
+  EXPECT_EQ(back.fh, 0.83);
+  EXPECT_EQ(back.fh_paper, 0.82);
+  EXPECT_EQ(back.train_loss, 0.4);
+  EXPECT_EQ(back.window_acc, m.window_acc);
+  EXPECT_TRUE(std::isnan(back.refit));
+  const auto old = measures_from_json(3, {{"estimate", 0.83}, {"estimate_paper", 0.82}});
+  EXPECT_EQ(old.fh, 0.83);
+  EXPECT_EQ(old.fh_paper, 0.82);
+  EXPECT_EQ(measure_number({{"estimate", 0.5}}, "fh_val_acc"), 0.5);
+}
+
 TEST(Scores, ReadsJournalRecords) {
   const auto m = measures_from_json(4, {{"train_loss", 0.7},
                                        {"original_val_acc", 0.6},
