@@ -34,7 +34,7 @@ void add_budget_flags(CLI::App& sub, sched::SchedulerOptions& s) {
                  "--min-budget (0 = as many as one HyperBand round's epochs allow)")
       ->check(at_least(0))
       ->capture_default_str();
-  sub.add_option("--iterations", s.iterations, "hyperband/bohb/dehb/top-k/top-k-hb: rounds of the whole plan")
+  sub.add_option("--iterations", s.iterations, "hyperband/bohb/dehb/top-k/top-k-hb/top-k-auto: rounds of the whole plan")
       ->check(at_least(1))
       ->capture_default_str();
   sub.add_option("--top-k", s.top_k, "top-k: configurations trained on to --max-budget after --min-budget")
@@ -288,7 +288,8 @@ void register_search(CLI::App& app) {
     auto* sub = app.add_subcommand("plan", "print the brackets and rungs a search would run, before running it");
     sub->add_option("--algo", c->algo,
                     "random | sh | hyperband | bohb | dehb | asha | top-k (the one-epoch top-K baseline) | top-k-hb "
-                    "(its round, then HyperBand's)")
+                    "(its round, then HyperBand's) | top-k-auto (top-K where a first sample's ranking score agrees "
+                    "with its validation accuracy, else HyperBand)")
         ->check(CLI::IsMember(sched::algorithm_names()))
         ->capture_default_str();
     add_budget_flags(*sub, c->s);
@@ -301,7 +302,8 @@ void register_search(CLI::App& app) {
     add_study_flags(*sub, c->o, c->data);
     sub->add_option("--algo", c->o.algo,
                     "random | sh | hyperband | bohb | dehb | asha | top-k (the one-epoch top-K baseline) | top-k-hb "
-                    "(its round, then HyperBand's)")
+                    "(its round, then HyperBand's) | top-k-auto (top-K where a first sample's ranking score agrees "
+                    "with its validation accuracy, else HyperBand)")
         ->check(CLI::IsMember(sched::algorithm_names()))
         ->capture_default_str();
     sub->add_option("--estimator", c->o.estimator,

@@ -370,8 +370,8 @@ void register_table(CLI::App& app) {
                   "candidates are the table's configurations); many seeds in seconds");
     sub->add_option("--table", c->table, "a table built by fhist table")->required();
     sub->add_option("--algo", c->algos,
-                    "algorithms, comma-separated: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb (random and top-k are "
-                    "compute-matched to --rounds HyperBand rounds)")
+                    "algorithms, comma-separated: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb, top-k-auto "
+                    "(random and the top-k family are compute-matched to --rounds HyperBand rounds)")
         ->delimiter(',')
         ->capture_default_str();
     sub->add_option("--estimator", c->estimators, "estimators, comma-separated, or all")

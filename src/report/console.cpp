@@ -220,6 +220,7 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
     }
     fmt::print(out, "auto: rungs at {}\n", text);
   }
+  if (!s.decision.empty()) fmt::print(out, "top-k-auto: {}\n", s.decision);
   if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
     std::string u;
     for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {

@@ -1,7 +1,11 @@
 #pragma once
-// Internal to fhist::sched: shared option checks.
+// Internal to fhist::sched: shared option checks, and the schedulers one scheduler builds on another.
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
+
+#include "sched/scheduler.hpp"
 
 namespace fhist::sched {
 
@@ -9,5 +13,16 @@ namespace fhist::sched {
 void validate_budgets(std::int64_t min_budget, std::int64_t max_budget, int eta);
 // min * eta^k for k = 0, 1, ... while below max_budget, then max_budget itself (the last rung is capped).
 std::vector<std::int64_t> rung_budgets(std::int64_t min_budget, std::int64_t max_budget, int eta);
+
+// Synchronous brackets run in order, each promoting its rung's best once the rung is complete ("sh", "hyperband",
+// "top-k" and "top-k-hb" are such sequences); `name` is what its errors say.
+std::unique_ptr<Scheduler> make_bracket_sequence(const std::string& name, const std::vector<BracketPlan>& plans,
+                                                 NewTrial new_trial, const SchedulerOptions& options);
+// top-k-auto (gated.cpp): the one-epoch top-K where its first trials' ranking score agrees with their validation
+// accuracy, successive halving and HyperBand where it does not.
+std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial);
+// The brackets top-k-auto runs in either case (`reliable`: the top-K rounds), its gate sample of `gate` trials.
+std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate);
+std::int64_t gate_sample(const SchedulerOptions& options);
 
 }  // namespace fhist::sched

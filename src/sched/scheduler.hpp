@@ -61,6 +61,8 @@ class Scheduler {
   virtual std::string name() const = 0;
   // The adaptive ranking's evidence so far; nullptr without SchedulerOptions::adaptive.
   virtual const ScoreEvidence* evidence() const { return nullptr; }
+  // What a scheduler that chooses its own plan has chosen, and why, for the search's summary; empty otherwise.
+  virtual std::string decision() const { return {}; }
 };
 
 struct Rung {
@@ -99,9 +101,16 @@ struct SchedulerOptions {
 // (0) as many as one HyperBand round's epochs allow: n * min + top_k * (max - min) = the round's epochs, at least
 // top_k. Throws InputError for top_k < 1.
 BracketPlan top_k_plan(const SchedulerOptions& options);
+// top-k-auto's gate: trials in the first sample (at least HyperBand's first rung, at most top-K's N) and the Kendall
+// tau between their ranking scores and validation accuracies at min_budget from which top-K's rounds run.
+inline constexpr std::int64_t kGateSample = 40;
+inline constexpr double kGateTau = 0.2;
 
-// Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb (bohb and dehb are HyperBand with a model
-// sampler; top-k-hb is the one-epoch top-K's round first, then HyperBand's brackets for the other iterations).
+// Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb, top-k-auto (bohb and dehb are HyperBand
+// with a model sampler; top-k-hb is the one-epoch top-K's round first, then HyperBand's brackets for the other
+// iterations; top-k-auto trains a first sample of trials for min_budget and, where their ranking score agrees with
+// their validation accuracy (Kendall's tau >= kGateTau), runs top-K's rounds, else successive halving of that sample
+// and HyperBand's brackets).
 const std::vector<std::string>& algorithm_names();
 
 // The brackets `algo` runs (random, sh, hyperband, bohb, dehb, asha, top-k; ASHA as its synchronous equivalent): what

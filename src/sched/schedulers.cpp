@@ -322,11 +322,18 @@ class Asha final : public Scheduler {
 
 }  // namespace
 
-std::vector<std::string> scheduler_names() { return {"random", "sh", "hyperband", "asha", "top-k", "top-k-hb"}; }
+std::unique_ptr<Scheduler> make_bracket_sequence(const std::string& name, const std::vector<BracketPlan>& plans,
+                                                 NewTrial new_trial, const SchedulerOptions& options) {
+  return std::make_unique<BracketSequence>(name, plans, std::move(new_trial), options);
+}
+
+std::vector<std::string> scheduler_names() {
+  return {"random", "sh", "hyperband", "asha", "top-k", "top-k-hb", "top-k-auto"};
+}
 
 const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> algos = {"random", "sh",   "hyperband", "bohb",
-                                                 "dehb",   "asha", "top-k",     "top-k-hb"};
+  static const std::vector<std::string> algos = {"random", "sh",   "hyperband", "bohb",     "dehb",
+                                                 "asha",   "top-k", "top-k-hb", "top-k-auto"};
   return algos;
 }
 
@@ -353,6 +360,7 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
     for (int it = 1; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
     return plans;
   }
+  if (algo == "top-k-auto") return gated_plan(options, true, gate_sample(options));
   if (algo == "hyperband" || algo == "bohb" || algo == "dehb") {
     std::vector<BracketPlan> plans;
     for (int it = 0; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
@@ -392,6 +400,7 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Schedul
   }
   if (name == "hyperband" || name == "sh" || name == "top-k" || name == "top-k-hb")
     return std::make_unique<BracketSequence>(name, plans, std::move(new_trial), options);
+  if (name == "top-k-auto") return make_gated_top_k(options, std::move(new_trial));
   // ASHA promotes through the same rung budgets, asynchronously.
   return std::make_unique<Asha>(plans.front().rungs.front().configs,
                                 rung_budgets(options.min_budget, options.max_budget, options.eta), options.eta,

@@ -43,7 +43,7 @@ StudyOptions matched_options(const StudyOptions& base, const std::string& algo, 
   auto o = base;
   o.algo = algo;
   if (algo == "hyperband" || algo == "bohb" || algo == "dehb") o.sched.iterations = rounds;
-  if (algo == "top-k" || algo == "top-k-hb") {
+  if (algo == "top-k" || algo == "top-k-hb" || algo == "top-k-auto") {
     o.sched.iterations = rounds;
     o.sched.n_configs = 0;  // as many first-budget trials as one round's epochs allow (sched::top_k_plan)
   }

@@ -50,6 +50,9 @@ SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::un
   }
   const std::string sched_name = o_.algo == "bohb" || o_.algo == "dehb" ? "hyperband" : o_.algo;
   for (const auto& b : sched::search_plan(o_.algo, o_.sched)) first_budget_[b.bracket] = b.rungs.front().budget_epochs;
+  // top-k-auto may run HyperBand's brackets, which its plan (the top-K branch) does not list.
+  for (const auto& b : sched::hyperband_plan(o_.sched.min_budget, o_.sched.max_budget, o_.sched.eta))
+    first_budget_.emplace(b.bracket, b.rungs.front().budget_epochs);
   scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
   if (table_) table_used_.assign(table_->rows().size(), false);
   if (replaying) {
@@ -172,6 +175,7 @@ double SearchState::original_at(std::int64_t trial, std::int64_t epoch) const {
 
 void SearchState::apply_result(const TrialResult& r) {
   sched::JobResult result{r.trial, r.budget_epochs, r.score, r.state};
+  result.accuracy = r.value;  // top-k-auto's gate compares it with the score
   if (!candidates_.empty() && result.state == sched::TrialState::kComplete) {
     // The candidates' scores from the trial's stored epochs (a table's, a user loop's or fhist's own rows alike).
     score::TrialHistory h;
@@ -206,6 +210,7 @@ void SearchState::apply_result(const TrialResult& r) {
                                                                                     : "too few pairs: the fallback"};
     }
   }
+  summary_.decision = scheduler_->decision();
   store_->set_trial_state(r.trial, r.state == sched::TrialState::kComplete ? "paused" : sched::state_name(r.state),
                           r.message);
   for (auto t : scheduler_->take_retired()) {

@@ -118,6 +118,7 @@ struct StudySummary {
     std::string basis;  // "its own pairs", "pairs of every budget" or "too few pairs: the fallback"
   };
   std::map<std::int64_t, RankedBy> ranked_by;
+  std::string decision;  // --algo top-k-auto: the plan it chose and why (sched::Scheduler::decision)
 };
 
 // Whether `r` becomes the incumbent over `best`: the best finite score among results at the largest budget any trial

@@ -49,11 +49,12 @@ PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
 # (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto)
-for algo in hyperband bohb top-k dehb top-k-hb; do
+for algo in hyperband bohb top-k dehb top-k-hb top-k-auto; do
   est=fh && [ $algo = dehb ] && est=auto
   SEARCH=(--table whole.db --algo $algo --estimator $est --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
   [ $algo = top-k ] && SEARCH+=(--n-configs 4 --top-k 2)
   [ $algo = top-k-hb ] && SEARCH+=(--n-configs 4 --top-k 2 --iterations 2)
+  [ $algo = top-k-auto ] && SEARCH+=(--n-configs 4 --top-k 2 --iterations 2)
   [ $algo = dehb ] && SEARCH+=(--iterations 2)
   "$FHIST" search "${SEARCH[@]}" --journal live_$algo.db > live_$algo.log 2>&1 || fail "live $algo: $(tail -5 live_$algo.log)"
   "$FHIST" search "${SEARCH[@]}" --objective table --journal replay_$algo.db > replay_$algo.log 2>&1 \
@@ -75,6 +76,11 @@ assert a[2] == b[2]
 PY
   grep -q "^best: trial" live_$algo.log && diff <(grep "^best:" live_$algo.log) <(grep "^best:" replay_$algo.log) > /dev/null \
     && pass "$algo: same incumbent" || fail "$algo: incumbents differ"
+  if [ $algo = top-k-auto ]; then
+    grep -q "^top-k-auto: the ranking score and the validation accuracy of the first 4 trials at 1 epoch(s) agree" \
+      live_top-k-auto.log && pass "top-k-auto: the search says which plan its first sample chose" \
+      || fail "top-k-auto's summary line: $(tail -4 live_top-k-auto.log)"
+  fi
   if [ $algo = dehb ]; then
     grep -q "^auto: rungs at 1 epoch by tse-ema (" live_dehb.log && pass "auto: the search says what each budget ranked by" \
       || fail "auto's summary line: $(tail -4 live_dehb.log)"

@@ -1,9 +1,13 @@
 // Bracket plans: HyperBand (Li et al., not HpBandSter), single SH brackets, epoch totals with continuation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <numeric>
 
 #include "core/errors.hpp"
+#include "sched/plan_detail.hpp"
 #include "sched/scheduler.hpp"
 
 namespace fhist::sched {
@@ -145,6 +149,68 @@ TEST(PlanTest, TopKThenHyperBand) {
   o.iterations = 1;
   EXPECT_EQ(search_plan("top-k-hb", o).size(), 1u);
   EXPECT_EQ(make_scheduler("top-k-hb", o, [](int) { return TrialId{0}; })->name(), "top-k-hb");
+}
+
+// top-k-auto, driven one job at a time: each trial's ranking score is `score(t)`, its validation accuracy
+// `accuracy(t)` (the same at every budget). Returns the jobs in hand-out order.
+std::vector<Job> drive_gated(Scheduler& s, const std::function<double(TrialId)>& score,
+                             const std::function<double(TrialId)>& accuracy) {
+  std::vector<Job> jobs;
+  while (auto job = s.next_job()) {
+    jobs.push_back(*job);
+    JobResult r{job->trial, job->budget_epochs, score(job->trial), TrialState::kComplete};
+    r.accuracy = accuracy(job->trial);
+    s.on_result(r);
+  }
+  EXPECT_TRUE(s.done());
+  return jobs;
+}
+
+std::int64_t jobs_at(const std::vector<Job>& jobs, std::int64_t budget) {
+  return std::count_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.budget_epochs == budget; });
+}
+
+// Where the sample's scores rank as its accuracies do, top-K's rounds; where they rank the other way, successive
+// halving of the sample, then HyperBand's brackets. Either way the sample's trials are the plan's first ones.
+TEST(GatedTopK, TheFirstSampleDecidesBetweenTopKAndHyperBand) {
+  SchedulerOptions o;
+  o.min_budget = 1;
+  o.max_budget = 12;
+  o.eta = 3;
+  o.iterations = 2;
+  ASSERT_EQ(gate_sample(o), kGateSample);  // top-K's N is 57 here, HyperBand's first rung 9
+  auto quality = [](TrialId t) { return static_cast<double>((t * 7919) % 10007); };
+  TrialId next = 0;
+  auto s = make_scheduler("top-k-auto", o, [&](int) { return next++; });
+  EXPECT_TRUE(s->next_is_new_trial());
+  const auto agree = drive_gated(*s, quality, quality);
+  EXPECT_NE(s->decision().find("tau 1.00 (>= 0.2): the one-epoch top-K's rounds"), std::string::npos)
+      << s->decision();
+  EXPECT_EQ(jobs_at(agree, 1), 2 * 57);
+  EXPECT_EQ(jobs_at(agree, 12), 2 * 3);
+  // The first round's finalists: the best 3 by score of its 57 trials (ids 0..56).
+  std::vector<TrialId> first(57);
+  std::iota(first.begin(), first.end(), 0);
+  std::sort(first.begin(), first.end(), [&](TrialId a, TrialId b) { return quality(a) > quality(b); });
+  std::vector<TrialId> finalists;
+  for (const Job& j : agree)
+    if (j.budget_epochs == 12 && j.trial < 57) finalists.push_back(j.trial);
+  std::sort(finalists.begin(), finalists.end());
+  std::vector<TrialId> want(first.begin(), first.begin() + 3);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(finalists, want);
+
+  next = 0;
+  s = make_scheduler("top-k-auto", o, [&](int) { return next++; });
+  const auto disagree = drive_gated(*s, quality, [&](TrialId t) { return -quality(t); });
+  EXPECT_NE(s->decision().find("tau -1.00 (< 0.2): successive halving"), std::string::npos) << s->decision();
+  const auto plan = gated_plan(o, false, kGateSample);
+  EXPECT_EQ(rungs_of(plan[0]), (Rungs{{40, 1}, {13, 3}, {4, 9}, {1, 12}}));
+  EXPECT_EQ(plan.size(), 3u + 3u);  // the sample's bracket, HyperBand's other two, then a whole HyperBand round
+  EXPECT_EQ(static_cast<std::int64_t>(disagree.size()), total_jobs(plan));
+  for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(disagree[i].trial, static_cast<TrialId>(i));
+  // `fhist plan` and progress count the top-K branch.
+  EXPECT_EQ(total_jobs(search_plan("top-k-auto", o)), 2 * (57 + 3));
 }
 
 }  // namespace

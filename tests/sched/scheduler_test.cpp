@@ -423,7 +423,7 @@ TEST(SchedulerTest, ZeroConfigsMeansHyperBandsLargestBracket) {
 TEST(SchedulerTest, NamesMatch) {
   Trials trials;
   EXPECT_EQ(scheduler_names(),
-            (std::vector<std::string>{"random", "sh", "hyperband", "asha", "top-k", "top-k-hb"}));
+            (std::vector<std::string>{"random", "sh", "hyperband", "asha", "top-k", "top-k-hb", "top-k-auto"}));
   for (const std::string& name : scheduler_names())
     EXPECT_EQ(make_scheduler(name, options(1, 27, 3), trials.callback())->name(), name);
 }
@@ -436,7 +436,7 @@ namespace {
 
 // Every trial is retired exactly once, and never before its last job has reported.
 TEST(SchedulerRetired, EveryTrialRetiresOnceAfterItsLastJob) {
-  for (const std::string name : {"random", "sh", "hyperband", "asha"}) {
+  for (const std::string name : {"random", "sh", "hyperband", "asha", "top-k-auto"}) {
     Trials trials;
     auto s = make_scheduler(name, options(1, 27, 3), trials.callback());
     std::map<TrialId, int> retired;

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""The evidence behind top-k-auto's gate (decision record 0018), from the committed tables.
+
+For each table: Kendall tau-b between the epoch-1 tse-ema score and the epoch-1 validation accuracy over all rows,
+the regret of the best final test accuracy among the top 3 rows by epoch-1 tse-ema, and the share of 400 random
+samples of m rows whose tau passes the threshold.
+
+Run: /usr/bin/python3 scripts/gate-design.py [TAU]   (default 0.2)
+"""
+import json
+import math
+import random
+import sqlite3
+import sys
+
+TABLES = ["hparams", "aug-wd", "nb201", "cnn-hp-aug", "cnn-reg", "resnet-reg"]
+
+
+def kendall(a, b):
+    c = d = ta = tb = 0
+    for i in range(len(a)):
+        for j in range(i + 1, len(a)):
+            x, y = a[i] - a[j], b[i] - b[j]
+            if x == 0 and y == 0:
+                continue
+            if x == 0:
+                ta += 1
+            elif y == 0:
+                tb += 1
+            elif (x > 0) == (y > 0):
+                c += 1
+            else:
+                d += 1
+    den = math.sqrt((c + d + ta) * (c + d + tb))
+    return (c - d) / den if den else float("nan")
+
+
+def main():
+    tau_min = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
+    for t in TABLES:
+        db = sqlite3.connect(f"file:docs/data/tables/{t}.db?mode=ro", uri=True)
+        by = {}
+        for trial, epoch, record in db.execute("SELECT trial, epoch, record FROM epochs"):
+            by.setdefault(trial, {})[epoch] = json.loads(record)
+        final = max(max(v) for v in by.values())
+        ids = [i for i, v in by.items() if final in v and v[final].get("test_acc") is not None]
+        score = {i: by[i][1]["scores"]["tse-ema"] for i in ids}
+        acc = {i: by[i][1]["original_val_acc"] for i in ids}
+        test = {i: by[i][final]["test_acc"] for i in ids}
+        top3 = sorted(ids, key=lambda i: -score[i])[:3]
+        line = [f"{t}: tau {kendall([score[i] for i in ids], [acc[i] for i in ids]):.2f}",
+                f"top-3 regret {100 * (max(test.values()) - max(test[i] for i in top3)):.2f} pt"]
+        for m in (20, 27, 40):
+            if m > len(ids):
+                continue
+            passes = 0
+            for seed in range(400):
+                s = random.Random(seed).sample(ids, m)
+                passes += kendall([score[i] for i in s], [acc[i] for i in s]) >= tau_min
+            line.append(f"m={m} passes {passes / 400:.2f}")
+        print(", ".join(line))
+
+
+if __name__ == "__main__":
+    main()

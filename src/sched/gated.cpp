@@ -1,0 +1,150 @@
+// top-k-auto: the one-epoch top-K where the low fidelity has shown it can be trusted, HyperBand where it has not
+// (issue 26 part 4, decision record 0018). The first kGateSample trials train for min_budget; Kendall's tau between
+// their ranking scores and their validation accuracies there decides the plan. Deterministic: the same results give
+// the same decision, so a resumed search replays to it.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "sched/plan_detail.hpp"
+#include "sched/scheduler.hpp"
+
+namespace fhist::sched {
+namespace {
+
+// Kendall's tau-b of two equally long series; pairs tied in both count in neither, NaN without a pair.
+double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b) {
+  double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t j = i + 1; j < a.size(); ++j) {
+      const double x = a[i] - a[j], y = b[i] - b[j];
+      if (x == 0 && y == 0) continue;
+      if (x == 0) {
+        ++ties_a;
+      } else if (y == 0) {
+        ++ties_b;
+      } else if ((x > 0) == (y > 0)) {
+        ++concordant;
+      } else {
+        ++discordant;
+      }
+    }
+  }
+  const double denominator = std::sqrt((concordant + discordant + ties_a) * (concordant + discordant + ties_b));
+  return denominator > 0 ? (concordant - discordant) / denominator : std::nan("");
+}
+
+class GatedTopK final : public Scheduler {
+ public:
+  GatedTopK(const SchedulerOptions& options, NewTrial new_trial)
+      : options_(options), new_trial_(std::move(new_trial)), gate_(gate_sample(options)) {
+    bracket_ = gated_plan(options, true, gate_).front().bracket;
+  }
+
+  std::optional<Job> next_job() override {
+    if (rest_) return rest_->next_job();
+    if (static_cast<std::int64_t>(sample_.size()) >= gate_) return std::nullopt;  // waiting for the gate's results
+    const Job job{new_trial_(bracket_), bracket_, 0, options_.min_budget};
+    sample_.push_back(job.trial);
+    return job;
+  }
+
+  void on_result(const JobResult& result) override {
+    if (rest_) return rest_->on_result(result);
+    if (std::find(sample_.begin(), sample_.end(), result.trial) == sample_.end() ||
+        result.budget_epochs != options_.min_budget || results_.count(result.trial)) {
+      throw Error(fmt::format("top-k-auto: result for trial {} at {} epochs that has no job outstanding",
+                              result.trial, result.budget_epochs));
+    }
+    results_[result.trial] = result;
+    if (static_cast<std::int64_t>(results_.size()) == gate_) decide();
+  }
+
+  bool done() const override { return rest_ && rest_->done(); }
+  bool next_is_new_trial() const override {
+    return rest_ ? rest_->next_is_new_trial() : static_cast<std::int64_t>(sample_.size()) < gate_;
+  }
+  std::vector<TrialId> take_retired() override { return rest_ ? rest_->take_retired() : std::vector<TrialId>{}; }
+  std::string name() const override { return "top-k-auto"; }
+  const ScoreEvidence* evidence() const override { return rest_ ? rest_->evidence() : nullptr; }
+  std::string decision() const override { return decision_; }
+
+ private:
+  // The sample's ranking scores against its validation accuracies (failed or diverged trials and NaN left out):
+  // agreement = the low fidelity ranks as the network will be judged; then the rest of the plan, whose first
+  // bracket starts from the sample (its first gate_ trials are the sample's, already reported).
+  void decide() {
+    std::vector<double> scores, accuracies;
+    for (const auto& [trial, r] : results_) {
+      if (r.state != TrialState::kComplete || !std::isfinite(r.score) || !std::isfinite(r.accuracy)) continue;
+      scores.push_back(r.score);
+      accuracies.push_back(r.accuracy);
+    }
+    const double tau = kendall_tau_b(scores, accuracies);
+    const bool reliable = tau >= kGateTau;
+    decision_ = fmt::format(
+        "the ranking score and the validation accuracy of the first {} trials at {} epoch(s) agree with Kendall tau "
+        "{:.2f} ({} {}): {}",
+        gate_, options_.min_budget, tau, reliable ? ">=" : "<", kGateTau,
+        reliable ? "the one-epoch top-K's rounds" : "successive halving of them, then HyperBand's brackets");
+    std::deque<TrialId> sampled(sample_.begin(), sample_.end());
+    auto from_sample = [this, sampled](int bracket) mutable {
+      if (sampled.empty()) return new_trial_(bracket);
+      const TrialId t = sampled.front();
+      sampled.pop_front();
+      return t;
+    };
+    rest_ = make_bracket_sequence("top-k-auto", gated_plan(options_, reliable, gate_), from_sample, options_);
+    for (TrialId t : sample_) {
+      const auto job = rest_->next_job();
+      if (!job || job->trial != t || job->budget_epochs != options_.min_budget)
+        throw Error("internal: top-k-auto's plan does not start from its sample");
+    }
+    for (TrialId t : sample_) rest_->on_result(results_.at(t));
+  }
+
+  SchedulerOptions options_;
+  NewTrial new_trial_;
+  std::int64_t gate_;
+  int bracket_ = 0;
+  std::vector<TrialId> sample_;           // the gate's trials, in the order they were created
+  std::map<TrialId, JobResult> results_;  // their results at min_budget
+  std::unique_ptr<Scheduler> rest_;       // the plan chosen, once every sampled trial has reported
+  std::string decision_;
+};
+
+}  // namespace
+
+std::int64_t gate_sample(const SchedulerOptions& options) {
+  const auto first = hyperband_plan(options.min_budget, options.max_budget, options.eta).front().rungs.front();
+  return std::min(top_k_plan(options).rungs.front().configs, std::max(kGateSample, first.configs));
+}
+
+std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate) {
+  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
+  std::vector<BracketPlan> plans;
+  if (reliable) {
+    auto round = top_k_plan(options);
+    round.bracket = hb.front().bracket;  // numbered as HyperBand's bracket that starts at the smallest budget
+    plans.assign(static_cast<std::size_t>(options.iterations), round);
+    return plans;
+  }
+  auto first = successive_halving_plan(gate, options.min_budget, options.max_budget, options.eta);
+  first.bracket = hb.front().bracket;
+  plans.push_back(first);
+  plans.insert(plans.end(), hb.begin() + 1, hb.end());
+  for (int it = 1; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
+  return plans;
+}
+
+std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial) {
+  return std::make_unique<GatedTopK>(options, std::move(new_trial));
+}
+
+}  // namespace fhist::sched
