@@ -5,7 +5,7 @@ For each table: Kendall tau-b between the epoch-1 tse-ema score and the epoch-1 
 the regret of the best final test accuracy among the top 3 rows by epoch-1 tse-ema, and the share of 400 random
 samples of m rows whose tau passes the threshold.
 
-Run: /usr/bin/python3 scripts/gate-design.py [TAU]   (default 0.2)
+Run: /usr/bin/python3 scripts/gate-design.py [TAU [TABLE ...]]   (default 0.2 and the six design tables)
 """
 import json
 import math
@@ -37,7 +37,7 @@ def kendall(a, b):
 
 def main():
     tau_min = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
-    for t in TABLES:
+    for t in sys.argv[2:] or TABLES:
         db = sqlite3.connect(f"file:docs/data/tables/{t}.db?mode=ro", uri=True)
         by = {}
         for trial, epoch, record in db.execute("SELECT trial, epoch, record FROM epochs"):
