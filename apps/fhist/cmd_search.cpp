@@ -61,8 +61,14 @@ void run_plan(const PlanCmd& c) {
     c.out.write(j);
     if (c.out.json) return;
   }
-  fmt::print("{} plan: budgets {}..{} epochs, eta {}{}\n", c.algo, c.s.min_budget, c.s.max_budget, c.s.eta,
-             c.algo == "asha" ? " (ASHA promotes asynchronously; this is the synchronous equivalent)" : "");
+  const std::string note =
+      c.algo == "asha" ? " (ASHA promotes asynchronously; this is the synchronous equivalent)"
+      : c.algo == "top-k-auto"
+          ? fmt::format(" (the top-K branch: if the first {} trials' ranking score and validation accuracy disagree, "
+                        "successive halving of them and HyperBand's brackets run instead)",
+                        sched::gate_sample(c.s))
+          : "";
+  fmt::print("{} plan: budgets {}..{} epochs, eta {}{}\n", c.algo, c.s.min_budget, c.s.max_budget, c.s.eta, note);
   for (const auto& b : plan) {
     std::string rungs;
     std::int64_t epochs = 0, prev = 0;

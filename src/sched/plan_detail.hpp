@@ -23,6 +23,5 @@ std::unique_ptr<Scheduler> make_bracket_sequence(const std::string& name, const 
 std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial);
 // The brackets top-k-auto runs in either case (`reliable`: the top-K rounds), its gate sample of `gate` trials.
 std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate);
-std::int64_t gate_sample(const SchedulerOptions& options);
 
 }  // namespace fhist::sched

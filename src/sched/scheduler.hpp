@@ -105,6 +105,9 @@ BracketPlan top_k_plan(const SchedulerOptions& options);
 // tau between their ranking scores and validation accuracies at min_budget from which top-K's rounds run.
 inline constexpr std::int64_t kGateSample = 40;
 inline constexpr double kGateTau = 0.2;
+// The trials top-k-auto's gate samples with these options: kGateSample, at least HyperBand's first rung, at most
+// top-K's N.
+std::int64_t gate_sample(const SchedulerOptions& options);
 
 // Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb, top-k-auto (bohb and dehb are HyperBand
 // with a model sampler; top-k-hb is the one-epoch top-K's round first, then HyperBand's brackets for the other
