@@ -14,31 +14,10 @@
 #include "core/errors.hpp"
 #include "sched/plan_detail.hpp"
 #include "sched/scheduler.hpp"
+#include "score/rank.hpp"
 
 namespace fhist::sched {
 namespace {
-
-// Kendall's tau-b of two equally long series; pairs tied in both count in neither, NaN without a pair.
-double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b) {
-  double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    for (std::size_t j = i + 1; j < a.size(); ++j) {
-      const double x = a[i] - a[j], y = b[i] - b[j];
-      if (x == 0 && y == 0) continue;
-      if (x == 0) {
-        ++ties_a;
-      } else if (y == 0) {
-        ++ties_b;
-      } else if ((x > 0) == (y > 0)) {
-        ++concordant;
-      } else {
-        ++discordant;
-      }
-    }
-  }
-  const double denominator = std::sqrt((concordant + discordant + ties_a) * (concordant + discordant + ties_b));
-  return denominator > 0 ? (concordant - discordant) / denominator : std::nan("");
-}
 
 class GatedTopK final : public Scheduler {
  public:
@@ -86,7 +65,7 @@ class GatedTopK final : public Scheduler {
       scores.push_back(r.score);
       accuracies.push_back(r.accuracy);
     }
-    const double tau = kendall_tau_b(scores, accuracies);
+    const double tau = score::kendall_tau_b(scores, accuracies);
     const bool reliable = tau >= kGateTau;
     decision_ = fmt::format(
         "the ranking score and the validation accuracy of the first {} trials at {} epoch(s) agree with Kendall tau "
