@@ -106,20 +106,16 @@ std::int64_t gate_sample(const SchedulerOptions& options) {
 }
 
 std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate) {
-  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
-  std::vector<BracketPlan> plans;
   if (reliable) {
-    auto round = top_k_plan(options);
-    round.bracket = hb.front().bracket;  // numbered as HyperBand's bracket that starts at the smallest budget
-    plans.assign(static_cast<std::size_t>(options.iterations), round);
-    return plans;
+    return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations),
+                                    as_first_bracket(top_k_plan(options), options));
   }
-  auto first = successive_halving_plan(gate, options.min_budget, options.max_budget, options.eta);
-  first.bracket = hb.front().bracket;
-  plans.push_back(first);
-  plans.insert(plans.end(), hb.begin() + 1, hb.end());
-  for (int it = 1; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
-  return plans;
+  // The sample's successive halving in place of HyperBand's first bracket, then the rest of HyperBand's round.
+  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
+  std::vector<BracketPlan> round{
+      as_first_bracket(successive_halving_plan(gate, options.min_budget, options.max_budget, options.eta), options)};
+  round.insert(round.end(), hb.begin() + 1, hb.end());
+  return then_hyperband(std::move(round), options);
 }
 
 std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial) {

@@ -75,6 +75,17 @@ BracketPlan successive_halving_plan(std::int64_t n_configs, std::int64_t min_bud
   return bracket;
 }
 
+BracketPlan as_first_bracket(BracketPlan b, const SchedulerOptions& o) {
+  b.bracket = hyperband_plan(o.min_budget, o.max_budget, o.eta).front().bracket;
+  return b;
+}
+
+std::vector<BracketPlan> then_hyperband(std::vector<BracketPlan> first_round, const SchedulerOptions& o) {
+  const auto hb = hyperband_plan(o.min_budget, o.max_budget, o.eta);
+  for (int it = 1; it < o.iterations; ++it) first_round.insert(first_round.end(), hb.begin(), hb.end());
+  return first_round;
+}
+
 BracketPlan top_k_plan(const SchedulerOptions& o) {
   validate_budgets(o.min_budget, o.max_budget, o.eta);
   if (o.top_k < 1) throw InputError(fmt::format("--top-k must be >= 1 (got {})", o.top_k));

@@ -14,6 +14,11 @@ void validate_budgets(std::int64_t min_budget, std::int64_t max_budget, int eta)
 // min * eta^k for k = 0, 1, ... while below max_budget, then max_budget itself (the last rung is capped).
 std::vector<std::int64_t> rung_budgets(std::int64_t min_budget, std::int64_t max_budget, int eta);
 
+// `b` numbered as HyperBand's bracket that starts at the smallest budget, as a round that replaces HyperBand's first
+// bracket is (its new trials are that bracket's).
+BracketPlan as_first_bracket(BracketPlan b, const SchedulerOptions& options);
+// `first_round`, then HyperBand's brackets for the other --iterations (top-k-hb, and top-k-auto's HyperBand branch).
+std::vector<BracketPlan> then_hyperband(std::vector<BracketPlan> first_round, const SchedulerOptions& options);
 // Synchronous brackets run in order, each promoting its rung's best once the rung is complete ("sh", "hyperband",
 // "top-k" and "top-k-hb" are such sequences); `name` is what its errors say.
 std::unique_ptr<Scheduler> make_bracket_sequence(const std::string& name, const std::vector<BracketPlan>& plans,

@@ -352,13 +352,8 @@ std::vector<BracketPlan> search_plan(const std::string& algo, const SchedulerOpt
     return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations), top_k_plan(options));
   }
   if (algo == "top-k-hb") {
-    // The one-epoch top-K's round first (numbered as HyperBand's bracket that starts at the smallest budget), then
-    // HyperBand's brackets for the remaining rounds.
-    auto first = top_k_plan(options);
-    first.bracket = hb.front().bracket;
-    std::vector<BracketPlan> plans{first};
-    for (int it = 1; it < options.iterations; ++it) plans.insert(plans.end(), hb.begin(), hb.end());
-    return plans;
+    // The one-epoch top-K's round first, then HyperBand's brackets for the remaining rounds.
+    return then_hyperband({as_first_bracket(top_k_plan(options), options)}, options);
   }
   if (algo == "top-k-auto") return gated_plan(options, true, gate_sample(options));
   if (algo == "hyperband" || algo == "bohb" || algo == "dehb") {

@@ -282,8 +282,13 @@ double measure_number(const nlohmann::json& record, const std::string& key) {
   return kNaN;
 }
 
+namespace {
+// What a journal stores for a measure: the number, or null where it is NaN or infinite.
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace
+
 nlohmann::json measures_to_json(const EpochMeasures& m) {
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  const auto num = finite_or_null;
   const double values[] = {m.train_loss, m.original, m.refit, m.fh, m.fh_paper, m.original_nll};
   nlohmann::json row = nlohmann::json::object();
   for (std::size_t i = 0; i < measure_keys().size(); ++i) row[measure_keys()[i]] = num(values[i]);
@@ -298,7 +303,7 @@ nlohmann::json measures_to_json(const EpochMeasures& m) {
 }
 
 void set_metric_value(nlohmann::json& row, double value, bool minimize) {
-  row["metric_value"] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  row["metric_value"] = finite_or_null(value);
   if (minimize) row["minimize"] = true;
 }
 

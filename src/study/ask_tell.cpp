@@ -140,7 +140,6 @@ bool Study::done() const {
 }
 
 void Study::limit_trials(std::int64_t n) {
-  if (n < 0) throw InputError(fmt::format("max_trials must be >= 0 (got {})", n));
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->state.limit_trials(n);
 }

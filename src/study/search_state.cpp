@@ -66,6 +66,11 @@ SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::un
 
 SearchState::~SearchState() = default;
 
+void SearchState::limit_trials(std::int64_t n) {
+  if (n < 0) throw InputError(fmt::format("--max-trials (max_trials) must be >= 0 (got {})", n));
+  max_trials_ = n;
+}
+
 std::optional<sched::Job> SearchState::next_job() {
   std::optional<sched::Job> job;
   if (!rerun_.empty()) {
@@ -175,7 +180,8 @@ double SearchState::original_at(std::int64_t trial, std::int64_t epoch) const {
 
 void SearchState::apply_result(const TrialResult& r) {
   sched::JobResult result{r.trial, r.budget_epochs, r.score, r.state};
-  result.accuracy = r.value;  // top-k-auto's gate compares it with the score
+  // The validation accuracy at the budget (the oriented metric): auto's evidence and top-k-auto's gate read it.
+  result.accuracy = r.value;
   if (!candidates_.empty() && result.state == sched::TrialState::kComplete) {
     // The candidates' scores from the trial's stored epochs (a table's, a user loop's or fhist's own rows alike).
     score::TrialHistory h;
@@ -185,7 +191,6 @@ void SearchState::apply_result(const TrialResult& r) {
     }
     if (static_cast<std::int64_t>(h.epochs.size()) == r.budget_epochs) {
       for (const auto& c : candidates_) result.candidates.push_back(c->score(h));
-      result.accuracy = h.epochs.back().original;
     }
   }
   scheduler_->on_result(result);

@@ -46,7 +46,8 @@ class SearchState {
   bool done() const { return rerun_.empty() && scheduler_->done(); }
   // --max-trials: from now on, next_job() creates no trial once the journal holds `n` (0 = no cap); promotions of
   // the trials it holds go on. Not stored: a resume without it goes on to the end of the plan.
-  void limit_trials(std::int64_t n) { max_trials_ = n; }
+  // InputError for n < 0.
+  void limit_trials(std::int64_t n);
   // The cap stopped a job that would have created a trial (the search is not done; a resume goes on).
   bool trial_limit_reached() const { return trial_limit_reached_; }
   std::int64_t trials() const { return static_cast<std::int64_t>(configs_.size()); }

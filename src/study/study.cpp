@@ -70,9 +70,6 @@ class Runner {
         resumed_(replaying) {}
 
   StudySummary run() {
-    if (session_.callbacks.max_trials < 0) {
-      throw InputError(fmt::format("--max-trials must be >= 0 (got {})", session_.callbacks.max_trials));
-    }
     state_.limit_trials(session_.callbacks.max_trials);
     if (session_.callbacks.on_ready) session_.callbacks.on_ready();
     auto next_job = [&]() -> std::optional<sched::Job> {
