@@ -79,7 +79,11 @@ class GatedTopK final : public Scheduler {
       sampled.pop_front();
       return t;
     };
-    rest_ = make_bracket_sequence("top-k-auto", gated_plan(options_, reliable, gate_), from_sample, options_);
+    // A hedged ranking picks top-K's finalists only: successive halving and HyperBand keep 1/eta of each rung, where
+    // the first score's ranking alone did better on the design tables (decision record 0019).
+    auto options = options_;
+    options.hedge = options_.hedge && reliable;
+    rest_ = make_bracket_sequence("top-k-auto", gated_plan(options, reliable, gate_), from_sample, options);
     for (TrialId t : sample_) {
       const auto job = rest_->next_job();
       if (!job || job->trial != t || job->budget_epochs != options_.min_budget)

@@ -32,8 +32,9 @@ struct JobResult {
   std::int64_t budget_epochs = 0;
   double score = 0.0;           // -inf for failed / diverged
   TrialState state = TrialState::kComplete;
-  // Adaptive ranking (SchedulerOptions::adaptive): the trial's candidate scores at this budget (NaN where one cannot
-  // be computed; empty for a failed job) and its validation accuracy there, which the rung below's pairs predict.
+  // Adaptive or hedged ranking (SchedulerOptions::adaptive, hedge): the trial's candidate scores at this budget (NaN
+  // where one cannot be computed; empty for a failed job) and its validation accuracy there, which the rung below's
+  // pairs predict.
   std::vector<double> candidates;
   double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
@@ -94,6 +95,11 @@ struct SchedulerOptions {
   // candidate has adaptive_min_pairs pairs). ASHA refuses it: its rungs are ranked as results arrive.
   int adaptive = 0;
   std::int64_t adaptive_min_pairs = 10;
+  // A hedged ranking (--estimator A+B): every result carries two candidate scores, A's and B's, and a synchronous
+  // rung's promotions alternate between A's ranking and B's. The first pick (half the places, rounded up) is A's
+  // until a trial B promoted reaches a better validation accuracy at its bracket's last rung than every trial A
+  // promoted, then B's. ASHA refuses it, as it does `adaptive`.
+  bool hedge = false;
 };
 
 // The one-epoch top-K baseline (Egele et al. 2023, "Is one epoch all you need for multi-fidelity HPO?"): n

@@ -109,11 +109,29 @@ class RandomSearch final : public Scheduler {
   std::vector<TrialId> retired_;
 };
 
+// A hedged ranking's evidence (SchedulerOptions::hedge): which of its two rankings (0: the scores as reported, A's;
+// 1: candidate 1, B's) promoted each trial last, and the best validation accuracy the trials each promoted reached at
+// their bracket's last rung. The ranking ahead picks first: A's until one of B's trials does better.
+class HedgeCredit {
+ public:
+  std::size_t first() const { return best_[1] > best_[0] ? 1 : 0; }
+  void promoted(TrialId trial, std::size_t ranking) { by_[trial] = ranking; }
+  void finished(TrialId trial, double accuracy) {
+    const auto it = by_.find(trial);
+    if (it != by_.end() && std::isfinite(accuracy)) best_[it->second] = std::max(best_[it->second], accuracy);
+  }
+
+ private:
+  double best_[2] = {-HUGE_VAL, -HUGE_VAL};
+  std::map<TrialId, std::size_t> by_;
+};
+
 // One synchronous successive-halving bracket: a rung is promoted only after all of its jobs reported.
 // Rung 0's trials are created lazily, when handed out, so a model-based sampler sees every result before then.
 class SyncBracket {
  public:
-  explicit SyncBracket(BracketPlan plan) : plan_(std::move(plan)) {
+  // `credit`: a hedged ranking's evidence, shared by the sequence's brackets; nullptr without a hedge.
+  SyncBracket(BracketPlan plan, HedgeCredit* credit) : plan_(std::move(plan)), credit_(credit) {
     rung_size_ = plan_.rungs.empty() ? 0 : plan_.rungs[0].configs;
   }
   bool done() const { return rung_ >= plan_.rungs.size(); }
@@ -130,7 +148,8 @@ class SyncBracket {
   // `evidence`: with an adaptive ranking, the study's evidence so far (the rung is ranked when it is complete).
   void on_result(const JobResult& result, std::vector<TrialId>& retired, const ScoreEvidence* evidence) {
     results_.push_back({effective_score(result), result.trial});
-    if (evidence) candidates_[result.trial] = result.candidates;
+    if (evidence || credit_) candidates_[result.trial] = result.candidates;
+    if (credit_ && rung_ + 1 >= plan_.rungs.size()) credit_->finished(result.trial, result.accuracy);
     if (static_cast<std::int64_t>(results_.size()) < rung_size_) return;
     if (rung_ + 1 >= plan_.rungs.size()) {
       for (const Scored& s : results_) retired.push_back(s.trial);
@@ -141,12 +160,24 @@ class SyncBracket {
     if (evidence) rank_by(evidence->choice(plan_.rungs[rung_].budget_epochs));
     // Promote the planned floor(n_i/eta) best, but never a failed trial: with many failures the rung shrinks.
     std::sort(results_.begin(), results_.end());
-    queue_.clear();
-    for (const Scored& s : results_) {
-      if (static_cast<std::int64_t>(queue_.size()) >= plan_.rungs[rung_ + 1].configs || is_failed(s.score)) break;
-      queue_.push_back(s.trial);
+    const auto places = static_cast<std::size_t>(plan_.rungs[rung_ + 1].configs);
+    std::vector<Scored> hedge = results_;
+    if (credit_ && rescore(hedge, 1)) {
+      std::sort(hedge.begin(), hedge.end());
+      const std::size_t first = credit_->first();
+      std::vector<std::size_t> turns;
+      queue_ = first == 0 ? interleave(results_, hedge, places, turns) : interleave(hedge, results_, places, turns);
+      for (std::size_t i = 0; i < queue_.size(); ++i) credit_->promoted(queue_[i], turns[i] == 0 ? first : 1 - first);
+    } else {
+      queue_.clear();
+      for (const Scored& s : results_) {
+        if (queue_.size() >= places || is_failed(s.score)) break;
+        queue_.push_back(s.trial);
+      }
     }
-    for (std::size_t i = queue_.size(); i < results_.size(); ++i) retired.push_back(results_[i].trial);
+    for (const Scored& s : results_) {
+      if (std::find(queue_.begin(), queue_.end(), s.trial) == queue_.end()) retired.push_back(s.trial);
+    }
     results_.clear();
     handed_ = 0;
     rung_size_ = static_cast<std::int64_t>(queue_.size());
@@ -159,16 +190,43 @@ class SyncBracket {
   // scores as reported rank, so one ranking covers the whole rung).
   void rank_by(std::size_t c) {
     std::vector<Scored> by_c = results_;
-    for (Scored& s : by_c) {
+    if (rescore(by_c, c)) results_ = std::move(by_c);
+  }
+  // `scored` (the rung's results) re-scored by candidate c; false, and `scored` partly changed, where some finished
+  // trial has no finite value of it.
+  bool rescore(std::vector<Scored>& scored, std::size_t c) {
+    for (Scored& s : scored) {
       if (is_failed(s.score)) continue;
       const auto& v = candidates_[s.trial];
-      if (c >= v.size() || !std::isfinite(v[c])) return;
+      if (c >= v.size() || !std::isfinite(v[c])) return false;
       s.score = v[c];
     }
-    results_ = std::move(by_c);
+    return true;
+  }
+  // The hedged promotion: `places` trials taken in turn from `first`'s ranking and `second`'s (both sorted, of the
+  // same trials), each its best not yet taken, never a failed trial; `turns`: 0 where `first` gave the trial, else 1.
+  static std::vector<TrialId> interleave(const std::vector<Scored>& first, const std::vector<Scored>& second,
+                                         std::size_t places, std::vector<std::size_t>& turns) {
+    std::vector<TrialId> taken;
+    turns.clear();
+    std::set<TrialId> in;
+    const std::vector<Scored>* rankings[2] = {&first, &second};
+    std::size_t next[2] = {0, 0};
+    for (int turn = 0; taken.size() < places; turn ^= 1) {
+      const auto& r = *rankings[turn];
+      auto& i = next[turn];
+      while (i < r.size() && !is_failed(r[i].score) && in.count(r[i].trial)) ++i;
+      // One ranking out of trials means the other is too: they rank the same trials, failed ones last.
+      if (i >= r.size() || is_failed(r[i].score)) break;
+      taken.push_back(r[i].trial);
+      turns.push_back(static_cast<std::size_t>(turn));
+      in.insert(r[i].trial);
+    }
+    return taken;
   }
 
   BracketPlan plan_;
+  HedgeCredit* credit_ = nullptr;  // a hedged ranking's evidence (promotions alternate between two rankings)
   std::size_t rung_ = 0;
   std::int64_t rung_size_ = 0;     // jobs in the current rung
   std::int64_t handed_ = 0;        // of those, handed out so far
@@ -184,7 +242,8 @@ class BracketSequence final : public Scheduler {
   BracketSequence(std::string name, const std::vector<BracketPlan>& plans, NewTrial new_trial,
                   const SchedulerOptions& options)
       : name_(std::move(name)), new_trial_(std::move(new_trial)) {
-    for (const BracketPlan& p : plans) brackets_.emplace_back(p);
+    if (options.hedge) credit_ = std::make_unique<HedgeCredit>();
+    for (const BracketPlan& p : plans) brackets_.emplace_back(p, credit_.get());
     if (options.adaptive > 0)
       evidence_ = std::make_unique<ScoreEvidence>(static_cast<std::size_t>(options.adaptive),
                                                   options.adaptive_min_pairs);
@@ -228,6 +287,7 @@ class BracketSequence final : public Scheduler {
   std::string name_;
   NewTrial new_trial_;
   std::unique_ptr<ScoreEvidence> evidence_;
+  std::unique_ptr<HedgeCredit> credit_;
   std::vector<TrialId> retired_;
   std::vector<SyncBracket> brackets_;
   std::size_t first_open_ = 0;  // brackets before it are done (just skips work)
@@ -384,10 +444,13 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Schedul
     throw InputError(fmt::format("--scheduler: unknown scheduler '{}' (known: {})", name, fmt::join(names, ", ")));
   if (!new_trial) throw Error("make_scheduler: NewTrial callback is empty");
   if (options.adaptive < 0) throw Error("make_scheduler: adaptive < 0");
-  if (options.adaptive > 0 && name == "asha") {
-    throw InputError("--estimator auto ranks each rung once all of its results are in, which ASHA never waits for: "
-                     "use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator");
+  if ((options.adaptive > 0 || options.hedge) && name == "asha") {
+    throw InputError(
+        fmt::format("--estimator {} ranks each rung once all of its results are in, which ASHA never "
+                    "waits for: use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator",
+                    options.hedge ? "A+B (a hedged ranking)" : "auto"));
   }
+  if (options.hedge && options.adaptive > 0) throw Error("make_scheduler: a ranking both hedged and adaptive");
   const auto plans = search_plan(name, options);
   if (name == "random") {
     const auto& rung = plans.front().rungs.front();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 
 #include "core/errors.hpp"
 #include "score/curve.hpp"
@@ -189,7 +190,32 @@ const std::vector<std::string>& adaptive_candidates() {
   return names;
 }
 
+std::optional<std::pair<std::string, std::string>> hedge_pair(const std::string& name) {
+  const auto plus = name.find('+');
+  if (plus == std::string::npos) return std::nullopt;
+  return std::make_pair(name.substr(0, plus), name.substr(plus + 1));
+}
+
 std::unique_ptr<Estimator> make_estimator(const std::string& name) {
+  if (const auto pair = hedge_pair(name)) {
+    const auto& [a, b] = *pair;
+    for (const auto& part : {a, b}) {
+      if (part.empty() || part == kAdaptive || part.find('+') != std::string::npos) {
+        throw InputError(
+            fmt::format("estimator '{}': a hedged ranking is two estimators joined by '+' (e.g. "
+                        "tse-ema+fh), neither of them auto",
+                        name));
+      }
+    }
+    std::shared_ptr<const Estimator> first = make_estimator(a);
+    make_estimator(b);  // checks B's name
+    return std::make_unique<FnEstimator>(
+        EstimatorInfo{name, first->info().is_accuracy,
+                      fmt::format("ranked by {}; every promotion takes its places in turn from {}'s ranking and {}'s, "
+                                  "the first pick to the one whose promoted trials have done best at the full budget",
+                                  a, a, b)},
+        [first](const TrialHistory& h) { return first->score(h); });
+  }
   if (name == kAdaptive) {
     return std::make_unique<FnEstimator>(
         EstimatorInfo{name, false,

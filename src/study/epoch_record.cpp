@@ -58,6 +58,12 @@ void EpochRecord::check_has(const std::vector<std::string>& keys, const std::str
 }
 
 std::vector<std::string> keys_needed(const std::string& estimator, const std::string& metric) {
+  if (const auto pair = score::hedge_pair(estimator)) {
+    auto keys = keys_needed(pair->first, metric);
+    for (const auto& k : keys_needed(pair->second, metric))
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    return keys;
+  }
   const auto base = estimator.substr(0, estimator.find(':'));
   std::vector<std::string> keys = {metric};
   if (base == "tse" || base == "tse-e" || base == "tse-ema" || base == "tse-ema-paper" || base == "acc-tse" ||

@@ -84,9 +84,11 @@ void StudyOptions::validate() const {
   } catch (const InputError& e) {
     throw InputError(fmt::format("--estimator: {}", e.what()));
   }
-  if (estimator == score::kAdaptive && algo == "asha") {
-    throw InputError("--estimator auto ranks each rung once all of its results are in, which ASHA never waits for: "
-                     "use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator");
+  if ((estimator == score::kAdaptive || score::hedge_pair(estimator)) && algo == "asha") {
+    throw InputError(
+        fmt::format("--estimator {} ranks each rung once all of its results are in, which ASHA never "
+                    "waits for: use --algo sh, hyperband, bohb, dehb or top-k, or another --estimator",
+                    estimator));
   }
   if (objective != "train" && objective != "table" && objective != "command" && objective != "ask-tell" &&
       objective != "custom") {

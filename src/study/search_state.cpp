@@ -47,6 +47,10 @@ SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::un
   if (o_.estimator == score::kAdaptive) {
     for (const auto& name : score::adaptive_candidates()) candidates_.push_back(score::make_estimator(name));
     o_.sched.adaptive = static_cast<int>(candidates_.size());
+  } else if (const auto pair = score::hedge_pair(o_.estimator)) {
+    candidates_.push_back(score::make_estimator(pair->first));
+    candidates_.push_back(score::make_estimator(pair->second));
+    o_.sched.hedge = true;
   }
   const std::string sched_name = o_.algo == "bohb" || o_.algo == "dehb" ? "hyperband" : o_.algo;
   for (const auto& b : sched::search_plan(o_.algo, o_.sched)) first_budget_[b.bracket] = b.rungs.front().budget_epochs;

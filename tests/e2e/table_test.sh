@@ -48,9 +48,11 @@ for (t, e, x), (u, f, y) in zip(a, b):
 PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
-# (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto)
+# (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto;
+# top-k-auto by the hedged tse-ema+fh, whose finalists come from both rankings)
 for algo in hyperband bohb top-k dehb top-k-hb top-k-auto; do
   est=fh && [ $algo = dehb ] && est=auto
+  [ $algo = top-k-auto ] && est=tse-ema+fh
   SEARCH=(--table whole.db --algo $algo --estimator $est --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
   [ $algo = top-k ] && SEARCH+=(--n-configs 4 --top-k 2)
   [ $algo = top-k-hb ] && SEARCH+=(--n-configs 4 --top-k 2 --iterations 2)

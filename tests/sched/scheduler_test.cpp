@@ -126,6 +126,53 @@ TEST(TopKTest, TrainsTheKBestOfTheFirstBudgetToTheEnd) {
   EXPECT_EQ(jobs.size(), 24u);
 }
 
+// A hedged ranking (--estimator A+B): top-K's finalists are taken in turn from A's ranking and B's, each the best not
+// yet taken, never a failed trial; A's best first until a trial B promoted reaches a better validation accuracy at the
+// full budget than every trial A promoted, then B's. Where B has no value, the scores as reported (A's) rank alone.
+TEST(TopKTest, AHedgedRankingTakesTheFinalistsInTurnFromBothRankings) {
+  Trials trials;
+  auto o = options(1, 12, 3, 12, 2);  // two rounds of 12 trials, 3 finalists each
+  o.top_k = 3;
+  o.hedge = true;
+  const auto by_quality = [](TrialId from) {
+    std::vector<TrialId> t;
+    for (TrialId i = from; i < from + 12; ++i) t.push_back(i);
+    std::sort(t.begin(), t.end(), [](TrialId x, TrialId y) { return quality(x) > quality(y); });
+    return t;
+  };
+  // A ranks by quality; B by minus quality, except that A's best of the first round is B's best too.
+  const auto first = by_quality(0), second = by_quality(12);
+  const TrialId shared = first[0], failed = first.back();
+  const auto objective = [&](const Job& j) {
+    JobResult r = default_objective(j);
+    r.candidates = {r.score, j.trial == shared ? 1e9 : -quality(j.trial)};
+    // At the full budget B's first-round pick does best: the second round's first pick is B's.
+    r.accuracy = j.budget_epochs == 12 && j.trial == first[10] ? 0.9 : 0.5;
+    if (j.trial == failed) {
+      r.state = TrialState::kFailed;
+      r.candidates.clear();
+    }
+    return r;
+  };
+  auto s = make_scheduler("top-k", o, trials.callback());
+  const auto jobs = jobs_of(drive(*s, 1, objective));
+  const auto last = trials_at(jobs, 1);
+  // Round 1: A's best (shared, also B's best), then B's next best (the second-worst by quality, the worst failed),
+  // then A's next. Round 2: B's best (the worst by quality), A's best, B's next.
+  EXPECT_EQ(last, (std::vector<TrialId>{shared, first[10], first[1], second[11], second[0], second[10]}));
+
+  // Without B's scores the hedge has nothing to hedge with: A's three best.
+  Trials plain;
+  auto q = options(1, 12, 3, 12);
+  q.hedge = true;
+  auto p = make_scheduler("top-k", q, plain.callback());
+  const auto no_b = jobs_of(drive(*p, 3, default_objective));
+  EXPECT_EQ(as_set(trials_at(no_b, 1)), best(trials_at(no_b, 0), 3));
+
+  // ASHA ranks as results arrive: it refuses a hedged ranking.
+  EXPECT_THROW(make_scheduler("asha", o, plain.callback()), InputError);
+}
+
 TEST(SuccessiveHalvingTest, KeepsExactlyTopOneOverEta) {
   Trials trials;
   auto s = make_scheduler("sh", options(1, 27, 3, 27), trials.callback());

@@ -119,6 +119,29 @@ TEST(Scores, RegistryRefusesUnknownNamesAndBadParameters) {
   for (const auto& info : estimators()) EXPECT_EQ(make_estimator(info.name)->info().name, info.name);
 }
 
+// A hedged ranking "A+B" scores as A (its promotions are the scheduler's); a malformed pair is refused by name.
+TEST(Scores, AHedgedPairScoresAsItsFirstEstimator) {
+  const auto h = three_epochs();
+  const auto pair = make_estimator("tse-ema+fh");
+  EXPECT_EQ(pair->info().name, "tse-ema+fh");
+  EXPECT_DOUBLE_EQ(pair->score(h), score("tse-ema", h));
+  EXPECT_NE(pair->score(h), score("fh", h));
+  EXPECT_TRUE(make_estimator("fh+tse-ema")->info().is_accuracy);
+  EXPECT_DOUBLE_EQ(score("fh+tse-ema", h), score("fh", h));
+  EXPECT_EQ(hedge_pair("tse-ema:0.5+fh"), std::make_pair(std::string("tse-ema:0.5"), std::string("fh")));
+  EXPECT_FALSE(hedge_pair("tse-ema").has_value());
+  for (const char* bad : {"tse-ema+", "+fh", "auto+fh", "fh+auto", "tse-ema+fh+tse", "tse-ema+nope"}) {
+    try {
+      make_estimator(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const fhist::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string(bad).find("nope") != std::string::npos ? "nope" : bad),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 // One codec: what measures_to_json writes, measures_from_json reads back; rows from before fh_val_acc read the same.
 TEST(Scores, MeasuresRoundTripUnderTheEstimatorsNames) {
   EpochMeasures m;
