@@ -158,7 +158,58 @@ def baselines(pairs):
             "\n".join(mean_out))
 
 
+def acceptance(search, pairs):
+    """Issue 26's first acceptance line for one search ("algo+estimator", e.g. top-k-auto+tse-ema+fh): on every table
+    with >= 400 rows, its mean regret at 1x and 3x HyperBand's epochs against random search, the one-epoch top-K (by
+    tse-ema) and HyperBand + tse-e, with the pooled standard error (each interval's width / 3.92, combined in
+    quadrature); then the means over all tables."""
+    algo, est = search.split("+", 1)
+    baselines = [("random", "original"), ("top-k", "tse-ema"), ("hyperband", "tse-e")]
+    tables = [(name, load_summaries(paths)) for name, paths in pairs]
+    marks = (1, 3)
+
+    def cell(t, a, e):
+        return next((c for c in t["cells"] if c["algo"] == a and c["estimator"] == e), None)
+
+    out = ["| table | mark | " + f"{algo} + `{est}` | " + " | ".join(f"{a} + `{e}` (diff, pooled SE)" for a, e in baselines)
+           + " |", "|---|---|---:|" + "---:|" * len(baselines)]
+    means = {k: {(a, e): [] for a, e in [(algo, est)] + baselines} for k in marks}
+    verdict = []
+    for name, t in tables:
+        mine = cell(t, algo, est)
+        if mine is None:
+            raise SystemExit(f"{name}: no {algo} + {est} cell")
+        for k in marks:
+            m = mine["anytime"][k - 1]
+            means[k][(algo, est)].append(m["mean"])
+            line = f"| {name} | {k}x | {100 * m['mean']:.2f} |"
+            for a, e in baselines:
+                b = cell(t, a, e)["anytime"][k - 1]
+                means[k][(a, e)].append(b["mean"])
+                se = ((m["high"] - m["low"]) ** 2 + (b["high"] - b["low"]) ** 2) ** 0.5 / 3.92
+                diff = m["mean"] - b["mean"]
+                ok = diff <= se
+                line += f" {100 * b['mean']:.2f} ({100 * diff:+.2f}, {100 * se:.2f}){'' if ok else ' **x**'} |"
+                if t["rows"] >= 400 and not ok:
+                    verdict.append(f"{name} at {k}x: {100 * diff:+.2f} pt against {a} + {e}, pooled SE {100 * se:.2f}")
+            out.append(line)
+    out.append("")
+    for k in marks:
+        row = {s_: 100 * sum(v) / len(v) for s_, v in means[k].items()}
+        lowest = min(row[(algo, est)] < row[b] for b in baselines)
+        out.append(f"- mean over the {len(tables)} tables at {k}x: {algo} + `{est}` {row[(algo, est)]:.2f}; " +
+                   "; ".join(f"{a} + `{e}` {row[(a, e)]:.2f}" for a, e in baselines) +
+                   (" (lower than each)" if lowest else " (**not** lower than each)"))
+    out.append("- tables with >= 400 rows where it is above a baseline by more than the pooled SE: " +
+               ("; ".join(verdict) if verdict else "none"))
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--acceptance":
+        args = sys.argv[3:]
+        print(acceptance(sys.argv[2], [tuple(args[i:i + 2]) for i in range(0, len(args), 2)]))
+        sys.exit(0)
     if sys.argv[1] == "--baselines":
         args = sys.argv[2:]
         print(baselines([tuple(args[i:i + 2]) for i in range(0, len(args), 2)]))
