@@ -316,9 +316,8 @@ void register_search(CLI::App& app) {
            "--estimator", c->o.estimator,
            fmt::format("the score trials are ranked by: {} | auto (each rung by the score that best predicted the next "
                        "rung in this search so far) | A+B (ranked by A, each promotion's places taken in turn from A's "
-                       "ranking and B's, "
-                       "the first pick to the one whose picks did best: tse-ema+fh) (tse-e:E, tse-ema:MU, "
-                       "acc-tse:LAMBDA); every one is recorded",
+                       "ranking and B's, the first pick to the one whose picks did best: tse-ema+fh) (tse-e:E, "
+                       "tse-ema:MU, acc-tse:LAMBDA); every one is recorded",
                        fmt::join(score::estimator_names(), " | ")))
         ->capture_default_str();
     sub->add_option("--metric", c->o.metric,

@@ -201,10 +201,9 @@ std::unique_ptr<Estimator> make_estimator(const std::string& name) {
     const auto& [a, b] = *pair;
     for (const auto& part : {a, b}) {
       if (part.empty() || part == kAdaptive || part.find('+') != std::string::npos) {
-        throw InputError(
-            fmt::format("estimator '{}': a hedged ranking is two estimators joined by '+' (e.g. "
-                        "tse-ema+fh), neither of them auto",
-                        name));
+        throw InputError(fmt::format(
+            "estimator '{}': a hedged ranking is two estimators joined by '+' (e.g. tse-ema+fh), neither of them auto",
+            name));
       }
     }
     std::shared_ptr<const Estimator> first = make_estimator(a);
