@@ -161,14 +161,7 @@ class SyncBracket {
     // Promote the planned floor(n_i/eta) best, but never a failed trial: with many failures the rung shrinks.
     std::sort(results_.begin(), results_.end());
     const auto places = static_cast<std::size_t>(plan_.rungs[rung_ + 1].configs);
-    std::vector<Scored> hedge = results_;
-    if (credit_ && rescore(hedge, 1)) {
-      std::sort(hedge.begin(), hedge.end());
-      const std::size_t first = credit_->first();
-      std::vector<std::size_t> turns;
-      queue_ = first == 0 ? interleave(results_, hedge, places, turns) : interleave(hedge, results_, places, turns);
-      for (std::size_t i = 0; i < queue_.size(); ++i) credit_->promoted(queue_[i], turns[i] == 0 ? first : 1 - first);
-    } else {
+    if (!credit_ || !promote_hedged(places)) {
       queue_.clear();
       for (const Scored& s : results_) {
         if (queue_.size() >= places || is_failed(s.score)) break;
@@ -201,6 +194,18 @@ class SyncBracket {
       if (c >= v.size() || !std::isfinite(v[c])) return false;
       s.score = v[c];
     }
+    return true;
+  }
+  // A hedged ranking's promotion of the complete, sorted rung into queue_: false, queue_ untouched, where some
+  // finished trial has no finite second score (then the scores as reported rank alone).
+  bool promote_hedged(std::size_t places) {
+    std::vector<Scored> second = results_;
+    if (!rescore(second, 1)) return false;
+    std::sort(second.begin(), second.end());
+    const std::size_t first = credit_->first();
+    std::vector<std::size_t> turns;
+    queue_ = first == 0 ? interleave(results_, second, places, turns) : interleave(second, results_, places, turns);
+    for (std::size_t i = 0; i < queue_.size(); ++i) credit_->promoted(queue_[i], turns[i] == 0 ? first : 1 - first);
     return true;
   }
   // The hedged promotion: `places` trials taken in turn from `first`'s ranking and `second`'s (both sorted, of the
