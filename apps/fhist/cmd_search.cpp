@@ -44,7 +44,7 @@ void add_budget_flags(CLI::App& sub, sched::SchedulerOptions& s) {
 
 // ---- plan
 struct PlanCmd {
-  std::string algo = "hyperband";
+  std::string algo = study::StudyOptions{}.algo;  // the search's default
   sched::SchedulerOptions s;
   JsonOutput out;
 };
@@ -240,6 +240,7 @@ void run_search(SearchCmd& c) {
     c.o.training.bf16 = c.rt.precision == "bf16";
     c.o.training.channels_last = c.rt.channels_last;
     c.o.threads = threads;
+    c.o.resolve_defaults();
     c.o.validate();
   }
   const int workers = stored && !c.workers_given ? stored->workers : c.o.workers;
@@ -313,13 +314,13 @@ void register_search(CLI::App& app) {
         ->check(CLI::IsMember(sched::algorithm_names()))
         ->capture_default_str();
     sub->add_option(
-           "--estimator", c->o.estimator,
-           fmt::format("the score trials are ranked by: {} | auto (each rung by the score that best predicted the next "
-                       "rung in this search so far) | A+B (ranked by A, each promotion's places taken in turn from A's "
-                       "ranking and B's, the first pick to the one whose picks did best: tse-ema+fh) (tse-e:E, "
-                       "tse-ema:MU, acc-tse:LAMBDA); every one is recorded",
-                       fmt::join(score::estimator_names(), " | ")))
-        ->capture_default_str();
+        "--estimator", c->o.estimator,
+        fmt::format("the score trials are ranked by: {} | auto (each rung by the score that best predicted the next "
+                    "rung in this search so far) | A+B (ranked by A, each promotion's places taken in turn from A's "
+                    "ranking and B's, the first pick to the one whose picks did best: tse-ema+fh) (tse-e:E, "
+                    "tse-ema:MU, acc-tse:LAMBDA); every one is recorded. Default: tse-ema+fh for top-k-auto "
+                    "and top-k on fhist's trainer, tse-ema otherwise (your --command, another algorithm or metric)",
+                    fmt::join(score::estimator_names(), " | ")));
     sub->add_option("--metric", c->o.metric,
                     "what the search optimizes, the incumbent being the best at --max-budget: val_acc or val_loss "
                     "(fhist's trainer), or with --command any number your script prints per epoch (val_mse)")

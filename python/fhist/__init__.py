@@ -1,11 +1,11 @@
 """fhist from Python: your training loop drives fhist's search (ask and tell).
 
-fhist keeps what it adds to your loop: the HyperBand / BOHB / ASHA / successive-halving / random schedule with
-promotion by a ranking score, every score recorded every epoch, the SQLite journal with exact resume, and
+fhist keeps what it adds to your loop: the top-K / HyperBand / BOHB / ASHA / successive-halving / random schedule
+with promotion by a ranking score, every score recorded every epoch, the SQLite journal with exact resume, and
 ``fhist report`` (console, CSV/JSON, HTML) on the journal.
 
     import fhist
-    study = fhist.Study("runs/mine.db", space="space.json", algo="hyperband", min_budget=1, max_budget=9)
+    study = fhist.Study("runs/mine.db", space="space.json", min_budget=1, max_budget=9)
     while (job := study.ask()) is not None:
         for epoch in range(job.start_epoch, job.budget + 1):
             ...  # train epoch `epoch` of job.config; checkpoints in job.trial_dir
@@ -53,7 +53,9 @@ class Study:
 
     journal: the SQLite journal (a new one, or with resume=True the one to continue).
     space: a built-in space name or a JSON space file (any parameter names).
-    algo: hyperband | bohb | dehb | sh | asha | random | top-k | top-k-hb.  min_budget, max_budget, eta: budgets in epochs.
+    algo: top-k-auto (default: the one-epoch top-K when the first 40 trials' one-epoch ranking holds up, HyperBand
+        when it does not) | hyperband | bohb | dehb | sh | asha | random | top-k | top-k-hb.
+        min_budget, max_budget, eta: budgets in epochs.
     estimator: the score jobs are ranked and promoted by: tse-ema (default), tse-ema-paper, tse, tse-e, acc-tse, original,
         best-acc, curve, val-loss, params, auto (each rung by the score that best predicted the next rung so far).
         The feature-based ones (fh, ...) need fhist's own trainer.
@@ -67,14 +69,14 @@ class Study:
         Ctrl-C) are asked again, with start_epoch after the epochs already reported.
     """
 
-    def __init__(self, journal, space="hparams", algo="hyperband", min_budget=1, max_budget=9, eta=3,
+    def __init__(self, journal, space="hparams", algo="top-k-auto", min_budget=1, max_budget=9, eta=3,
                  estimator=None, seed=0, resume=False, n_configs=0, iterations=1, keep_checkpoints=False,
                  metric="val_acc", direction=None):
         if resume:
             self._s = _Study.open(str(journal))
         else:
             self._s = _Study.create(str(journal), str(space), algo, int(min_budget), int(max_budget), int(eta),
-                                    estimator or "tse-ema", int(seed), int(n_configs), int(iterations),
+                                    estimator or "", int(seed), int(n_configs), int(iterations),
                                     bool(keep_checkpoints), str(metric), direction or "")
 
     def ask(self):

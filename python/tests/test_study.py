@@ -131,6 +131,22 @@ class StudyTest(unittest.TestCase):
         self.assertTrue(study.done())
         self.assertEqual(results(self.path("straight.db")), results(self.path("capped.db")))
 
+    def test_the_default_search_is_top_k_auto_ranked_by_the_training_loss(self):
+        # Your loop reports no features, so the default ranking is tse-ema (fhist's trainer: the hedged tse-ema+fh);
+        # optimize on two threads waits for the gate's 40-trial sample before it decides.
+        study = fhist.Study(self.path("default.db"), space="hparams", max_budget=9)
+        study.optimize(curve, workers=2)
+        self.assertTrue(study.done())
+        db = sqlite3.connect(self.path("default.db"))
+        options = json.loads(db.execute("SELECT definition FROM study").fetchone()[0])["options"]
+        trials = db.execute("SELECT count(*) FROM trials").fetchone()[0]
+        db.close()
+        self.assertEqual((options["algo"], options["estimator"]), ("top-k-auto", "tse-ema"))
+        # The curve's training loss is the same for every configuration, so the 40 trials' one-epoch ranking cannot
+        # agree with their accuracies: the gate runs successive halving of them and HyperBand's other brackets
+        # (5 + 3 new trials), not top-K's 45.
+        self.assertEqual(trials, 48)
+
     def test_an_exception_in_training_is_a_failed_trial(self):
         def flaky(job, report):
             if job.trial == 2:

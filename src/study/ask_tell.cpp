@@ -86,6 +86,7 @@ Study::~Study() = default;
 std::unique_ptr<Study> Study::create(study::StudyOptions options, const std::string& journal) {
   options.objective = "ask-tell";
   options.executor = "inline";
+  options.resolve_defaults();
   options.validate();
   study::keys_needed(options.estimator, options.metric);  // refuses fh & co. before the journal exists
   study::detail::refuse_existing(journal);

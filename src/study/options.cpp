@@ -70,7 +70,22 @@ std::string trial_dir(const std::string& journal, std::int64_t trial) {
   return fmt::format("{}.trials/trial_{:05d}", journal, trial);
 }
 
+std::string StudyOptions::default_estimator() const {
+  const bool features = objective == "train" || objective == "table";
+  const bool top_k = algo == "top-k" || algo == "top-k-auto";  // where the hedge was measured to help (0019)
+  return features && top_k && metric == "val_acc" ? "tse-ema+fh" : "tse-ema";
+}
+
+void StudyOptions::resolve_defaults() {
+  if (estimator.empty()) estimator = default_estimator();
+}
+
 void StudyOptions::validate() const {
+  if (estimator.empty()) {
+    auto resolved = *this;
+    resolved.resolve_defaults();
+    return resolved.validate();
+  }
   const std::vector<std::string> executors = {"auto", "inline", "thread", "mpi"};
   if (std::find(executors.begin(), executors.end(), executor) == executors.end()) {
     throw InputError(fmt::format("--executor '{}': expected one of {}", executor, fmt::join(executors, ", ")));

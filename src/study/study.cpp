@@ -237,8 +237,10 @@ StudySummary start(StudyOptions options, const std::string& journal, std::shared
 
 }  // namespace
 
-StudySummary run_study(const StudyOptions& options, const std::string& journal, const MakeObjective& make,
+StudySummary run_study(const StudyOptions& given, const std::string& journal, const MakeObjective& make,
                        const Callbacks& callbacks) {
+  auto options = given;
+  options.resolve_defaults();
   options.validate();
   detail::refuse_existing(journal);
   return start(options, journal, table_for(options), make, callbacks,
@@ -250,6 +252,7 @@ StudySummary run_table_search(const StudyOptions& options, std::shared_ptr<const
   auto o = options;
   o.objective = "table";
   o.table = table->path();
+  o.resolve_defaults();
   o.validate();
   return start(o, ":memory:", std::move(table), {}, callbacks, [] { return store::open_memory_store(); });
 }

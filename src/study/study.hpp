@@ -23,11 +23,13 @@ namespace fhist::study {
 // builds), `objective_options` for the others (a command's --command and --job-timeout, a program's name).
 struct StudyOptions {
   std::string space = "hparams";     // built-in name or a JSON file
-  std::string algo = "hyperband";    // random | sh | hyperband | bohb | asha
-  // A name of score/scores.hpp's registry: the score schedulers rank by. The training-loss scores rank best on all
-  // three tables; tse-ema's searches are as good as tse-e's or better in every table x algorithm cell
-  // (docs/results.md).
-  std::string estimator = "tse-ema";
+  // random | sh | hyperband | bohb | dehb | asha | top-k | top-k-hb | top-k-auto. top-k-auto with a hedged
+  // tse-ema+fh ranking has the lowest mean anytime regret over the eight tables at 1, 3 and 9 HyperBand rounds'
+  // epochs (docs/results.md, "The default").
+  std::string algo = "top-k-auto";
+  // A name of score/scores.hpp's registry: the score schedulers rank by. Empty: default_estimator() for the
+  // objective, set by resolve_defaults() before the journal is written (it stores the name).
+  std::string estimator;
   // What the search optimizes: the incumbent is the best value at the full budget, and "original", "best-acc" and
   // auto's evidence read it. val_acc (fhist's trainer, the default) or any number a user's loop reports per epoch
   // (val_loss, or a key of its own metrics: "val_mse"), for the command and ask-and-tell objectives.
@@ -65,6 +67,12 @@ struct StudyOptions {
   std::string executor = "auto";
   int threads = 0;  // intra-op threads in all (0 = default_threads()); CPU workers split them
 
+  // tse-ema+fh for top-k-auto and top-k where fhist trains (or replays a table) for val_acc: the hedge needs the
+  // network's features, which fh reads, and it helped top-K's finalists only (decision record 0019). tse-ema
+  // otherwise: a user's loop reports losses and accuracies, not features; another metric; another algorithm.
+  std::string default_estimator() const;
+  // Fills what was left to the default (an empty estimator); every entry point calls it before it validates.
+  void resolve_defaults();
   // Throws InputError naming the flag.
   void validate() const;
   // --metric and --direction alone (validate() calls it): Study::create and the CLI refuse a bad pair by name.

@@ -246,8 +246,12 @@ out=$("$FHIST" search "${TINY[@]}" --space bad_space.json --journal bad.db 2>&1)
 [ $rc -eq 2 ] && grep -q "'label_smoothing' is not a training option" <<<"$out" && pass "unknown space parameter" || fail "bad space: $rc $out"
 expect_exit 2 "--n-configs: expected a whole number >= 0, got '-1'" "plan validates --n-configs as search does" -- \
   "$FHIST" plan --algo sh --n-configs -1
-"$FHIST" plan --iterations 2 --max-budget 9 | grep -q "^total: 34 configurations, 44 jobs, 138 epochs" \
-  && pass "plan --iterations" || fail "plan --iterations: $("$FHIST" plan --iterations 2 --max-budget 9)"
+"$FHIST" plan --algo hyperband --iterations 2 --max-budget 9 | grep -q "^total: 34 configurations, 44 jobs, 138 epochs" \
+  && pass "plan --iterations" || fail "plan --iterations: $("$FHIST" plan --algo hyperband --iterations 2 --max-budget 9)"
+# the default plan is the search's default, top-k-auto: two rounds of 45 one-epoch trials and 3 finalists
+"$FHIST" plan --iterations 2 --max-budget 9 | grep -q "^top-k-auto plan: budgets 1..9 epochs, eta 3" \
+  && "$FHIST" plan --iterations 2 --max-budget 9 | grep -q "^total: 90 configurations, 96 jobs, 138 epochs" \
+  && pass "plan's default is top-k-auto" || fail "default plan: $("$FHIST" plan --iterations 2 --max-budget 9)"
 # --- a plan that means hours at this machine's pace is pointed out after the first job (then Ctrl-C)
 "$FHIST" search --data fashion-mnist --model cnn --train-size 100 --val-size 100 --threads 1 --algo hyperband --min-budget 1 --max-budget 6561 \
   --estimator original --window 1 --journal hours.db > hours.log 2>&1 &

@@ -182,6 +182,25 @@ TEST(AskTell, PromotedJobsStartAfterTheirReportedEpochs) {
   EXPECT_EQ(starts, (std::set<std::int64_t>{1, 2, 4}));
 }
 
+// The default search (top-k-auto) from a loop that reports losses and accuracies only: ranked by tse-ema, since the
+// hedged tse-ema+fh that fhist's trainer defaults to needs features; the gate waits for its sample, then decides.
+TEST(AskTell, TheDefaultSearchRanksAUsersLoopByTseEma) {
+  fhist::testing::TempDir dir;
+  study::StudyOptions o;
+  o.sched.min_budget = 1;
+  o.sched.max_budget = 9;
+  auto s = Study::create(o, dir.str("default.db"));
+  run_to_end(*s);
+  EXPECT_TRUE(s->done());
+  const auto stored = study::journal_options(dir.str("default.db"));
+  EXPECT_EQ(stored.algo, "top-k-auto");
+  EXPECT_EQ(stored.estimator, "tse-ema");
+  // The made-up curve's first epoch ranks as its ninth does: the gate takes top-K's round, 45 one-epoch trials and
+  // the best 3 trained on to 9 epochs, HyperBand's 69 epochs.
+  EXPECT_EQ(s->summary().trials, 45);
+  EXPECT_EQ(s->summary().epochs_trained, 69);
+}
+
 TEST(AskTell, MisuseIsRefusedWithAMessage) {
   fhist::testing::TempDir dir;
   auto o = options();

@@ -184,6 +184,47 @@ TEST(StudyLoop, AProgramsOwnObjectiveIsNamedInItsJournal) {
   FHIST_EXPECT_INPUT_ERROR(o.validate(), "--objective 'mine': expected train, table or command");
 }
 
+// The default search is top-k-auto; its ranking is the hedged tse-ema+fh where fhist's trainer (or a table) gives
+// the network's features, tse-ema where it does not (a user's loop), for another metric and for the algorithms
+// whose rungs the hedge did not help (decision record 0019). The journal stores what the default resolved to.
+TEST(StudyLoop, TheDefaultRankingDependsOnWhatTrainsAndOnTheAlgorithm) {
+  StudyOptions o;
+  EXPECT_EQ(o.algo, "top-k-auto");
+  EXPECT_EQ(o.default_estimator(), "tse-ema+fh");
+  o.objective = "table";
+  EXPECT_EQ(o.default_estimator(), "tse-ema+fh");
+  o.algo = "top-k";
+  EXPECT_EQ(o.default_estimator(), "tse-ema+fh");
+  for (const std::string algo : {"hyperband", "asha", "bohb", "sh", "random"}) {
+    o.algo = algo;
+    EXPECT_EQ(o.default_estimator(), "tse-ema") << algo;
+    EXPECT_NO_THROW(o.validate()) << algo;  // asha refuses a hedge, so its default is not one
+  }
+  o.algo = "top-k-auto";
+  o.metric = "val_loss";
+  o.direction = "minimize";
+  EXPECT_EQ(o.default_estimator(), "tse-ema");
+  o.metric = "val_acc";
+  o.direction.clear();
+  for (const std::string objective : {"command", "ask-tell", "custom"}) {
+    o.objective = objective;
+    EXPECT_EQ(o.default_estimator(), "tse-ema") << objective;
+  }
+  o.estimator = "fh";
+  o.resolve_defaults();
+  EXPECT_EQ(o.estimator, "fh");  // a given estimator stays
+
+  fhist::testing::TempDir dir;
+  StudyOptions custom;
+  custom.objective = "custom";
+  custom.sched.max_budget = 9;
+  const auto sum = run_study(custom, dir.str("default.db"), fake());
+  EXPECT_TRUE(sum.best);
+  const auto stored = journal_options(dir.str("default.db"));
+  EXPECT_EQ(stored.algo, "top-k-auto");
+  EXPECT_EQ(stored.estimator, "tse-ema");
+}
+
 TEST(StudyLoop, InterruptThenResumeEndsAsAnUninterruptedSearch) {
   testing::TempDir dir;
   const auto straight = run_study(hyperband(), dir.str("straight.db"), fake());
