@@ -173,10 +173,11 @@ void run_report(const ReportCmd& c) {
   };
   const auto metric_name = o.metric == "val_acc" ? std::string("validation accuracy") : o.metric;
   fmt::print("best: trial {} {} | {} score {}, {} {} at {}\n", best["trial"].get<std::int64_t>(),
-             space::Config::from_json(best["config"]).to_string(), o.estimator, report::score_text(best_score, o),
-             metric_name, shown(best["metric_value"]), count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"));
+             space::Config::from_json(best["config"]).to_string(), study::score_name(o),
+             report::score_text(best_score, o), metric_name, shown(best["metric_value"]),
+             count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"));
   const auto by = j["top_ranked_by"] == "score"
-                      ? fmt::format("{} score", o.estimator)
+                      ? fmt::format("{} score", study::score_name(o))
                       : fmt::format("{} (the full budget{})", metric_name, o.minimize() ? ", lowest first" : "");
   fmt::print("top {} at {} by {}:\n  {:>4} {:>6} {:>8} {:>9}  config\n", j["top"].size(),
              count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"), by, "rank", "trial", "score",

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "core/text.hpp"
 #include "report/html.hpp"
+#include "score/scores.hpp"
 
 namespace fhist::report {
 
@@ -72,8 +75,11 @@ json trial_chart(const json& data) {
   // on demand, by clicking the legend.
   json shown = json::array({{{"estimator", "original"}}});
   const auto ranked_by = data["facts"]["options"].value("estimator", std::string());
-  if (ranked_by != "original" && std::find(fold.begin(), fold.end(), ranked_by) != fold.end()) {
-    shown.push_back({{"estimator", ranked_by}});
+  const auto pair = score::hedge_pair(ranked_by);  // a hedged A+B: both rankings' scores
+  for (const auto& name : pair ? std::vector<std::string>{pair->first, pair->second} : std::vector{ranked_by}) {
+    if (name != "original" && std::find(fold.begin(), fold.end(), name) != fold.end()) {
+      shown.push_back({{"estimator", name}});
+    }
   }
   const auto mv = metric_view(data);
   auto spec = base_spec("Scores of one trial per epoch");

@@ -205,8 +205,9 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
   } else {
     const auto& o = state_->options;
     fmt::print(out, "best: trial {} {} | {} score {}, {} {} at {}\n", s.best->trial, s.best_config.to_string(),
-               estimator, score_text(s.best->score, o), o.metric == "val_acc" ? "validation accuracy" : "metric",
-               study::metric_text(o, s.best->value), count_of(s.best->budget_epochs, "epoch"));
+               study::score_name(o), score_text(s.best->score, o),
+               o.metric == "val_acc" ? "validation accuracy" : "metric", study::metric_text(o, s.best->value),
+               count_of(s.best->budget_epochs, "epoch"));
   }
   fmt::print(out, "spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);
@@ -221,6 +222,18 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
     fmt::print(out, "auto: rungs at {}\n", text);
   }
   if (!s.decision.empty()) fmt::print(out, "top-k-auto: {}\n", s.decision);
+  if (const auto pair = score::hedge_pair(estimator); pair && s.hedge) {
+    // Which ranking the study's own evidence lets pick first, so a reader can tell why the finalists are those.
+    const auto& o = state_->options;
+    auto best = [&](std::size_t i) {
+      return std::isfinite(s.hedge->best[i]) ? study::metric_text(o, s.hedge->best[i]) : std::string("none yet");
+    };
+    fmt::print(out,
+               "hedge: {}'s ranking picks first at the next promotion (the best {} at the full budget of the trials "
+               "each ranking promoted: {} {}, {} {})\n",
+               s.hedge->first == 0 ? pair->first : pair->second,
+               o.metric == "val_acc" ? "validation accuracy" : o.metric, pair->first, best(0), pair->second, best(1));
+  }
   if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
     std::string u;
     for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {

@@ -53,6 +53,7 @@ class GatedTopK final : public Scheduler {
   std::string name() const override { return "top-k-auto"; }
   const ScoreEvidence* evidence() const override { return rest_ ? rest_->evidence() : nullptr; }
   std::string decision() const override { return decision_; }
+  std::optional<HedgeState> hedge() const override { return rest_ ? rest_->hedge() : std::nullopt; }
 
  private:
   // The sample's ranking scores against its validation accuracies (failed or diverged trials and NaN left out):

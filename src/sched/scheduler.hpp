@@ -27,6 +27,14 @@ struct Job {
   std::int64_t budget_epochs = 0;
 };
 
+// Which of a hedged ranking's two rankings (0: A's, the scores as reported; 1: B's) picks first at the next
+// promotion, and the best validation accuracy (the oriented metric) at their bracket's last rung of the trials each
+// ranking promoted so far (-inf: none yet).
+struct HedgeState {
+  std::size_t first = 0;
+  double best[2] = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+};
+
 struct JobResult {
   TrialId trial = -1;
   std::int64_t budget_epochs = 0;
@@ -64,6 +72,8 @@ class Scheduler {
   virtual const ScoreEvidence* evidence() const { return nullptr; }
   // What a scheduler that chooses its own plan has chosen, and why, for the search's summary; empty otherwise.
   virtual std::string decision() const { return {}; }
+  // A hedged ranking's evidence so far (SchedulerOptions::hedge); nullopt without a hedge.
+  virtual std::optional<HedgeState> hedge() const { return std::nullopt; }
 };
 
 struct Rung {

@@ -115,6 +115,7 @@ class RandomSearch final : public Scheduler {
 class HedgeCredit {
  public:
   std::size_t first() const { return best_[1] > best_[0] ? 1 : 0; }
+  HedgeState state() const { return {first(), {best_[0], best_[1]}}; }
   void promoted(TrialId trial, std::size_t ranking) { by_[trial] = ranking; }
   void finished(TrialId trial, double accuracy) {
     const auto it = by_.find(trial);
@@ -287,6 +288,9 @@ class BracketSequence final : public Scheduler {
   std::string name() const override { return name_; }
   std::vector<TrialId> take_retired() override { return std::exchange(retired_, {}); }
   const ScoreEvidence* evidence() const override { return evidence_.get(); }
+  std::optional<HedgeState> hedge() const override {
+    return credit_ ? std::optional<HedgeState>(credit_->state()) : std::nullopt;
+  }
 
  private:
   std::string name_;

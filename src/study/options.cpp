@@ -33,6 +33,11 @@ std::vector<std::string> device_list(const std::string& devices) {
 
 double metric_value(const StudyOptions& o, double value) { return o.minimize() ? -value : value; }
 
+std::string score_name(const StudyOptions& o) {
+  const auto pair = score::hedge_pair(o.estimator);
+  return pair ? pair->first : o.estimator;
+}
+
 std::string metric_text(const StudyOptions& o, double value) {
   if (o.metric == "val_acc") return fmt::format("{:.2f}%", 100.0 * value);
   return fmt::format("{} {:.4g}", o.metric, metric_value(o, value));

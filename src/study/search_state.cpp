@@ -220,6 +220,7 @@ void SearchState::apply_result(const TrialResult& r) {
     }
   }
   summary_.decision = scheduler_->decision();
+  summary_.hedge = scheduler_->hedge();
   store_->set_trial_state(r.trial, r.state == sched::TrialState::kComplete ? "paused" : sched::state_name(r.state),
                           r.message);
   for (auto t : scheduler_->take_retired()) {

@@ -93,6 +93,8 @@ std::string objective_text(const StudyOptions& o);
 std::string metric_text(const StudyOptions& o, double value);
 // The metric's own value from the search's form (the sign undone for minimize).
 double metric_value(const StudyOptions& o, double value);
+// The score a trial's reported score is: the estimator's name, A's for a hedged A+B (which scores as A).
+std::string score_name(const StudyOptions& o);
 
 // A train / validation size as the reports print it: the number, or "auto" for 0 (data::make_splits decides).
 std::string size_text(std::int64_t n);
@@ -127,6 +129,7 @@ struct StudySummary {
   };
   std::map<std::int64_t, RankedBy> ranked_by;
   std::string decision;  // --algo top-k-auto: the plan it chose and why (sched::Scheduler::decision)
+  std::optional<sched::HedgeState> hedge;  // --estimator A+B: which ranking picks first now, and why
 };
 
 // Whether `r` becomes the incumbent over `best`: the best finite score among results at the largest budget any trial

@@ -82,6 +82,12 @@ PY
     grep -q "^top-k-auto: the ranking score and the validation accuracy of the first 4 trials at 1 epoch(s) agree" \
       live_top-k-auto.log && pass "top-k-auto: the search says which plan its first sample chose" \
       || fail "top-k-auto's summary line: $(tail -4 live_top-k-auto.log)"
+    # Here the gate chose HyperBand, whose rungs do not hedge: no "hedge:" line (README's quick start shows one);
+    # a hedged pair's score is its first estimator's.
+    grep -q "(< 0.2): successive halving" live_top-k-auto.log && ! grep -q "^hedge:" live_top-k-auto.log \
+      && grep -q "^best: trial .* | tse-ema score " live_top-k-auto.log \
+      && pass "tse-ema+fh under HyperBand: no hedge line, and the score is tse-ema's" \
+      || fail "the hedge's summary: $(tail -5 live_top-k-auto.log)"
   fi
   if [ $algo = dehb ]; then
     grep -q "^auto: rungs at 1 epoch by tse-ema (" live_dehb.log && pass "auto: the search says what each budget ranked by" \

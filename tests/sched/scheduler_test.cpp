@@ -160,6 +160,12 @@ TEST(TopKTest, AHedgedRankingTakesTheFinalistsInTurnFromBothRankings) {
   // Round 1: A's best (shared, also B's best), then B's next best (the second-worst by quality, the worst failed),
   // then A's next. Round 2: B's best (the worst by quality), A's best, B's next.
   EXPECT_EQ(last, (std::vector<TrialId>{shared, first[10], first[1], second[11], second[0], second[10]}));
+  // The evidence the search's summary prints: B picks first now, its finalists' best 0.9 against A's 0.5.
+  const auto state = s->hedge();
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->first, 1u);
+  EXPECT_DOUBLE_EQ(state->best[0], 0.5);
+  EXPECT_DOUBLE_EQ(state->best[1], 0.9);
 
   // Without B's scores the hedge has nothing to hedge with: A's three best.
   Trials plain;
@@ -168,6 +174,7 @@ TEST(TopKTest, AHedgedRankingTakesTheFinalistsInTurnFromBothRankings) {
   auto p = make_scheduler("top-k", q, plain.callback());
   const auto no_b = jobs_of(drive(*p, 3, default_objective));
   EXPECT_EQ(as_set(trials_at(no_b, 1)), best(trials_at(no_b, 0), 3));
+  EXPECT_FALSE(make_scheduler("top-k", options(1, 12, 3, 12), plain.callback())->hedge());  // no hedge, no state
 
   // ASHA ranks as results arrive: it refuses a hedged ranking.
   EXPECT_THROW(make_scheduler("asha", o, plain.callback()), InputError);
