@@ -24,7 +24,7 @@ namespace fhist::study {
 struct StudyOptions {
   std::string space = "hparams";     // built-in name or a JSON file
   // random | sh | hyperband | bohb | dehb | asha | top-k | top-k-hb | top-k-auto. top-k-auto with a hedged
-  // tse-ema+fh ranking has the lowest mean anytime regret over the eight tables at 1, 3 and 9 HyperBand rounds'
+  // tse-ema+fh ranking has the lowest mean anytime regret over the nine tables at 1, 3 and 9 HyperBand rounds'
   // epochs (docs/results.md, "The default").
   std::string algo = "top-k-auto";
   // A name of score/scores.hpp's registry: the score schedulers rank by. Empty: default_estimator() for the
