@@ -171,7 +171,7 @@ void run_report(const ReportCmd& c) {
     if (!v.is_number()) return std::string("-");
     return o.metric == "val_acc" ? pct(v) : fmt::format("{:.4g}", v.get<double>());
   };
-  const auto metric_name = o.metric == "val_acc" ? std::string("validation accuracy") : o.metric;
+  const auto metric_name = study::metric_name(o);
   fmt::print("best: trial {} {} | {} score {}, {} {} at {}\n", best["trial"].get<std::int64_t>(),
              space::Config::from_json(best["config"]).to_string(), study::score_name(o),
              report::score_text(best_score, o), metric_name, shown(best["metric_value"]),

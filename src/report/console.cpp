@@ -231,8 +231,8 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
     fmt::print(out,
                "hedge: {}'s ranking picks first at the next promotion (the best {} at the full budget of the trials "
                "each ranking promoted: {} {}, {} {})\n",
-               s.hedge->first == 0 ? pair->first : pair->second,
-               o.metric == "val_acc" ? "validation accuracy" : o.metric, pair->first, best(0), pair->second, best(1));
+               s.hedge->first == 0 ? pair->first : pair->second, study::metric_name(o), pair->first, best(0),
+               pair->second, best(1));
   }
   if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
     std::string u;

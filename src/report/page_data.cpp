@@ -286,7 +286,7 @@ json page_data(const HtmlOptions& opt) {
                 // What the page's "val_acc" fields hold: the validation accuracy, or a user loop's own --metric.
                 {"metric",
                  {{"name", o.metric},
-                  {"title", o.metric == "val_acc" ? std::string("validation accuracy") : o.metric},
+                  {"title", study::metric_name(o)},
                   {"percent", o.metric == "val_acc"},
                   {"minimize", o.minimize()}}},
                 {"fhist_version", study_record ? study_record->value("fhist_version", std::string("?")) : "?"},

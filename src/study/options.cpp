@@ -33,6 +33,10 @@ std::vector<std::string> device_list(const std::string& devices) {
 
 double metric_value(const StudyOptions& o, double value) { return o.minimize() ? -value : value; }
 
+std::string metric_name(const StudyOptions& o) {
+  return o.metric == "val_acc" ? std::string("validation accuracy") : o.metric;
+}
+
 std::string score_name(const StudyOptions& o) {
   const auto pair = score::hedge_pair(o.estimator);
   return pair ? pair->first : o.estimator;

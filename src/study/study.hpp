@@ -91,6 +91,8 @@ std::string objective_text(const StudyOptions& o);
 // The metric's value as the reports print it: "87.31%" for val_acc, else "val_mse 0.0123". `value` is the search's
 // form (higher is better: negated for --direction minimize), as exec::Outcome::value and score::EpochMeasures hold it.
 std::string metric_text(const StudyOptions& o, double value);
+// The metric's name as the reports print it: "validation accuracy" for val_acc, else the metric's own ("val_mse").
+std::string metric_name(const StudyOptions& o);
 // The metric's own value from the search's form (the sign undone for minimize).
 double metric_value(const StudyOptions& o, double value);
 // The score a trial's reported score is: the estimator's name, A's for a hedged A+B (which scores as A).
