@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -152,6 +153,7 @@ class SyncBracket {
     if (evidence || credit_) candidates_[result.trial] = result.candidates;
     if (credit_ && rung_ + 1 >= plan_.rungs.size()) credit_->finished(result.trial, result.accuracy);
     if (static_cast<std::int64_t>(results_.size()) < rung_size_) return;
+    if (staged_ && fill_staged(retired)) return;  // the last places are handed out now
     if (rung_ + 1 >= plan_.rungs.size()) {
       for (const Scored& s : results_) retired.push_back(s.trial);
       rung_ = plan_.rungs.size();
@@ -170,7 +172,8 @@ class SyncBracket {
       }
     }
     for (const Scored& s : results_) {
-      if (std::find(queue_.begin(), queue_.end(), s.trial) == queue_.end()) retired.push_back(s.trial);
+      if (std::find(queue_.begin(), queue_.end(), s.trial) == queue_.end() && !held(s.trial))
+        retired.push_back(s.trial);
     }
     results_.clear();
     handed_ = 0;
@@ -180,6 +183,11 @@ class SyncBracket {
   }
 
  private:
+  struct Staged {
+    std::vector<Scored> ranking[2];  // the rung below's trials by A's ranking and by B's
+    std::size_t places;              // the last rung's places in all
+  };
+
   // Re-scores the complete rung by candidate c, unless some finished trial has no finite value of it (then the
   // scores as reported rank, so one ranking covers the whole rung).
   void rank_by(std::size_t c) {
@@ -199,26 +207,66 @@ class SyncBracket {
   }
   // A hedged ranking's promotion of the complete, sorted rung into queue_: false, queue_ untouched, where some
   // finished trial has no finite second score (then the scores as reported rank alone).
+  // Into the bracket's last rung with three places or more, the promotion is staged: one trial from each ranking
+  // first, and the other places once both have reported there, led by the ranking whose trial did better (so top-K's
+  // third finalist follows the evidence of its first two rather than a fixed order).
   bool promote_hedged(std::size_t places) {
     std::vector<Scored> second = results_;
     if (!rescore(second, 1)) return false;
     std::sort(second.begin(), second.end());
-    const std::size_t first = credit_->first();
-    std::vector<std::size_t> turns;
-    queue_ = first == 0 ? interleave(results_, second, places, turns) : interleave(second, results_, places, turns);
-    for (std::size_t i = 0; i < queue_.size(); ++i) credit_->promoted(queue_[i], turns[i] == 0 ? first : 1 - first);
+    queue_.clear();
+    const bool stage = places >= 3 && rung_ + 2 == plan_.rungs.size();
+    take_hedged(results_, second, stage ? 2 : places);
+    if (stage && queue_.size() >= 2) staged_ = Staged{{results_, std::move(second)}, places};
     return true;
   }
-  // The hedged promotion: `places` trials taken in turn from `first`'s ranking and `second`'s (both sorted, of the
-  // same trials), each its best not yet taken, never a failed trial; `turns`: 0 where `first` gave the trial, else 1.
+  // Appends up to `places` - queue_.size() trials to queue_, taken in turn from the leading ranking (credit_'s
+  // first) and the other; returns how many.
+  std::size_t take_hedged(const std::vector<Scored>& a, const std::vector<Scored>& b, std::size_t places) {
+    const std::size_t first = credit_->first();
+    std::vector<std::size_t> turns;
+    const auto taken = first == 0 ? interleave(a, b, places, queue_, turns) : interleave(b, a, places, queue_, turns);
+    for (std::size_t i = 0; i < taken.size(); ++i) credit_->promoted(taken[i], turns[i] == 0 ? first : 1 - first);
+    queue_.insert(queue_.end(), taken.begin(), taken.end());
+    return taken.size();
+  }
+  // A staged promotion's second step, once its first trials have reported at the last rung: the remaining places
+  // join the rung (true), or, with no trial left to take, nothing does (false: the rung is complete). The trials held
+  // for it and not taken are retired.
+  bool fill_staged(std::vector<TrialId>& retired) {
+    const Staged staged = std::move(*staged_);
+    staged_.reset();
+    const std::size_t added = take_hedged(staged.ranking[0], staged.ranking[1], staged.places);
+    for (const Scored& s : staged.ranking[0]) {
+      if (!is_failed(s.score) && std::find(queue_.begin(), queue_.end(), s.trial) == queue_.end() &&
+          held_by(staged, s.trial))
+        retired.push_back(s.trial);
+    }
+    rung_size_ = static_cast<std::int64_t>(queue_.size());
+    return added > 0;
+  }
+  // Whether a staged promotion may still take `trial`: among the best `places` of either ranking (the places left
+  // are taken from those: each pick is its ranking's best not yet taken, and fewer than `places` are taken before it).
+  static bool held_by(const Staged& staged, TrialId trial) {
+    for (const auto& ranking : staged.ranking) {
+      for (std::size_t i = 0; i < std::min(staged.places, ranking.size()); ++i)
+        if (ranking[i].trial == trial && !is_failed(ranking[i].score)) return true;
+    }
+    return false;
+  }
+  bool held(TrialId trial) const { return staged_ && held_by(*staged_, trial); }
+  // The hedged promotion: up to `places` trials in all (`already` counts, and none of it is taken again) taken in
+  // turn from `first`'s ranking and `second`'s (both sorted, of the same trials), each its best not yet taken, never a
+  // failed trial; `turns`: 0 where `first` gave the trial, else 1.
   static std::vector<TrialId> interleave(const std::vector<Scored>& first, const std::vector<Scored>& second,
-                                         std::size_t places, std::vector<std::size_t>& turns) {
+                                         std::size_t places, const std::vector<TrialId>& already,
+                                         std::vector<std::size_t>& turns) {
     std::vector<TrialId> taken;
     turns.clear();
-    std::set<TrialId> in;
+    std::set<TrialId> in(already.begin(), already.end());
     const std::vector<Scored>* rankings[2] = {&first, &second};
     std::size_t next[2] = {0, 0};
-    for (int turn = 0; taken.size() < places; turn ^= 1) {
+    for (int turn = 0; already.size() + taken.size() < places; turn ^= 1) {
       const auto& r = *rankings[turn];
       auto& i = next[turn];
       while (i < r.size() && !is_failed(r[i].score) && in.count(r[i].trial)) ++i;
@@ -239,6 +287,7 @@ class SyncBracket {
   std::vector<TrialId> queue_;     // trials of the current rung (rung > 0), best first
   std::vector<Scored> results_;    // reports received for the current rung
   std::map<TrialId, std::vector<double>> candidates_;  // adaptive ranking: the current rung's candidate scores
+  std::optional<Staged> staged_;  // a staged hedged promotion waiting for its first trials' results
 };
 
 // A sequence of synchronous brackets (one for "sh", HyperBand's brackets x iterations for "hyperband"). The first

@@ -128,7 +128,8 @@ TEST(TopKTest, TrainsTheKBestOfTheFirstBudgetToTheEnd) {
 
 // A hedged ranking (--estimator A+B): top-K's finalists are taken in turn from A's ranking and B's, each the best not
 // yet taken, never a failed trial; A's best first until a trial B promoted reaches a better validation accuracy at the
-// full budget than every trial A promoted, then B's. Where B has no value, the scores as reported (A's) rank alone.
+// full budget than every trial A promoted, then B's. The third waits for the first two (see the next test). Where B
+// has no value, the scores as reported (A's) rank alone.
 TEST(TopKTest, AHedgedRankingTakesTheFinalistsInTurnFromBothRankings) {
   Trials trials;
   auto o = options(1, 12, 3, 12, 2);  // two rounds of 12 trials, 3 finalists each
@@ -157,9 +158,9 @@ TEST(TopKTest, AHedgedRankingTakesTheFinalistsInTurnFromBothRankings) {
   auto s = make_scheduler("top-k", o, trials.callback());
   const auto jobs = jobs_of(drive(*s, 1, objective));
   const auto last = trials_at(jobs, 1);
-  // Round 1: A's best (shared, also B's best), then B's next best (the second-worst by quality, the worst failed),
-  // then A's next. Round 2: B's best (the worst by quality), A's best, B's next.
-  EXPECT_EQ(last, (std::vector<TrialId>{shared, first[10], first[1], second[11], second[0], second[10]}));
+  // Round 1: A's best (shared, also B's best), then B's next best (the second-worst by quality, the worst failed);
+  // B's did better at the full budget, so B's next. Round 2: B's best (the worst by quality), A's best, B's next.
+  EXPECT_EQ(last, (std::vector<TrialId>{shared, first[10], first[9], second[11], second[0], second[10]}));
   // The evidence the search's summary prints: B picks first now, its finalists' best 0.9 against A's 0.5.
   const auto state = s->hedge();
   ASSERT_TRUE(state);
@@ -178,6 +179,56 @@ TEST(TopKTest, AHedgedRankingTakesTheFinalistsInTurnFromBothRankings) {
 
   // ASHA ranks as results arrive: it refuses a hedged ranking.
   EXPECT_THROW(make_scheduler("asha", o, plain.callback()), InputError);
+}
+
+// A hedged top-K stages its finalists: one from each ranking first, and the third only once both have reported at
+// the full budget, from the ranking whose finalist reached the better validation accuracy. The trials either ranking
+// could still pick are kept (not retired) until then; every trial retires once.
+TEST(TopKTest, AHedgedTopKPicksItsThirdFinalistByHowItsFirstTwoEnded) {
+  for (const std::size_t winner : {0u, 1u}) {
+    Trials trials;
+    auto o = options(1, 12, 3, 12);
+    o.top_k = 3;
+    o.hedge = true;
+    std::vector<TrialId> by_quality;
+    for (TrialId i = 0; i < 12; ++i) by_quality.push_back(i);
+    std::sort(by_quality.begin(), by_quality.end(), [](TrialId x, TrialId y) { return quality(x) > quality(y); });
+    const TrialId a_best = by_quality.front(), b_best = by_quality.back();  // B ranks by minus quality
+    auto s = make_scheduler("top-k", o, trials.callback());
+    std::vector<Job> running, finalists;
+    std::set<TrialId> reported_last, retired;
+    std::map<TrialId, std::size_t> reported_before;  // finalist -> last-rung results in before it was handed out
+    while (true) {
+      while (running.size() < 3) {  // three workers: the third finalist could start with the first two
+        auto j = s->next_job();
+        if (!j) break;
+        EXPECT_FALSE(retired.count(j->trial)) << "retired trial " << j->trial << " got a job";
+        if (j->rung == 1) {
+          finalists.push_back(*j);
+          reported_before[j->trial] = reported_last.size();
+        }
+        running.push_back(*j);
+      }
+      if (running.empty()) break;
+      const Job j = running.front();
+      running.erase(running.begin());
+      JobResult r = default_objective(j);
+      r.candidates = {r.score, -quality(j.trial)};
+      r.accuracy = 0.5;
+      if (j.rung == 1 && j.trial == (winner == 0 ? a_best : b_best)) r.accuracy = 0.9;
+      s->on_result(r);
+      if (j.rung == 1) reported_last.insert(j.trial);
+      for (TrialId t : s->take_retired()) EXPECT_TRUE(retired.insert(t).second) << "trial " << t << " retired twice";
+    }
+    EXPECT_TRUE(s->done());
+    ASSERT_EQ(finalists.size(), 3u);
+    EXPECT_EQ(finalists[0].trial, a_best);
+    EXPECT_EQ(finalists[1].trial, b_best);
+    EXPECT_EQ(finalists[2].trial, winner == 0 ? by_quality[1] : by_quality[10]) << "winner " << winner;
+    EXPECT_EQ(reported_before[finalists[2].trial], 2u) << "the third finalist started before the first two ended";
+    EXPECT_EQ(s->hedge()->first, winner);
+    EXPECT_EQ(retired.size(), 12u);
+  }
 }
 
 TEST(SuccessiveHalvingTest, KeepsExactlyTopOneOverEta) {
