@@ -108,7 +108,9 @@ struct SchedulerOptions {
   // A hedged ranking (--estimator A+B): every result carries two candidate scores, A's and B's, and a synchronous
   // rung's promotions alternate between A's ranking and B's. The first pick (half the places, rounded up) is A's
   // until a trial B promoted reaches a better validation accuracy at its bracket's last rung than every trial A
-  // promoted, then B's. ASHA refuses it, as it does `adaptive`.
+  // promoted, then B's. Into a bracket's last rung of three places or more the promotion is staged: the first two
+  // (one of each ranking) run, and the others are taken once both have reported, with their evidence (decision
+  // record 0021). ASHA refuses it, as it does `adaptive`.
   bool hedge = false;
 };
 

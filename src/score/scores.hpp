@@ -73,8 +73,8 @@ inline const char* const kAdaptive = "auto";
 const std::vector<std::string>& adaptive_candidates();
 // "A+B", a hedged ranking: A's score is the trial's (top-k-auto's gate and BOHB's model read it), and a search's
 // synchronous promotions take their places in turn from A's ranking and B's (sched::SchedulerOptions::hedge): top-K's
-// three finalists are A's best two and B's best, or B's two and A's one once a trial B promoted has done better at
-// the full budget than every trial A promoted. make_estimator("A+B") scores as A, named "A+B". The pair {A, B};
+// three finalists are each ranking's best, then the next of the one whose finalist did better at the full budget
+// (decision record 0021). make_estimator("A+B") scores as A, named "A+B". The pair {A, B};
 // nullopt for a name without '+'.
 std::optional<std::pair<std::string, std::string>> hedge_pair(const std::string& name);
 

@@ -49,12 +49,13 @@ PY
 
 # --- the same search, trained live on the table's configurations and replayed from the table
 # (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto;
-# top-k-auto by the hedged tse-ema+fh, whose finalists come from both rankings)
+# top-k and top-k-auto by the hedged tse-ema+fh, whose finalists come from both rankings: top-k's three are staged,
+# the third taken once the first two have ended)
 for algo in hyperband bohb top-k dehb top-k-hb top-k-auto; do
   est=fh && [ $algo = dehb ] && est=auto
-  [ $algo = top-k-auto ] && est=tse-ema+fh
+  [ $algo = top-k-auto ] || [ $algo = top-k ] && est=tse-ema+fh
   SEARCH=(--table whole.db --algo $algo --estimator $est --min-budget 1 --max-budget 4 --eta 2 --seed 11 --threads 1)
-  [ $algo = top-k ] && SEARCH+=(--n-configs 4 --top-k 2)
+  [ $algo = top-k ] && SEARCH+=(--n-configs 5 --top-k 3)
   [ $algo = top-k-hb ] && SEARCH+=(--n-configs 4 --top-k 2 --iterations 2)
   [ $algo = top-k-auto ] && SEARCH+=(--n-configs 4 --top-k 2 --iterations 2)
   [ $algo = dehb ] && SEARCH+=(--iterations 2)
@@ -88,6 +89,10 @@ PY
       && grep -q "^best: trial .* | tse-ema score " live_top-k-auto.log \
       && pass "tse-ema+fh under HyperBand: no hedge line, and the score is tse-ema's" \
       || fail "the hedge's summary: $(tail -5 live_top-k-auto.log)"
+  fi
+  if [ $algo = top-k ]; then
+    grep -q "^hedge: .*ranking picks first" live_top-k.log && pass "top-k + tse-ema+fh: the summary's hedge line" \
+      || fail "top-k's hedge line: $(tail -5 live_top-k.log)"
   fi
   if [ $algo = dehb ]; then
     grep -q "^auto: rungs at 1 epoch by tse-ema (" live_dehb.log && pass "auto: the search says what each budget ranked by" \

@@ -250,8 +250,12 @@ TEST(HtmlReport, ParameterViewsDrawTheSpacesParametersAndRankTheirImportance) {
   EXPECT_EQ(v["params"], nlohmann::json::array({"lr", "opt"}));  // "fixed" does not vary
   ASSERT_EQ(v["lines"].size(), 20u);
   for (const auto& l : v["lines"]) {
-    if (l["param"] == "lr" && l["trial"] == 2) EXPECT_NEAR(l["pos"].get<double>(), 0.5, 1e-12);  // log scale
-    if (l["param"] == "opt") EXPECT_EQ(l["pos"].get<double>(), l["value"] == "adam" ? 1.0 : 0.0);
+    if (l["param"] == "lr" && l["trial"] == 2) {
+      EXPECT_NEAR(l["pos"].get<double>(), 0.5, 1e-12);  // log scale
+    }
+    if (l["param"] == "opt") {
+      EXPECT_EQ(l["pos"].get<double>(), l["value"] == "adam" ? 1.0 : 0.0);
+    }
   }
   std::map<std::string, double> eta;
   for (const auto& i : v["importance"]) eta[i["param"]] = i["eta_squared"].get<double>();
