@@ -206,10 +206,10 @@ class SyncBracket {
     return true;
   }
   // A hedged ranking's promotion of the complete, sorted rung into queue_: false, queue_ untouched, where some
-  // finished trial has no finite second score (then the scores as reported rank alone).
-  // Into the bracket's last rung with three places or more, the promotion is staged: one trial from each ranking
-  // first, and the other places once both have reported there, led by the ranking whose trial did better (so top-K's
-  // third finalist follows the evidence of its first two rather than a fixed order).
+  // finished trial has no finite second score (then the scores as reported rank alone). Into the bracket's last rung
+  // with three places or more the promotion is staged: one trial from each ranking first, the other places once both
+  // have reported there, led by the ranking whose trial did better (top-K's third finalist follows the evidence of
+  // its first two rather than a fixed order; decision record 0021).
   bool promote_hedged(std::size_t places) {
     std::vector<Scored> second = results_;
     if (!rescore(second, 1)) return false;
