@@ -113,6 +113,7 @@ def load_summaries(paths):
     files = [json.load(open(p)) for p in paths.split(",")]
     merged = dict(files[0])
     merged["cells"] = [c for f in files for c in f["cells"]]
+    merged["files"] = files
     return merged
 
 
@@ -162,14 +163,24 @@ def acceptance(search, pairs):
     """Issue 26's first acceptance line for one search ("algo+estimator", e.g. top-k-auto+tse-ema+fh): on every table
     with >= 400 rows, its mean regret at 1x and 3x HyperBand's epochs against random search, the one-epoch top-K (by
     tse-ema) and HyperBand + tse-e, with the pooled standard error (each interval's width / 3.92, combined in
-    quadrature); then the means over all tables."""
+    quadrature); then the means over all tables. A table's files may hold a cell twice (a `--bootstrap` file and a
+    many-seed file without one): the mean comes from the file with the most seeds, the interval from the bootstrap."""
     algo, est = search.split("+", 1)
     baselines = [("random", "original"), ("top-k", "tse-ema"), ("hyperband", "tse-e")]
     tables = [(name, load_summaries(paths)) for name, paths in pairs]
+    seeds = set()  # the seed counts the means came from
     marks = (1, 3)
 
     def cell(t, a, e):
-        return next((c for c in t["cells"] if c["algo"] == a and c["estimator"] == e), None)
+        """The cell's anytime marks: mean from the file with the most seeds, interval from a bootstrapped file."""
+        found = [(f, c) for f in t["files"] for c in f["cells"] if c["algo"] == a and c["estimator"] == e]
+        boot = [c for f, c in found if f["bootstrap"] > 0]
+        if not boot:
+            return None
+        top, precise = max(found, key=lambda fc: fc[0]["seeds"])
+        seeds.add(top["seeds"])
+        return {"anytime": [dict(b, mean=p["mean"], se=p.get("se"))
+                            for b, p in zip(boot[0]["anytime"], precise["anytime"])]}
 
     out = ["| table | mark | " + f"{algo} + `{est}` | " + " | ".join(f"{a} + `{e}` (diff, pooled SE)" for a, e in baselines)
            + " |", "|---|---|---:|" + "---:|" * len(baselines)]
@@ -184,7 +195,10 @@ def acceptance(search, pairs):
             means[k][(algo, est)].append(m["mean"])
             line = f"| {name} | {k}x | {100 * m['mean']:.2f} |"
             for a, e in baselines:
-                b = cell(t, a, e)["anytime"][k - 1]
+                b = cell(t, a, e)
+                if b is None:
+                    raise SystemExit(f"{name}: no bootstrapped {a} + {e} cell")
+                b = b["anytime"][k - 1]
                 means[k][(a, e)].append(b["mean"])
                 se = ((m["high"] - m["low"]) ** 2 + (b["high"] - b["low"]) ** 2) ** 0.5 / 3.92
                 diff = m["mean"] - b["mean"]
@@ -202,6 +216,8 @@ def acceptance(search, pairs):
                    (" (lower than each)" if lowest else " (**not** lower than each)"))
     out.append("- tables with >= 400 rows where it is above a baseline by more than the pooled SE: " +
                ("; ".join(verdict) if verdict else "none"))
+    out.append(f"- means over {' / '.join(map(str, sorted(seeds)))} seeds per search (the file with the most); intervals from "
+               "the `--bootstrap` files")
     return "\n".join(out)
 
 

@@ -4,6 +4,7 @@
 // resumes it, so it can be built in chunks (--minutes).
 #include <fmt/format.h>
 
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -222,17 +223,46 @@ void run_replay(const ReplayCmd& c) {
                           {"best_test", table.best_test()}, {"round_epochs", round}, {"rounds", c.rounds},
                           {"seeds", c.seeds}, {"first_seed", c.first_seed}, {"bootstrap", c.bootstrap},
                           {"top_k", base.sched.top_k}, {"cells", nlohmann::json::array()}};
-    for (const auto& cell : cells) {
+    // Every cell gets its mean over the seeds on this table and that mean's standard error over the seeds (the
+    // search's own randomness); low/high only with --bootstrap (the table's noise).
+    for (std::size_t i = 0, c_i = 0; i < runs.size(); i += seeds.size(), ++c_i) {
+      const study::BootstrapCell* boot = c_i < cells.size() ? &cells[c_i] : nullptr;
+      assert(boot == nullptr || (boot->algo == runs[i].algo && boot->estimator == runs[i].estimator));
+      auto stats = [&](auto value) {
+        std::vector<double> v;
+        for (std::size_t k = i; k < i + seeds.size(); ++k) {
+          if (std::isfinite(value(runs[k]))) v.push_back(value(runs[k]));
+        }
+        const double mean = v.empty() ? std::nan("") : mean_or_zero(v);
+        double sq = 0;
+        for (const double x : v) sq += (x - mean) * (x - mean);
+        const double se = v.size() > 1
+                              ? std::sqrt(sq / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()))
+                              : std::nan("");
+        return std::make_pair(mean, se);
+      };
       nlohmann::json any = nlohmann::json::array();
-      for (std::size_t k = 0; k < cell.anytime_mean.size(); ++k) {
-        any.push_back({{"epochs", static_cast<std::int64_t>(k + 1) * round},
-                       {"mean", finite(cell.anytime_mean[k])},
-                       {"low", finite(cell.anytime_low[k])},
-                       {"high", finite(cell.anytime_high[k])}});
+      for (std::size_t k = 0; k < static_cast<std::size_t>(c.rounds); ++k) {
+        const auto [mean, se] = stats([k](const study::ReplayRun& r) { return r.anytime[k]; });
+        nlohmann::json mark = {
+            {"epochs", static_cast<std::int64_t>(k + 1) * round}, {"mean", finite(mean)}, {"se", finite(se)}};
+        if (boot != nullptr) {
+          mark["low"] = finite(boot->anytime_low[k]);
+          mark["high"] = finite(boot->anytime_high[k]);
+        }
+        any.push_back(mark);
       }
-      out["cells"].push_back({{"algo", cell.algo}, {"estimator", cell.estimator}, {"mean", finite(cell.mean)},
-                              {"low", finite(cell.low)}, {"high", finite(cell.high)},
-                              {"anytime", any}});
+      const auto [mean, se] = stats([](const study::ReplayRun& r) { return r.regret; });
+      nlohmann::json cell = {{"algo", runs[i].algo},
+                             {"estimator", runs[i].estimator},
+                             {"mean", finite(mean)},
+                             {"se", finite(se)},
+                             {"anytime", any}};
+      if (boot != nullptr) {
+        cell["low"] = finite(boot->low);
+        cell["high"] = finite(boot->high);
+      }
+      out["cells"].push_back(cell);
     }
     write_file_atomically(c.summary, [&](std::ostream& o) { o << out.dump(1) << "\n"; });
   }

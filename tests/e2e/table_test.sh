@@ -115,7 +115,7 @@ PY
 
 # --- fhist replay: many seeds, deterministic
 "$FHIST" replay --table whole.db --algo hyperband,bohb,asha --estimator original,fh,tse-e --seeds 20 --min-budget 1 --eta 2 \
-  --json > r1.json && "$FHIST" replay --table whole.db --algo hyperband,bohb,asha --estimator original,fh,tse-e --seeds 20 \
+  --json --summary r1_summary.json > r1.json && "$FHIST" replay --table whole.db --algo hyperband,bohb,asha --estimator original,fh,tse-e --seeds 20 \
   --min-budget 1 --eta 2 --json > r2.json && cmp -s r1.json r2.json && pass "replay is deterministic" || fail "replay differs between runs"
 "$PY" - r1.json <<'PY' && pass "replay: 180 runs, regrets against the table's best" || fail "replay output"
 import json, sys
@@ -142,6 +142,18 @@ for r in runs:
 # The searches pick by their scores, not by chance: some run found the table's best row, and not every run did.
 assert any(r["regret"] == 0 for r in runs) and any(r["regret"] > 0 for r in runs)
 PY
+"$PY" - r1.json r1_summary.json <<'PY' && pass "replay --summary without --bootstrap: each cell's mean and its SE over seeds" \
+  || fail "replay summary without bootstrap"
+import json, math, sys
+runs, summary = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert summary["bootstrap"] == 0 and summary["seeds"] == 20 and len(summary["cells"]) == 9, summary
+for c in summary["cells"]:
+    mine = [r["regret"] for r in runs if r["algo"] == c["algo"] and r["estimator"] == c["estimator"]]
+    m = sum(mine) / len(mine)
+    se = math.sqrt(sum((x - m) ** 2 for x in mine) / (len(mine) - 1) / len(mine))
+    assert len(mine) == 20 and abs(c["mean"] - m) < 1e-12 and abs(c["se"] - se) < 1e-12, (c, m, se)
+    assert "low" not in c and "low" not in c["anytime"][0], c   # no interval without the table's noise
+PY
 "$FHIST" replay --table whole.db --algo hyperband --estimator fh --seeds 3 --min-budget 1 --eta 2 | grep -q "^hyperband  fh" \
   && pass "replay summary table" || fail "replay summary"
 
@@ -165,7 +177,7 @@ assert {r["algo"] for r in runs} == {"hyperband", "random", "top-k"}
 for c in summary["cells"]:
     mine = [r["regret"] for r in runs if r["algo"] == c["algo"]]
     assert abs(c["mean"] - sum(mine) / len(mine)) < 1e-12, c
-    assert c["low"] <= c["high"] and len(c["anytime"]) == 3, c
+    assert c["low"] <= c["high"] and len(c["anytime"]) == 3 and c["se"] >= 0, c
 PY
 
 # --- the benchmark page: the ranking study's charts (the numbers of fhist rank) and the replay's regrets
