@@ -109,11 +109,26 @@ def summary(triples):
 
 
 def load_summaries(paths):
-    """One table's summaries (comma-separated files of one table, e.g. the searches and random search): cells merged."""
+    """One table's summaries (comma-separated files of one table, e.g. the searches and random search): cells merged.
+    A cell in several files (a `--bootstrap` file and a many-seed file without one) takes its means from the file
+    with the most seeds and its intervals from the bootstrap file."""
     files = [json.load(open(p)) for p in paths.split(",")]
     merged = dict(files[0])
-    merged["cells"] = [c for f in files for c in f["cells"]]
-    merged["files"] = files
+    keys = []
+    for f in files:
+        keys += [(c["algo"], c["estimator"]) for c in f["cells"] if (c["algo"], c["estimator"]) not in keys]
+    merged["cells"] = []
+    for key in keys:
+        found = [(f, c) for f in files for c in f["cells"] if (c["algo"], c["estimator"]) == key]
+        boot = next((c for f, c in found if f["bootstrap"] > 0), None)
+        top, precise = max(found, key=lambda fc: fc[0]["seeds"])
+        cell = dict(boot or precise, mean=precise["mean"], seeds=top["seeds"])
+        cell["anytime"] = [dict(b, mean=m["mean"], se=m.get("se"))
+                           for b, m in zip((boot or precise)["anytime"], precise["anytime"])]
+        merged["cells"].append(cell)
+    merged["seeds"] = max(f["seeds"] for f in files)
+    merged["bootstrap"] = max(f["bootstrap"] for f in files)
+    merged["bootstrap_seeds"] = max((f["seeds"] for f in files if f["bootstrap"] > 0), default=0)
     return merged
 
 
@@ -136,10 +151,10 @@ def baselines(pairs):
                 if a is None or a["mean"] is None:
                     line += " - |"
                 else:
-                    line += f" {100 * a['mean']:.2f} [{fmt(a['low'], 100, 2)}, {fmt(a['high'], 100, 2)}] |"
+                    line += f" {100 * a['mean']:.2f} [{fmt(a.get('low'), 100, 2)}, {fmt(a.get('high'), 100, 2)}] |"
         out.append(line)
-    notes = "; ".join(f"{name}: {t['rows']} rows, round {t['round_epochs']} epochs, {t['seeds']} seeds x "
-                      f"{t['bootstrap']} resamples" for name, t in tables)
+    notes = "; ".join(f"{name}: {t['rows']} rows, round {t['round_epochs']} epochs, means over {t['seeds']} seeds, "
+                      f"intervals over {t['bootstrap']} resamples x {t['bootstrap_seeds']} seeds" for name, t in tables)
     # The mean over the tables of each search's mean anytime regret, for searches every table has; lowest first at 1x.
     means = []
     for algo, est in order:
@@ -163,8 +178,8 @@ def acceptance(search, pairs):
     """Issue 26's first acceptance line for one search ("algo+estimator", e.g. top-k-auto+tse-ema+fh): on every table
     with >= 400 rows, its mean regret at 1x and 3x HyperBand's epochs against random search, the one-epoch top-K (by
     tse-ema) and HyperBand + tse-e, with the pooled standard error (each interval's width / 3.92, combined in
-    quadrature); then the means over all tables. A table's files may hold a cell twice (a `--bootstrap` file and a
-    many-seed file without one): the mean comes from the file with the most seeds, the interval from the bootstrap."""
+    quadrature); then the means over all tables. Means from the file with the most seeds, intervals from the
+    bootstrap (load_summaries)."""
     algo, est = search.split("+", 1)
     baselines = [("random", "original"), ("top-k", "tse-ema"), ("hyperband", "tse-e")]
     tables = [(name, load_summaries(paths)) for name, paths in pairs]
@@ -172,15 +187,10 @@ def acceptance(search, pairs):
     marks = (1, 3)
 
     def cell(t, a, e):
-        """The cell's anytime marks: mean from the file with the most seeds, interval from a bootstrapped file."""
-        found = [(f, c) for f in t["files"] for c in f["cells"] if c["algo"] == a and c["estimator"] == e]
-        boot = [c for f, c in found if f["bootstrap"] > 0]
-        if not boot:
-            return None
-        top, precise = max(found, key=lambda fc: fc[0]["seeds"])
-        seeds.add(top["seeds"])
-        return {"anytime": [dict(b, mean=p["mean"], se=p.get("se"))
-                            for b, p in zip(boot[0]["anytime"], precise["anytime"])]}
+        c = next((c for c in t["cells"] if c["algo"] == a and c["estimator"] == e), None)
+        if c is not None:
+            seeds.add(c["seeds"])
+        return c if c is not None and "low" in c else None
 
     out = ["| table | mark | " + f"{algo} + `{est}` | " + " | ".join(f"{a} + `{e}` (diff, pooled SE)" for a, e in baselines)
            + " |", "|---|---|---:|" + "---:|" * len(baselines)]
@@ -189,7 +199,7 @@ def acceptance(search, pairs):
     for name, t in tables:
         mine = cell(t, algo, est)
         if mine is None:
-            raise SystemExit(f"{name}: no {algo} + {est} cell")
+            raise SystemExit(f"{name}: no bootstrapped {algo} + {est} cell")
         for k in marks:
             m = mine["anytime"][k - 1]
             means[k][(algo, est)].append(m["mean"])
