@@ -13,10 +13,11 @@
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "core/text.hpp"
-#include "store/trial_store.hpp"
 #include "report/console.hpp"
 #include "report/html.hpp"
 #include "report/tables.hpp"
+#include "score/scores.hpp"
+#include "store/trial_store.hpp"
 #include "study/study.hpp"
 
 namespace fhist::cli {
@@ -46,13 +47,27 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
   std::int64_t unreported = 0;
   for (const auto& row : trials.rows) unreported += row[2] == "running" ? 1 : 0;
   const bool in_use = store::journal_in_use(journal);
-  nlohmann::json j = {{"journal", journal},         {"options", o.to_json()},
-                      {"trials", s.trials},           {"jobs_reported", results.rows.size()},
-                      {"jobs_unreported", unreported}, {"running", in_use},
+  nlohmann::json j = {{"journal", journal},
+                      {"options", o.to_json()},
+                      {"trials", s.trials},
+                      {"jobs_reported", results.rows.size()},
+                      {"jobs_unreported", unreported},
+                      {"running", in_use},
                       {"epochs_trained", s.epochs_trained},
-                      {"seconds", s.seconds},         {"best", nullptr},
+                      {"seconds", s.seconds},
+                      {"best", nullptr},
                       {"top", nlohmann::json::array()},
-                      {"evaluations", study::journal_evaluations(journal)}};
+                      {"evaluations", study::journal_evaluations(journal)},
+                      {"plan", nlohmann::json::array()}};
+  // What the scheduler decided (top-k-auto's plan, the hedge, auto's rungs), replayed from the journal as the search
+  // printed it; where this fhist cannot replay the journal, the rest of the report stands without it.
+  if (o.algo == "top-k-auto" || o.estimator == score::kAdaptive || score::hedge_pair(o.estimator)) {
+    try {
+      j["plan"] = report::plan_lines(o, study::replay_journal(journal));
+    } catch (const std::exception& e) {
+      j["plan_error"] = e.what();
+    }
+  }
   if (!s.best) return j;
   j["best"] = {{"trial", s.best->trial},
                {"config", s.best_config.to_json()},
@@ -176,6 +191,11 @@ void run_report(const ReportCmd& c) {
              space::Config::from_json(best["config"]).to_string(), study::score_name(o),
              report::score_text(best_score, o), metric_name, shown(best["metric_value"]),
              count_of(best["budget_epochs"].get<std::int64_t>(), "epoch"));
+  for (const auto& line : j["plan"]) fmt::print("{}\n", line.get<std::string>());
+  if (j.contains("plan_error")) {
+    fmt::print("(the scheduler's decisions could not be replayed from the journal: {})\n",
+               j["plan_error"].get<std::string>());
+  }
   const auto by = j["top_ranked_by"] == "score"
                       ? fmt::format("{} score", study::score_name(o))
                       : fmt::format("{} (the full budget{})", metric_name, o.minimize() ? ", lowest first" : "");

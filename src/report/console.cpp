@@ -196,8 +196,34 @@ void ConsoleReporter::interrupted(const study::StudySummary& s, const std::strin
   std::fflush(state_->out);
 }
 
+std::vector<std::string> plan_lines(const study::StudyOptions& o, const study::StudySummary& s) {
+  std::vector<std::string> out;
+  if (!s.ranked_by.empty()) {
+    // What --estimator auto learned: per budget, the score that best predicted the next rung, and on how much.
+    std::string text;
+    for (const auto& [budget, r] : s.ranked_by) {
+      text += fmt::format("{}{} by {} ({})", text.empty() ? "" : "; ", count_of(budget, "epoch"), r.score,
+                          r.pairs == 0 ? std::string("no pairs yet: the fallback")
+                                       : fmt::format("{}: tau {:.2f} over {} pairs", r.basis, r.tau, r.pairs));
+    }
+    out.push_back(fmt::format("auto: rungs at {}", text));
+  }
+  if (!s.decision.empty()) out.push_back(fmt::format("top-k-auto: {}", s.decision));
+  if (const auto pair = score::hedge_pair(o.estimator); pair && s.hedge) {
+    // Which ranking the study's own evidence lets pick first, so a reader can tell why the finalists are those.
+    auto best = [&](std::size_t i) {
+      return std::isfinite(s.hedge->best[i]) ? study::metric_text(o, s.hedge->best[i]) : std::string("none yet");
+    };
+    out.push_back(fmt::format(
+        "hedge: {}'s ranking picks first at the next promotion (the best {} at the full budget of the trials each "
+        "ranking promoted: {} {}, {} {})",
+        s.hedge->first == 0 ? pair->first : pair->second, study::metric_name(o), pair->first, best(0), pair->second,
+        best(1)));
+  }
+  return out;
+}
+
 void ConsoleReporter::finished(const study::StudySummary& s) const {
-  const auto& estimator = state_->options.estimator;
   std::FILE* out = state_->out;
   fmt::print(out, "\n");
   if (!s.best) {
@@ -211,29 +237,7 @@ void ConsoleReporter::finished(const study::StudySummary& s) const {
   }
   fmt::print(out, "spent: {} trials, {} jobs, {} epochs, {:.0f} s of training\n", s.trials, s.jobs, s.epochs_trained,
              s.seconds);
-  if (!s.ranked_by.empty()) {
-    // What --estimator auto learned: per budget, the score that best predicted the next rung, and on how much.
-    std::string text;
-    for (const auto& [budget, r] : s.ranked_by) {
-      text += fmt::format("{}{} by {} ({})", text.empty() ? "" : "; ", count_of(budget, "epoch"), r.score,
-                          r.pairs == 0 ? std::string("no pairs yet: the fallback")
-                                       : fmt::format("{}: tau {:.2f} over {} pairs", r.basis, r.tau, r.pairs));
-    }
-    fmt::print(out, "auto: rungs at {}\n", text);
-  }
-  if (!s.decision.empty()) fmt::print(out, "top-k-auto: {}\n", s.decision);
-  if (const auto pair = score::hedge_pair(estimator); pair && s.hedge) {
-    // Which ranking the study's own evidence lets pick first, so a reader can tell why the finalists are those.
-    const auto& o = state_->options;
-    auto best = [&](std::size_t i) {
-      return std::isfinite(s.hedge->best[i]) ? study::metric_text(o, s.hedge->best[i]) : std::string("none yet");
-    };
-    fmt::print(out,
-               "hedge: {}'s ranking picks first at the next promotion (the best {} at the full budget of the trials "
-               "each ranking promoted: {} {}, {} {})\n",
-               s.hedge->first == 0 ? pair->first : pair->second, study::metric_name(o), pair->first, best(0),
-               pair->second, best(1));
-  }
+  for (const auto& line : plan_lines(state_->options, s)) fmt::print(out, "{}\n", line);
   if (s.wall_seconds > 0 && !s.worker_busy_seconds.empty()) {
     std::string u;
     for (std::size_t w = 0; w < s.worker_busy_seconds.size(); ++w) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "study/study.hpp"
 
@@ -15,6 +16,9 @@ namespace fhist::report {
 std::string score_text(double score, const study::StudyOptions& o);
 // "42 s", "12 min", "3.4 h".
 std::string duration_text(double seconds);
+// What the scheduler decided, one line each: auto's score per rung, top-k-auto's plan, which ranking of a hedge picks
+// first. As the search's last lines and `fhist report` print them; none where the search has none of these.
+std::vector<std::string> plan_lines(const study::StudyOptions& o, const study::StudySummary& s);
 
 class ConsoleReporter {
  public:

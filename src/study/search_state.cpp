@@ -231,3 +231,21 @@ void SearchState::apply_result(const TrialResult& r) {
 }
 
 }  // namespace fhist::study::detail
+
+namespace fhist::study {
+
+StudySummary replay_journal(const std::string& journal) {
+  auto source = store::open_sqlite_store_readonly(journal);
+  auto copy = store::open_memory_store(source->path());
+  if (const auto study = source->read_study()) copy->write_study(*study);
+  for (const auto& t : source->trials()) copy->add_trial(t);
+  for (const auto& e : source->epochs()) copy->add_epoch(e);
+  for (const auto& ev : source->events()) copy->add_event(ev);
+  auto [options, space] = detail::read_definition(*copy);
+  detail::JournalSink sink;
+  detail::SearchState state(std::move(options), std::move(space), std::move(copy), journal, true, nullptr, sink,
+                            [](std::int64_t) {});
+  return state.summary();
+}
+
+}  // namespace fhist::study

@@ -217,6 +217,10 @@ StudySummary resume_study(const std::string& journal, const MakeObjective& make,
 void serve_mpi_worker(const MakeObjective& make, const Callbacks& callbacks = {});
 // The summary of a journal without running anything (read-only: works while a search runs on it).
 StudySummary summarize_journal(const std::string& journal);
+// The scheduler's state after the journal's last event, replayed from a copy in memory (read-only, like
+// summarize_journal): the summary with top-k-auto's decision, the hedge's state and auto's rungs as the search
+// would print them now. Throws store::StoreError where this fhist cannot replay the journal.
+StudySummary replay_journal(const std::string& journal);
 // The configuration of trial `trial` (read-only). Throws InputError naming the journal's trial ids if there is none.
 space::Config trial_config(const std::string& journal, std::int64_t trial);
 // fhist evaluate's results ({"trial", "config", "max_budget", "test_acc", "seed", ...}), appended to the journal's

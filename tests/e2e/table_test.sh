@@ -90,6 +90,16 @@ PY
       && pass "tse-ema+fh under HyperBand: no hedge line, and the score is tse-ema's" \
       || fail "the hedge's summary: $(tail -5 live_top-k-auto.log)"
   fi
+  if [ $algo = top-k ] || [ $algo = top-k-auto ] || [ $algo = dehb ]; then
+    # fhist report replays the scheduler from the journal: the same auto / top-k-auto / hedge lines as the search's end
+    plan() { grep -E "^(auto|top-k-auto|hedge):" "$1"; }
+    "$FHIST" report --journal live_$algo.db > report_$algo.log 2>&1 && "$FHIST" report --journal live_$algo.db --json \
+      > report_$algo.json && plan live_$algo.log > /dev/null && diff <(plan live_$algo.log) <(plan report_$algo.log) \
+      && "$PY" -c 'import json, sys; assert json.load(open(sys.argv[1]))["plan"] == sys.argv[2].splitlines()' \
+      report_$algo.json "$(plan live_$algo.log)" \
+      && pass "$algo: fhist report prints the scheduler's decisions as the search did" \
+      || fail "$algo: report's plan lines: $(plan report_$algo.log; tail -3 report_$algo.log)"
+  fi
   if [ $algo = top-k ]; then
     grep -q "^hedge: .*ranking picks first" live_top-k.log && pass "top-k + tse-ema+fh: the summary's hedge line" \
       || fail "top-k's hedge line: $(tail -5 live_top-k.log)"
