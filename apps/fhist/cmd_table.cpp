@@ -158,6 +158,15 @@ double mean_or_zero(const std::vector<double>& v) {
   return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
 }
 
+// The sample variance; NaN for fewer than two values.
+double variance_of(const std::vector<double>& v) {
+  if (v.size() < 2) return std::nan("");
+  const double mean = mean_or_zero(v);
+  double sq = 0;
+  for (const double x : v) sq += (x - mean) * (x - mean);
+  return sq / static_cast<double>(v.size() - 1);
+}
+
 void run_replay(const ReplayCmd& c) {
   if (c.seeds < 1) throw InputError(fmt::format("--seeds must be >= 1 (got {})", c.seeds));
   const auto table = study::BenchmarkTable::load(c.table);
@@ -233,13 +242,8 @@ void run_replay(const ReplayCmd& c) {
         for (std::size_t k = i; k < i + seeds.size(); ++k) {
           if (std::isfinite(value(runs[k]))) v.push_back(value(runs[k]));
         }
-        const double mean = v.empty() ? std::nan("") : mean_or_zero(v);
-        double sq = 0;
-        for (const double x : v) sq += (x - mean) * (x - mean);
-        const double se = v.size() > 1
-                              ? std::sqrt(sq / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()))
-                              : std::nan("");
-        return std::make_pair(mean, se);
+        return std::make_pair(v.empty() ? std::nan("") : mean_or_zero(v),
+                              std::sqrt(variance_of(v) / static_cast<double>(v.size())));
       };
       nlohmann::json any = nlohmann::json::array();
       for (std::size_t k = 0; k < static_cast<std::size_t>(c.rounds); ++k) {
@@ -289,9 +293,7 @@ void run_replay(const ReplayCmd& c) {
       epochs.push_back(static_cast<double>(runs[k].epochs));
     }
     const double mean = mean_or_zero(test);
-    double sq = 0;
-    for (const double t : test) sq += (t - mean) * (t - mean);
-    const double sd = test.size() > 1 ? std::sqrt(sq / static_cast<double>(test.size() - 1)) : 0;
+    const double sd = test.size() > 1 ? std::sqrt(variance_of(test)) : 0;
     fmt::print("{:<10} {:<10} {:>9.2f} +- {:<4.2f} {:>12.2f} {:>12.2f} {:>9.0f}% {:>8.0f}", runs[i].algo,
                runs[i].estimator, 100 * mean, 100 * sd, 100 * mean_or_zero(regret), 100 * mean_or_zero(drawn),
                100 * mean_or_zero(hits), mean_or_zero(epochs));
