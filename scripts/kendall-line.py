@@ -13,7 +13,12 @@ worst gap over all cells, the number of cells within 0.05 and the mean gap. Cand
   earlier epoch (e//3 or e//2) best predicts the configurations' validation accuracy (or best accuracy so far) at e:
   what a search can learn from its own promotions, here with every configuration's pair;
 - a regime switch: tse-ema, unless the share of configurations whose validation loss has risen 5 % above its
-  minimum exceeds a threshold (overfitting), then best-acc.
+  minimum exceeds a threshold (overfitting), then best-acc;
+- fit blends (designed 2026-12-05 on these twelve tables, frozen before the next table was built): the configurations'
+  median training loss at epoch e in units of chance (ln C), m, says how far the population has fitted its training
+  set; where it is low, training losses rank capacity to memorise rather than to generalise. The ranking is
+  w x rank(tse-ema) + (1 - w) x rank(B), w = clip((m - lo) / (hi - lo), 0, 1); the frozen choice is B = best-acc,
+  lo = 0.2, hi = 0.4. The other ranges, B and hard switches (tse-ema above a threshold, B below) are what was tried.
 Recomputed scores (tse-ema, best-acc, fh) are checked against the rank file, so the two cannot drift apart.
 """
 import json
@@ -89,7 +94,21 @@ def candidates(d, e, T):
         rising = fraction_rising(d, e)
         out[f"switch to best-acc at rising > {share}"] = None if math.isnan(rising) else (
             s["best-acc"] if rising > share else s["tse-ema"])
+    m = fit_level(d, e)
+    rank = scipy.stats.rankdata
+    for b, lo, hi in (("best-acc", 0.2, 0.4), ("best-acc", 0.15, 0.45), ("best-acc", 0.25, 0.45), ("best-acc", 0.2, 0.5),
+                      ("fh", 0.2, 0.4), ("fh-loss", 0.2, 0.4)):
+        w = min(1.0, max(0.0, (m - lo) / (hi - lo)))
+        out[f"fit blend tse-ema/{b} {lo}-{hi}"] = None if np.isnan(s[b]).any() else (
+            w * rank(s["tse-ema"]) + (1 - w) * rank(s[b]))
+    for b, th in (("best-acc", 0.33), ("best-acc", 0.36), ("fh", 0.33)):
+        out[f"fit switch to {b} below {th}"] = s[b] if m < th else s["tse-ema"]
     return out, s
+
+
+def fit_level(d, e):
+    """Median training loss over the configurations at epoch e, in units of the loss at chance (ln C)."""
+    return float(np.median(d["L"][:, e - 1]) / math.log(d["C"]))
 
 
 def main():
@@ -114,7 +133,7 @@ def main():
                 if ranking is not None:
                     gaps.setdefault(n, []).append((kendall(ranking, y) - best, name, e))
             cells.append(f"epoch {e}: best {best_name} {best:.3f}, tse-ema {recorded['tse-ema'] - best:+.3f}, "
-                         f"fh {recorded['fh'] - best:+.3f}")
+                         f"fh {recorded['fh'] - best:+.3f}, fit {fit_level(d, e):.3f}")
         print(f"{name} ({len(y)} configurations, {T} epochs): " + "; ".join(cells))
     print(f"\n| candidate | worst gap (table, epoch) | cells within 0.05 | mean gap |\n|---|---|---:|---:|")
     for n, v in sorted(gaps.items(), key=lambda kv: -min(g for g, _, _ in kv[1])):
