@@ -76,14 +76,19 @@ def fraction_rising(d, e):
     return float("nan") if np.isnan(nll).all() else float(np.mean(nll[:, -1] > 1.05 * np.min(nll, axis=1)))
 
 
+def fuse(s, a, b, w):
+    """w x rank(a) + (1 - w) x rank(b) over the configurations; None where the table lacks b."""
+    rank = scipy.stats.rankdata
+    return None if np.isnan(s[b]).any() else w * rank(s[a]) + (1 - w) * rank(s[b])
+
+
 def candidates(d, e, T):
     """name -> the ranking at epoch e (None where the table lacks what it needs)."""
     s = scores_at(d, e, T)
     out = {}
     for a, b in (("tse-ema", "best-acc"), ("tse-ema", "fh"), ("tse-ema", "fh-loss"), ("tse", "fh-loss")):
         for w in (0.5, 0.7):
-            name = f"{w} rank({a}) + {1 - w:.1f} rank({b})"
-            out[name] = None if np.isnan(s[b]).any() else w * scipy.stats.rankdata(s[a]) + (1 - w) * scipy.stats.rankdata(s[b])
+            out[f"{w} rank({a}) + {1 - w:.1f} rank({b})"] = fuse(s, a, b, w)
     pool = ("tse-ema", "tse", "fh", "best-acc", "acc-tse", "original")
     for lag_name, lag in (("e//3", lambda e: max(1, e // 3)), ("e//2", lambda e: max(1, e // 2))):
         for target_name, target in (("val acc", d["acc"][:, e - 1]), ("best acc", s["best-acc"])):
@@ -95,12 +100,9 @@ def candidates(d, e, T):
         out[f"switch to best-acc at rising > {share}"] = None if math.isnan(rising) else (
             s["best-acc"] if rising > share else s["tse-ema"])
     m = fit_level(d, e)
-    rank = scipy.stats.rankdata
     for b, lo, hi in (("best-acc", 0.2, 0.4), ("best-acc", 0.15, 0.45), ("best-acc", 0.25, 0.45), ("best-acc", 0.2, 0.5),
                       ("fh", 0.2, 0.4), ("fh-loss", 0.2, 0.4)):
-        w = min(1.0, max(0.0, (m - lo) / (hi - lo)))
-        out[f"fit blend tse-ema/{b} {lo}-{hi}"] = None if np.isnan(s[b]).any() else (
-            w * rank(s["tse-ema"]) + (1 - w) * rank(s[b]))
+        out[f"fit blend tse-ema/{b} {lo}-{hi}"] = fuse(s, "tse-ema", b, min(1.0, max(0.0, (m - lo) / (hi - lo))))
     for b, th in (("best-acc", 0.33), ("best-acc", 0.36), ("fh", 0.33)):
         out[f"fit switch to {b} below {th}"] = s[b] if m < th else s["tse-ema"]
     return out, s
