@@ -64,9 +64,10 @@ void run_plan(const PlanCmd& c) {
   const std::string note =
       c.algo == "asha" ? " (ASHA promotes asynchronously; this is the synchronous equivalent)"
       : c.algo == "top-k-auto"
-          ? fmt::format(" (the top-K branch: if the first {} trials' ranking score and validation accuracy disagree, "
-                        "successive halving of them and HyperBand's brackets run instead)",
-                        sched::gate_sample(c.s))
+          ? fmt::format(
+                " (the top-K branch: if the first {0} trials' ranking score and validation accuracy "
+                "disagree, each round trains {0} trials and its best {1} to {2} epochs instead)",
+                sched::gate_sample(c.s), sched::gate_fallback_top_k(c.s, sched::gate_sample(c.s)), c.s.max_budget)
           : "";
   fmt::print("{} plan: budgets {}..{} epochs, eta {}{}\n", c.algo, c.s.min_budget, c.s.max_budget, c.s.eta, note);
   for (const auto& b : plan) {

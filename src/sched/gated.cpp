@@ -1,7 +1,8 @@
-// top-k-auto: the one-epoch top-K where the low fidelity has shown it can be trusted, HyperBand where it has not
-// (issue 26 part 4, decision record 0018). The first kGateSample trials train for min_budget; Kendall's tau between
-// their ranking scores and their validation accuracies there decides the plan. Deterministic: the same results give
-// the same decision, so a resumed search replays to it.
+// top-k-auto: the one-epoch top-K where the low fidelity has shown it can be trusted, and where it has not, rounds
+// that spend the same epochs on fewer first-budget trials and more finalists (issue 26 part 4, decision records 0018
+// and 0023). The first kGateSample trials train for min_budget; Kendall's tau between their ranking scores and their
+// validation accuracies there decides the plan. Deterministic: the same results give the same decision, so a resumed
+// search replays to it.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -72,7 +73,9 @@ class GatedTopK final : public Scheduler {
         "the ranking score and the validation accuracy of the first {} trials at {} epoch(s) agree with Kendall tau "
         "{:.2f} ({} {}): {}",
         gate_, options_.min_budget, tau, reliable ? ">=" : "<", kGateTau,
-        reliable ? "the one-epoch top-K's rounds" : "successive halving of them, then HyperBand's brackets");
+        reliable ? "the one-epoch top-K's rounds"
+                 : fmt::format("rounds of {} trials whose best {} train on to {} epochs", gate_,
+                               gate_fallback_top_k(options_, gate_), options_.max_budget));
     std::deque<TrialId> sampled(sample_.begin(), sample_.end());
     auto from_sample = [this, sampled](int bracket) mutable {
       if (sampled.empty()) return new_trial_(bracket);
@@ -80,8 +83,8 @@ class GatedTopK final : public Scheduler {
       sampled.pop_front();
       return t;
     };
-    // A hedged ranking picks top-K's finalists only: successive halving and HyperBand keep 1/eta of each rung, where
-    // the first score's ranking alone did better on the design tables (decision record 0019).
+    // A hedged ranking picks the finalists of the reliable branch only: where the first budget's ranking has not held
+    // up, the first score's ranking alone did better on the design tables (decision records 0019, 0023).
     auto options = options_;
     options.hedge = options_.hedge && reliable;
     rest_ = make_bracket_sequence("top-k-auto", gated_plan(options, reliable, gate_), from_sample, options);
@@ -110,17 +113,23 @@ std::int64_t gate_sample(const SchedulerOptions& options) {
   return std::min(top_k_plan(options).rungs.front().configs, std::max(kGateSample, first.configs));
 }
 
+std::int64_t gate_fallback_top_k(const SchedulerOptions& options, std::int64_t gate) {
+  const std::int64_t k = options.top_k;
+  if (options.max_budget == options.min_budget) return k;
+  const std::int64_t round = total_epochs({top_k_plan(options)});
+  return std::min(gate, std::max(k, (round - gate * options.min_budget) / (options.max_budget - options.min_budget)));
+}
+
 std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate) {
-  if (reliable) {
-    return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations),
-                                    as_first_bracket(top_k_plan(options), options));
+  auto round = options;
+  if (!reliable) {
+    // Fewer trials at the first budget and more of them trained on, for the same epochs a round: where the first
+    // budget's ranking has not held up, its top few are a weak bet (decision record 0023).
+    round.n_configs = gate;
+    round.top_k = static_cast<int>(gate_fallback_top_k(options, gate));
   }
-  // The sample's successive halving in place of HyperBand's first bracket, then the rest of HyperBand's round.
-  const auto hb = hyperband_plan(options.min_budget, options.max_budget, options.eta);
-  std::vector<BracketPlan> round{
-      as_first_bracket(successive_halving_plan(gate, options.min_budget, options.max_budget, options.eta), options)};
-  round.insert(round.end(), hb.begin() + 1, hb.end());
-  return then_hyperband(std::move(round), options);
+  return std::vector<BracketPlan>(static_cast<std::size_t>(options.iterations),
+                                  as_first_bracket(top_k_plan(round), options));
 }
 
 std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial) {

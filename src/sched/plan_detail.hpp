@@ -17,14 +17,14 @@ std::vector<std::int64_t> rung_budgets(std::int64_t min_budget, std::int64_t max
 // `b` numbered as HyperBand's bracket that starts at the smallest budget, as a round that replaces HyperBand's first
 // bracket is (its new trials are that bracket's).
 BracketPlan as_first_bracket(BracketPlan b, const SchedulerOptions& options);
-// `first_round`, then HyperBand's brackets for the other --iterations (top-k-hb, and top-k-auto's HyperBand branch).
+// `first_round`, then HyperBand's brackets for the other --iterations (top-k-hb).
 std::vector<BracketPlan> then_hyperband(std::vector<BracketPlan> first_round, const SchedulerOptions& options);
 // Synchronous brackets run in order, each promoting its rung's best once the rung is complete ("sh", "hyperband",
 // "top-k" and "top-k-hb" are such sequences); `name` is what its errors say.
 std::unique_ptr<Scheduler> make_bracket_sequence(const std::string& name, const std::vector<BracketPlan>& plans,
                                                  NewTrial new_trial, const SchedulerOptions& options);
 // top-k-auto (gated.cpp): the one-epoch top-K where its first trials' ranking score agrees with their validation
-// accuracy, successive halving and HyperBand where it does not.
+// accuracy; where it does not, rounds of `gate` trials whose best gate_fallback_top_k train on to max_budget.
 std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial);
 // The brackets top-k-auto runs in either case (`reliable`: the top-K rounds), its gate sample of `gate` trials.
 std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate);

@@ -120,18 +120,22 @@ struct SchedulerOptions {
 // top_k. Throws InputError for top_k < 1.
 BracketPlan top_k_plan(const SchedulerOptions& options);
 // top-k-auto's gate: trials in the first sample (at least HyperBand's first rung, at most top-K's N) and the Kendall
-// tau between their ranking scores and validation accuracies at min_budget from which top-K's rounds run.
+// tau between their ranking scores and validation accuracies at min_budget from which top-K's rounds run (below it,
+// rounds of that many trials with more finalists, decision record 0023).
 inline constexpr std::int64_t kGateSample = 40;
 inline constexpr double kGateTau = 0.2;
 // The trials top-k-auto's gate samples with these options: kGateSample, at least HyperBand's first rung, at most
 // top-K's N.
 std::int64_t gate_sample(const SchedulerOptions& options);
+// The finalists of top-k-auto's other branch: as many of the `gate` trials as the epochs of a top-K round allow
+// after their first budget (at least --top-k, at most `gate`).
+std::int64_t gate_fallback_top_k(const SchedulerOptions& options, std::int64_t gate);
 
 // Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb, top-k-auto (bohb and dehb are HyperBand
 // with a model sampler; top-k-hb is the one-epoch top-K's round first, then HyperBand's brackets for the other
 // iterations; top-k-auto trains a first sample of trials for min_budget and, where their ranking score agrees with
-// their validation accuracy (Kendall's tau >= kGateTau), runs top-K's rounds, else successive halving of that sample
-// and HyperBand's brackets).
+// their validation accuracy (Kendall's tau >= kGateTau), runs top-K's rounds, else rounds that spend the same epochs
+// on that many trials and more finalists).
 const std::vector<std::string>& algorithm_names();
 
 // The brackets `algo` runs (random, sh, hyperband, bohb, dehb, asha, top-k; ASHA as its synchronous equivalent): what

@@ -170,9 +170,9 @@ std::int64_t jobs_at(const std::vector<Job>& jobs, std::int64_t budget) {
   return std::count_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.budget_epochs == budget; });
 }
 
-// Where the sample's scores rank as its accuracies do, top-K's rounds; where they rank the other way, successive
-// halving of the sample, then HyperBand's brackets. Either way the sample's trials are the plan's first ones.
-TEST(GatedTopK, TheFirstSampleDecidesBetweenTopKAndHyperBand) {
+// Where the sample's scores rank as its accuracies do, top-K's rounds; where they rank the other way, rounds of the
+// sample's size whose best few train on, for the same epochs. Either way the sample's trials are the plan's first ones.
+TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   SchedulerOptions o;
   o.min_budget = 1;
   o.max_budget = 12;
@@ -203,12 +203,36 @@ TEST(GatedTopK, TheFirstSampleDecidesBetweenTopKAndHyperBand) {
   next = 0;
   s = make_scheduler("top-k-auto", o, [&](int) { return next++; });
   const auto disagree = drive_gated(*s, quality, [&](TrialId t) { return -quality(t); });
-  EXPECT_NE(s->decision().find("tau -1.00 (< 0.2): successive halving"), std::string::npos) << s->decision();
+  EXPECT_NE(s->decision().find("tau -1.00 (< 0.2): rounds of 40 trials whose best 4 train on to 12 epochs"),
+            std::string::npos)
+      << s->decision();
+  // A top-K round spends 57 x 1 + 3 x 11 = 90 epochs; 40 x 1 + 4 x 11 = 84 is the most that fits with 40 trials.
+  EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 4);
   const auto plan = gated_plan(o, false, kGateSample);
-  EXPECT_EQ(rungs_of(plan[0]), (Rungs{{40, 1}, {13, 3}, {4, 9}, {1, 12}}));
-  EXPECT_EQ(plan.size(), 3u + 3u);  // the sample's bracket, HyperBand's other two, then a whole HyperBand round
+  ASSERT_EQ(plan.size(), 2u);
+  for (const auto& b : plan) EXPECT_EQ(rungs_of(b), (Rungs{{40, 1}, {4, 12}}));
   EXPECT_EQ(static_cast<std::int64_t>(disagree.size()), total_jobs(plan));
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(disagree[i].trial, static_cast<TrialId>(i));
+  // The first round's finalists: the best 4 by score of the sample (ids 0..39), whatever their accuracies say.
+  std::vector<TrialId> sample(40);
+  std::iota(sample.begin(), sample.end(), 0);
+  std::sort(sample.begin(), sample.end(), [&](TrialId a, TrialId b) { return quality(a) > quality(b); });
+  std::vector<TrialId> wide;
+  for (const Job& j : disagree)
+    if (j.budget_epochs == 12 && j.trial < 40) wide.push_back(j.trial);
+  std::sort(wide.begin(), wide.end());
+  std::vector<TrialId> best4(sample.begin(), sample.begin() + 4);
+  std::sort(best4.begin(), best4.end());
+  EXPECT_EQ(wide, best4);
+  // Never fewer finalists than --top-k, never more than the sample: with a longer schedule (top-K's N 97 of a
+  // 154-epoch round at 20 epochs) 40 + 6 x 19 = 154; with one budget only, nothing trains on.
+  o.max_budget = 20;
+  EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 6);
+  o.top_k = 8;
+  EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 8);
+  EXPECT_EQ(gate_fallback_top_k(o, 5), 5);
+  o.max_budget = 12;
+  o.top_k = 3;
   // `fhist plan` and progress count the top-K branch.
   EXPECT_EQ(total_jobs(search_plan("top-k-auto", o)), 2 * (57 + 3));
 }
