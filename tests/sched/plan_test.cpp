@@ -170,6 +170,25 @@ std::int64_t jobs_at(const std::vector<Job>& jobs, std::int64_t budget) {
   return std::count_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.budget_epochs == budget; });
 }
 
+// The trials among ids 0..n-1 that `jobs` trained to `budget`, sorted.
+std::vector<TrialId> reached(const std::vector<Job>& jobs, std::int64_t budget, TrialId n) {
+  std::vector<TrialId> out;
+  for (const Job& j : jobs)
+    if (j.budget_epochs == budget && j.trial < n) out.push_back(j.trial);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The best k of ids 0..n-1 by `quality`, sorted.
+std::vector<TrialId> best_of(TrialId n, std::size_t k, const std::function<double(TrialId)>& quality) {
+  std::vector<TrialId> ids(static_cast<std::size_t>(n));
+  std::iota(ids.begin(), ids.end(), 0);
+  std::sort(ids.begin(), ids.end(), [&](TrialId a, TrialId b) { return quality(a) > quality(b); });
+  ids.resize(k);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 // Where the sample's scores rank as its accuracies do, top-K's rounds; where they rank the other way, rounds of the
 // sample's size whose best few train on, for the same epochs. Either way the sample's trials are the plan's first ones.
 TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
@@ -189,16 +208,7 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   EXPECT_EQ(jobs_at(agree, 1), 2 * 57);
   EXPECT_EQ(jobs_at(agree, 12), 2 * 3);
   // The first round's finalists: the best 3 by score of its 57 trials (ids 0..56).
-  std::vector<TrialId> first(57);
-  std::iota(first.begin(), first.end(), 0);
-  std::sort(first.begin(), first.end(), [&](TrialId a, TrialId b) { return quality(a) > quality(b); });
-  std::vector<TrialId> finalists;
-  for (const Job& j : agree)
-    if (j.budget_epochs == 12 && j.trial < 57) finalists.push_back(j.trial);
-  std::sort(finalists.begin(), finalists.end());
-  std::vector<TrialId> want(first.begin(), first.begin() + 3);
-  std::sort(want.begin(), want.end());
-  EXPECT_EQ(finalists, want);
+  EXPECT_EQ(reached(agree, 12, 57), best_of(57, 3, quality));
 
   next = 0;
   s = make_scheduler("top-k-auto", o, [&](int) { return next++; });
@@ -214,23 +224,16 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   EXPECT_EQ(static_cast<std::int64_t>(disagree.size()), total_jobs(plan));
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(disagree[i].trial, static_cast<TrialId>(i));
   // The first round's finalists: the best 4 by score of the sample (ids 0..39), whatever their accuracies say.
-  std::vector<TrialId> sample(40);
-  std::iota(sample.begin(), sample.end(), 0);
-  std::sort(sample.begin(), sample.end(), [&](TrialId a, TrialId b) { return quality(a) > quality(b); });
-  std::vector<TrialId> wide;
-  for (const Job& j : disagree)
-    if (j.budget_epochs == 12 && j.trial < 40) wide.push_back(j.trial);
-  std::sort(wide.begin(), wide.end());
-  std::vector<TrialId> best4(sample.begin(), sample.begin() + 4);
-  std::sort(best4.begin(), best4.end());
-  EXPECT_EQ(wide, best4);
+  EXPECT_EQ(reached(disagree, 12, 40), best_of(40, 4, quality));
   // Never fewer finalists than --top-k, never more than the sample: with a longer schedule (top-K's N 97 of a
-  // 154-epoch round at 20 epochs) 40 + 6 x 19 = 154; with one budget only, nothing trains on.
+  // 154-epoch round at 20 epochs) 40 + 6 x 19 = 154; with one budget only, --top-k (nothing trains on).
   o.max_budget = 20;
   EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 6);
   o.top_k = 8;
   EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 8);
   EXPECT_EQ(gate_fallback_top_k(o, 5), 5);
+  o.max_budget = 1;
+  EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 8);
   o.max_budget = 12;
   o.top_k = 3;
   // `fhist plan` and progress count the top-K branch.
