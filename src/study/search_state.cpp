@@ -54,7 +54,7 @@ SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::un
   }
   const std::string sched_name = o_.algo == "bohb" || o_.algo == "dehb" ? "hyperband" : o_.algo;
   for (const auto& b : sched::search_plan(o_.algo, o_.sched)) first_budget_[b.bracket] = b.rungs.front().budget_epochs;
-  // And HyperBand's brackets, should a scheduler create trials for a bracket its listed plan does not have.
+  // Unused since decision record 0023 (every scheduler's new trials now come from brackets its plan lists); to remove.
   for (const auto& b : sched::hyperband_plan(o_.sched.min_budget, o_.sched.max_budget, o_.sched.eta))
     first_budget_.emplace(b.bracket, b.rungs.front().budget_epochs);
   scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
