@@ -54,6 +54,7 @@ class GatedTopK final : public Scheduler {
   std::string name() const override { return "top-k-auto"; }
   const ScoreEvidence* evidence() const override { return rest_ ? rest_->evidence() : nullptr; }
   std::string decision() const override { return decision_; }
+  std::vector<BracketPlan> chosen_plan() const override { return plan_; }
   std::optional<HedgeState> hedge() const override { return rest_ ? rest_->hedge() : std::nullopt; }
 
  private:
@@ -69,10 +70,16 @@ class GatedTopK final : public Scheduler {
     }
     const double tau = score::kendall_tau_b(scores, accuracies);
     const bool reliable = tau >= kGateTau;
+    // Two decimals, or as many more as it takes not to print "0.20 (< 0.2)" for a tau just below the gate.
+    std::string tau_text;
+    for (int digits = 2; digits <= 6; ++digits) {
+      tau_text = fmt::format("{:.{}f}", tau, digits);
+      if ((std::stod(tau_text) >= kGateTau) == reliable) break;
+    }
     decision_ = fmt::format(
         "the ranking score and the validation accuracy of the first {} trials at {} epoch(s) agree with Kendall tau "
-        "{:.2f} ({} {}): {}",
-        gate_, options_.min_budget, tau, reliable ? ">=" : "<", kGateTau,
+        "{} ({} {}): {}",
+        gate_, options_.min_budget, tau_text, reliable ? ">=" : "<", kGateTau,
         reliable ? "the one-epoch top-K's rounds"
                  : fmt::format("rounds of {} trials whose best {} train on to {} epochs", gate_,
                                gate_fallback_top_k(options_, gate_), options_.max_budget));
@@ -87,7 +94,8 @@ class GatedTopK final : public Scheduler {
     // up, the first score's ranking alone did better on the design tables (decision records 0019, 0023).
     auto options = options_;
     options.hedge = options_.hedge && reliable;
-    rest_ = make_bracket_sequence("top-k-auto", gated_plan(options, reliable, gate_), from_sample, options);
+    plan_ = gated_plan(options, reliable, gate_);
+    rest_ = make_bracket_sequence("top-k-auto", plan_, from_sample, options);
     for (TrialId t : sample_) {
       const auto job = rest_->next_job();
       if (!job || job->trial != t || job->budget_epochs != options_.min_budget)
@@ -104,6 +112,7 @@ class GatedTopK final : public Scheduler {
   std::map<TrialId, JobResult> results_;  // their results at min_budget
   std::unique_ptr<Scheduler> rest_;       // the plan chosen, once every sampled trial has reported
   std::string decision_;
+  std::vector<BracketPlan> plan_;  // empty until decide()
 };
 
 }  // namespace

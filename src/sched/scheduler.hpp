@@ -47,6 +47,15 @@ struct JobResult {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
+struct Rung {
+  std::int64_t configs = 0;
+  std::int64_t budget_epochs = 0;
+};
+struct BracketPlan {
+  int bracket = 0;  // s
+  std::vector<Rung> rungs;
+};
+
 class ScoreEvidence;
 
 // Creates a new trial (draws its configuration from the sampler) for the given bracket and returns its id.
@@ -72,17 +81,11 @@ class Scheduler {
   virtual const ScoreEvidence* evidence() const { return nullptr; }
   // What a scheduler that chooses its own plan has chosen, and why, for the search's summary; empty otherwise.
   virtual std::string decision() const { return {}; }
+  // The plan it chose, once it has (progress counts against it); empty before, and for the schedulers whose plan
+  // search_plan gives from their options alone.
+  virtual std::vector<BracketPlan> chosen_plan() const { return {}; }
   // A hedged ranking's evidence so far (SchedulerOptions::hedge); nullopt without a hedge.
   virtual std::optional<HedgeState> hedge() const { return std::nullopt; }
-};
-
-struct Rung {
-  std::int64_t configs = 0;
-  std::int64_t budget_epochs = 0;
-};
-struct BracketPlan {
-  int bracket = 0;              // s
-  std::vector<Rung> rungs;
 };
 
 // HyperBand's brackets (Li et al. 2018; REFERENCE §6): s_max = floor(log_eta(max/min)); bracket s (s_max down to 0)

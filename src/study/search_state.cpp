@@ -54,9 +54,6 @@ SearchState::SearchState(StudyOptions options, space::SearchSpace space, std::un
   }
   const std::string sched_name = o_.algo == "bohb" || o_.algo == "dehb" ? "hyperband" : o_.algo;
   for (const auto& b : sched::search_plan(o_.algo, o_.sched)) first_budget_[b.bracket] = b.rungs.front().budget_epochs;
-  // Unused since decision record 0023 (every scheduler's new trials now come from brackets its plan lists); to remove.
-  for (const auto& b : sched::hyperband_plan(o_.sched.min_budget, o_.sched.max_budget, o_.sched.eta))
-    first_budget_.emplace(b.bracket, b.rungs.front().budget_epochs);
   scheduler_ = sched::make_scheduler(sched_name, o_.sched, [this](int bracket) { return new_trial(bracket); });
   if (table_) table_used_.assign(table_->rows().size(), false);
   if (replaying) {
@@ -220,6 +217,7 @@ void SearchState::apply_result(const TrialResult& r) {
     }
   }
   summary_.decision = scheduler_->decision();
+  summary_.plan = scheduler_->chosen_plan();
   summary_.hedge = scheduler_->hedge();
   store_->set_trial_state(r.trial, r.state == sched::TrialState::kComplete ? "paused" : sched::state_name(r.state),
                           r.message);

@@ -212,6 +212,7 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
 
   next = 0;
   s = make_scheduler("top-k-auto", o, [&](int) { return next++; });
+  EXPECT_TRUE(s->chosen_plan().empty());  // nothing chosen before the gate's sample has reported
   const auto disagree = drive_gated(*s, quality, [&](TrialId t) { return -quality(t); });
   EXPECT_NE(s->decision().find("tau -1.00 (< 0.2): rounds of 40 trials whose best 4 train on to 12 epochs"),
             std::string::npos)
@@ -222,6 +223,10 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   ASSERT_EQ(plan.size(), 2u);
   for (const auto& b : plan) EXPECT_EQ(rungs_of(b), (Rungs{{40, 1}, {4, 12}}));
   EXPECT_EQ(static_cast<std::int64_t>(disagree.size()), total_jobs(plan));
+  // What progress counts against once the gate has decided (console's "plan: now"): the plan that ran.
+  ASSERT_EQ(s->chosen_plan().size(), plan.size());
+  EXPECT_EQ(total_jobs(s->chosen_plan()), total_jobs(plan));
+  EXPECT_EQ(total_epochs(s->chosen_plan()), 2 * 84);
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(disagree[i].trial, static_cast<TrialId>(i));
   // The first round's finalists: the best 4 by score of the sample (ids 0..39), whatever their accuracies say.
   EXPECT_EQ(reached(disagree, 12, 40), best_of(40, 4, quality));
