@@ -61,12 +61,10 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
                       {"plan", nlohmann::json::array()}};
   // What the scheduler decided (top-k-auto's plan, the hedge, auto's rungs), replayed from the journal as the search
   // printed it; where this fhist cannot replay the journal, the rest of the report stands without it.
-  if (o.algo == "top-k-auto" || o.estimator == score::kAdaptive || score::hedge_pair(o.estimator)) {
-    try {
-      j["plan"] = report::plan_lines(o, study::replay_journal(journal));
-    } catch (const std::exception& e) {
-      j["plan_error"] = e.what();
-    }
+  try {
+    j["plan"] = report::journal_plan_lines(o, journal);
+  } catch (const std::exception& e) {
+    j["plan_error"] = e.what();
   }
   if (!s.best) return j;
   j["best"] = {{"trial", s.best->trial},

@@ -209,6 +209,11 @@ void ConsoleReporter::interrupted(const study::StudySummary& s, const std::strin
   std::fflush(state_->out);
 }
 
+std::vector<std::string> journal_plan_lines(const study::StudyOptions& o, const std::string& journal) {
+  if (o.algo != "top-k-auto" && o.estimator != score::kAdaptive && !score::hedge_pair(o.estimator)) return {};
+  return plan_lines(o, study::replay_journal(journal));
+}
+
 std::vector<std::string> plan_lines(const study::StudyOptions& o, const study::StudySummary& s) {
   std::vector<std::string> out;
   if (!s.ranked_by.empty()) {

@@ -19,6 +19,10 @@ std::string duration_text(double seconds);
 // What the scheduler decided, one line each: auto's score per rung, top-k-auto's plan, which ranking of a hedge picks
 // first. As the search's last lines and `fhist report` print them; none where the search has none of these.
 std::vector<std::string> plan_lines(const study::StudyOptions& o, const study::StudySummary& s);
+// The same lines for a search's journal, its scheduler replayed from the journal (fhist report and its HTML page);
+// none for a search that makes no such decisions, without replaying. Throws what study::replay_journal throws where
+// this fhist cannot replay the journal.
+std::vector<std::string> journal_plan_lines(const study::StudyOptions& o, const std::string& journal);
 
 class ConsoleReporter {
  public:

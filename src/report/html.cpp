@@ -132,6 +132,14 @@ std::string facts_html(const json& data) {
                               o.value("direction", std::string("maximize")),
                               o.value("direction", std::string()) == "minimize" ? "lowest" : "highest"));
   }
+  // The scheduler's decisions ("top-k-auto: ...", "hedge: ...", "auto: ..."): one row each, named by its prefix.
+  for (const auto& line : f.value("plan", nlohmann::json::array())) {
+    const auto l = line.get<std::string>();
+    const auto colon = l.find(": ");
+    row(colon == std::string::npos ? "decision" : l.substr(0, colon),
+        colon == std::string::npos ? l : l.substr(colon + 2));
+  }
+  if (f.contains("plan_error")) row("decisions", "not replayed: " + f["plan_error"].get<std::string>());
   row("seed", text(o["seed"]));
   const bool planned = !o["n_configs"].is_number() || o["n_configs"].get<std::int64_t>() == 0;
   row("budgets (epochs)", fmt::format("{} .. {}, eta {}, configurations {}, iterations {}", text(o["min_budget"]),

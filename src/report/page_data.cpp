@@ -12,10 +12,11 @@
 #include <optional>
 
 #include "core/errors.hpp"
-#include "space/space.hpp"
+#include "report/console.hpp"
 #include "report/html.hpp"
 #include "report/tables.hpp"
 #include "score/scores.hpp"
+#include "space/space.hpp"
 #include "store/trial_store.hpp"
 #include "study/study.hpp"
 
@@ -299,6 +300,14 @@ json page_data(const HtmlOptions& opt) {
                 {"wall_seconds", std::isfinite(first_start) ? num(last_end - first_start) : json(nullptr)},
                 {"utilisation", utilisation},
                 {"chart_library", chart_library_versions()}};
+  // What the scheduler decided, as the search's last lines and fhist report say it; the page stands without them
+  // where this fhist cannot replay the journal.
+  try {
+    facts["plan"] = journal_plan_lines(o, opt.journal);
+  } catch (const std::exception& e) {
+    facts["plan"] = json::array();
+    facts["plan_error"] = e.what();
+  }
   return {{"facts", facts},
           {"accuracy_estimators", acc_names},
           {"epochs", epoch_rows},

@@ -99,6 +99,21 @@ PY
       report_$algo.json "$(plan live_$algo.log)" \
       && pass "$algo: fhist report prints the scheduler's decisions as the search did" \
       || fail "$algo: report's plan lines: $(plan report_$algo.log; tail -3 report_$algo.log)"
+    # and its HTML page, in the run's facts: the data holds the lines, the page a row for each (named by its prefix)
+    "$FHIST" report --journal live_$algo.db --html page_$algo.html > /dev/null 2>&1 \
+      && "$PY" "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/page_json.py" page_$algo.html > page_$algo.json \
+      && "$PY" - page_$algo.json page_$algo.html "$(plan live_$algo.log)" <<'PY' \
+      && pass "$algo: the HTML page shows the scheduler's decisions" || fail "$algo: the page's decisions"
+import json, sys
+esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+facts = json.load(open(sys.argv[1]))["facts"]
+page = open(sys.argv[2]).read()
+lines = sys.argv[3].splitlines()
+assert facts["plan"] == lines and "plan_error" not in facts, facts.get("plan")
+for line in lines:
+    name, text = line.split(": ", 1)
+    assert f"<tr><th>{esc(name)}</th><td>{esc(text)}</td></tr>" in page, line
+PY
   fi
   if [ $algo = top-k ]; then
     grep -q "^hedge: .*ranking picks first" live_top-k.log && pass "top-k + tse-ema+fh: the summary's hedge line" \
