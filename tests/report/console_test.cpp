@@ -18,14 +18,20 @@ std::string read_all(std::FILE* f) {
   return text;
 }
 
-TEST(Console, ProgressFollowsThePlanTopKAutoChose) {
+// A top-k-auto search with budgets 1..12, eta 3.
+study::StudyOptions top_k_auto(int iterations) {
   study::StudyOptions o;
   o.algo = "top-k-auto";
   o.estimator = "tse-ema";
   o.sched.min_budget = 1;
   o.sched.max_budget = 12;
   o.sched.eta = 3;
-  o.sched.iterations = 2;
+  o.sched.iterations = iterations;
+  return o;
+}
+
+TEST(Console, ProgressFollowsThePlanTopKAutoChose) {
+  const auto o = top_k_auto(2);
   std::FILE* out = std::tmpfile();
   ASSERT_NE(out, nullptr);
   ConsoleReporter reporter(o, 1, 0, out);
@@ -60,11 +66,7 @@ TEST(Console, ProgressFollowsThePlanTopKAutoChose) {
 }
 
 TEST(Console, NoNewPlanLineWhenTheChosenPlanIsTheOneCounted) {
-  study::StudyOptions o;
-  o.algo = "top-k-auto";
-  o.estimator = "tse-ema";
-  o.sched.min_budget = 1;
-  o.sched.max_budget = 12;
+  const auto o = top_k_auto(1);
   std::FILE* out = std::tmpfile();
   ASSERT_NE(out, nullptr);
   ConsoleReporter reporter(o, 1, 0, out);
