@@ -70,16 +70,10 @@ class GatedTopK final : public Scheduler {
     }
     const double tau = score::kendall_tau_b(scores, accuracies);
     const bool reliable = tau >= kGateTau;
-    // Two decimals, or as many more as it takes not to print "0.20 (< 0.2)" for a tau just below the gate.
-    std::string tau_text;
-    for (int digits = 2; digits <= 6; ++digits) {
-      tau_text = fmt::format("{:.{}f}", tau, digits);
-      if ((std::stod(tau_text) >= kGateTau) == reliable) break;
-    }
     decision_ = fmt::format(
         "the ranking score and the validation accuracy of the first {} trials at {} epoch(s) agree with Kendall tau "
         "{} ({} {}): {}",
-        gate_, options_.min_budget, tau_text, reliable ? ">=" : "<", kGateTau,
+        gate_, options_.min_budget, gate_tau_text(tau), reliable ? ">=" : "<", kGateTau,
         reliable ? "the one-epoch top-K's rounds"
                  : fmt::format("rounds of {} trials whose best {} train on to {} epochs", gate_,
                                gate_fallback_top_k(options_, gate_), options_.max_budget));
@@ -127,6 +121,16 @@ std::int64_t gate_fallback_top_k(const SchedulerOptions& options, std::int64_t g
   if (options.max_budget == options.min_budget) return k;
   const std::int64_t round = total_epochs({top_k_plan(options)});
   return std::min(gate, std::max(k, (round - gate * options.min_budget) / (options.max_budget - options.min_budget)));
+}
+
+std::string gate_tau_text(double tau) {
+  const bool passes = tau >= kGateTau;
+  std::string text;
+  for (int digits = 2; digits <= 6; ++digits) {
+    text = fmt::format("{:.{}f}", tau, digits);
+    if ((std::stod(text) >= kGateTau) == passes) break;
+  }
+  return text;
 }
 
 std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate) {

@@ -28,5 +28,8 @@ std::unique_ptr<Scheduler> make_bracket_sequence(const std::string& name, const 
 std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial);
 // The brackets top-k-auto runs in either case (`reliable`: the top-K rounds), its gate sample of `gate` trials.
 std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliable, std::int64_t gate);
+// The gate's tau as its decision prints it: two decimals, or as many more (up to 6) as it takes to show the side of
+// kGateTau it is on ("0.1996 (< 0.2)", never "0.20 (< 0.2)").
+std::string gate_tau_text(double tau);
 
 }  // namespace fhist::sched

@@ -241,6 +241,12 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 8);
   o.max_budget = 12;
   o.top_k = 3;
+  // The decision's tau shows the side of the gate it is on.
+  EXPECT_EQ(gate_tau_text(0.55), "0.55");
+  EXPECT_EQ(gate_tau_text(0.2), "0.20");
+  EXPECT_EQ(gate_tau_text(-0.1), "-0.10");
+  EXPECT_EQ(gate_tau_text(0.1996), "0.1996");  // "0.20" and "0.200" would read as passing
+  EXPECT_EQ(gate_tau_text(0.194), "0.19");
   // `fhist plan` and progress count the top-K branch.
   EXPECT_EQ(total_jobs(search_plan("top-k-auto", o)), 2 * (57 + 3));
 }
