@@ -80,7 +80,6 @@ struct ConsoleReporter::State {
   std::FILE* out;
   std::vector<sched::BracketPlan> plan;
   std::int64_t jobs, epochs;
-  bool replanned = false;  // a scheduler that chooses its plan (top-k-auto) has chosen, and the totals follow it
   bool warned = false;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::unique_ptr<ProgressBar> bar;  // one job at a time: a bar per epoch
@@ -176,17 +175,14 @@ study::Callbacks ConsoleReporter::callbacks() {
     st.bar.reset();
     st.last_step = 0;
     st.running.finished(r.trial);
-    if (!st.replanned && !s.plan.empty()) {
-      st.replanned = true;
-      if (sched::total_jobs(s.plan) != st.jobs || sched::total_epochs(s.plan) != st.epochs) {
-        st.plan = s.plan;
-        st.jobs = sched::total_jobs(s.plan);
-        st.epochs = sched::total_epochs(s.plan);
-        const auto at = s.decision.rfind(": ");  // the decision ends with the plan's name after its reason
-        fmt::print(st.out, "plan: now {} configurations, {} jobs, {} epochs ({}: {})\n", sched::total_configs(s.plan),
-                   st.jobs, st.epochs, st.options.algo,
-                   at == std::string::npos ? s.decision : s.decision.substr(at + 2));
-      }
+    // A scheduler that chooses its plan (top-k-auto) has chosen one other than the plan counted: the totals follow it.
+    if (!s.plan.empty() && (sched::total_jobs(s.plan) != st.jobs || sched::total_epochs(s.plan) != st.epochs)) {
+      st.plan = s.plan;
+      st.jobs = sched::total_jobs(s.plan);
+      st.epochs = sched::total_epochs(s.plan);
+      const auto at = s.decision.rfind(": ");  // the decision ends with the plan's name after its reason
+      fmt::print(st.out, "plan: now {} configurations, {} jobs, {} epochs ({}: {})\n", sched::total_configs(s.plan),
+                 st.jobs, st.epochs, st.options.algo, at == std::string::npos ? s.decision : s.decision.substr(at + 2));
     }
     fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} {:<7} score {:>7} ({} {}) {:6.1f} s | {}{}\n",
                r.bracket, r.rung, r.trial, r.budget_epochs, r.budget_epochs == 1 ? "epoch:" : "epochs:",
