@@ -344,35 +344,43 @@ void apply_config(const space::Config& cfg, const study::StudyOptions& o, train:
   t.channels_last = o.training.channels_last;
   t.sync_every = o.training.sync_every;
   t.data_on_device = t.device.is_cuda();
-  spec.name = cfg.has("model") ? cfg.get_string("model") : o.training.model;
+  // A network's own parameters (the mlp's depth, a cell's edges) choose it; a `model` that names another is refused,
+  // not overridden: the row would be recorded as one network and train as the other.
+  std::string implied;
+  for (const auto& kv : cfg.values()) {
+    const std::string own = space::model_of_param(kv.first);
+    if (!implied.empty() && !own.empty() && own != implied) {
+      throw InputError(
+          fmt::format("config {}: it sets parameters of two models, {} and {}", cfg.to_string(), implied, own));
+    }
+    if (implied.empty()) implied = own;
+  }
+  spec.name = cfg.has("model") ? cfg.get_string("model") : (implied.empty() ? o.training.model : implied);
+  if (!implied.empty() && spec.name != implied) {
+    throw InputError(
+        fmt::format("config {}: model is '{}', but it sets parameters of the {} model (in a space file, "
+                    "give them \"condition\": {{\"param\": \"model\", \"equals\": \"{}\"}})",
+                    cfg.to_string(), spec.name, implied, implied));
+  }
   spec.width_mult = cfg.has("width_mult") ? cfg.get_double("width_mult") : o.training.width_mult;
   spec.channels = o.training.channels;
   spec.cells = o.training.cells;
   spec.auxiliary = o.training.auxiliary;
-  const auto& values = cfg.values();
   auto stage_mults = [&](const std::vector<std::string>& keys) {
     std::vector<double> m;
     for (const auto& k : keys) m.push_back(cfg.has(k) ? cfg.get_double(k) : 1.0);
     return m;
   };
-  auto has_any = [&](const std::vector<std::string>& keys) {
-    return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return cfg.has(k); });
-  };
-  if (has_any({"depth", "width", "dropout"})) {
-    // The mlp's own parameters choose it, as the stage multipliers choose resnet-scale.
-    spec.name = "mlp";
+  if (implied == "mlp") {
     if (cfg.has("depth")) spec.depth = cfg.get_int("depth");
     if (cfg.has("width")) spec.width = cfg.get_int("width");
     if (cfg.has("dropout")) spec.dropout = cfg.get_double("dropout");
-  } else if (has_any(space::resnet_scale_depth_params()) || has_any(space::resnet_scale_width_params())) {
-    spec.name = "resnet-scale";
+  } else if (implied == "resnet-scale") {
     spec.depth_mults = stage_mults(space::resnet_scale_depth_params());
     spec.width_mults = stage_mults(space::resnet_scale_width_params());
-  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return space::is_nb201_param(kv.first); })) {
-    spec.name = "nb201";
+  } else if (implied == "nb201") {
     spec.arch = space::to_string(space::nb201_arch_from_config(cfg));
-  } else if (std::any_of(values.begin(), values.end(), [](const auto& kv) { return space::is_darts_param(kv.first); })) {
-    spec.name = "darts";
+  } else if (implied == "darts") {
     spec.arch = space::to_string(space::darts_genotype_from_config(cfg));
   }
 }

@@ -118,14 +118,16 @@ json parameter_views(const json& space_definition, const std::vector<ParamRow>& 
   json out = none;
   out["budget"] = chosen->first;
   out["n"] = at.size();
-  std::vector<double> acc;
-  for (const auto* r : at) acc.push_back(r->val_acc);
   for (const auto& p : space.params()) {
     std::set<std::string> seen;
     std::vector<double> pos;
+    std::vector<const ParamRow*> set;  // the trials where the parameter is active (a condition may leave it out)
     for (const auto* r : at) {
       const json v = r->config.is_object() && r->config.contains(p.name) ? r->config.at(p.name) : json(nullptr);
-      seen.insert(v.dump());
+      if (!v.is_null()) {
+        seen.insert(v.dump());
+        set.push_back(r);
+      }
       pos.push_back(axis_position(p, v));
     }
     if (seen.size() < 2) continue;  // the same value in every trial: nothing to compare
@@ -145,16 +147,18 @@ json parameter_views(const json& space_definition, const std::vector<ParamRow>& 
                                 {"label", integer ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v)}});
       }
     }
-    if (static_cast<int>(at.size()) < kMinImportanceTrials) continue;
+    if (static_cast<int>(set.size()) < kMinImportanceTrials) continue;
     std::vector<int> group;
+    std::vector<double> set_acc;
+    for (const auto* r : set) set_acc.push_back(r->val_acc);
     if (is_choice(p)) {
-      for (const auto* r : at) group.push_back(choice_index(p, r->config.at(p.name)));
+      for (const auto* r : set) group.push_back(choice_index(p, r->config.at(p.name)));
     } else {
       std::vector<double> x;
-      for (const auto* r : at) x.push_back(r->config.at(p.name).get<double>());
+      for (const auto* r : set) x.push_back(r->config.at(p.name).get<double>());
       group = rank_bins(x, kImportanceBins);
     }
-    const double e = eta_squared(acc, group);
+    const double e = eta_squared(set_acc, group);
     if (std::isfinite(e)) {
       std::set<int> groups(group.begin(), group.end());
       out["importance"].push_back({{"param", p.name}, {"eta_squared", e}, {"groups", groups.size()}});

@@ -60,7 +60,11 @@ std::vector<double> DeSampler::to_cube(const space::Config& c) const {
   auto x = space_.encode(c);
   for (std::size_t d = 0; d < x.size(); ++d) {
     const int n = impl_->levels[d];
-    if (n > 0) x[d] = (x[d] + 0.5) / n;
+    // An inactive parameter (NaN) takes the cube's middle: a child whose parent turns it on starts from there.
+    if (std::isnan(x[d]))
+      x[d] = 0.5;
+    else if (n > 0)
+      x[d] = (x[d] + 0.5) / n;
   }
   return x;
 }

@@ -71,6 +71,26 @@ Kde fit(std::vector<std::vector<double>> rows, const std::vector<int>& levels, d
   return k;
 }
 
+// An inactive parameter (NaN) takes a value of the same dimension from the other rows where it is active, as
+// HpBandSter's impute_conditional_data does, cycling through them instead of drawing at random so that a refit needs
+// no generator; where no row has it active, the middle of the range (a numeric dimension) or a level in turn.
+std::vector<std::vector<double>> impute_inactive(std::vector<std::vector<double>> rows,
+                                                 const std::vector<int>& levels) {
+  for (std::size_t d = 0; d < levels.size(); ++d) {
+    std::vector<double> active;
+    for (const auto& r : rows)
+      if (!std::isnan(r[d])) active.push_back(r[d]);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (!std::isnan(rows[i][d])) continue;
+      if (!active.empty())
+        rows[i][d] = active[i % active.size()];
+      else
+        rows[i][d] = levels[d] == 0 ? 0.5 : static_cast<double>(i % static_cast<std::size_t>(levels[d]));
+    }
+  }
+  return rows;
+}
+
 // A normal draw restricted to [0, 1] (scipy's truncnorm in HpBandSter). The mean lies in [0, 1] and sd is at most
 // a few units, so rejection accepts often; the clamp only guards the pathological tail.
 double truncated_normal(double mean, double sd, space::Rng& rng) {
@@ -138,8 +158,8 @@ struct KdeSampler::Impl {
     std::vector<std::vector<double>> g, b;
     for (std::size_t i : s.good) g.push_back(obs[i].x);
     for (std::size_t i : s.bad) b.push_back(obs[i].x);
-    good = fit(std::move(g), levels, min_bw);
-    bad = fit(std::move(b), levels, min_bw);
+    good = fit(impute_inactive(std::move(g), levels), levels, min_bw);
+    bad = fit(impute_inactive(std::move(b), levels), levels, min_bw);
     fitted_budget = budget;
     fitted_count = obs.size();
   }

@@ -50,6 +50,15 @@ const std::vector<std::string>& known_param_names() {
 bool is_nb201_param(const std::string& name) { return has_prefix(name, "edge_"); }
 bool is_darts_param(const std::string& name) { return has_prefix(name, "normal_") || has_prefix(name, "reduce_"); }
 
+std::string model_of_param(const std::string& name) {
+  if (name == "depth" || name == "width" || name == "dropout") return "mlp";
+  for (const auto* stage_params : {&kDepthParams, &kWidthParams})
+    if (std::find(stage_params->begin(), stage_params->end(), name) != stage_params->end()) return "resnet-scale";
+  if (is_nb201_param(name)) return "nb201";
+  if (is_darts_param(name)) return "darts";
+  return "";
+}
+
 bool is_known_param(const std::string& name) {
   const auto& known = known_param_names();
   return std::find(known.begin(), known.end(), name) != known.end();
@@ -91,6 +100,32 @@ bool inside(const Domain& d, double x) {
   return (d.low_inclusive ? x >= d.low : x > d.low) && (d.high_inclusive ? x <= d.high : x < d.high);
 }
 
+// A network's own parameter (the mlp's depth) in a space that also searches `model` must be conditional on that
+// model: unconditioned it would be drawn for every row, and a `cnn` row carrying depth trains an mlp.
+void check_model_condition(const SearchSpace& s, std::size_t i, const std::string& where) {
+  const auto& p = s.params()[i];
+  const std::string own = model_of_param(p.name);
+  const auto& params = s.params();
+  const auto model = std::find_if(params.begin(), params.end(), [](const Param& q) { return q.name == "model"; });
+  if (own.empty() || model == params.end()) return;
+  // The model values under which p can be active: those of the nearest condition on `model` up its chain.
+  std::vector<nlohmann::json> under = model->choices;
+  for (const Param* q = &p; q->condition;) {
+    if (q->condition->parent == "model") {
+      under = q->condition->values;
+      break;
+    }
+    q = &s.param(q->condition->parent);
+  }
+  for (const auto& v : under) {
+    if (v == nlohmann::json(own)) continue;
+    throw InputError(
+        fmt::format("{}: params[{}]: '{}' belongs to the {} model, but it is drawn when model is {} too: "
+                    "add \"condition\": {{\"param\": \"model\", \"equals\": \"{}\"}}",
+                    where, i, p.name, own, v.dump(), own));
+  }
+}
+
 }  // namespace
 
 void check_space_params(const SearchSpace& s, const std::string& source) {
@@ -102,6 +137,7 @@ void check_space_params(const SearchSpace& s, const std::string& source) {
                                    "the cell parameters of the nb201 and darts spaces)",
                                    where, i, p.name, fmt::join(kKnownParams, ", ")));
     }
+    check_model_condition(s, i, where);
     const Domain* d = domain_of(p.name);
     if (d == nullptr) continue;
     const auto bad = [&](const std::string& field, const std::string& value) {

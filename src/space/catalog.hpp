@@ -26,6 +26,11 @@ void check_space_params(const SearchSpace& s, const std::string& source = "");
 // Throws InputError, suggesting the nearest known name, for a configuration key no trial could apply.
 void check_config_keys(const Config& cfg);
 
+// The network a parameter belongs to ("mlp" for depth / width / dropout, "resnet-scale" for the stage multipliers,
+// "nb201" / "darts" for cell parameters), "" for a training option. Such a parameter chooses its network unless the
+// configuration names another in `model`, which is refused (check_space_params, and the trainer for a --config).
+std::string model_of_param(const std::string& name);
+
 // Whether a trial can apply parameter `name`.
 bool is_known_param(const std::string& name);
 // A parameter of a cell-based space: it selects part of the architecture, not a training option.

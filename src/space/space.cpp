@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -40,6 +41,38 @@ bool has_choices(ParamKind k) { return k == ParamKind::kCategorical || k == Para
 // (as ConfigSpace does); log integers need low >= 1, so low - 0.5 stays positive.
 double lo_edge(const Param& p) { return p.kind == ParamKind::kInteger ? p.low - 0.5 : p.low; }
 double hi_edge(const Param& p) { return p.kind == ParamKind::kInteger ? p.high + 0.5 : p.high; }
+
+// What is wrong with params[i]'s condition, as (field under the parameter, message); empty when nothing is. Parents
+// must come first, so sampling in order sees a parent's value before its children and no cycle can form.
+std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i) {
+  const Param& p = params[i];
+  if (!p.condition) return {};
+  const Condition& c = *p.condition;
+  std::size_t at = 0;
+  while (at < i && params[at].name != c.parent) ++at;
+  if (at == i) {
+    const bool later = std::any_of(params.begin() + static_cast<std::ptrdiff_t>(i), params.end(),
+                                   [&](const Param& q) { return q.name == c.parent; });
+    return {"condition.param",
+            later ? fmt::format("'{}' must be defined before '{}', which depends on it", c.parent, p.name)
+                  : fmt::format("unknown parameter '{}'", c.parent)};
+  }
+  const Param& parent = params[at];
+  if (parent.kind == ParamKind::kFloat)
+    return {"condition.param",
+            fmt::format("'{}' is a float: a condition needs a parent with choices or integer values", c.parent)};
+  if (c.values.empty()) return {"condition.in", "expected a non-empty list of the parent's values"};
+  for (std::size_t k = 0; k < c.values.size(); ++k) {
+    if (!parent.contains(c.values[k]))
+      return {fmt::format("condition.in[{}]", k),
+              fmt::format("{} is not a value of '{}'", c.values[k].dump(), c.parent)};
+  }
+  return {};
+}
+
+std::string values_text(const Condition& c) {
+  return c.values.size() == 1 ? c.values.front().dump() : "one of " + json::json(c.values).dump();
+}
 
 }  // namespace
 
@@ -187,7 +220,7 @@ double Param::to_unit(const json::json& v) const {
 
 json::json Param::from_unit(double u) const {
   if (kind == ParamKind::kCategorical) {
-    const double idx = std::clamp(std::round(u), 0.0, static_cast<double>(choices.size() - 1));
+    const double idx = std::clamp(std::isfinite(u) ? std::round(u) : 0.0, 0.0, static_cast<double>(choices.size() - 1));
     return choices[static_cast<std::size_t>(idx)];
   }
   u = std::clamp(std::isfinite(u) ? u : 0.0, 0.0, 1.0);
@@ -226,6 +259,11 @@ SearchSpace::SearchSpace(std::string name, std::vector<Param> params, std::vecto
     if (!seen.insert(p.name).second)
       throw InputError(fmt::format("space '{}': duplicate parameter '{}'", name_, p.name));
   }
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const auto [field, what] = condition_problem(params_, i);
+    if (!what.empty())
+      throw InputError(fmt::format("space '{}': parameter '{}': {}: {}", name_, params_[i].name, field, what));
+  }
   for (const auto& c : constraints_)
     if (!c.satisfied) throw InputError(fmt::format("space '{}': constraint '{}' has no predicate", name_, c.name));
 }
@@ -236,11 +274,19 @@ const Param& SearchSpace::param(const std::string& name) const {
   throw InputError(fmt::format("space '{}': unknown parameter '{}'", name_, name));
 }
 
+bool SearchSpace::active(const Param& p, const Config& c) const {
+  if (!p.condition) return true;
+  if (!c.has(p.condition->parent)) return false;  // the parent is inactive itself
+  const auto& v = c.get(p.condition->parent);
+  return std::find(p.condition->values.begin(), p.condition->values.end(), v) != p.condition->values.end();
+}
+
 Config SearchSpace::sample(Rng& rng, int max_tries) const {
   std::vector<int> rejections(constraints_.size(), 0);
   for (int t = 0; t < std::max(max_tries, 1); ++t) {
     Config c;
-    for (const auto& p : params_) c.set(p.name, p.sample(rng));
+    for (const auto& p : params_)
+      if (active(p, c)) c.set(p.name, p.sample(rng));
     bool ok = true;
     for (std::size_t i = 0; i < constraints_.size() && ok; ++i)
       if (!constraints_[i].satisfied(c)) {
@@ -262,6 +308,14 @@ void SearchSpace::validate(const Config& c) const {
     if (!known) throw InputError(fmt::format("config: unknown parameter '{}' for space '{}'", k, name_));
   }
   for (const auto& p : params_) {
+    if (!active(p, c)) {
+      if (!c.has(p.name)) continue;
+      const std::string parent = p.condition->parent;
+      throw InputError(fmt::format("config: parameter '{}' is set, but it applies only when '{}' is {} ({})", p.name,
+                                   parent, values_text(*p.condition),
+                                   c.has(parent) ? fmt::format("'{}' is {}", parent, c.get(parent).dump())
+                                                 : fmt::format("'{}' is not set", parent)));
+    }
     if (!c.has(p.name)) throw InputError(fmt::format("config: parameter '{}' is missing", p.name));
     const auto& v = c.get(p.name);
     if (p.contains(v)) continue;
@@ -283,6 +337,10 @@ std::vector<double> SearchSpace::encode(const Config& c) const {
   std::vector<double> v;
   v.reserve(params_.size());
   for (const auto& p : params_) {
+    if (!active(p, c)) {
+      v.push_back(std::numeric_limits<double>::quiet_NaN());
+      continue;
+    }
     const auto& x = c.get(p.name);
     if (!p.contains(x)) throw InputError(fmt::format("config: parameter '{}': {} is out of range", p.name, x.dump()));
     v.push_back(p.to_unit(x));
@@ -294,7 +352,8 @@ Config SearchSpace::decode(const std::vector<double>& v) const {
   if (v.size() != params_.size())
     throw InputError(fmt::format("space '{}': expected a vector of {} values, got {}", name_, params_.size(), v.size()));
   Config c;
-  for (std::size_t i = 0; i < params_.size(); ++i) c.set(params_[i].name, params_[i].from_unit(v[i]));
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (active(params_[i], c)) c.set(params_[i].name, params_[i].from_unit(v[i]));
   return c;
 }
 
@@ -314,6 +373,7 @@ json::json SearchSpace::to_json() const {
       }
       j["log"] = p.log;
     }
+    if (p.condition) j["condition"] = {{"param", p.condition->parent}, {"in", p.condition->values}};
     ps.push_back(std::move(j));
   }
   json::json out = {{"name", name_}, {"params", std::move(ps)}};
@@ -325,6 +385,34 @@ json::json SearchSpace::to_json() const {
   }
   return out;
 }
+
+namespace {
+
+// {"param": "model", "in": ["mlp"]} or {"param": "model", "equals": "mlp"}; `fail(subfield, what)` makes the error.
+template <class Fail>
+Condition read_condition(const json::json& j, const Fail& fail) {
+  if (!j.is_object())
+    throw fail("", "expected an object: {\"param\": NAME, \"in\": [VALUES]} or {\"param\": NAME, \"equals\": VALUE}");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "param" && it.key() != "in" && it.key() != "equals")
+      throw fail("." + it.key(), "unknown field (expected param, and in or equals)");
+  if (!j.contains("param") || !j["param"].is_string() || j["param"].get<std::string>().empty())
+    throw fail(".param", "expected the name of the parameter this one depends on");
+  if (j.contains("in") == j.contains("equals"))
+    throw fail("", "expected exactly one of \"in\" (a list) and \"equals\" (a value)");
+  Condition c;
+  c.parent = j["param"].get<std::string>();
+  if (j.contains("equals")) {
+    if (!j["equals"].is_number() && !j["equals"].is_string()) throw fail(".equals", "expected a number or a string");
+    c.values.push_back(j["equals"]);
+    return c;
+  }
+  if (!j["in"].is_array() || j["in"].empty()) throw fail(".in", "expected a non-empty list of the parent's values");
+  for (const auto& v : j["in"]) c.values.push_back(v);
+  return c;
+}
+
+}  // namespace
 
 SearchSpace SearchSpace::from_json(const json::json& j, const std::string& source) {
   auto fail = [&](const std::string& field, const std::string& what) -> InputError {
@@ -362,7 +450,7 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
     std::set<std::string> allowed;
     if (type == "categorical" || type == "ordinal") {
       p.kind = type == "ordinal" ? ParamKind::kOrdinal : ParamKind::kCategorical;
-      allowed = {"name", "type", "choices"};
+      allowed = {"name", "type", "choices", "condition"};
       if (!pj.contains("choices") || !pj["choices"].is_array() || pj["choices"].empty())
         throw fail(field("choices"), "expected a non-empty list");
       for (std::size_t c = 0; c < pj["choices"].size(); ++c) {
@@ -373,7 +461,7 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
       }
     } else if (type == "float" || type == "int") {
       p.kind = type == "int" ? ParamKind::kInteger : ParamKind::kFloat;
-      allowed = {"name", "type", "low", "high", "log"};
+      allowed = {"name", "type", "low", "high", "log", "condition"};
       for (const char* key : {"low", "high"}) {
         if (!pj.contains(key) || !pj[key].is_number())
           throw fail(field(key), pj.contains(key) ? "expected a number" : "missing (expected a number)");
@@ -401,7 +489,12 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
     } catch (const InputError& e) {
       throw fail(at, e.what());
     }
+    if (pj.contains("condition"))
+      p.condition = read_condition(
+          pj["condition"], [&](const std::string& f, const std::string& w) { return fail(at + ".condition" + f, w); });
     params.push_back(std::move(p));
+    const auto [where, what] = condition_problem(params, i);
+    if (!what.empty()) throw fail(at + "." + where, what);
   }
   return SearchSpace(std::move(name), std::move(params));
 }

@@ -43,6 +43,14 @@ class Config {
 // categorical, but encoded on [0, 1] like an integer, so models (BOHB's KDE) see neighbours as close.
 enum class ParamKind { kCategorical, kInteger, kFloat, kOrdinal };
 
+// A parameter that applies only under another parameter's values (ConfigSpace's InCondition; `depth` only when
+// `model` is "mlp"): active when `parent` is active and takes one of `values`. An inactive parameter is absent from
+// a configuration, so neither the trainer nor a user's script sees a value that does nothing.
+struct Condition {
+  std::string parent;
+  std::vector<nlohmann::json> values;
+};
+
 struct Param {
   std::string name;
   ParamKind kind = ParamKind::kFloat;
@@ -50,6 +58,7 @@ struct Param {
   double low = 0.0;                     // integer / float: inclusive bounds
   double high = 1.0;
   bool log = false;                     // integer / float: sample uniformly in log space (low > 0)
+  std::optional<Condition> condition;   // none: always active
 
   static Param categorical(std::string name, std::vector<nlohmann::json> choices);
   static Param ordinal(std::string name, std::vector<nlohmann::json> choices);
@@ -86,22 +95,30 @@ class SearchSpace {
   std::size_t dims() const { return params_.size(); }
   const std::vector<Constraint>& constraints() const { return constraints_; }
 
-  // Uniform sample of every parameter; re-draws until every constraint holds (throws Error after
+  // Whether `p` (one of params()) applies to `c`: unconditional, or its parent is set in `c` to one of the values.
+  // Parents come before their children in params(), so a configuration built in that order can be asked as it grows.
+  bool active(const Param& p, const Config& c) const;
+
+  // Uniform sample of every active parameter; re-draws until every constraint holds (throws Error after
   // `max_tries` rejections, naming the constraint that rejected most).
   Config sample(Rng& rng, int max_tries = 10000) const;
-  // Throws InputError naming the field: unknown/missing parameter, value out of range, violated constraint.
+  // Throws InputError naming the field: unknown/missing parameter, a value for an inactive one, value out of range,
+  // violated constraint.
   void validate(const Config& c) const;
   bool satisfies_constraints(const Config& c) const;
 
   // Numeric encoding for model-based samplers: one entry per parameter, floats/integers in [0, 1] (log-scaled
-  // where the parameter is), categoricals as their choice index (0..n-1).
+  // where the parameter is), categoricals as their choice index (0..n-1), NaN for an inactive parameter (each
+  // sampler imputes what its model needs).
   std::vector<double> encode(const Config& c) const;
-  Config decode(const std::vector<double>& v) const;  // inverse; integers rounded, indices clamped
+  // The inverse; integers rounded, indices clamped, inactive parameters left out (whatever their entries hold).
+  Config decode(const std::vector<double>& v) const;
 
   nlohmann::json to_json() const;  // the definition (constraints by name only)
   // Reads the JSON space format (README): {"name": "...", "params": [{"name": "lr", "type": "float", "low": 1e-3,
   // "high": 0.5, "log": true}, {"name": "bs", "type": "categorical", "choices": [64, 128]}, {"name": "depth",
-  // "type": "int", "low": 1, "high": 4}]}. Throws InputError naming the file/field on bad input.
+  // "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "in": ["mlp"]}}]} ("equals": v for one
+  // value). Throws InputError naming the file/field on bad input.
   static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
   static SearchSpace from_file(const std::string& path);
 

@@ -20,6 +20,18 @@
 
 namespace fhist::study {
 
+namespace {
+
+// Encodings are equal, an inactive parameter's NaN equal to another's.
+bool same_point(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (!(a[k] == b[k] || (std::isnan(a[k]) && std::isnan(b[k])))) return false;
+  return true;
+}
+
+}  // namespace
+
 BenchmarkTable BenchmarkTable::load(const std::string& journal) {
   if (!std::filesystem::exists(journal)) throw InputError(fmt::format("--table {}: no such file", journal));
   BenchmarkTable t;
@@ -63,8 +75,12 @@ std::size_t BenchmarkTable::nearest(const space::Config& c, const std::vector<bo
     if (skip && (*used)[i]) continue;
     double d = 0;
     for (std::size_t k = 0; k < x.size(); ++k) {
-      const double diff = x[k] - encoded_[i][k];
-      d += space_.params()[k].kind == space::ParamKind::kCategorical ? (diff != 0 ? 1.0 : 0.0) : diff * diff;
+      const double a = x[k], b = encoded_[i][k];
+      if (std::isnan(a) || std::isnan(b)) {  // an inactive parameter: the same as another inactive one, else apart
+        d += std::isnan(a) && std::isnan(b) ? 0.0 : 1.0;
+        continue;
+      }
+      d += space_.params()[k].kind == space::ParamKind::kCategorical ? (a != b ? 1.0 : 0.0) : (a - b) * (a - b);
     }
     // Equal within rounding: sums of the same terms in another order differ in the last bits.
     const double tolerance = best.empty() ? 0.0 : 1e-12 * std::max(1.0, best_d);
@@ -97,7 +113,7 @@ std::size_t BenchmarkTable::row_of(const space::Config& c, const std::vector<boo
   const auto x = space_.encode(c);
   std::optional<std::size_t> first;
   for (std::size_t i = 0; i < encoded_.size(); ++i) {
-    if (encoded_[i] != x) continue;
+    if (!same_point(encoded_[i], x)) continue;
     if (i >= used.size() || !used[i]) return i;
     if (!first) first = i;
   }
