@@ -493,8 +493,10 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
       p.condition = read_condition(
           pj["condition"], [&](const std::string& f, const std::string& w) { return fail(at + ".condition" + f, w); });
     params.push_back(std::move(p));
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {  // once all are read: a parent named later is said to be so
     const auto [where, what] = condition_problem(params, i);
-    if (!what.empty()) throw fail(at + "." + where, what);
+    if (!what.empty()) throw fail(fmt::format("params[{}].{}", i, where), what);
   }
   return SearchSpace(std::move(name), std::move(params));
 }

@@ -116,6 +116,15 @@ def space_cases():
         ("batch size out of range", "neg_batch",
          '{"params": [{"name": "batch_size", "type": "int", "low": -64, "high": 64}]}', 2,
          r"neg_batch\.json: params\[0\].*batch_size.*(positive|>= ?1|> ?0)"),
+        ("the mlp's depth drawn for a cnn row too (every row trained as an mlp)", "family",
+         '{"params": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
+         ' {"name": "depth", "type": "int", "low": 1, "high": 4}]}', 2,
+         r"family\.json: params\[1\]: 'depth' belongs to the mlp model, but it is drawn when model is \"cnn\" too: "
+         r"add \"condition\": \{\"param\": \"model\", \"equals\": \"mlp\"\}"),
+        ("a condition on a value the parent cannot take", "cond_value",
+         '{"params": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
+         ' {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "MLP"}}]}', 2,
+         r"cond_value\.json: params\[1\]\.condition\.in\[0\]: \"MLP\" is not a value of 'model'"),
     ]
     for label, name, text, rc, pattern in cases:
         path = space(name, text)
@@ -158,6 +167,8 @@ def config_cases():
                                                      '{"lr": 0.1, "weight_decay": 0.0005, "width_mult": 0.3, '
                                                      '"batch_size": 64}'],
           2, r"config: parameter 'width_mult': 0\.3 is not one of")
+    check(c, "a model and another network's parameters", T + ["--config", '{"model": "cnn", "depth": 2}'], 2,
+          r"model is 'cnn', but it sets parameters of the mlp model")
     check(c, "file does not exist", T + ["--config", p("config", "nowhere.json")], 2,
           r"--config .*config/nowhere\.json: no such file \(pass JSON text or a file\)")
 

@@ -261,4 +261,44 @@ expect_exit 2 "which ASHA never waits for" "auto with ASHA" -- \
 [ ! -e z.db ] && pass "no journal left by auto with ASHA" || fail "z.db created"
 expect_exit 2 "needs --table" "objective table without a table" -- "$FHIST" search --objective table --journal y.db
 [ ! -e y.db ] && pass "no journal left" || fail "y.db created"
+# --- conditional parameters: each row trains the network it names, and a DEHB search (its children cross the
+# branches, their inactive genes at the cube's middle) replays from the table as it ran live
+cat > family.json <<'JSON'
+{"name": "family", "params": [
+  {"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},
+  {"name": "lr", "type": "float", "low": 0.01, "high": 0.3, "log": true},
+  {"name": "width_mult", "type": "float", "low": 0.25, "high": 0.5, "condition": {"param": "model", "equals": "cnn"}},
+  {"name": "depth", "type": "int", "low": 1, "high": 2, "condition": {"param": "model", "equals": "mlp"}}]}
+JSON
+"$FHIST" table --space family.json --n-configs 6 --epochs 2 --data fashion-mnist --model cnn --train-size 200 \
+  --val-size 100 --seed 4 --threads 1 --journal family.db > family.log 2>&1 || fail "conditional table: $(tail -3 family.log)"
+"$PY" - family.db <<'PY' && pass "conditional space: inactive parameters absent, each row trains its own network" \
+  || fail "conditional table rows"
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+params = {}
+for c, r in db.execute("select t.config, e.record from trials t join epochs e on e.trial = t.id where e.epoch = 2"):
+    c, r = json.loads(c), json.loads(r)
+    want = {"model", "lr", "width_mult"} if c["model"] == "cnn" else {"model", "lr", "depth"}
+    assert set(c) == want, c
+    params.setdefault(c["model"], set()).add(r["params"])
+assert set(params) == {"cnn", "mlp"}, params
+assert max(params["cnn"]) < min(params["mlp"]), params  # the small cnn, not an mlp under a cnn's name
+PY
+SEARCH=(--table family.db --algo dehb --estimator original --min-budget 1 --max-budget 2 --eta 2 --iterations 3
+        --seed 2 --threads 1)
+"$FHIST" search "${SEARCH[@]}" --journal family_live.db > family_live.log 2>&1 || fail "live dehb: $(tail -3 family_live.log)"
+"$FHIST" search "${SEARCH[@]}" --objective table --journal family_replay.db > family_replay.log 2>&1 \
+  || fail "replay dehb: $(tail -3 family_replay.log)"
+"$PY" - family_live.db family_replay.db <<'PY' && pass "conditional space: dehb replayed from the table = live" \
+  || fail "conditional dehb: replay differs from live"
+import sqlite3, sys
+def dump(p):
+    db = sqlite3.connect(p)
+    return (list(db.execute("select kind, trial, budget_epochs, score from events order by seq")),
+            list(db.execute("select id, config from trials order by id")))
+a, b = dump(sys.argv[1]), dump(sys.argv[2])
+assert len(a[1]) >= 6 and a == b, (a, b)
+PY
+
 finish table_test

@@ -2,6 +2,8 @@
 // run forward at a small size.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/errors.hpp"
 #include "models/model.hpp"
 #include "models/resnet.hpp"
@@ -115,6 +117,48 @@ TEST(ObjectiveSpaces, ResnetScaleCapsTheNetworkThatTrainsAndOrdersItsMultipliers
     EXPECT_GT(under2, 0);
     EXPECT_LT(under2, under4);
   }
+}
+
+TEST(ObjectiveSpaces, TheModelAConfigNamesIsTheOneThatTrains) {
+  StudyOptions o;
+  o.training.model = "cnn";
+  const auto build = [&](const space::Config& c) {
+    train::TrainOptions t;
+    models::ModelSpec spec;
+    apply_config(c, o, t, spec);
+    return spec;
+  };
+  // The mlp's parameters choose it where nothing names a model, as before conditions existed.
+  EXPECT_EQ(build(space::Config({{"depth", 3}})).name, "mlp");
+  EXPECT_EQ(build(space::Config({{"depth", 3}})).depth, 3);
+  EXPECT_EQ(build(space::Config({{"model", "mlp"}, {"width", 64}})).width, 64);
+  // A cnn row that carries the mlp's depth used to train as an mlp; now it is refused, naming the way out.
+  try {
+    build(space::Config({{"model", "cnn"}, {"depth", 2}, {"lr", 0.1}}));
+    ADD_FAILURE() << "a cnn with the mlp's depth was accepted";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("model is 'cnn'"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"condition\""), std::string::npos) << m;
+  }
+  EXPECT_THROW(build(space::Config({{"depth", 2}, {"edge_1_0", "none"}})), InputError);
+
+  // A space whose networks' parameters are conditional on the model: every draw trains the network it names.
+  space::Param depth = space::Param::integer("depth", 1, 4);
+  depth.condition = space::Condition{"model", {"mlp"}};
+  space::Param width_mult = space::Param::real("width_mult", 0.25, 0.75);
+  width_mult.condition = space::Condition{"model", {"cnn"}};
+  const space::SearchSpace s("family", {space::Param::categorical("model", {"cnn", "mlp"}), depth, width_mult});
+  ASSERT_NO_THROW(space::check_space_params(s));
+  space::Rng rng(1);
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    const auto c = s.sample(rng);
+    const auto spec = build(c);
+    EXPECT_EQ(spec.name, c.get_string("model")) << c.to_string();
+    seen.insert(spec.name);
+  }
+  EXPECT_EQ(seen.size(), 2u);
 }
 
 TEST(ObjectiveSpaces, UnknownSpaceListsTheKnownOnes) {

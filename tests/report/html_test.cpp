@@ -269,6 +269,37 @@ TEST(HtmlReport, ParameterViewsDrawTheSpacesParametersAndRankTheirImportance) {
   EXPECT_FALSE(few["lines"].empty());
 }
 
+// A conditional parameter (momentum only with sgd): drawn and ranked over the trials where it is set.
+TEST(HtmlReport, ParameterViewsSkipTrialsWhereAParameterIsInactive) {
+  const nlohmann::json def = {{"name", "cond"},
+                              {"params",
+                               {{{"name", "opt"}, {"type", "categorical"}, {"choices", {"sgd", "adam"}}},
+                                {{"name", "momentum"},
+                                 {"type", "float"},
+                                 {"low", 0.0},
+                                 {"high", 0.9},
+                                 {"condition", {{"param", "opt"}, {"in", {"sgd"}}}}}}}};
+  std::vector<ParamRow> rows;
+  for (int t = 0; t < 20; ++t) {
+    nlohmann::json c = {{"opt", t % 2 ? "adam" : "sgd"}};
+    if (t % 2 == 0) c["momentum"] = 0.09 * (t / 2);  // 0 .. 0.81, accuracy rising with it
+    rows.push_back({t, 4, c, t % 2 ? 0.7 : 0.5 + 0.04 * (t / 2)});
+  }
+  const auto v = parameter_views(def, rows);
+  EXPECT_EQ(v["params"], nlohmann::json::array({"opt", "momentum"}));
+  int momentum_lines = 0;
+  for (const auto& l : v["lines"]) {
+    if (l["param"] != "momentum") continue;
+    ++momentum_lines;
+    EXPECT_EQ(l["trial"].get<int>() % 2, 0);
+  }
+  EXPECT_EQ(momentum_lines, 10);
+  std::map<std::string, double> eta;
+  for (const auto& i : v["importance"]) eta[i["param"]] = i["eta_squared"].get<double>();
+  ASSERT_TRUE(eta.count("momentum"));
+  EXPECT_GT(eta.at("momentum"), 0.8);  // among the sgd trials, momentum orders the accuracy
+}
+
 TEST(HtmlReport, ReplayFilesAreCheckedAndCharted) {
   testing::TempDir dir;
   auto opt = journal_page(dir, true);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
@@ -73,6 +74,26 @@ TEST(DeSampler, ChildrenStayInTheSpaceAndRepeatWithTheSeed) {
   };
   EXPECT_EQ(draw(7), draw(7));
   EXPECT_NE(draw(7), draw(8));
+}
+
+TEST(DeSampler, ChildrenOfAConditionalSpaceCarryOnlyTheirActiveParameters) {
+  space::Param x = space::Param::real("x", 0.0, 1.0);
+  x.condition = space::Condition{"kind", {"a"}};
+  space::Param depth = space::Param::integer("depth", 1, 4);
+  depth.condition = space::Condition{"kind", {"b", "c"}};
+  const space::SearchSpace s("cond", {space::Param::categorical("kind", {"a", "b", "c"}), x, depth,
+                                      space::Param::real("lr", 1e-4, 1e-1, true)});
+  DeSampler de(s);
+  space::Rng rng(3);
+  for (int i = 0; i < 12; ++i) de.observe(s.sample(rng), 1, 0.01 * i);
+  std::set<std::string> kinds;
+  for (int i = 0; i < 60; ++i) {
+    const auto child = de.sample_at(1, rng);
+    ASSERT_NO_THROW(s.validate(child)) << child.to_string();
+    EXPECT_EQ(child.has("x"), child.get_string("kind") == "a") << child.to_string();
+    kinds.insert(child.get_string("kind"));
+  }
+  EXPECT_EQ(kinds.size(), 3u);
 }
 
 TEST(DeSampler, RefusesBadOptions) {

@@ -131,6 +131,43 @@ TEST(Kde, SplitAndBandwidthsMatchHpBandSter) {
   }
 }
 
+// Branch "a" carries x, branch "b" carries y; the best configurations are "b" with y near 0.8.
+SearchSpace conditional_space() {
+  Param x = Param::real("x", 0, 1);
+  x.condition = space::Condition{"branch", {"a"}};
+  Param y = Param::real("y", 0, 1);
+  y.condition = space::Condition{"branch", {"b"}};
+  return SearchSpace("cond", {Param::categorical("branch", {"a", "b"}), Param::real("z", 0, 1), x, y});
+}
+
+double conditional_objective(const Config& c) {
+  return c.get_string("branch") == "b" ? 1.0 - std::abs(c.get_double("y") - 0.8) : 0.5 * c.get_double("x");
+}
+
+TEST(Kde, InactiveParametersAreImputedAndTheModelFindsTheGoodBranch) {
+  const SearchSpace sp = conditional_space();
+  KdeSampler kde(sp, with(&KdeOptions::random_fraction, 0.0));
+  Rng rng(6);
+  int model_picks = 0, model_b = 0;
+  for (int i = 0; i < 120; ++i) {
+    const Config c = kde.sample(rng);
+    ASSERT_NO_THROW(sp.validate(c)) << c.to_string();
+    if (kde.last_pick_model_based()) {
+      ++model_picks;
+      model_b += c.get_string("branch") == "b";
+    }
+    kde.observe(c, 1, conditional_objective(c));
+  }
+  ASSERT_GT(model_picks, 60);
+  EXPECT_GT(model_b, 0.8 * model_picks);
+  const auto m = kde.model();
+  ASSERT_TRUE(m);
+  for (std::size_t d = 0; d < sp.dims(); ++d) {
+    EXPECT_TRUE(std::isfinite(m->good_bandwidths[d])) << d;
+    EXPECT_TRUE(std::isfinite(m->bad_bandwidths[d])) << d;
+  }
+}
+
 TEST(Kde, DeterministicGivenTheRng) {
   const SearchSpace sp = synthetic_space();
   auto run = [&] {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/errors.hpp"
+#include "space/catalog.hpp"
 #include "test_util.hpp"
 
 namespace fhist::space {
@@ -192,6 +193,129 @@ TEST(Space, EncodeDecodeRoundTrip) {
   EXPECT_THROW(s.decode({0.5}), InputError);
 }
 
+// model in {cnn, mlp}; depth and width only for the mlp, width_mult only for the cnn; dropout only when depth >= 2
+// (a chain: inactive with its parent).
+SearchSpace conditional_space() {
+  Param depth = Param::integer("depth", 1, 4);
+  depth.condition = Condition{"model", {"mlp"}};
+  Param width = Param::categorical("width", {64, 128});
+  width.condition = Condition{"model", {"mlp"}};
+  Param width_mult = Param::real("width_mult", 0.25, 1.0);
+  width_mult.condition = Condition{"model", {"cnn"}};
+  Param dropout = Param::real("dropout", 0.0, 0.5);
+  dropout.condition = Condition{"depth", {2, 3, 4}};
+  return SearchSpace("cond", {Param::categorical("model", {"cnn", "mlp"}), Param::real("lr", 1e-3, 1.0, true), depth,
+                              width, width_mult, dropout});
+}
+
+TEST(Space, ConditionalParametersAreDrawnOnlyWhereActive) {
+  const SearchSpace s = conditional_space();
+  Rng rng(3);
+  int mlp = 0, with_dropout = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Config c = s.sample(rng);
+    ASSERT_NO_THROW(s.validate(c)) << c.to_string();
+    const bool is_mlp = c.get_string("model") == "mlp";
+    mlp += is_mlp;
+    EXPECT_TRUE(c.has("lr"));
+    EXPECT_EQ(c.has("depth"), is_mlp) << c.to_string();
+    EXPECT_EQ(c.has("width"), is_mlp) << c.to_string();
+    EXPECT_EQ(c.has("width_mult"), !is_mlp) << c.to_string();
+    EXPECT_EQ(c.has("dropout"), is_mlp && c.get_int("depth") >= 2) << c.to_string();
+    with_dropout += c.has("dropout");
+  }
+  EXPECT_GT(mlp, 150);
+  EXPECT_LT(mlp, 250);
+  EXPECT_GT(with_dropout, mlp / 2);  // depth 2..4 of 1..4
+  EXPECT_LT(with_dropout, mlp);
+}
+
+TEST(Space, ConditionalParametersValidateEncodeAndDecode) {
+  const SearchSpace s = conditional_space();
+  const Config cnn({{"model", "cnn"}, {"lr", 0.01}, {"width_mult", 0.5}});
+  EXPECT_NO_THROW(s.validate(cnn));
+  Config extra = cnn;
+  extra.set("depth", 2);
+  expect_input_error([&] { s.validate(extra); }, {"'depth' is set", "'model' is \"mlp\"", "('model' is \"cnn\")"});
+  const Config shallow({{"model", "mlp"}, {"lr", 0.01}, {"depth", 1}, {"width", 64}, {"dropout", 0.1}});
+  expect_input_error([&] { s.validate(shallow); }, {"'dropout' is set", "'depth' is one of [2,3,4]"});
+  expect_input_error(
+      [&] {
+        s.validate(Config({{"model", "mlp"}, {"lr", 0.01}, {"width", 64}}));
+      },
+      {"'depth' is missing"});
+
+  // Inactive parameters encode as NaN; decode leaves them out whatever their entries hold.
+  const auto x = s.encode(cnn);
+  ASSERT_EQ(x.size(), s.dims());
+  EXPECT_TRUE(std::isnan(x[2]) && std::isnan(x[3]) && std::isnan(x[5]));
+  EXPECT_FALSE(std::isnan(x[0]) || std::isnan(x[1]) || std::isnan(x[4]));
+  auto filled = x;
+  filled[2] = 0.9;
+  filled[3] = 1;
+  filled[5] = 0.3;
+  for (const auto& v : {x, filled}) {
+    const Config back = s.decode(v);
+    EXPECT_EQ(back.values().size(), 3u) << back.to_string();
+    EXPECT_EQ(back.get_string("model"), "cnn");
+    EXPECT_NEAR(back.get_double("width_mult"), 0.5, 1e-12);
+  }
+  const Config deep({{"model", "mlp"}, {"lr", 0.01}, {"depth", 3}, {"width", 128}, {"dropout", 0.2}});
+  const Config back = s.decode(s.encode(deep));
+  EXPECT_NO_THROW(s.validate(back));
+  EXPECT_EQ(back.get_int("depth"), 3);
+  EXPECT_NEAR(back.get_double("dropout"), 0.2, 1e-12);
+  EXPECT_FALSE(back.has("width_mult"));
+}
+
+TEST(Space, ConditionsRoundTripThroughJsonAndFiles) {
+  const SearchSpace s = conditional_space();
+  const SearchSpace back = SearchSpace::from_json(s.to_json());
+  EXPECT_EQ(back.to_json(), s.to_json());
+  ASSERT_TRUE(back.param("dropout").condition);
+  EXPECT_EQ(back.param("dropout").condition->parent, "depth");
+  EXPECT_FALSE(back.param("lr").condition);
+
+  testing::TempDir dir;
+  const std::string path = dir.str("space.json");
+  std::ofstream(path) << R"({"params": [
+      {"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},
+      {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "mlp"}},
+      {"name": "width_mult", "type": "float", "low": 0.25, "high": 1, "condition": {"param": "model", "in": ["cnn"]}}]})";
+  const SearchSpace f = SearchSpace::from_file(path);
+  ASSERT_TRUE(f.param("depth").condition);
+  EXPECT_EQ(f.param("depth").condition->values, std::vector<json>{"mlp"});
+  Rng rng(5);
+  for (int i = 0; i < 50; ++i) {
+    const Config c = f.sample(rng);
+    EXPECT_EQ(c.values().size(), 2u) << c.to_string();
+  }
+}
+
+TEST(Catalog, ANetworksOwnParametersMustBeConditionalOnTheModel) {
+  const Param model = Param::categorical("model", {"cnn", "mlp"});
+  expect_input_error(
+      [&] {
+        check_space_params(SearchSpace("s", {model, Param::integer("depth", 1, 4)}), "s.json");
+      },
+      {"s.json: params[1]", "'depth' belongs to the mlp model", "when model is \"cnn\"", "\"equals\": \"mlp\""});
+  Param depth = Param::integer("depth", 1, 4);
+  depth.condition = Condition{"model", {"mlp"}};
+  EXPECT_NO_THROW(check_space_params(SearchSpace("s", {model, depth})));
+  depth.condition = Condition{"model", {"cnn", "mlp"}};
+  expect_input_error([&] { check_space_params(SearchSpace("s", {model, depth})); }, {"model is \"cnn\""});
+  // Through a chain: dropout depends on depth, which depends on the model.
+  depth.condition = Condition{"model", {"mlp"}};
+  Param dropout = Param::real("dropout", 0.0, 0.5);
+  dropout.condition = Condition{"depth", {2, 3, 4}};
+  EXPECT_NO_THROW(check_space_params(SearchSpace("s", {model, depth, dropout})));
+  // Without a model parameter the mlp's parameters choose the mlp.
+  EXPECT_NO_THROW(check_space_params(SearchSpace("s", {Param::integer("depth", 1, 4)})));
+  EXPECT_EQ(model_of_param("depth"), "mlp");
+  EXPECT_EQ(model_of_param("edge_1_0"), "nb201");
+  EXPECT_EQ(model_of_param("lr"), "");
+}
+
 TEST(Space, JsonDefinitionRoundTrip) {
   const SearchSpace s = mixed_space();
   const SearchSpace back = SearchSpace::from_json(s.to_json());
@@ -248,6 +372,27 @@ TEST(Space, BadFilesNameTheFileAndField) {
       {R"({"name": "x"})", "params"},
       {R"({"name": 3, "params": [{"name": "a", "type": "float", "low": 0, "high": 1}]})", "name"},
       {R"([1, 2])", "expected a JSON object"},
+      {R"({"params": [{"name": "d", "type": "int", "low": 1, "high": 2, "condition": {"param": "m", "equals": "x"}},
+                      {"name": "m", "type": "categorical", "choices": ["x"]}]})",
+       "params[0].condition.param: 'm' must be defined before 'd'"},
+      {R"({"params": [{"name": "d", "type": "int", "low": 1, "high": 2, "condition": {"param": "zz", "equals": 1}}]})",
+       "params[0].condition.param: unknown parameter 'zz'"},
+      {R"({"params": [{"name": "a", "type": "float", "low": 0, "high": 1},
+                      {"name": "b", "type": "float", "low": 0, "high": 1, "condition": {"param": "a", "equals": 1}}]})",
+       "params[1].condition.param: 'a' is a float"},
+      {R"({"params": [{"name": "m", "type": "categorical", "choices": ["x", "y"]},
+                      {"name": "b", "type": "float", "low": 0, "high": 1, "condition": {"param": "m", "in": ["x", "z"]}}]})",
+       "params[1].condition.in[1]: \"z\" is not a value of 'm'"},
+      {R"({"params": [{"name": "m", "type": "categorical", "choices": ["x", "y"]},
+                      {"name": "b", "type": "float", "low": 0, "high": 1,
+                       "condition": {"param": "m", "in": ["x"], "equals": "y"}}]})",
+       "params[1].condition: expected exactly one"},
+      {R"({"params": [{"name": "m", "type": "categorical", "choices": ["x", "y"]},
+                      {"name": "b", "type": "float", "low": 0, "high": 1, "condition": {"param": "m", "when": "x"}}]})",
+       "params[1].condition.when: unknown field"},
+      {R"({"params": [{"name": "m", "type": "categorical", "choices": ["x", "y"]},
+                      {"name": "b", "type": "float", "low": 0, "high": 1, "condition": "m"}]})",
+       "params[1].condition: expected an object"},
       {R"({"params": [)", "not valid JSON"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {

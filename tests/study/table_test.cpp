@@ -1,14 +1,16 @@
 // Tables and replays without training: a table journal written by a fake objective, then the draws of a search on
 // it (uniform over rows, ties at random), the incumbent rule, the regrets and the bootstrap interval.
+#include "study/table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
 
 #include "space/catalog.hpp"
 #include "study/journal.hpp"
-#include "study/table.hpp"
 #include "test_study.hpp"
 #include "test_util.hpp"
 
@@ -42,9 +44,10 @@ class TableObjectiveFake : public exec::Objective {
   exec::EpochSink& sink_;
 };
 
-// A table of `rows` configurations of the hparams space, each trained to kEpochs.
-BenchmarkTable make_table(const testing::TempDir& dir, int rows) {
+// A table of `rows` configurations of the hparams space (or `space`, a file), each trained to kEpochs.
+BenchmarkTable make_table(const testing::TempDir& dir, int rows, const std::string& space = "hparams") {
   auto o = testing::hyperband_options("original", kEpochs, kEpochs, 3, 7);
+  o.space = space;
   o.algo = "random";
   o.sched.n_configs = rows;
   o.training.test_accuracy = true;
@@ -86,6 +89,39 @@ TEST(TableTest, NearestBreaksTiesAtRandomAndSkipsUsedRows) {
   used[1] = true;
   EXPECT_NE(t.nearest(c, &used, &rng), 0u);  // both used: the nearest of the rest
   EXPECT_EQ(t.row_of(c, used), 0u);          // every holder used: the first
+}
+
+// Rows of a space with conditional parameters: an inactive parameter (NaN in the encoding) matches another inactive
+// one, so every row is its own nearest and is found again by row_of; a row of one branch is nearer to its branch.
+TEST(TableTest, RowsWithInactiveParametersAreFoundAgain) {
+  testing::TempDir dir;
+  const std::string path = dir.str("family.json");
+  std::ofstream(path) << R"({"name": "family", "params": [
+      {"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},
+      {"name": "lr", "type": "float", "low": 0.001, "high": 1, "log": true},
+      {"name": "width_mult", "type": "float", "low": 0.25, "high": 1, "condition": {"param": "model", "equals": "cnn"}},
+      {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "mlp"}}]})";
+  const auto t = make_table(dir, 12, path);
+  ASSERT_EQ(t.rows().size(), 12u);
+  std::set<std::string> models;
+  for (std::size_t i = 0; i < t.rows().size(); ++i) {
+    const auto& c = t.rows()[i].config;
+    models.insert(c.get_string("model"));
+    EXPECT_EQ(c.has("depth"), c.get_string("model") == "mlp") << c.to_string();
+    EXPECT_EQ(t.nearest(c), i);
+    EXPECT_EQ(t.row_of(c, std::vector<bool>(t.rows().size(), false)), i);
+    // Another branch's configuration with this row's lr lands on a row of that branch.
+    space::Config other({{"lr", c.get("lr")}});
+    if (c.get_string("model") == "cnn") {
+      other.set("model", "mlp");
+      other.set("depth", 2);
+    } else {
+      other.set("model", "cnn");
+      other.set("width_mult", 0.5);
+    }
+    EXPECT_EQ(t.rows()[t.nearest(other)].config.get_string("model"), other.get_string("model"));
+  }
+  EXPECT_EQ(models.size(), 2u);
 }
 
 // A uniform draw of the space becomes a uniform draw of the rows: every row is equally likely (chi-square over
