@@ -82,6 +82,11 @@ void run_plan(const PlanCmd& c) {
   }
   fmt::print("total: {} configurations, {} jobs, {} epochs (promoted trials continue from their checkpoints)\n",
              sched::total_configs(plan), sched::total_jobs(plan), sched::total_epochs(plan));
+  if (c.algo == "top-k-auto") {
+    const auto other = sched::gate_fallback_plan(c.s);
+    fmt::print("where the gate disagrees: {} configurations, {} jobs, {} epochs\n", sched::total_configs(other),
+               sched::total_jobs(other), sched::total_epochs(other));
+  }
 }
 
 // ---- search

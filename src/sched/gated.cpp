@@ -145,6 +145,10 @@ std::vector<BracketPlan> gated_plan(const SchedulerOptions& options, bool reliab
                                   as_first_bracket(top_k_plan(round), options));
 }
 
+std::vector<BracketPlan> gate_fallback_plan(const SchedulerOptions& options) {
+  return gated_plan(options, false, gate_sample(options));
+}
+
 std::unique_ptr<Scheduler> make_gated_top_k(const SchedulerOptions& options, NewTrial new_trial) {
   return std::make_unique<GatedTopK>(options, std::move(new_trial));
 }

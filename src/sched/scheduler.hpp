@@ -133,6 +133,8 @@ std::int64_t gate_sample(const SchedulerOptions& options);
 // The finalists of top-k-auto's other branch: as many of the `gate` trials as the epochs of a top-K round allow
 // after their first budget (at least --top-k, at most `gate`).
 std::int64_t gate_fallback_top_k(const SchedulerOptions& options, std::int64_t gate);
+// top-k-auto's other branch, the brackets it runs where the gate disagrees (search_plan gives the top-K branch).
+std::vector<BracketPlan> gate_fallback_plan(const SchedulerOptions& options);
 
 // Every --algo: random, sh, hyperband, bohb, dehb, asha, top-k, top-k-hb, top-k-auto (bohb and dehb are HyperBand
 // with a model sampler; top-k-hb is the one-epoch top-K's round first, then HyperBand's brackets for the other

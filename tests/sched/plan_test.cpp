@@ -247,8 +247,14 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   EXPECT_EQ(gate_tau_text(-0.1), "-0.10");
   EXPECT_EQ(gate_tau_text(0.1996), "0.1996");  // "0.20" and "0.200" would read as passing
   EXPECT_EQ(gate_tau_text(0.194), "0.19");
-  // `fhist plan` and progress count the top-K branch.
+  // `fhist plan` and progress count the top-K branch; the plan also prints the other one's totals.
   EXPECT_EQ(total_jobs(search_plan("top-k-auto", o)), 2 * (57 + 3));
+  const auto other = gate_fallback_plan(o);
+  ASSERT_EQ(other.size(), 2u);
+  for (const auto& b : other) EXPECT_EQ(rungs_of(b), (Rungs{{40, 1}, {4, 12}}));
+  EXPECT_EQ(total_configs(other), 2 * 40);
+  EXPECT_EQ(total_jobs(other), 2 * (40 + 4));
+  EXPECT_EQ(total_epochs(other), 2 * 84);
 }
 
 }  // namespace
