@@ -25,27 +25,36 @@ spec.loader.exec_module(kl)  # its loader: one reader of the tables for both scr
 SEEDS400 = kl.TABLES / "seeds400"
 
 
-def one_round(name, kind, algo, estimator):
+def one_round(name, kind, algo, estimator, mark=0):
+    """Mean regret (points, 400 seeds) of one search at the mark-th anytime mark (0: one round, 1: three)."""
     cells = json.load(open(SEEDS400 / f"{name}-{kind}.json"))["cells"]
     cell = next(c for c in cells if c["algo"] == algo and c["estimator"] == estimator)
-    return 100 * cell["anytime"][0]["mean"]
+    return 100 * cell["anytime"][mark]["mean"]
 
 
 def tau(a, b):
     return scipy.stats.kendalltau(a, b).correlation
 
 
-rng = np.random.default_rng(0)
-print("| table | hedge's gain @1x | tau(loss, acc) | tau(fh, acc) | m1 | sd(acc) | tau(loss, test) | tau(fh, test) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for name in sys.argv[1:]:
-    gain = one_round(name, "topkauto", "top-k-auto", "tse-ema") - one_round(name, "hedge", "top-k-auto", "tse-ema+fh")
-    d, test, _, _ = kl.load(name)
-    loss, acc, fh = d["L"][:, 0], d["acc"][:, 0], d["fh"][:, 0]
-    rows = []
-    for _ in range(200):
-        i = rng.choice(len(loss), min(40, len(loss)), replace=False)
-        rows.append([tau(-loss[i], acc[i]), tau(fh[i], acc[i]), np.median(loss[i]) / math.log(d["C"]), np.std(acc[i]),
-                     tau(-loss[i], test[i]), tau(fh[i], test[i])])
-    f = np.nanmean(np.array(rows), axis=0)
-    print(f"| {name} | {gain:+.2f} | " + " | ".join(f"{v:.2f}" if k != 3 else f"{v:.3f}" for k, v in enumerate(f)) + " |")
+def main():
+    rng = np.random.default_rng(0)
+    print("| table | hedge's gain @1x | tau(loss, acc) | tau(fh, acc) | m1 | sd(acc) | tau(loss, test) "
+          "| tau(fh, test) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in sys.argv[1:]:
+        gain = (one_round(name, "topkauto", "top-k-auto", "tse-ema") -
+                one_round(name, "hedge", "top-k-auto", "tse-ema+fh"))
+        d, test, _, _ = kl.load(name)
+        loss, acc, fh = d["L"][:, 0], d["acc"][:, 0], d["fh"][:, 0]
+        rows = []
+        for _ in range(200):
+            i = rng.choice(len(loss), min(40, len(loss)), replace=False)
+            rows.append([tau(-loss[i], acc[i]), tau(fh[i], acc[i]), np.median(loss[i]) / math.log(d["C"]),
+                         np.std(acc[i]), tau(-loss[i], test[i]), tau(fh[i], test[i])])
+        f = np.nanmean(np.array(rows), axis=0)
+        cells = " | ".join(f"{v:.2f}" if k != 3 else f"{v:.3f}" for k, v in enumerate(f))
+        print(f"| {name} | {gain:+.2f} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()

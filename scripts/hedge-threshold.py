@@ -10,24 +10,18 @@ gain does not depend on the sample's spread within a table: the rule keeps the s
 so the change in regret against always hedging is gain x (1 - P), averaged over the tables (negative: better).
 """
 import importlib.util
-import json
 import pathlib
 import sys
 
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
-spec = importlib.util.spec_from_file_location("kendall_line", HERE / "kendall-line.py")
-kl = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(kl)  # its loader: one reader of the tables for the three scripts
-SEEDS400 = kl.TABLES / "seeds400"
+spec = importlib.util.spec_from_file_location("hedge_signals", HERE / "hedge-signals.py")
+hs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hs)  # its reader of the replay files, and through it kendall-line.py's reader of the tables
+kl = hs.kl
+mean_regret = hs.one_round
 THRESHOLDS = [0.08, 0.09, 0.10, 0.11, 0.12]
-
-
-def mean_regret(name, kind, algo, estimator, mark):
-    cells = json.load(open(SEEDS400 / f"{name}-{kind}.json"))["cells"]
-    cell = next(c for c in cells if c["algo"] == algo and c["estimator"] == estimator)
-    return 100 * cell["anytime"][mark]["mean"]
 
 
 rng = np.random.default_rng(0)
