@@ -47,6 +47,26 @@ for (t, e, x), (u, f, y) in zip(a, b):
     assert abs(x["scores"]["acc-tse"] - want) < 1e-12, (x["scores"]["acc-tse"], want)
 PY
 
+# Two journals of one search, trained live and replayed from the table: the same events (every decision and score),
+# trials (configurations) and per-epoch scores; more than 10 events, and at least $3 trials (default 0).
+same_search() {
+  "$PY" - "$1" "$2" "${3:-0}" <<'PY'
+import json, sqlite3, sys
+def dump(p):
+    db = sqlite3.connect(p)
+    ev = list(db.execute("select kind, trial, bracket, rung, budget_epochs, score, state from events order by seq"))
+    tr = list(db.execute("select id, config from trials order by id"))
+    ep = [(t, e, json.loads(r)["scores"]) for t, e, r in db.execute("select trial, epoch, record from epochs order by trial, epoch")]
+    return ev, tr, ep
+a, b = dump(sys.argv[1]), dump(sys.argv[2])
+assert len(a[0]) > 10, a[0]
+assert len(a[1]) >= int(sys.argv[3]), a[1]
+assert a[0] == b[0], (a[0], b[0])
+assert a[1] == b[1]
+assert a[2] == b[2]
+PY
+}
+
 # --- the same search, trained live on the table's configurations and replayed from the table
 # (dehb: two rounds, so that the second evolves its first rung from the first's population; ranked by auto;
 # top-k and top-k-auto by the hedged tse-ema+fh, whose finalists come from both rankings: top-k's three are staged,
@@ -62,21 +82,8 @@ for algo in hyperband bohb top-k dehb top-k-hb top-k-auto; do
   "$FHIST" search "${SEARCH[@]}" --journal live_$algo.db > live_$algo.log 2>&1 || fail "live $algo: $(tail -5 live_$algo.log)"
   "$FHIST" search "${SEARCH[@]}" --objective table --journal replay_$algo.db > replay_$algo.log 2>&1 \
     || fail "replay $algo: $(tail -5 replay_$algo.log)"
-  "$PY" - live_$algo.db replay_$algo.db <<'PY' && pass "$algo: replay from the table = live training (every decision and score)" \
+  same_search live_$algo.db replay_$algo.db && pass "$algo: replay from the table = live training (every decision and score)" \
     || fail "$algo: replay differs from live"
-import json, sqlite3, sys
-def dump(p):
-    db = sqlite3.connect(p)
-    ev = list(db.execute("select kind, trial, bracket, rung, budget_epochs, score, state from events order by seq"))
-    tr = list(db.execute("select id, config from trials order by id"))
-    ep = [(t, e, json.loads(r)["scores"]) for t, e, r in db.execute("select trial, epoch, record from epochs order by trial, epoch")]
-    return ev, tr, ep
-a, b = dump(sys.argv[1]), dump(sys.argv[2])
-assert len(a[0]) > 10, a[0]
-assert a[0] == b[0], (a[0], b[0])
-assert a[1] == b[1]
-assert a[2] == b[2]
-PY
   grep -q "^best: trial" live_$algo.log && diff <(grep "^best:" live_$algo.log) <(grep "^best:" replay_$algo.log) > /dev/null \
     && pass "$algo: same incumbent" || fail "$algo: incumbents differ"
   if [ $algo = top-k-auto ]; then
@@ -290,15 +297,7 @@ SEARCH=(--table family.db --algo dehb --estimator original --min-budget 1 --max-
 "$FHIST" search "${SEARCH[@]}" --journal family_live.db > family_live.log 2>&1 || fail "live dehb: $(tail -3 family_live.log)"
 "$FHIST" search "${SEARCH[@]}" --objective table --journal family_replay.db > family_replay.log 2>&1 \
   || fail "replay dehb: $(tail -3 family_replay.log)"
-"$PY" - family_live.db family_replay.db <<'PY' && pass "conditional space: dehb replayed from the table = live" \
+same_search family_live.db family_replay.db 6 && pass "conditional space: dehb replayed from the table = live" \
   || fail "conditional dehb: replay differs from live"
-import sqlite3, sys
-def dump(p):
-    db = sqlite3.connect(p)
-    return (list(db.execute("select kind, trial, budget_epochs, score from events order by seq")),
-            list(db.execute("select id, config from trials order by id")))
-a, b = dump(sys.argv[1]), dump(sys.argv[2])
-assert len(a[1]) >= 6 and a == b, (a, b)
-PY
 
 finish table_test
