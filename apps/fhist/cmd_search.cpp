@@ -52,12 +52,19 @@ struct PlanCmd {
 void run_plan(const PlanCmd& c) {
   const auto plan = sched::search_plan(c.algo, c.s);
   if (c.out.any()) {
+    // top-k-auto's plan depends on its gate: both branches, each bracket marked with the branch it belongs to.
+    const bool gated = c.algo == "top-k-auto";
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& b : plan) {
-      nlohmann::json rungs = nlohmann::json::array();
-      for (const auto& r : b.rungs) rungs.push_back({{"configs", r.configs}, {"budget_epochs", r.budget_epochs}});
-      j.push_back({{"bracket", b.bracket}, {"rungs", rungs}});
-    }
+    auto add = [&](const std::vector<sched::BracketPlan>& brackets, const char* branch) {
+      for (const auto& b : brackets) {
+        nlohmann::json rungs = nlohmann::json::array();
+        for (const auto& r : b.rungs) rungs.push_back({{"configs", r.configs}, {"budget_epochs", r.budget_epochs}});
+        j.push_back({{"bracket", b.bracket}, {"rungs", rungs}});
+        if (gated) j.back()["branch"] = branch;
+      }
+    };
+    add(plan, "top-k");
+    if (gated) add(sched::gate_fallback_plan(c.s), "gate-disagrees");
     c.out.write(j);
     if (c.out.json) return;
   }

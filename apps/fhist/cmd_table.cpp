@@ -15,11 +15,12 @@
 #include "core/errors.hpp"
 #include "core/fs.hpp"
 #include "input/input.hpp"
-#include "score/scores.hpp"
 #include "sched/scheduler.hpp"
-#include "torch_runtime.hpp"
+#include "score/scores.hpp"
+#include "space/catalog.hpp"
 #include "study/study.hpp"
 #include "study/table.hpp"
+#include "torch_runtime.hpp"
 
 namespace fhist::cli {
 namespace {
@@ -70,6 +71,9 @@ void run_table(TableCmd& c) {
     c.o.device = rt.device;
     c.o.threads = threads;
     c.o.validate();
+    // A bad space file's error is all a refused table prints (not a header for a table that never starts).
+    const auto sp = space::load_space(c.o.space, c.o.training.flops_cap, c.o.training.width_mult);
+    space::check_space_params(sp, space::is_builtin_space(c.o.space) ? "" : c.o.space);
     fmt::print(
         "table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
         "target), seed {}, {} threads, {} worker(s)\n",

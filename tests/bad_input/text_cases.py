@@ -129,6 +129,12 @@ def space_cases():
     for label, name, text, rc, pattern in cases:
         path = space(name, text)
         check(c, label, S + ["--space", path, "--journal", p("space", name + ".db")], rc, pattern)
+    # fhist table: the error alone, no header line for a table that never starts
+    table = ["table", "--data", f"fashion-mnist:{tiny}", "--model", "cnn", "--train-size", "60", "--val-size", "20",
+             "--n-configs", "2", "--max-budget", "1", "--threads", "1", "--space", space("cond_value_t", cases[-1][2]),
+             "--journal", p("space", "cond_value_t.db")]
+    check(c, "fhist table: a bad space file's error is its first line", table, 2,
+          r"\A[^\n]*cond_value_t\.json: params\[1\]\.condition\.in\[0\]: \"MLP\" is not a value of 'model'")
     check(c, "file does not exist", S + ["--space", p("space", "nowhere.json"), "--journal", p("space", "nw.db")], 2,
           r"--space '.*space/nowhere\.json': neither a built-in space \(hparams, .*\) nor an existing JSON file")
 

@@ -15,6 +15,27 @@ got = [[(r["configs"], r["budget_epochs"]) for r in b["rungs"]] for b in p]
 assert [b["bracket"] for b in p] == [3, 2, 1, 0]
 assert got == [[(27, 1), (9, 3), (3, 9), (1, 27)], [(12, 3), (4, 9), (1, 27)], [(6, 9), (2, 27)], [(4, 27)]], got
 PY
+# top-k-auto: the JSON holds both branches, marked, and each branch's totals are the text's
+"$FHIST" plan --algo top-k-auto --min-budget 1 --max-budget 20 --eta 3 --json > plan_auto.json
+"$FHIST" plan --algo top-k-auto --min-budget 1 --max-budget 20 --eta 3 > plan_auto.txt
+"$PY" - plan_auto.json plan_auto.txt <<'PY' && pass "plan --json for top-k-auto: both branches" || fail "plan top-k-auto: $(cat plan_auto.json plan_auto.txt)"
+import json, re, sys
+p = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+assert {b["branch"] for b in p} == {"top-k", "gate-disagrees"}, p
+def totals(branch):
+    bs = [b for b in p if b["branch"] == branch]
+    epochs = 0
+    for b in bs:
+        prev = 0
+        for r in b["rungs"]:
+            epochs += r["configs"] * (r["budget_epochs"] - prev)
+            prev = r["budget_epochs"]
+    return (sum(b["rungs"][0]["configs"] for b in bs), sum(r["configs"] for b in bs for r in b["rungs"]), epochs)
+want = lambda pat: tuple(int(x) for x in re.search(pat + r" (\d+) configurations, (\d+) jobs, (\d+) epochs", text).groups())
+assert totals("top-k") == want("total:"), (totals("top-k"), text)
+assert totals("gate-disagrees") == want("where the gate disagrees:"), (totals("gate-disagrees"), text)
+PY
 "$FHIST" plan --algo hyperband --min-budget 1 --max-budget 128 --eta 2 | grep -q "^total: " \
   && pass "plan prints a total" || fail "plan table"
 

@@ -1,0 +1,21 @@
+#pragma once
+// Helpers shared by space.cpp (parameters, spaces) and space_json.cpp (reading and writing space files). Internal to
+// fhist::space: not installed, not included outside src/space.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "space/space.hpp"
+
+namespace fhist::space::detail {
+
+// A number whose value is a whole number (JSON files may write 64 or 64.0 for an integer parameter).
+bool is_integral(const nlohmann::json& v);
+const char* kind_name(ParamKind k);
+bool has_choices(ParamKind k);
+// What is wrong with params[i]'s condition, as (field under the parameter, message); empty when nothing is. Parents
+// must come first, so sampling in order sees a parent's value before its children and no cycle can form.
+std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i);
+
+}  // namespace fhist::space::detail

@@ -1,0 +1,189 @@
+// Reading and writing search-space files (JSON): every problem is reported with the file and the field.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "space/space.hpp"
+#include "space/space_detail.hpp"
+
+namespace fhist::space {
+
+namespace json = nlohmann;
+using detail::condition_problem;
+using detail::has_choices;
+using detail::is_integral;
+using detail::kind_name;
+
+json::json SearchSpace::to_json() const {
+  json::json ps = json::json::array();
+  for (const auto& p : params_) {
+    json::json j = {{"name", p.name}, {"type", kind_name(p.kind)}};
+    if (has_choices(p.kind)) {
+      j["choices"] = p.choices;
+    } else {
+      if (p.kind == ParamKind::kInteger) {
+        j["low"] = static_cast<std::int64_t>(p.low);
+        j["high"] = static_cast<std::int64_t>(p.high);
+      } else {
+        j["low"] = p.low;
+        j["high"] = p.high;
+      }
+      j["log"] = p.log;
+    }
+    if (p.condition) j["condition"] = {{"param", p.condition->parent}, {"in", p.condition->values}};
+    ps.push_back(std::move(j));
+  }
+  json::json out = {{"name", name_}, {"params", std::move(ps)}};
+  // Constraints are code, not data: only their names are written, and from_json refuses them.
+  if (!constraints_.empty()) {
+    json::json names = json::json::array();
+    for (const auto& c : constraints_) names.push_back(c.name);
+    out["constraints"] = std::move(names);
+  }
+  return out;
+}
+
+namespace {
+
+// {"param": "model", "in": ["mlp"]} or {"param": "model", "equals": "mlp"}; `fail(subfield, what)` makes the error.
+template <class Fail>
+Condition read_condition(const json::json& j, const Fail& fail) {
+  if (!j.is_object())
+    throw fail("", "expected an object: {\"param\": NAME, \"in\": [VALUES]} or {\"param\": NAME, \"equals\": VALUE}");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "param" && it.key() != "in" && it.key() != "equals")
+      throw fail("." + it.key(), "unknown field (expected param, and in or equals)");
+  if (!j.contains("param") || !j["param"].is_string() || j["param"].get<std::string>().empty())
+    throw fail(".param", "expected the name of the parameter this one depends on");
+  if (j.contains("in") == j.contains("equals"))
+    throw fail("", "expected exactly one of \"in\" (a list) and \"equals\" (a value)");
+  Condition c;
+  c.parent = j["param"].get<std::string>();
+  if (j.contains("equals")) {
+    if (!j["equals"].is_number() && !j["equals"].is_string()) throw fail(".equals", "expected a number or a string");
+    c.values.push_back(j["equals"]);
+    return c;
+  }
+  if (!j["in"].is_array() || j["in"].empty()) throw fail(".in", "expected a non-empty list of the parent's values");
+  for (const auto& v : j["in"]) c.values.push_back(v);
+  return c;
+}
+
+}  // namespace
+
+SearchSpace SearchSpace::from_json(const json::json& j, const std::string& source) {
+  auto fail = [&](const std::string& field, const std::string& what) -> InputError {
+    return InputError(field.empty() ? fmt::format("{}: {}", source, what) : fmt::format("{}: {}: {}", source, field, what));
+  };
+  if (!j.is_object()) throw fail("", "expected a JSON object with \"name\" and \"params\"");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "constraints")
+      throw fail("constraints", "constraints cannot be defined in a space file (they are built into named spaces)");
+    if (it.key() != "name" && it.key() != "params") throw fail(it.key(), "unknown field (expected name, params)");
+  }
+  std::string name = "space";
+  if (j.contains("name")) {
+    if (!j["name"].is_string()) throw fail("name", "expected a string");
+    name = j["name"].get<std::string>();
+  }
+  if (!j.contains("params")) throw fail("params", "missing (expected a list of parameters)");
+  const auto& ps = j["params"];
+  if (!ps.is_array() || ps.empty()) throw fail("params", "expected a non-empty list of parameters");
+
+  std::vector<Param> params;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    const std::string at = fmt::format("params[{}]", i);
+    const auto& pj = ps[i];
+    if (!pj.is_object()) throw fail(at, "expected an object");
+    auto field = [&](const char* key) { return at + "." + key; };
+    if (!pj.contains("name") || !pj["name"].is_string() || pj["name"].get<std::string>().empty())
+      throw fail(field("name"), "expected a non-empty string");
+    if (!pj.contains("type") || !pj["type"].is_string())
+      throw fail(field("type"), "expected one of \"float\", \"int\", \"categorical\", \"ordinal\"");
+    Param p;
+    p.name = pj["name"].get<std::string>();
+    const std::string type = pj["type"].get<std::string>();
+    std::set<std::string> allowed;
+    if (type == "categorical" || type == "ordinal") {
+      p.kind = type == "ordinal" ? ParamKind::kOrdinal : ParamKind::kCategorical;
+      allowed = {"name", "type", "choices", "condition"};
+      if (!pj.contains("choices") || !pj["choices"].is_array() || pj["choices"].empty())
+        throw fail(field("choices"), "expected a non-empty list");
+      for (std::size_t c = 0; c < pj["choices"].size(); ++c) {
+        const auto& v = pj["choices"][c];
+        if (!v.is_number() && !v.is_string())
+          throw fail(fmt::format("{}.choices[{}]", at, c), "expected a number or a string");
+        p.choices.push_back(v);
+      }
+    } else if (type == "float" || type == "int") {
+      p.kind = type == "int" ? ParamKind::kInteger : ParamKind::kFloat;
+      allowed = {"name", "type", "low", "high", "log", "condition"};
+      for (const char* key : {"low", "high"}) {
+        if (!pj.contains(key) || !pj[key].is_number())
+          throw fail(field(key), pj.contains(key) ? "expected a number" : "missing (expected a number)");
+        if (p.kind == ParamKind::kInteger && !is_integral(pj[key])) throw fail(field(key), "expected an integer");
+      }
+      p.low = pj["low"].get<double>();
+      p.high = pj["high"].get<double>();
+      if (pj.contains("log")) {
+        if (!pj["log"].is_boolean()) throw fail(field("log"), "expected true or false");
+        p.log = pj["log"].get<bool>();
+      }
+      if (p.log && p.low <= 0) throw fail(field("low"), "log scale needs low > 0");
+      if (p.kind == ParamKind::kInteger ? p.low > p.high : p.low >= p.high)
+        throw fail(field("high"), p.kind == ParamKind::kInteger ? "must be >= low" : "must be > low");
+    } else {
+      throw fail(field("type"),
+                 fmt::format("expected one of \"float\", \"int\", \"categorical\", \"ordinal\", got \"{}\"", type));
+    }
+    for (auto it = pj.begin(); it != pj.end(); ++it)
+      if (!allowed.count(it.key()))
+        throw fail(field(it.key().c_str()), fmt::format("unknown field for a parameter of type \"{}\"", type));
+    if (!seen.insert(p.name).second) throw fail(field("name"), fmt::format("duplicate parameter '{}'", p.name));
+    try {
+      p.validate();  // what is left (e.g. duplicate choices), reported with the field
+    } catch (const InputError& e) {
+      throw fail(at, e.what());
+    }
+    if (pj.contains("condition"))
+      p.condition = read_condition(
+          pj["condition"], [&](const std::string& f, const std::string& w) { return fail(at + ".condition" + f, w); });
+    params.push_back(std::move(p));
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {  // once all are read: a parent named later is said to be so
+    const auto [where, what] = condition_problem(params, i);
+    if (!what.empty()) throw fail(fmt::format("params[{}].{}", i, where), what);
+  }
+  return SearchSpace(std::move(name), std::move(params));
+}
+
+json::json parse_user_json(const std::string& text, const std::string& what) {
+  // The parser itself keeps its own stack; the callback sees every value's depth and stops before anything recurses.
+  const json::json::parser_callback_t limit = [&what](int depth, json::json::parse_event_t, json::json&) {
+    if (depth >= kMaxJsonDepth) {  // depth counts from 0: the 65th level of nesting is depth 64
+      throw InputError(fmt::format("{}: JSON nested deeper than {} levels (fhist's files and configurations need a "
+                                   "few)",
+                                   what, kMaxJsonDepth));
+    }
+    return true;
+  };
+  try {
+    return json::json::parse(text, limit);
+  } catch (const json::json::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid JSON: {}", what, e.what()));
+  }
+}
+
+SearchSpace SearchSpace::from_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open the search-space file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return from_json(parse_user_json(ss.str(), path), path);
+}
+
+}  // namespace fhist::space
