@@ -61,12 +61,52 @@ std::pair<std::string, std::string> condition_problem(const std::vector<Param>& 
   return {};
 }
 
+std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f) {
+  if (f.clauses.empty()) return {"", "expected at least one parameter and its forbidden value(s)"};
+  for (std::size_t i = 0; i < f.clauses.size(); ++i) {
+    const Condition& c = f.clauses[i];
+    for (std::size_t j = 0; j < i; ++j)
+      if (f.clauses[j].parent == c.parent) return {c.parent, "named twice in one combination"};
+    const auto at = std::find_if(params.begin(), params.end(), [&](const Param& p) { return p.name == c.parent; });
+    if (at == params.end()) return {c.parent, fmt::format("unknown parameter '{}'", c.parent)};
+    if (at->kind == ParamKind::kFloat)
+      return {c.parent, fmt::format("'{}' is a float: a forbidden combination needs parameters with choices or "
+                                    "integer values",
+                                    c.parent)};
+    if (c.values.empty()) return {c.parent, "expected a value or a non-empty list of values"};
+    for (std::size_t k = 0; k < c.values.size(); ++k)
+      if (!at->contains(c.values[k]))
+        return {c.values.size() == 1 ? c.parent : fmt::format("{}[{}]", c.parent, k),
+                fmt::format("{} is not a value of '{}'", c.values[k].dump(), c.parent)};
+  }
+  return {};
+}
+
+bool takes(const Forbidden& f, const Config& c) {
+  return std::all_of(f.clauses.begin(), f.clauses.end(), [&](const Condition& k) {
+    return c.has(k.parent) && std::find(k.values.begin(), k.values.end(), c.get(k.parent)) != k.values.end();
+  });
+}
+
+std::string forbidden_text(const Forbidden& f) {
+  std::string out;
+  for (const auto& k : f.clauses) {
+    if (!out.empty()) out += " and ";
+    out += k.values.size() == 1 ? fmt::format("{} = {}", k.parent, k.values.front().dump())
+                                : fmt::format("{} in {}", k.parent, json::json(k.values).dump());
+  }
+  return out;
+}
+
 }  // namespace detail
 
 using detail::condition_problem;
+using detail::forbidden_problem;
+using detail::forbidden_text;
 using detail::has_choices;
 using detail::is_integral;
 using detail::kind_name;
+using detail::takes;
 
 namespace {
 
@@ -256,8 +296,12 @@ bool Param::contains(const json::json& v) const {
 // ---------------------------------------------------------------------------------------------------------------
 // SearchSpace
 
-SearchSpace::SearchSpace(std::string name, std::vector<Param> params, std::vector<Constraint> constraints)
-    : name_(std::move(name)), params_(std::move(params)), constraints_(std::move(constraints)) {
+SearchSpace::SearchSpace(std::string name, std::vector<Param> params, std::vector<Constraint> constraints,
+                         std::vector<Forbidden> forbidden)
+    : name_(std::move(name)),
+      params_(std::move(params)),
+      constraints_(std::move(constraints)),
+      forbidden_(std::move(forbidden)) {
   std::set<std::string> seen;
   for (const auto& p : params_) {
     p.validate();
@@ -271,6 +315,12 @@ SearchSpace::SearchSpace(std::string name, std::vector<Param> params, std::vecto
   }
   for (const auto& c : constraints_)
     if (!c.satisfied) throw InputError(fmt::format("space '{}': constraint '{}' has no predicate", name_, c.name));
+  for (std::size_t i = 0; i < forbidden_.size(); ++i) {
+    const auto [field, what] = forbidden_problem(params_, forbidden_[i]);
+    if (!what.empty())
+      throw InputError(
+          fmt::format("space '{}': forbidden[{}]{}: {}", name_, i, field.empty() ? "" : "." + field, what));
+  }
 }
 
 const Param& SearchSpace::param(const std::string& name) const {
@@ -287,23 +337,27 @@ bool SearchSpace::active(const Param& p, const Config& c) const {
 }
 
 Config SearchSpace::sample(Rng& rng, int max_tries) const {
-  std::vector<int> rejections(constraints_.size(), 0);
+  // Rejections per constraint, then per forbidden combination.
+  std::vector<int> rejections(constraints_.size() + forbidden_.size(), 0);
   for (int t = 0; t < std::max(max_tries, 1); ++t) {
     Config c;
     for (const auto& p : params_)
       if (active(p, c)) c.set(p.name, p.sample(rng));
-    bool ok = true;
-    for (std::size_t i = 0; i < constraints_.size() && ok; ++i)
-      if (!constraints_[i].satisfied(c)) {
-        ++rejections[i];
-        ok = false;
-      }
-    if (ok) return c;
+    std::size_t broken = 0;
+    while (broken < constraints_.size() && constraints_[broken].satisfied(c)) ++broken;
+    if (broken == constraints_.size())
+      while (broken < rejections.size() && !takes(forbidden_[broken - constraints_.size()], c)) ++broken;
+    if (broken == rejections.size()) return c;
+    ++rejections[broken];
   }
-  const auto worst = std::max_element(rejections.begin(), rejections.end()) - rejections.begin();
-  throw Error(fmt::format("space '{}': no configuration satisfied the constraints in {} tries; constraint '{}' "
-                          "rejected {} of them",
-                          name_, max_tries, constraints_[worst].name, rejections[worst]));
+  const auto worst =
+      static_cast<std::size_t>(std::max_element(rejections.begin(), rejections.end()) - rejections.begin());
+  const std::string what = worst < constraints_.size()
+                               ? fmt::format("constraint '{}'", constraints_[worst].name)
+                               : fmt::format("forbidden[{}] ({})", worst - constraints_.size(),
+                                             forbidden_text(forbidden_[worst - constraints_.size()]));
+  throw Error(fmt::format("space '{}': no configuration satisfied the constraints in {} tries; {} rejected {} of them",
+                          name_, max_tries, what, rejections[worst]));
 }
 
 void SearchSpace::validate(const Config& c) const {
@@ -332,10 +386,15 @@ void SearchSpace::validate(const Config& c) const {
   }
   for (const auto& k : constraints_)
     if (!k.satisfied(c)) throw InputError(fmt::format("config {} violates constraint '{}'", c.to_string(), k.name));
+  for (std::size_t i = 0; i < forbidden_.size(); ++i)
+    if (takes(forbidden_[i], c))
+      throw InputError(fmt::format("config {} takes a forbidden combination: forbidden[{}] ({})", c.to_string(), i,
+                                   forbidden_text(forbidden_[i])));
 }
 
 bool SearchSpace::satisfies_constraints(const Config& c) const {
-  return std::all_of(constraints_.begin(), constraints_.end(), [&](const Constraint& k) { return k.satisfied(c); });
+  return std::all_of(constraints_.begin(), constraints_.end(), [&](const Constraint& k) { return k.satisfied(c); }) &&
+         std::none_of(forbidden_.begin(), forbidden_.end(), [&](const Forbidden& f) { return takes(f, c); });
 }
 
 std::vector<double> SearchSpace::encode(const Config& c) const {

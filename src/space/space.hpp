@@ -78,6 +78,13 @@ struct Param {
   bool contains(const nlohmann::json& v) const;
 };
 
+// A combination no configuration may take (ConfigSpace's ForbiddenAndConjunction of equals / in clauses; e.g.
+// `penalty` "l1" with `loss` "hinge"): a configuration is forbidden when every clause's parameter (Condition::parent)
+// is set to one of its values. Data, unlike a Constraint: a space file defines it and the journal stores it.
+struct Forbidden {
+  std::vector<Condition> clauses;
+};
+
 // A predicate a sampled configuration must satisfy (e.g. a FLOPs cap). `message` says what was violated.
 struct Constraint {
   std::string name;
@@ -87,24 +94,27 @@ struct Constraint {
 class SearchSpace {
  public:
   SearchSpace() = default;
-  SearchSpace(std::string name, std::vector<Param> params, std::vector<Constraint> constraints = {});
+  SearchSpace(std::string name, std::vector<Param> params, std::vector<Constraint> constraints = {},
+              std::vector<Forbidden> forbidden = {});
 
   const std::string& name() const { return name_; }
   const std::vector<Param>& params() const { return params_; }
   const Param& param(const std::string& name) const;  // throws InputError for an unknown name
   std::size_t dims() const { return params_.size(); }
   const std::vector<Constraint>& constraints() const { return constraints_; }
+  const std::vector<Forbidden>& forbidden() const { return forbidden_; }
 
   // Whether `p` (one of params()) applies to `c`: unconditional, or its parent is set in `c` to one of the values.
   // Parents come before their children in params(), so a configuration built in that order can be asked as it grows.
   bool active(const Param& p, const Config& c) const;
 
-  // Uniform sample of every active parameter; re-draws until every constraint holds (throws Error after
-  // `max_tries` rejections, naming the constraint that rejected most).
+  // Uniform sample of every active parameter; re-draws until every constraint holds and no forbidden combination is
+  // taken (throws Error after `max_tries` rejections, naming the constraint or combination that rejected most).
   Config sample(Rng& rng, int max_tries = 10000) const;
   // Throws InputError naming the field: unknown/missing parameter, a value for an inactive one, value out of range,
-  // violated constraint.
+  // violated constraint, a forbidden combination.
   void validate(const Config& c) const;
+  // Every constraint holds and no forbidden combination is taken.
   bool satisfies_constraints(const Config& c) const;
 
   // Numeric encoding for model-based samplers: one entry per parameter, floats/integers in [0, 1] (log-scaled
@@ -118,7 +128,8 @@ class SearchSpace {
   // Reads the JSON space format (README): {"name": "...", "params": [{"name": "lr", "type": "float", "low": 1e-3,
   // "high": 0.5, "log": true}, {"name": "bs", "type": "categorical", "choices": [64, 128]}, {"name": "depth",
   // "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "in": ["mlp"]}}]} ("equals": v for one
-  // value). Throws InputError naming the file/field on bad input.
+  // value), and "forbidden": [{"model": "mlp", "batch_size": [16, 32]}] (a value, or a list: any of them). Throws
+  // InputError naming the file/field on bad input.
   static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
   static SearchSpace from_file(const std::string& path);
 
@@ -126,6 +137,7 @@ class SearchSpace {
   std::string name_;
   std::vector<Param> params_;
   std::vector<Constraint> constraints_;
+  std::vector<Forbidden> forbidden_;
 };
 
 // JSON a user hands fhist (a space file, --config, run.json, a replay file), parsed with a nesting limit: printing or

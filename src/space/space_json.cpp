@@ -13,6 +13,7 @@ namespace fhist::space {
 
 namespace json = nlohmann;
 using detail::condition_problem;
+using detail::forbidden_problem;
 using detail::has_choices;
 using detail::is_integral;
 using detail::kind_name;
@@ -37,6 +38,15 @@ json::json SearchSpace::to_json() const {
     ps.push_back(std::move(j));
   }
   json::json out = {{"name", name_}, {"params", std::move(ps)}};
+  if (!forbidden_.empty()) {
+    json::json fs = json::json::array();
+    for (const auto& f : forbidden_) {
+      json::json one = json::json::object();
+      for (const auto& k : f.clauses) one[k.parent] = k.values.size() == 1 ? k.values.front() : json::json(k.values);
+      fs.push_back(std::move(one));
+    }
+    out["forbidden"] = std::move(fs);
+  }
   // Constraints are code, not data: only their names are written, and from_json refuses them.
   if (!constraints_.empty()) {
     json::json names = json::json::array();
@@ -82,7 +92,8 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "constraints")
       throw fail("constraints", "constraints cannot be defined in a space file (they are built into named spaces)");
-    if (it.key() != "name" && it.key() != "params") throw fail(it.key(), "unknown field (expected name, params)");
+    if (it.key() != "name" && it.key() != "params" && it.key() != "forbidden")
+      throw fail(it.key(), "unknown field (expected name, params, forbidden)");
   }
   std::string name = "space";
   if (j.contains("name")) {
@@ -158,7 +169,32 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
     const auto [where, what] = condition_problem(params, i);
     if (!what.empty()) throw fail(fmt::format("params[{}].{}", i, where), what);
   }
-  return SearchSpace(std::move(name), std::move(params));
+  std::vector<Forbidden> forbidden;
+  if (j.contains("forbidden")) {
+    const auto& fs = j["forbidden"];
+    if (!fs.is_array())
+      throw fail("forbidden", "expected a list of combinations, e.g. [{\"model\": \"mlp\", \"batch_size\": [16, 32]}]");
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      const std::string at = fmt::format("forbidden[{}]", i);
+      if (!fs[i].is_object() || fs[i].empty())
+        throw fail(at, "expected an object of parameter names and their forbidden value (or list of values)");
+      Forbidden f;
+      for (auto it = fs[i].begin(); it != fs[i].end(); ++it) {
+        Condition k{it.key(), {}};
+        const auto& v = it.value();
+        for (const auto& one : v.is_array() ? v : json::json::array({v})) {
+          if (!one.is_number() && !one.is_string())
+            throw fail(at + "." + it.key(), "expected a number, a string or a list of them");
+          k.values.push_back(one);
+        }
+        f.clauses.push_back(std::move(k));
+      }
+      const auto [where, what] = forbidden_problem(params, f);
+      if (!what.empty()) throw fail(where.empty() ? at : at + "." + where, what);
+      forbidden.push_back(std::move(f));
+    }
+  }
+  return SearchSpace(std::move(name), std::move(params), {}, std::move(forbidden));
 }
 
 json::json parse_user_json(const std::string& text, const std::string& what) {

@@ -91,7 +91,7 @@ def space_cases():
         ("empty params", "empty_params", '{"name": "x", "params": []}', 2,
          r"empty_params\.json: params: expected a non-empty list of parameters"),
         ("unknown top-level field", "top_field", '{"name": "x", "parameters": []}', 2,
-         r"top_field\.json: parameters: unknown field \(expected name, params\)"),
+         r"top_field\.json: parameters: unknown field \(expected name, params, forbidden\)"),
         ("unknown type", "type", '{"params": [{"name": "lr", "type": "uniform", "low": 0.1, "high": 1}]}', 2,
          r"type\.json: params\[0\]\.type: expected one of \"float\", \"int\", \"categorical\", \"ordinal\""),
         ("low is a string", "low_str", '{"params": [{"name": "lr", "type": "float", "low": "0.1", "high": 1}]}', 2,
@@ -121,6 +121,11 @@ def space_cases():
          ' {"name": "depth", "type": "int", "low": 1, "high": 4}]}', 2,
          r"family\.json: params\[1\]: 'depth' belongs to the mlp model, but it is drawn when model is \"cnn\" too: "
          r"add \"condition\": \{\"param\": \"model\", \"equals\": \"mlp\"\}"),
+        ("a forbidden combination with a value the parameter cannot take", "forbid_value",
+         '{"params": [{"name": "lr", "type": "float", "low": 0.001, "high": 0.5, "log": true},'
+         ' {"name": "batch_size", "type": "ordinal", "choices": [16, 32, 64]}],'
+         ' "forbidden": [{"batch_size": 24}]}', 2,
+         r"forbid_value\.json: forbidden\[0\]\.batch_size: 24 is not a value of 'batch_size'"),
         ("a condition on a value the parent cannot take", "cond_value",
          '{"params": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
          ' {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "MLP"}}]}', 2,
@@ -175,6 +180,13 @@ def config_cases():
           2, r"config: parameter 'width_mult': 0\.3 is not one of")
     check(c, "a model and another network's parameters", T + ["--config", '{"model": "cnn", "depth": 2}'], 2,
           r"model is 'cnn', but it sets parameters of the mlp model")
+    forbid = p("config", "forbid.json")
+    write(forbid, b'{"params": [{"name": "lr", "type": "float", "low": 0.001, "high": 0.5, "log": true},'
+                  b' {"name": "batch_size", "type": "ordinal", "choices": [16, 32]}],'
+                  b' "forbidden": [{"batch_size": 16}]}')
+    check(c, "a configuration that takes a forbidden combination of --space FILE",
+          T + ["--space", forbid, "--config", '{"lr": 0.1, "batch_size": 16}'], 2,
+          r"config \{.*\} takes a forbidden combination: forbidden\[0\] \(batch_size = 16\)")
     check(c, "file does not exist", T + ["--config", p("config", "nowhere.json")], 2,
           r"--config .*config/nowhere\.json: no such file \(pass JSON text or a file\)")
 
