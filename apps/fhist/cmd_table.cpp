@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "commands.hpp"
 #include "core/errors.hpp"
@@ -17,7 +18,6 @@
 #include "input/input.hpp"
 #include "sched/scheduler.hpp"
 #include "score/scores.hpp"
-#include "space/catalog.hpp"
 #include "study/study.hpp"
 #include "study/table.hpp"
 #include "torch_runtime.hpp"
@@ -43,6 +43,7 @@ void run_table(TableCmd& c) {
   if (c.minutes < 0) throw InputError(fmt::format("--minutes must be >= 0 (got {})", c.minutes));
   const bool resume = std::filesystem::exists(c.journal);
   std::int64_t configs = c.configs, epochs = c.epochs;
+  std::string header;  // printed once the table is ready to run, so that a refused table prints only its error
   if (resume) {
     const auto stored = study::journal_options(c.journal);
     if (!stored.training.test_accuracy || stored.algo != "random" ||
@@ -55,9 +56,10 @@ void run_table(TableCmd& c) {
     // Scores depend on the threads a job gets (the order of float sums): the rest of a table trains with the threads
     // it started with, unless --threads says otherwise.
     if (stored.threads > 0 && c.app->get_option("--threads")->count() == 0) threads = stored.threads;
-    fmt::print("table {}: resuming ({} configurations of space {} x {} epochs, seed {}, {} threads; the stored "
-               "settings apply)\n",
-               c.journal, configs, stored.space, epochs, stored.seed, threads);
+    header = fmt::format(
+        "table {}: resuming ({} configurations of space {} x {} epochs, seed {}, {} threads; the "
+        "stored settings apply)",
+        c.journal, configs, stored.space, epochs, stored.seed, threads);
   } else {
     if (c.configs < 1) throw InputError(fmt::format("--n-configs must be >= 1 (got {})", c.configs));
     if (c.epochs < 1) throw InputError(fmt::format("--max-budget must be >= 1 (got {})", c.epochs));
@@ -71,19 +73,19 @@ void run_table(TableCmd& c) {
     c.o.device = rt.device;
     c.o.threads = threads;
     c.o.validate();
-    // A bad space file's error is all a refused table prints (not a header for a table that never starts).
-    const auto sp = space::load_space(c.o.space, c.o.training.flops_cap, c.o.training.width_mult);
-    space::check_space_params(sp, space::is_builtin_space(c.o.space) ? "" : c.o.space);
-    fmt::print(
+    header = fmt::format(
         "table {}: {} configurations of space {} x {} epochs, {} on {} ({} train / {} val, test set for the "
-        "target), seed {}, {} threads, {} worker(s)\n",
+        "target), seed {}, {} threads, {} worker(s)",
         c.journal, configs, c.o.space, epochs, c.o.training.model, c.o.training.data,
         study::size_text(c.o.training.train_size), study::size_text(c.o.training.val_size), c.o.seed, c.o.threads,
         c.o.workers);
   }
-  std::fflush(stdout);
   MinutesLimit limit(c.minutes);
   study::Callbacks cb;
+  cb.on_ready = [&header] {
+    fmt::print("{}\n", header);
+    std::fflush(stdout);
+  };
   std::int64_t done_here = 0;
   cb.on_result = [&](const study::TrialResult& r, const study::StudySummary& s) {
     ++done_here;
