@@ -32,9 +32,9 @@ spec.loader.exec_module(kl)  # the table reader and the scores, shared with kend
 POOL = ("tse-ema", "tse", "fh", "best-acc", "fh-loss", "acc-tse", "original")
 
 
-def pick(s, pool, rows, target):
-    taus = [kl.kendall(s[p][rows], target[rows]) for p in pool]
-    return pool[int(np.argmax(np.nan_to_num(taus, nan=-2.0)))]
+def pick(pool, taus):
+    """The score with the highest tau (NaN counts as lowest; ties: POOL's order)."""
+    return pool[int(np.argmax(np.nan_to_num([taus[p] for p in pool], nan=-2.0)))]
 
 
 def main():
@@ -54,7 +54,7 @@ def main():
         first = kl.tse_ema(d["L"], 1)
         out = []
         for e in (T // 3, T // 2, 2 * T // 3):
-            recorded = {r["estimator"]: r["kendall"] for r in rank if r["epoch"] == e and r["kendall"] is not None}
+            recorded = kl.recorded_at(rank, e)
             best = max(recorded.values())
             s = kl.scores_at(d, e, T)
             pool = [p for p in POOL if not np.isnan(s[p]).any()]
@@ -71,10 +71,11 @@ def main():
                     else:
                         rows = rng.choice(len(y), n, replace=False)
                     rest = np.setdiff1d(np.arange(len(y)), rows)
-                    p = pick(s, pool, rows, val_final)
+                    taus = {q: kl.kendall(s[q][rows], val_final[rows]) for q in pool}
+                    p = pick(pool, taus)
                     picks[p] = picks.get(p, 0) + 1
                     for q in pool:
-                        sample_tau[q].append(kl.kendall(s[q][rows], val_final[rows]))
+                        sample_tau[q].append(taus[q])
                     gaps.append(full[p] - best)
                     rest_tau = {q: kl.kendall(s[q][rest], y[rest]) for q in pool}
                     held.append(rest_tau[p] - max(rest_tau.values()))

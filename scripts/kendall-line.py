@@ -57,6 +57,11 @@ def load(name):
     return d, np.array([ep[T]["test_acc"] for ep in trials]), T, rank
 
 
+def recorded_at(rank, e):
+    """Every score's Kendall tau at epoch e as `fhist rank` recorded it (the rank file), by name."""
+    return {r["estimator"]: r["kendall"] for r in rank if r["epoch"] == e and r["kendall"] is not None}
+
+
 def tse_ema(L, e):  # Ru et al.'s released code: ema = 0.1 ema + 0.9 loss
     ema = L[:, 0].copy()
     for i in range(1, e):
@@ -122,7 +127,7 @@ def main():
         d, y, T, rank = load(name)
         cells = []
         for e in (T // 3, T // 2, 2 * T // 3):
-            recorded = {r["estimator"]: r["kendall"] for r in rank if r["epoch"] == e and r["kendall"] is not None}
+            recorded = recorded_at(rank, e)
             best_name = max(recorded, key=recorded.get)
             best = recorded[best_name]
             cands, s = candidates(d, e, T)
