@@ -100,6 +100,37 @@ bool inside(const Domain& d, double x) {
   return (d.low_inclusive ? x >= d.low : x > d.low) && (d.high_inclusive ? x <= d.high : x < d.high);
 }
 
+// The values of `model` under which p can be active: a clause on `model` keeps the values it allows, one on another
+// parameter those under which that parameter can be active; all clauses must hold (intersection) or any (union).
+std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, const Param& model) {
+  if (p.conditions.empty()) return model.choices;
+  std::vector<nlohmann::json> out;
+  for (std::size_t k = 0; k < p.conditions.size(); ++k) {
+    const Condition& c = p.conditions[k];
+    std::vector<nlohmann::json> allowed;
+    if (c.parent == model.name) {
+      for (const auto& v : model.choices) {
+        const bool listed = std::find(c.values.begin(), c.values.end(), v) != c.values.end();
+        if (c.op == Condition::Op::kIn ? listed : c.op == Condition::Op::kNotIn && !listed) allowed.push_back(v);
+      }
+    } else {
+      allowed = models_under(s, s.param(c.parent), model);
+    }
+    if (k == 0) {
+      out = std::move(allowed);
+      continue;
+    }
+    std::vector<nlohmann::json> merged;
+    for (const auto& v : model.choices) {
+      const bool in_out = std::find(out.begin(), out.end(), v) != out.end();
+      const bool in_allowed = std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+      if (p.any_condition ? in_out || in_allowed : in_out && in_allowed) merged.push_back(v);
+    }
+    out = std::move(merged);
+  }
+  return out;
+}
+
 // A network's own parameter (the mlp's depth) in a space that also searches `model` must be conditional on that
 // model: unconditioned it would be drawn for every row, and a `cnn` row carrying depth trains an mlp.
 void check_model_condition(const SearchSpace& s, std::size_t i, const std::string& where) {
@@ -108,15 +139,7 @@ void check_model_condition(const SearchSpace& s, std::size_t i, const std::strin
   const auto& params = s.params();
   const auto model = std::find_if(params.begin(), params.end(), [](const Param& q) { return q.name == "model"; });
   if (own.empty() || model == params.end()) return;
-  // The model values under which p can be active: those of the nearest condition on `model` up its chain.
-  std::vector<nlohmann::json> under = model->choices;
-  for (const Param* q = &p; q->condition;) {
-    if (q->condition->parent == "model") {
-      under = q->condition->values;
-      break;
-    }
-    q = &s.param(q->condition->parent);
-  }
+  const auto under = models_under(s, p, *model);
   for (const auto& v : under) {
     if (v == nlohmann::json(own)) continue;
     throw InputError(

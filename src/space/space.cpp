@@ -1,10 +1,12 @@
 #include "space/space.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "core/errors.hpp"
@@ -35,30 +37,121 @@ const char* kind_name(ParamKind k) {
 
 bool has_choices(ParamKind k) { return k == ParamKind::kCategorical || k == ParamKind::kOrdinal; }
 
-std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i) {
-  const Param& p = params[i];
-  if (!p.condition) return {};
-  const Condition& c = *p.condition;
-  std::size_t at = 0;
-  while (at < i && params[at].name != c.parent) ++at;
-  if (at == i) {
-    const bool later = std::any_of(params.begin() + static_cast<std::ptrdiff_t>(i), params.end(),
-                                   [&](const Param& q) { return q.name == c.parent; });
-    return {"condition.param",
-            later ? fmt::format("'{}' must be defined before '{}', which depends on it", c.parent, p.name)
-                  : fmt::format("unknown parameter '{}'", c.parent)};
+std::string condition_field(const Param& p, std::size_t k) {
+  if (p.any_condition) return fmt::format("condition.any[{}]", k);
+  return p.conditions.size() == 1 ? "condition" : fmt::format("condition[{}]", k);
+}
+
+namespace {
+
+// The smallest and largest value a parameter with numeric values takes; nullopt for one with a string choice.
+std::optional<std::pair<double, double>> numeric_range(const Param& p) {
+  if (!has_choices(p.kind)) return std::make_pair(p.low, p.high);
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto& v : p.choices) {
+    if (!v.is_number()) return std::nullopt;
+    lo = std::min(lo, v.get<double>());
+    hi = std::max(hi, v.get<double>());
   }
-  const Param& parent = params[at];
+  return std::make_pair(lo, hi);
+}
+
+// What is wrong with one clause whose parent is `parent`, as (subfield, message).
+std::pair<std::string, std::string> clause_problem(const Condition& c, const Param& parent) {
+  const bool compare = c.op == Condition::Op::kGreater || c.op == Condition::Op::kLess;
+  if (compare) {
+    const auto range = numeric_range(parent);
+    const char* key = c.op == Condition::Op::kGreater ? ".greater_than" : ".less_than";
+    if (!range)
+      return {".param", fmt::format("'{}' has a choice that is not a number: {} needs a parent with numeric values",
+                                    c.parent, key + 1)};
+    if (!std::isfinite(c.bound)) return {key, "expected a finite number"};
+    if (c.op == Condition::Op::kGreater ? range->second <= c.bound : range->first >= c.bound)
+      return {key,
+              fmt::format("never holds: '{}' is at {} {}", c.parent, c.op == Condition::Op::kGreater ? "most" : "least",
+                          c.op == Condition::Op::kGreater ? range->second : range->first)};
+    return {};
+  }
+  const char* key = c.op == Condition::Op::kIn ? ".in" : ".not_in";
   if (parent.kind == ParamKind::kFloat)
-    return {"condition.param",
-            fmt::format("'{}' is a float: a condition needs a parent with choices or integer values", c.parent)};
-  if (c.values.empty()) return {"condition.in", "expected a non-empty list of the parent's values"};
+    return {".param", fmt::format("'{}' is a float: {} needs a parent with choices or integer values (a float takes "
+                                  "greater_than or less_than)",
+                                  c.parent, key + 1)};
+  if (c.values.empty()) return {key, "expected a non-empty list of the parent's values"};
   for (std::size_t k = 0; k < c.values.size(); ++k) {
     if (!parent.contains(c.values[k]))
-      return {fmt::format("condition.in[{}]", k),
-              fmt::format("{} is not a value of '{}'", c.values[k].dump(), c.parent)};
+      return {fmt::format("{}[{}]", key, k), fmt::format("{} is not a value of '{}'", c.values[k].dump(), c.parent)};
+  }
+  if (c.op == Condition::Op::kNotIn) {
+    std::set<std::string> excluded;
+    for (const auto& v : c.values) excluded.insert(v.dump());
+    const double count =
+        has_choices(parent.kind) ? static_cast<double>(parent.choices.size()) : parent.high - parent.low + 1;
+    if (static_cast<double>(excluded.size()) >= count)
+      return {key, fmt::format("never holds: it excludes every value of '{}'", c.parent)};
   }
   return {};
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i) {
+  const Param& p = params[i];
+  for (std::size_t n = 0; n < p.conditions.size(); ++n) {
+    const Condition& c = p.conditions[n];
+    const std::string field = condition_field(p, n);
+    std::size_t at = 0;
+    while (at < i && params[at].name != c.parent) ++at;
+    if (at == i) {
+      const bool later = std::any_of(params.begin() + static_cast<std::ptrdiff_t>(i), params.end(),
+                                     [&](const Param& q) { return q.name == c.parent; });
+      return {field + ".param",
+              later ? fmt::format("'{}' must be defined before '{}', which depends on it", c.parent, p.name)
+                    : fmt::format("unknown parameter '{}'", c.parent)};
+    }
+    const auto [sub, what] = clause_problem(c, params[at]);
+    if (!what.empty()) return {field + sub, what};
+  }
+  return {};
+}
+
+bool clause_holds(const Condition& k, const Config& c) {
+  if (!c.has(k.parent)) return false;  // the parent is inactive itself
+  const auto& v = c.get(k.parent);
+  switch (k.op) {
+    case Condition::Op::kIn:
+      return std::find(k.values.begin(), k.values.end(), v) != k.values.end();
+    case Condition::Op::kNotIn:
+      return std::find(k.values.begin(), k.values.end(), v) == k.values.end();
+    case Condition::Op::kGreater:
+      return v.is_number() && v.get<double>() > k.bound;
+    case Condition::Op::kLess:
+      return v.is_number() && v.get<double>() < k.bound;
+  }
+  return false;
+}
+
+std::string condition_text(const Param& p) {
+  std::string out;
+  for (const auto& k : p.conditions) {
+    if (!out.empty()) out += p.any_condition ? " or " : " and ";
+    const std::string values = k.values.size() == 1 ? k.values.front().dump() : "one of " + json::json(k.values).dump();
+    switch (k.op) {
+      case Condition::Op::kIn:
+        out += fmt::format("'{}' is {}", k.parent, values);
+        break;
+      case Condition::Op::kNotIn:
+        out += fmt::format("'{}' is not {}", k.parent, values);
+        break;
+      case Condition::Op::kGreater:
+        out += fmt::format("'{}' > {}", k.parent, k.bound);
+        break;
+      case Condition::Op::kLess:
+        out += fmt::format("'{}' < {}", k.parent, k.bound);
+        break;
+    }
+  }
+  return out;
 }
 
 std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f) {
@@ -69,6 +162,7 @@ std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& 
       if (f.clauses[j].parent == c.parent) return {c.parent, "named twice in one combination"};
     const auto at = std::find_if(params.begin(), params.end(), [&](const Param& p) { return p.name == c.parent; });
     if (at == params.end()) return {c.parent, fmt::format("unknown parameter '{}'", c.parent)};
+    if (c.op != Condition::Op::kIn) return {c.parent, "a forbidden combination takes equals / in clauses only"};
     if (at->kind == ParamKind::kFloat)
       return {c.parent, fmt::format("'{}' is a float: a forbidden combination needs parameters with choices or "
                                     "integer values",
@@ -100,7 +194,9 @@ std::string forbidden_text(const Forbidden& f) {
 
 }  // namespace detail
 
+using detail::clause_holds;
 using detail::condition_problem;
+using detail::condition_text;
 using detail::forbidden_problem;
 using detail::forbidden_text;
 using detail::has_choices;
@@ -114,10 +210,6 @@ namespace {
 // (as ConfigSpace does); log integers need low >= 1, so low - 0.5 stays positive.
 double lo_edge(const Param& p) { return p.kind == ParamKind::kInteger ? p.low - 0.5 : p.low; }
 double hi_edge(const Param& p) { return p.kind == ParamKind::kInteger ? p.high + 0.5 : p.high; }
-
-std::string values_text(const Condition& c) {
-  return c.values.size() == 1 ? c.values.front().dump() : "one of " + json::json(c.values).dump();
-}
 
 }  // namespace
 
@@ -330,10 +422,10 @@ const Param& SearchSpace::param(const std::string& name) const {
 }
 
 bool SearchSpace::active(const Param& p, const Config& c) const {
-  if (!p.condition) return true;
-  if (!c.has(p.condition->parent)) return false;  // the parent is inactive itself
-  const auto& v = c.get(p.condition->parent);
-  return std::find(p.condition->values.begin(), p.condition->values.end(), v) != p.condition->values.end();
+  if (p.conditions.empty()) return true;
+  const auto holds = [&](const Condition& k) { return clause_holds(k, c); };
+  return p.any_condition ? std::any_of(p.conditions.begin(), p.conditions.end(), holds)
+                         : std::all_of(p.conditions.begin(), p.conditions.end(), holds);
 }
 
 Config SearchSpace::sample(Rng& rng, int max_tries) const {
@@ -369,11 +461,14 @@ void SearchSpace::validate(const Config& c) const {
   for (const auto& p : params_) {
     if (!active(p, c)) {
       if (!c.has(p.name)) continue;
-      const std::string parent = p.condition->parent;
-      throw InputError(fmt::format("config: parameter '{}' is set, but it applies only when '{}' is {} ({})", p.name,
-                                   parent, values_text(*p.condition),
-                                   c.has(parent) ? fmt::format("'{}' is {}", parent, c.get(parent).dump())
-                                                 : fmt::format("'{}' is not set", parent)));
+      std::vector<std::string> parents;  // each parent's value, once, in the clauses' order
+      for (const auto& k : p.conditions) {
+        const std::string now = c.has(k.parent) ? fmt::format("'{}' is {}", k.parent, c.get(k.parent).dump())
+                                                : fmt::format("'{}' is not set", k.parent);
+        if (std::find(parents.begin(), parents.end(), now) == parents.end()) parents.push_back(now);
+      }
+      throw InputError(fmt::format("config: parameter '{}' is set, but it applies only when {} ({})", p.name,
+                                   condition_text(p), fmt::join(parents, ", ")));
     }
     if (!c.has(p.name)) throw InputError(fmt::format("config: parameter '{}' is missing", p.name));
     const auto& v = c.get(p.name);

@@ -43,12 +43,17 @@ class Config {
 // categorical, but encoded on [0, 1] like an integer, so models (BOHB's KDE) see neighbours as close.
 enum class ParamKind { kCategorical, kInteger, kFloat, kOrdinal };
 
-// A parameter that applies only under another parameter's values (ConfigSpace's InCondition; `depth` only when
-// `model` is "mlp"): active when `parent` is active and takes one of `values`. An inactive parameter is absent from
-// a configuration, so neither the trainer nor a user's script sees a value that does nothing.
+// One clause of a parameter's condition (ConfigSpace's EqualsCondition / InCondition, NotEqualsCondition,
+// GreaterThanCondition, LessThanCondition): it holds when `parent` is active and its value is one of `values` (kIn),
+// none of them (kNotIn), or above / below `bound` (kGreater / kLess, for a parent with numeric values). A clause on an
+// inactive parent does not hold. An inactive parameter is absent from a configuration, so neither the trainer nor a
+// user's script sees a value that does nothing (`depth` only when `model` is "mlp").
 struct Condition {
+  enum class Op { kIn, kNotIn, kGreater, kLess };
   std::string parent;
-  std::vector<nlohmann::json> values;
+  std::vector<nlohmann::json> values;  // kIn / kNotIn
+  Op op = Op::kIn;
+  double bound = 0.0;  // kGreater / kLess
 };
 
 struct Param {
@@ -58,7 +63,10 @@ struct Param {
   double low = 0.0;                     // integer / float: inclusive bounds
   double high = 1.0;
   bool log = false;                     // integer / float: sample uniformly in log space (low > 0)
-  std::optional<Condition> condition;   // none: always active
+  // Active when every clause holds (ConfigSpace's AndConjunction), or any of them with `any_condition` (its
+  // OrConjunction); no clause: always active.
+  std::vector<Condition> conditions;
+  bool any_condition = false;
 
   static Param categorical(std::string name, std::vector<nlohmann::json> choices);
   static Param ordinal(std::string name, std::vector<nlohmann::json> choices);
@@ -104,7 +112,7 @@ class SearchSpace {
   const std::vector<Constraint>& constraints() const { return constraints_; }
   const std::vector<Forbidden>& forbidden() const { return forbidden_; }
 
-  // Whether `p` (one of params()) applies to `c`: unconditional, or its parent is set in `c` to one of the values.
+  // Whether `p` (one of params()) applies to `c`: unconditional, or its condition holds on the parents set in `c`.
   // Parents come before their children in params(), so a configuration built in that order can be asked as it grows.
   bool active(const Param& p, const Config& c) const;
 
@@ -127,9 +135,10 @@ class SearchSpace {
   nlohmann::json to_json() const;  // the definition (constraints by name only)
   // Reads the JSON space format (README): {"name": "...", "params": [{"name": "lr", "type": "float", "low": 1e-3,
   // "high": 0.5, "log": true}, {"name": "bs", "type": "categorical", "choices": [64, 128]}, {"name": "depth",
-  // "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "in": ["mlp"]}}]} ("equals": v for one
-  // value), and "forbidden": [{"model": "mlp", "batch_size": [16, 32]}] (a value, or a list: any of them). Throws
-  // InputError naming the file/field on bad input.
+  // "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "in": ["mlp"]}}]} (a clause takes one of
+  // "equals", "in", "not_equals", "not_in", "greater_than", "less_than"; a list of clauses must all hold, {"any":
+  // [...]} needs one), and "forbidden": [{"model": "mlp", "batch_size": [16, 32]}] (a value, or a list: any of them).
+  // Throws InputError naming the file/field on bad input.
   static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
   static SearchSpace from_file(const std::string& path);
 

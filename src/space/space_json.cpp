@@ -1,6 +1,7 @@
 // Reading and writing search-space files (JSON): every problem is reported with the file and the field.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -18,6 +19,37 @@ using detail::has_choices;
 using detail::is_integral;
 using detail::kind_name;
 
+namespace {
+
+json::json clause_json(const Condition& c) {
+  json::json j = {{"param", c.parent}};
+  switch (c.op) {
+    case Condition::Op::kIn:
+      j["in"] = c.values;
+      break;
+    case Condition::Op::kNotIn:
+      j["not_in"] = c.values;
+      break;
+    case Condition::Op::kGreater:
+      j["greater_than"] = c.bound;
+      break;
+    case Condition::Op::kLess:
+      j["less_than"] = c.bound;
+      break;
+  }
+  return j;
+}
+
+// One clause as an object, several as a list (all must hold), or {"any": [...]}: the forms from_json reads.
+json::json condition_json(const Param& p) {
+  if (p.conditions.size() == 1 && !p.any_condition) return clause_json(p.conditions.front());
+  json::json list = json::json::array();
+  for (const auto& c : p.conditions) list.push_back(clause_json(c));
+  return p.any_condition ? json::json{{"any", std::move(list)}} : list;
+}
+
+}  // namespace
+
 json::json SearchSpace::to_json() const {
   json::json ps = json::json::array();
   for (const auto& p : params_) {
@@ -34,7 +66,7 @@ json::json SearchSpace::to_json() const {
       }
       j["log"] = p.log;
     }
-    if (p.condition) j["condition"] = {{"param", p.condition->parent}, {"in", p.condition->values}};
+    if (!p.conditions.empty()) j["condition"] = condition_json(p);
     ps.push_back(std::move(j));
   }
   json::json out = {{"name", name_}, {"params", std::move(ps)}};
@@ -58,28 +90,68 @@ json::json SearchSpace::to_json() const {
 
 namespace {
 
-// {"param": "model", "in": ["mlp"]} or {"param": "model", "equals": "mlp"}; `fail(subfield, what)` makes the error.
+// One clause: {"param": "model", "equals": "mlp"}, or "in": [VALUES], "not_equals", "not_in", "greater_than": NUMBER,
+// "less_than"; `fail(subfield, what)` makes the error.
 template <class Fail>
-Condition read_condition(const json::json& j, const Fail& fail) {
+Condition read_clause(const json::json& j, const Fail& fail) {
+  static const char* const kOps[] = {"equals", "in", "not_equals", "not_in", "greater_than", "less_than"};
   if (!j.is_object())
-    throw fail("", "expected an object: {\"param\": NAME, \"in\": [VALUES]} or {\"param\": NAME, \"equals\": VALUE}");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "param" && it.key() != "in" && it.key() != "equals")
-      throw fail("." + it.key(), "unknown field (expected param, and in or equals)");
+    throw fail("",
+               "expected an object: {\"param\": NAME, \"equals\": VALUE} (or \"in\", \"not_equals\", \"not_in\", "
+               "\"greater_than\", \"less_than\"), a list of them (all must hold) or {\"any\": [...]}");
+  std::string op;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "param") continue;
+    if (std::find(std::begin(kOps), std::end(kOps), it.key()) == std::end(kOps))
+      throw fail("." + it.key(),
+                 "unknown field (expected param, and one of equals, in, not_equals, not_in, greater_than, less_than)");
+    if (!op.empty())
+      throw fail("", fmt::format("expected exactly one of equals, in, not_equals, not_in, greater_than, less_than "
+                                 "(got {} and {}; a list of clauses makes them all hold)",
+                                 op, it.key()));
+    op = it.key();
+  }
   if (!j.contains("param") || !j["param"].is_string() || j["param"].get<std::string>().empty())
     throw fail(".param", "expected the name of the parameter this one depends on");
-  if (j.contains("in") == j.contains("equals"))
-    throw fail("", "expected exactly one of \"in\" (a list) and \"equals\" (a value)");
+  if (op.empty()) throw fail("", "expected one of equals, in, not_equals, not_in, greater_than, less_than");
   Condition c;
   c.parent = j["param"].get<std::string>();
-  if (j.contains("equals")) {
-    if (!j["equals"].is_number() && !j["equals"].is_string()) throw fail(".equals", "expected a number or a string");
-    c.values.push_back(j["equals"]);
+  const auto& v = j[op];
+  if (op == "greater_than" || op == "less_than") {
+    c.op = op == "greater_than" ? Condition::Op::kGreater : Condition::Op::kLess;
+    if (!v.is_number()) throw fail("." + op, "expected a number");
+    c.bound = v.get<double>();
     return c;
   }
-  if (!j["in"].is_array() || j["in"].empty()) throw fail(".in", "expected a non-empty list of the parent's values");
-  for (const auto& v : j["in"]) c.values.push_back(v);
+  c.op = op == "equals" || op == "in" ? Condition::Op::kIn : Condition::Op::kNotIn;
+  if (op == "equals" || op == "not_equals") {
+    if (!v.is_number() && !v.is_string()) throw fail("." + op, "expected a number or a string");
+    c.values.push_back(v);
+    return c;
+  }
+  if (!v.is_array() || v.empty()) throw fail("." + op, "expected a non-empty list of the parent's values");
+  for (const auto& one : v) c.values.push_back(one);
   return c;
+}
+
+// A parameter's "condition": one clause, a list of clauses that must all hold, or {"any": [clauses]}.
+template <class Fail>
+void read_condition(const json::json& j, Param& p, const Fail& fail) {
+  const bool any = j.is_object() && j.contains("any");
+  if (any && j.size() != 1) throw fail("", "an object with \"any\" takes nothing else (a list of clauses)");
+  if (!j.is_array() && !any) {
+    p.conditions.push_back(read_clause(j, fail));
+    return;
+  }
+  const auto& list = any ? j["any"] : j;
+  const std::string at = any ? ".any" : "";
+  if (!list.is_array() || list.empty()) throw fail(at, "expected a non-empty list of clauses");
+  p.any_condition = any;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    p.conditions.push_back(read_clause(list[k], [&](const std::string& f, const std::string& w) {
+      return fail(fmt::format("{}[{}]{}", at, k, f), w);
+    }));
+  }
 }
 
 }  // namespace
@@ -161,8 +233,8 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
       throw fail(at, e.what());
     }
     if (pj.contains("condition"))
-      p.condition = read_condition(
-          pj["condition"], [&](const std::string& f, const std::string& w) { return fail(at + ".condition" + f, w); });
+      read_condition(pj["condition"], p,
+                     [&](const std::string& f, const std::string& w) { return fail(at + ".condition" + f, w); });
     params.push_back(std::move(p));
   }
   for (std::size_t i = 0; i < params.size(); ++i) {  // once all are read: a parent named later is said to be so

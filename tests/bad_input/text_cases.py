@@ -126,6 +126,10 @@ def space_cases():
          ' {"name": "batch_size", "type": "ordinal", "choices": [16, 32, 64]}],'
          ' "forbidden": [{"batch_size": 24}]}', 2,
          r"forbid_value\.json: forbidden\[0\]\.batch_size: 24 is not a value of 'batch_size'"),
+        ("a comparison that never holds (the parameter would never be drawn)", "cond_never",
+         '{"params": [{"name": "depth", "type": "int", "low": 1, "high": 4},'
+         ' {"name": "dropout", "type": "float", "low": 0, "high": 0.5, "condition": {"param": "depth", "greater_than": 4}}]}',
+         2, r"cond_never\.json: params\[1\]\.condition\.greater_than: never holds: 'depth' is at most 4"),
         ("a condition on a value the parent cannot take", "cond_value",
          '{"params": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
          ' {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "MLP"}}]}', 2,

@@ -145,9 +145,9 @@ TEST(ObjectiveSpaces, TheModelAConfigNamesIsTheOneThatTrains) {
 
   // A space whose networks' parameters are conditional on the model: every draw trains the network it names.
   space::Param depth = space::Param::integer("depth", 1, 4);
-  depth.condition = space::Condition{"model", {"mlp"}};
+  depth.conditions = {space::Condition{"model", {"mlp"}}};
   space::Param width_mult = space::Param::real("width_mult", 0.25, 0.75);
-  width_mult.condition = space::Condition{"model", {"cnn"}};
+  width_mult.conditions = {space::Condition{"model", {"cnn"}}};
   const space::SearchSpace s("family", {space::Param::categorical("model", {"cnn", "mlp"}), depth, width_mult});
   ASSERT_NO_THROW(space::check_space_params(s));
   space::Rng rng(1);

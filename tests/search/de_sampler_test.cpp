@@ -78,9 +78,9 @@ TEST(DeSampler, ChildrenStayInTheSpaceAndRepeatWithTheSeed) {
 
 TEST(DeSampler, ChildrenOfAConditionalSpaceCarryOnlyTheirActiveParameters) {
   space::Param x = space::Param::real("x", 0.0, 1.0);
-  x.condition = space::Condition{"kind", {"a"}};
+  x.conditions = {space::Condition{"kind", {"a"}}};
   space::Param depth = space::Param::integer("depth", 1, 4);
-  depth.condition = space::Condition{"kind", {"b", "c"}};
+  depth.conditions = {space::Condition{"kind", {"b", "c"}}};
   const space::SearchSpace s("cond", {space::Param::categorical("kind", {"a", "b", "c"}), x, depth,
                                       space::Param::real("lr", 1e-4, 1e-1, true)});
   DeSampler de(s);

@@ -134,9 +134,9 @@ TEST(Kde, SplitAndBandwidthsMatchHpBandSter) {
 // Branch "a" carries x, branch "b" carries y; the best configurations are "b" with y near 0.8.
 SearchSpace conditional_space() {
   Param x = Param::real("x", 0, 1);
-  x.condition = space::Condition{"branch", {"a"}};
+  x.conditions = {space::Condition{"branch", {"a"}}};
   Param y = Param::real("y", 0, 1);
-  y.condition = space::Condition{"branch", {"b"}};
+  y.conditions = {space::Condition{"branch", {"b"}}};
   return SearchSpace("cond", {Param::categorical("branch", {"a", "b"}), Param::real("z", 0, 1), x, y});
 }
 

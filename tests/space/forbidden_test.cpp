@@ -56,7 +56,7 @@ TEST(Forbidden, ValidateNamesTheCombination) {
 
 TEST(Forbidden, ACombinationOfAnInactiveParameterIsNotTaken) {
   Param depth = Param::integer("depth", 1, 4);
-  depth.condition = Condition{"model", {"mlp"}};
+  depth.conditions = {Condition{"model", {"mlp"}}};
   const SearchSpace s("m", {Param::categorical("model", {"cnn", "mlp"}), depth},
                       {}, {Forbidden{{{"model", {"cnn"}}, {"depth", {1}}}}});
   EXPECT_NO_THROW(s.validate(Config(std::map<std::string, json>{{"model", "cnn"}})));  // depth is absent: the combination is not taken

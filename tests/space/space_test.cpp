@@ -197,13 +197,13 @@ TEST(Space, EncodeDecodeRoundTrip) {
 // (a chain: inactive with its parent).
 SearchSpace conditional_space() {
   Param depth = Param::integer("depth", 1, 4);
-  depth.condition = Condition{"model", {"mlp"}};
+  depth.conditions = {Condition{"model", {"mlp"}}};
   Param width = Param::categorical("width", {64, 128});
-  width.condition = Condition{"model", {"mlp"}};
+  width.conditions = {Condition{"model", {"mlp"}}};
   Param width_mult = Param::real("width_mult", 0.25, 1.0);
-  width_mult.condition = Condition{"model", {"cnn"}};
+  width_mult.conditions = {Condition{"model", {"cnn"}}};
   Param dropout = Param::real("dropout", 0.0, 0.5);
-  dropout.condition = Condition{"depth", {2, 3, 4}};
+  dropout.conditions = {Condition{"depth", {2, 3, 4}}};
   return SearchSpace("cond", {Param::categorical("model", {"cnn", "mlp"}), Param::real("lr", 1e-3, 1.0, true), depth,
                               width, width_mult, dropout});
 }
@@ -272,9 +272,9 @@ TEST(Space, ConditionsRoundTripThroughJsonAndFiles) {
   const SearchSpace s = conditional_space();
   const SearchSpace back = SearchSpace::from_json(s.to_json());
   EXPECT_EQ(back.to_json(), s.to_json());
-  ASSERT_TRUE(back.param("dropout").condition);
-  EXPECT_EQ(back.param("dropout").condition->parent, "depth");
-  EXPECT_FALSE(back.param("lr").condition);
+  ASSERT_EQ(back.param("dropout").conditions.size(), 1u);
+  EXPECT_EQ(back.param("dropout").conditions[0].parent, "depth");
+  EXPECT_TRUE(back.param("lr").conditions.empty());
 
   testing::TempDir dir;
   const std::string path = dir.str("space.json");
@@ -283,8 +283,8 @@ TEST(Space, ConditionsRoundTripThroughJsonAndFiles) {
       {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "mlp"}},
       {"name": "width_mult", "type": "float", "low": 0.25, "high": 1, "condition": {"param": "model", "in": ["cnn"]}}]})";
   const SearchSpace f = SearchSpace::from_file(path);
-  ASSERT_TRUE(f.param("depth").condition);
-  EXPECT_EQ(f.param("depth").condition->values, std::vector<json>{"mlp"});
+  ASSERT_EQ(f.param("depth").conditions.size(), 1u);
+  EXPECT_EQ(f.param("depth").conditions[0].values, std::vector<json>{"mlp"});
   Rng rng(5);
   for (int i = 0; i < 50; ++i) {
     const Config c = f.sample(rng);
@@ -300,14 +300,14 @@ TEST(Catalog, ANetworksOwnParametersMustBeConditionalOnTheModel) {
       },
       {"s.json: params[1]", "'depth' belongs to the mlp model", "when model is \"cnn\"", "\"equals\": \"mlp\""});
   Param depth = Param::integer("depth", 1, 4);
-  depth.condition = Condition{"model", {"mlp"}};
+  depth.conditions = {Condition{"model", {"mlp"}}};
   EXPECT_NO_THROW(check_space_params(SearchSpace("s", {model, depth})));
-  depth.condition = Condition{"model", {"cnn", "mlp"}};
+  depth.conditions = {Condition{"model", {"cnn", "mlp"}}};
   expect_input_error([&] { check_space_params(SearchSpace("s", {model, depth})); }, {"model is \"cnn\""});
   // Through a chain: dropout depends on depth, which depends on the model.
-  depth.condition = Condition{"model", {"mlp"}};
+  depth.conditions = {Condition{"model", {"mlp"}}};
   Param dropout = Param::real("dropout", 0.0, 0.5);
-  dropout.condition = Condition{"depth", {2, 3, 4}};
+  dropout.conditions = {Condition{"depth", {2, 3, 4}}};
   EXPECT_NO_THROW(check_space_params(SearchSpace("s", {model, depth, dropout})));
   // Without a model parameter the mlp's parameters choose the mlp.
   EXPECT_NO_THROW(check_space_params(SearchSpace("s", {Param::integer("depth", 1, 4)})));
