@@ -39,7 +39,7 @@ std::string pct(const nlohmann::json& v) {
 }  // namespace
 
 // The report as data: the same facts the text shows, for scripts (the best configuration above all).
-nlohmann::json journal_report_json(const std::string& journal, int top_n) {
+nlohmann::json journal_report_json(const std::string& journal, int top_n, const nlohmann::json& page_facts) {
   const auto o = study::journal_options(journal);
   const auto s = study::summarize_journal(journal);
   const auto results = report::journal_table(journal, "results");
@@ -61,10 +61,15 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
                       {"plan", nlohmann::json::array()}};
   // What the scheduler decided (top-k-auto's plan, the hedge, auto's rungs), replayed from the journal as the search
   // printed it; where this fhist cannot replay the journal, the rest of the report stands without it.
-  try {
-    j["plan"] = report::journal_plan_lines(o, journal);
-  } catch (const std::exception& e) {
-    j["plan_error"] = e.what();
+  if (page_facts.contains("plan")) {
+    j["plan"] = page_facts["plan"];
+    if (page_facts.contains("plan_error")) j["plan_error"] = page_facts["plan_error"];
+  } else {
+    try {
+      j["plan"] = report::journal_plan_lines(o, journal);
+    } catch (const std::exception& e) {
+      j["plan_error"] = e.what();
+    }
   }
   if (!s.best) return j;
   j["best"] = {{"trial", s.best->trial},
@@ -112,27 +117,28 @@ nlohmann::json journal_report_json(const std::string& journal, int top_n) {
 
 namespace {
 
-// Returns the search's state on the page ("running", "finished", ...).
-std::string write_html(const ReportCmd& c) {
+// Returns the page's facts: the search's state ("running", "finished", ...) and the scheduler's decisions.
+nlohmann::json write_html(const ReportCmd& c) {
   report::HtmlOptions h;
   h.journal = c.journal;
   h.replays = c.replays;
   h.top = c.top;
   h.refresh_seconds = c.watch;
   const auto data = report::page_data(h);
-  const auto page = report::render_html(data);
+  const auto charts = report::page_charts(data);
+  const auto page = report::render_html(data, charts);
   write_file_atomically(c.html, [&](std::ostream& out) { out << page; });
-  const auto state = data["facts"]["state"].get<std::string>();
-  fmt::print(stderr, "wrote the HTML report of {} ({}, {} charts, {:.1f} MB) to {}\n", c.journal, state,
-             report::page_charts(data).size(), static_cast<double>(page.size()) / 1e6, c.html);
-  return state;
+  const auto& facts = data["facts"];
+  fmt::print(stderr, "wrote the HTML report of {} ({}, {} charts, {:.1f} MB) to {}\n", c.journal,
+             facts["state"].get<std::string>(), charts.size(), static_cast<double>(page.size()) / 1e6, c.html);
+  return facts;
 }
 
 // --watch: the page is rewritten every S seconds while the search runs, and reloads itself in the browser as often;
 // the last one, written as soon as the search stops, does not reload. Ctrl-C ends the watch, the page stays.
 void watch_html(const ReportCmd& c) {
   const InterruptGuard interrupt;
-  while (write_html(c) == "running") {
+  while (write_html(c)["state"] == "running") {
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(c.watch);
     for (int tick = 1; std::chrono::steady_clock::now() < until; ++tick) {
       if (interrupt.signal() != 0) return;
@@ -147,16 +153,17 @@ void run_report(const ReportCmd& c) {
     throw InputError("--replay adds charts to the HTML page: give --html FILE too");
   }
   if (c.watch > 0 && c.html.empty()) throw InputError("--watch rewrites the HTML page: give --html FILE too");
+  nlohmann::json facts;  // the page's, whose plan lines --json reuses: replaying a long journal takes a while
   if (!c.html.empty()) {
     if (c.watch > 0) {
       watch_html(c);
     } else {
-      write_html(c);
+      facts = write_html(c);
     }
     if (!c.out.any()) return;
   }
   const auto o = study::journal_options(c.journal);
-  const auto j = journal_report_json(c.journal, c.top);
+  const auto j = journal_report_json(c.journal, c.top, facts);
   c.out.write(j);
   if (!c.out.output.empty()) fmt::print(stderr, "wrote the report of {} to {}\n", c.journal, c.out.output);
   if (c.out.any()) return;

@@ -231,7 +231,7 @@ void run_replay(const ReplayCmd& c) {
   if (c.bootstrap > 0) {
     fmt::print(stderr, "replay: bootstrap, {} resamples of the {} rows x {} searches...\n", c.bootstrap,
                table.rows().size(), runs.size());
-    cells = study::bootstrap_replay(table, base, algos, estimators, seeds, replay, c.bootstrap, c.first_seed);
+    cells = study::bootstrap_replay(table, base, algos, estimators, seeds, replay, c.bootstrap, c.first_seed, &runs);
   }
   if (!c.summary.empty()) {
     nlohmann::json out = {{"table", c.table}, {"rows", table.rows().size()}, {"epochs", table.epochs()},

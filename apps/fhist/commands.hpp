@@ -38,8 +38,10 @@ struct JsonOutput {
   void write(const nlohmann::json& j) const;
 };
 void add_json_output_flags(CLI::App& app, JsonOutput& o, const std::string& what);
-// What `fhist report --json` prints for a journal (its `top_n` best configurations); search -o writes it too.
-nlohmann::json journal_report_json(const std::string& journal, int top_n);
+// What `fhist report --json` prints for a journal (its `top_n` best configurations); search -o writes it too. The
+// scheduler's decisions are replayed from the journal, or taken from `page_facts` (page_data's facts) when it has them.
+nlohmann::json journal_report_json(const std::string& journal, int top_n,
+                                   const nlohmann::json& page_facts = nlohmann::json());
 
 // Prints a command-line parse error as "fhist CMD: error: ...", with a suggestion for an unknown option or command
 // ("unknown option --epoch (did you mean --epochs?)"). Returns the exit code (kExitUsage).

@@ -180,9 +180,8 @@ study::Callbacks ConsoleReporter::callbacks() {
       st.plan = s.plan;
       st.jobs = sched::total_jobs(s.plan);
       st.epochs = sched::total_epochs(s.plan);
-      const auto at = s.decision.rfind(": ");  // the decision ends with the plan's name after its reason
       fmt::print(st.out, "plan: now {} configurations, {} jobs, {} epochs ({}: {})\n", sched::total_configs(s.plan),
-                 st.jobs, st.epochs, st.options.algo, at == std::string::npos ? s.decision : s.decision.substr(at + 2));
+                 st.jobs, st.epochs, st.options.algo, s.plan_name);
     }
     fmt::print(st.out, "[bracket {} rung {}] trial {:>3} {:>3} {:<7} score {:>7} ({} {}) {:6.1f} s | {}{}\n",
                r.bracket, r.rung, r.trial, r.budget_epochs, r.budget_epochs == 1 ? "epoch:" : "epochs:",

@@ -249,13 +249,12 @@ std::string chart_library_versions() {
   return out;
 }
 
-std::string render_html(const json& data) {
+std::string render_html(const json& data, const json& charts) {
   if (web_assets().empty()) {
     throw EnvironmentError("this fhist was built without its chart library (web/node_modules had no vega build at "
                            "configure time): run bash scripts/install-deps.sh (it runs npm ci in web/), then "
                            "rebuild (make build)");
   }
-  const auto charts = page_charts(data);
   const auto& f = data["facts"];
   const std::string state = f["state"].get<std::string>();
   std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";

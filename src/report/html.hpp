@@ -31,8 +31,9 @@ nlohmann::json page_data(const HtmlOptions& options);
 // The charts (Vega-Lite specs, one per chart, each {"id", "title", "note", "spec"}) for `data`.
 nlohmann::json page_charts(const nlohmann::json& data);
 
-// The page. Throws EnvironmentError if fhist was built without the chart library (it says how to install it).
-std::string render_html(const nlohmann::json& data);
+// The page, with `charts` = page_charts(data) (a caller that also counts them builds them once). Throws
+// EnvironmentError if fhist was built without the chart library (it says how to install it).
+std::string render_html(const nlohmann::json& data, const nlohmann::json& charts);
 
 // Text for HTML (and SVG): & < > " escaped.
 std::string html_escape(const std::string& text);

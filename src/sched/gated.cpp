@@ -54,6 +54,7 @@ class GatedTopK final : public Scheduler {
   std::string name() const override { return "top-k-auto"; }
   const ScoreEvidence* evidence() const override { return rest_ ? rest_->evidence() : nullptr; }
   std::string decision() const override { return decision_; }
+  std::string chosen_plan_name() const override { return plan_name_; }
   std::vector<BracketPlan> chosen_plan() const override { return plan_; }
   std::optional<HedgeState> hedge() const override { return rest_ ? rest_->hedge() : std::nullopt; }
 
@@ -70,13 +71,13 @@ class GatedTopK final : public Scheduler {
     }
     const double tau = score::kendall_tau_b(scores, accuracies);
     const bool reliable = tau >= kGateTau;
+    plan_name_ = reliable ? "the one-epoch top-K's rounds"
+                          : fmt::format("rounds of {} trials whose best {} train on to {} epochs", gate_,
+                                        gate_fallback_top_k(options_, gate_), options_.max_budget);
     decision_ = fmt::format(
         "the ranking score and the validation accuracy of the first {} trials at {} epoch(s) agree with Kendall tau "
         "{} ({} {}): {}",
-        gate_, options_.min_budget, gate_tau_text(tau), reliable ? ">=" : "<", kGateTau,
-        reliable ? "the one-epoch top-K's rounds"
-                 : fmt::format("rounds of {} trials whose best {} train on to {} epochs", gate_,
-                               gate_fallback_top_k(options_, gate_), options_.max_budget));
+        gate_, options_.min_budget, gate_tau_text(tau), reliable ? ">=" : "<", kGateTau, plan_name_);
     std::deque<TrialId> sampled(sample_.begin(), sample_.end());
     auto from_sample = [this, sampled](int bracket) mutable {
       if (sampled.empty()) return new_trial_(bracket);
@@ -106,6 +107,7 @@ class GatedTopK final : public Scheduler {
   std::map<TrialId, JobResult> results_;  // their results at min_budget
   std::unique_ptr<Scheduler> rest_;       // the plan chosen, once every sampled trial has reported
   std::string decision_;
+  std::string plan_name_;
   std::vector<BracketPlan> plan_;  // empty until decide()
 };
 

@@ -81,6 +81,8 @@ class Scheduler {
   virtual const ScoreEvidence* evidence() const { return nullptr; }
   // What a scheduler that chooses its own plan has chosen, and why, for the search's summary; empty otherwise.
   virtual std::string decision() const { return {}; }
+  // The chosen plan's name alone, as decision() ends with it (a progress line prints it); empty likewise.
+  virtual std::string chosen_plan_name() const { return {}; }
   // The plan it chose, once it has (progress counts against it); empty before, and for the schedulers whose plan
   // search_plan gives from their options alone.
   virtual std::vector<BracketPlan> chosen_plan() const { return {}; }

@@ -139,7 +139,8 @@ std::vector<BootstrapCell> bootstrap_replay(const BenchmarkTable& table, const S
                                             const std::vector<std::string>& algos,
                                             const std::vector<std::string>& estimators,
                                             const std::vector<std::uint64_t>& seeds, const ReplayOptions& replay,
-                                            int replicates, std::uint64_t seed) {
+                                            int replicates, std::uint64_t seed,
+                                            const std::vector<ReplayRun>* point_runs) {
   if (replicates < 1) throw InputError(fmt::format("--bootstrap must be >= 1 (got {})", replicates));
   const std::size_t cells = algos.size() * estimators.size();
   const auto rounds = static_cast<std::size_t>(replay.rounds);
@@ -184,7 +185,9 @@ std::vector<BootstrapCell> bootstrap_replay(const BenchmarkTable& table, const S
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
 
-  const auto point = replay_table(table, base, algos, estimators, seeds, replay);
+  const auto point = point_runs != nullptr ? *point_runs : replay_table(table, base, algos, estimators, seeds, replay);
+  if (point.size() != cells * seeds.size())
+    throw Error("internal: bootstrap_replay's point runs do not match its cells");
   std::vector<BootstrapCell> out;
   for (std::size_t c = 0; c < cells; ++c) {
     BootstrapCell cell;

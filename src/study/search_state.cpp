@@ -217,6 +217,7 @@ void SearchState::apply_result(const TrialResult& r) {
     }
   }
   summary_.decision = scheduler_->decision();
+  summary_.plan_name = scheduler_->chosen_plan_name();
   summary_.plan = scheduler_->chosen_plan();
   summary_.hedge = scheduler_->hedge();
   store_->set_trial_state(r.trial, r.state == sched::TrialState::kComplete ? "paused" : sched::state_name(r.state),

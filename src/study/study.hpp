@@ -131,6 +131,7 @@ struct StudySummary {
   };
   std::map<std::int64_t, RankedBy> ranked_by;
   std::string decision;  // --algo top-k-auto: the plan it chose and why (sched::Scheduler::decision)
+  std::string plan_name;                   // and that plan's name alone (sched::Scheduler::chosen_plan_name)
   std::vector<sched::BracketPlan> plan;    // and that plan (sched::Scheduler::chosen_plan); empty before it chose
   std::optional<sched::HedgeState> hedge;  // --estimator A+B: which ranking picks first now, and why
 };

@@ -118,7 +118,8 @@ StudyOptions matched_options(const StudyOptions& base, const std::string& algo, 
 
 // Mean regret of each (algo, estimator) with a 95% interval that includes the table's own noise: `replicates`
 // bootstrap resamples of the rows (seeded by `seed`), each searched with `seeds`; the interval is the 2.5 and 97.5
-// percentiles of the replicates' mean regrets.
+// percentiles of the replicates' mean regrets. The means are those of `point`, replay_table's runs of the table
+// itself with the same arguments, when the caller has them already (else it runs them).
 struct BootstrapCell {
   std::string algo, estimator;
   double mean = 0.0, low = 0.0, high = 0.0;            // regret, fraction of accuracy
@@ -128,7 +129,8 @@ std::vector<BootstrapCell> bootstrap_replay(const BenchmarkTable& table, const S
                                             const std::vector<std::string>& algos,
                                             const std::vector<std::string>& estimators,
                                             const std::vector<std::uint64_t>& seeds, const ReplayOptions& replay,
-                                            int replicates, std::uint64_t seed);
+                                            int replicates, std::uint64_t seed,
+                                            const std::vector<ReplayRun>* point = nullptr);
 
 }  // namespace fhist::study
 

@@ -201,7 +201,7 @@ TEST(HtmlReport, PageEmbedsParsableDataAndOneDivPerChart) {
   for (const auto& c : charts) ids.push_back(c["id"].get<std::string>());
   // Three trials reached the full budget: the rank statistics are not drawn, and the page says why, with n.
   EXPECT_EQ(ids, (std::vector<std::string>{"trial", "brackets", "incumbent"}));
-  const auto page = render_html(data);
+  const auto page = render_html(data, charts);
   EXPECT_NE(page.find("Only 3 trials reached the largest budget"), std::string::npos);
   for (const auto& id : ids) EXPECT_NE(page.find("id=\"chart-" + id + "\""), std::string::npos) << id;
   // The data block parses back, and nothing in it closes its <script> early.
