@@ -50,6 +50,7 @@ TEST(Console, ProgressFollowsThePlanTopKAutoChose) {
   s.plan = {round, round};
   s.decision = "the ranking score and the validation accuracy of the first 40 trials at 1 epoch(s) agree with "
                "Kendall tau -0.10 (< 0.2): rounds of 40 trials whose best 4 train on to 12 epochs";
+  s.plan_name = "rounds of 40 trials whose best 4 train on to 12 epochs";  // the scheduler's chosen_plan_name
   s.jobs = s.epochs_trained = 40;
   cb.on_result(r, s);
   s.jobs = s.epochs_trained = 41;

@@ -205,6 +205,7 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   const auto agree = drive_gated(*s, quality, quality);
   EXPECT_NE(s->decision().find("tau 1.00 (>= 0.2): the one-epoch top-K's rounds"), std::string::npos)
       << s->decision();
+  EXPECT_EQ(s->chosen_plan_name(), "the one-epoch top-K's rounds");  // what the console's "plan: now" names
   EXPECT_EQ(jobs_at(agree, 1), 2 * 57);
   EXPECT_EQ(jobs_at(agree, 12), 2 * 3);
   // The first round's finalists: the best 3 by score of its 57 trials (ids 0..56).
@@ -213,10 +214,12 @@ TEST(GatedTopK, TheFirstSampleDecidesHowManyTrialsTrainOn) {
   next = 0;
   s = make_scheduler("top-k-auto", o, [&](int) { return next++; });
   EXPECT_TRUE(s->chosen_plan().empty());  // nothing chosen before the gate's sample has reported
+  EXPECT_EQ(s->chosen_plan_name(), "");
   const auto disagree = drive_gated(*s, quality, [&](TrialId t) { return -quality(t); });
   EXPECT_NE(s->decision().find("tau -1.00 (< 0.2): rounds of 40 trials whose best 4 train on to 12 epochs"),
             std::string::npos)
       << s->decision();
+  EXPECT_EQ(s->chosen_plan_name(), "rounds of 40 trials whose best 4 train on to 12 epochs");
   // A top-K round spends 57 x 1 + 3 x 11 = 90 epochs; 40 x 1 + 4 x 11 = 84 is the most that fits with 40 trials.
   EXPECT_EQ(gate_fallback_top_k(o, kGateSample), 4);
   const auto plan = gated_plan(o, false, kGateSample);
