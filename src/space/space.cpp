@@ -83,8 +83,8 @@ std::pair<std::string, std::string> clause_problem(const Condition& c, const Par
       return {fmt::format("{}[{}]", key, k), fmt::format("{} is not a value of '{}'", c.values[k].dump(), c.parent)};
   }
   if (c.op == Condition::Op::kNotIn) {
-    std::set<std::string> excluded;
-    for (const auto& v : c.values) excluded.insert(v.dump());
+    std::set<std::string> excluded;  // 2 and 2.0 are one value of an integer parameter
+    for (const auto& v : c.values) excluded.insert(v.is_number() ? fmt::format("{}", v.get<double>()) : v.dump());
     const double count =
         has_choices(parent.kind) ? static_cast<double>(parent.choices.size()) : parent.high - parent.low + 1;
     if (static_cast<double>(excluded.size()) >= count)

@@ -141,6 +141,7 @@ TEST(Condition, BadClausesNameTheirField) {
       {R"({"param": "f", "less_than": 0})", "params[3].condition.less_than: never holds: 'f' is at least 0"},
       {R"({"param": "f", "not_in": [0.5]})", "params[3].condition.param: 'f' is a float"},
       {R"({"param": "m", "not_in": ["x", "y"]})", "params[3].condition.not_in: never holds"},
+      {R"({"param": "n", "not_in": [1, 2, 3, 4.0, 4]})", "params[3].condition.not_in: never holds"},
       {R"({"param": "m", "not_equals": "z"})", "params[3].condition.not_in[0]: \"z\" is not a value of 'm'"},
       {R"({"param": "n", "greater_than": 1, "less_than": 3})", "params[3].condition: expected exactly one"},
       {R"({"param": "n"})", "params[3].condition: expected one of equals, in"},
@@ -157,6 +158,8 @@ TEST(Condition, BadClausesNameTheirField) {
     const std::string text = head + condition + "}]}";
     FHIST_EXPECT_INPUT_ERROR(SearchSpace::from_json(json::parse(text), "s.json"), "s.json: " + expected);
   }
+  // 4 and 4.0 are one value: n can still be 1..3.
+  EXPECT_NO_THROW(SearchSpace::from_json(json::parse(head + R"({"param": "n", "not_in": [4, 4.0, 3, 2]})" + "}]}")));
   // A forbidden combination built in code takes equals / in clauses only.
   FHIST_EXPECT_INPUT_ERROR(
       SearchSpace("s", {Param::integer("n", 1, 4)}, {}, {Forbidden{{Condition{"n", {}, Op::kGreater, 2}}}}),
