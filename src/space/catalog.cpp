@@ -104,9 +104,9 @@ bool inside(const Domain& d, double x) {
 // parameter those under which that parameter can be active; all clauses must hold (intersection) or any (union).
 std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, const Param& model) {
   if (p.conditions.empty()) return model.choices;
-  std::vector<nlohmann::json> out;
-  for (std::size_t k = 0; k < p.conditions.size(); ++k) {
-    const Condition& c = p.conditions[k];
+  // All: start from every model and intersect; any: start from none and unite.
+  std::vector<nlohmann::json> out = p.any_condition ? std::vector<nlohmann::json>{} : model.choices;
+  for (const Condition& c : p.conditions) {
     std::vector<nlohmann::json> allowed;
     if (c.parent == model.name) {
       for (const auto& v : model.choices) {
@@ -115,10 +115,6 @@ std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, c
       }
     } else {
       allowed = models_under(s, s.param(c.parent), model);
-    }
-    if (k == 0) {
-      out = std::move(allowed);
-      continue;
     }
     std::vector<nlohmann::json> merged;
     for (const auto& v : model.choices) {

@@ -37,12 +37,14 @@ const char* kind_name(ParamKind k) {
 
 bool has_choices(ParamKind k) { return k == ParamKind::kCategorical || k == ParamKind::kOrdinal; }
 
+namespace {
+
+// The field of p's clause k as a space file names it: "condition" (one clause), "condition[k]" (a list, all must
+// hold) or "condition.any[k]".
 std::string condition_field(const Param& p, std::size_t k) {
   if (p.any_condition) return fmt::format("condition.any[{}]", k);
   return p.conditions.size() == 1 ? "condition" : fmt::format("condition[{}]", k);
 }
-
-namespace {
 
 // The smallest and largest value a parameter with numeric values takes; nullopt for one with a string choice.
 std::optional<std::pair<double, double>> numeric_range(const Param& p) {
@@ -115,6 +117,9 @@ std::pair<std::string, std::string> condition_problem(const std::vector<Param>& 
   return {};
 }
 
+namespace {
+
+// Whether clause k holds in `c` (false when its parent is not set).
 bool clause_holds(const Condition& k, const Config& c) {
   if (!c.has(k.parent)) return false;  // the parent is inactive itself
   const auto& v = c.get(k.parent);
@@ -131,6 +136,7 @@ bool clause_holds(const Condition& k, const Config& c) {
   return false;
 }
 
+// `'model' is "mlp" and 'lr' < 0.1`, as an error message says when p applies.
 std::string condition_text(const Param& p) {
   std::string out;
   for (const auto& k : p.conditions) {
@@ -153,6 +159,8 @@ std::string condition_text(const Param& p) {
   }
   return out;
 }
+
+}  // namespace
 
 std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f) {
   if (f.clauses.empty()) return {"", "expected at least one parameter and its forbidden value(s)"};
@@ -177,9 +185,7 @@ std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& 
 }
 
 bool takes(const Forbidden& f, const Config& c) {
-  return std::all_of(f.clauses.begin(), f.clauses.end(), [&](const Condition& k) {
-    return c.has(k.parent) && std::find(k.values.begin(), k.values.end(), c.get(k.parent)) != k.values.end();
-  });
+  return std::all_of(f.clauses.begin(), f.clauses.end(), [&](const Condition& k) { return clause_holds(k, c); });
 }
 
 std::string forbidden_text(const Forbidden& f) {

@@ -17,18 +17,11 @@ bool has_choices(ParamKind k);
 // What is wrong with params[i]'s condition, as (field under the parameter, message); empty when nothing is. Parents
 // must come first, so sampling in order sees a parent's value before its children and no cycle can form.
 std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i);
-// The field of p's clause k as a space file names it: "condition" (one clause), "condition[k]" (a list, all must
-// hold) or "condition.any[k]".
-std::string condition_field(const Param& p, std::size_t k);
-// Whether clause k holds in `c` (false when its parent is not set).
-bool clause_holds(const Condition& k, const Config& c);
-// `'model' is "mlp" and 'lr' < 0.1`, as an error message says when p applies.
-std::string condition_text(const Param& p);
 // What is wrong with a forbidden combination, as (the field under it: a parameter's name, maybe with [k], or empty;
 // message); empty when nothing is. Its parameters must exist and have choices or integer values (a float is never
 // equal to a given value), and each value must be one the parameter can take.
 std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f);
-// Whether `c` takes the combination: every clause's parameter set to one of its values.
+// Whether `c` takes the combination: every clause's parameter set to one of its values (each clause holds).
 bool takes(const Forbidden& f, const Config& c);
 // `model = "mlp" and batch_size in [16,32]`
 std::string forbidden_text(const Forbidden& f);

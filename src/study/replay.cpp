@@ -185,7 +185,9 @@ std::vector<BootstrapCell> bootstrap_replay(const BenchmarkTable& table, const S
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
 
-  const auto point = point_runs != nullptr ? *point_runs : replay_table(table, base, algos, estimators, seeds, replay);
+  std::vector<ReplayRun> own;  // the point runs, where the caller has none to hand over
+  if (point_runs == nullptr) own = replay_table(table, base, algos, estimators, seeds, replay);
+  const auto& point = point_runs != nullptr ? *point_runs : own;
   if (point.size() != cells * seeds.size())
     throw Error("internal: bootstrap_replay's point runs do not match its cells");
   std::vector<BootstrapCell> out;
