@@ -12,7 +12,8 @@
 namespace fhist::cli {
 
 const std::vector<std::string>& launcher_commands() {
-  static const std::vector<std::string> names = {"plan", "search", "report", "export", "rank", "table", "replay"};
+  static const std::vector<std::string> names = {"plan", "search", "report", "export",
+                                                 "rank", "table",  "replay", "space"};
   return names;
 }
 
@@ -20,6 +21,7 @@ void register_launcher_commands(CLI::App& app) {
   register_search(app);
   register_report(app);
   register_table(app);
+  register_space(app);
 }
 
 int run_program(int argc, char** argv, const std::vector<Registrar>& commands,

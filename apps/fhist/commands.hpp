@@ -160,5 +160,6 @@ void register_model_info(CLI::App& app);
 void register_report(CLI::App& app);  // report, export
 void register_table(CLI::App& app);  // rank, table, replay
 void register_data(CLI::App& app);
+void register_space(CLI::App& app);
 
 }  // namespace fhist::cli

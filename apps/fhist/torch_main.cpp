@@ -19,6 +19,7 @@ void register_all_commands(CLI::App& app) {
   register_report(app);
   register_table(app);
   register_data(app);
+  register_space(app);
 }
 
 namespace {

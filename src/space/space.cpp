@@ -58,7 +58,8 @@ std::optional<std::pair<double, double>> numeric_range(const Param& p) {
   return std::make_pair(lo, hi);
 }
 
-// What is wrong with one clause whose parent is `parent`, as (subfield, message).
+}  // namespace
+
 std::pair<std::string, std::string> clause_problem(const Condition& c, const Param& parent) {
   const bool compare = c.op == Condition::Op::kGreater || c.op == Condition::Op::kLess;
   if (compare) {
@@ -94,8 +95,6 @@ std::pair<std::string, std::string> clause_problem(const Condition& c, const Par
   }
   return {};
 }
-
-}  // namespace
 
 std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i) {
   const Param& p = params[i];
@@ -136,7 +135,8 @@ bool clause_holds(const Condition& k, const Config& c) {
   return false;
 }
 
-// `'model' is "mlp" and 'lr' < 0.1`, as an error message says when p applies.
+}  // namespace
+
 std::string condition_text(const Param& p) {
   std::string out;
   for (const auto& k : p.conditions) {
@@ -159,8 +159,6 @@ std::string condition_text(const Param& p) {
   }
   return out;
 }
-
-}  // namespace
 
 std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f) {
   if (f.clauses.empty()) return {"", "expected at least one parameter and its forbidden value(s)"};

@@ -140,7 +140,24 @@ class SearchSpace {
   // [...]} needs one), and "forbidden": [{"model": "mlp", "batch_size": [16, 32]}] (a value, or a list: any of them).
   // Throws InputError naming the file/field on bad input.
   static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
+  // Reads ConfigSpace's JSON (ConfigurationSpace.to_json, or read_and_write.json.write of older versions):
+  // uniform_float / uniform_int / categorical / ordinal / constant, the EQ, NEQ, IN, GT, LT conditions with one level
+  // of AND or OR, and EQUALS / IN forbiddens with AND. Parents are put before their children. Refused, naming the
+  // field and what to write instead: priors (normal_*, beta_*, non-uniform weights), q, forbidden relations, an AND
+  // inside an OR. Defaults and meta are ignored (fhist has no default configuration).
+  static SearchSpace from_configspace_json(const nlohmann::json& j, const std::string& source = "space");
+  // This space as ConfigSpace's JSON (format_version 0.4, what ConfigSpace 1.x reads with
+  // ConfigurationSpace.from_json); a clause ConfigSpace has no condition for is written as the IN of the parent's
+  // values for which it holds. Throws InputError for what has no exact form (constraints in code; a comparison bound
+  // outside the parent's range).
+  nlohmann::json to_configspace_json() const;
+  // The default configuration written there (ConfigSpace refuses a forbidden one): each parameter's first choice or
+  // the middle of its range, or a seeded draw where that is forbidden.
+  Config configspace_defaults() const;
+  // Either format, told apart by its fields ("params" or "hyperparameters").
   static SearchSpace from_file(const std::string& path);
+  // One line per parameter (name, type, range or choices, when it applies) and per forbidden combination.
+  std::vector<std::string> describe() const;
 
  private:
   std::string name_;
@@ -148,6 +165,9 @@ class SearchSpace {
   std::vector<Constraint> constraints_;
   std::vector<Forbidden> forbidden_;
 };
+
+// Whether `j` is ConfigSpace's JSON (it has "hyperparameters" and no "params").
+bool is_configspace_json(const nlohmann::json& j);
 
 // JSON a user hands fhist (a space file, --config, run.json, a replay file), parsed with a nesting limit: printing or
 // walking a value nested 100,000 deep recurses until the stack overflows. Throws InputError naming `what` for text

@@ -14,6 +14,9 @@ namespace fhist::space::detail {
 bool is_integral(const nlohmann::json& v);
 const char* kind_name(ParamKind k);
 bool has_choices(ParamKind k);
+// What is wrong with one clause whose parent is `parent`, as (subfield as a space file names it: ".in[1]",
+// ".greater_than", ".param"; message); empty when nothing is.
+std::pair<std::string, std::string> clause_problem(const Condition& c, const Param& parent);
 // What is wrong with params[i]'s condition, as (field under the parameter, message); empty when nothing is. Parents
 // must come first, so sampling in order sees a parent's value before its children and no cycle can form.
 std::pair<std::string, std::string> condition_problem(const std::vector<Param>& params, std::size_t i);
@@ -23,6 +26,8 @@ std::pair<std::string, std::string> condition_problem(const std::vector<Param>& 
 std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f);
 // Whether `c` takes the combination: every clause's parameter set to one of its values (each clause holds).
 bool takes(const Forbidden& f, const Config& c);
+// `'model' is "mlp" and 'lr' < 0.1`, as an error message says when p applies.
+std::string condition_text(const Param& p);
 // `model = "mlp" and batch_size in [16,32]`
 std::string forbidden_text(const Forbidden& f);
 

@@ -269,6 +269,26 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
   return SearchSpace(std::move(name), std::move(params), {}, std::move(forbidden));
 }
 
+std::vector<std::string> SearchSpace::describe() const {
+  std::size_t width = 0;
+  for (const auto& p : params_) width = std::max(width, p.name.size());
+  std::vector<std::string> lines;
+  for (const auto& p : params_) {
+    std::string values;
+    if (has_choices(p.kind)) {
+      for (const auto& c : p.choices) values += (values.empty() ? "" : ", ") + c.dump();
+    } else {
+      values = fmt::format("{} .. {}{}", p.low, p.high, p.log ? ", log" : "");
+    }
+    std::string line = fmt::format("  {:<{}}  {:<11}  {}", p.name, width, kind_name(p.kind), values);
+    if (!p.conditions.empty()) line += "  (when " + detail::condition_text(p) + ")";
+    lines.push_back(std::move(line));
+  }
+  for (const auto& f : forbidden_) lines.push_back("  forbidden: " + detail::forbidden_text(f));
+  for (const auto& c : constraints_) lines.push_back("  constraint: " + c.name);
+  return lines;
+}
+
 json::json parse_user_json(const std::string& text, const std::string& what) {
   // The parser itself keeps its own stack; the callback sees every value's depth and stops before anything recurses.
   const json::json::parser_callback_t limit = [&what](int depth, json::json::parse_event_t, json::json&) {
@@ -291,7 +311,8 @@ SearchSpace SearchSpace::from_file(const std::string& path) {
   if (!in) throw InputError(fmt::format("{}: cannot open the search-space file", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  return from_json(parse_user_json(ss.str(), path), path);
+  const auto j = parse_user_json(ss.str(), path);
+  return is_configspace_json(j) ? from_configspace_json(j, path) : from_json(j, path);
 }
 
 }  // namespace fhist::space

@@ -134,13 +134,28 @@ def space_cases():
          '{"params": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
          ' {"name": "depth", "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "equals": "MLP"}}]}', 2,
          r"cond_value\.json: params\[1\]\.condition\.in\[0\]: \"MLP\" is not a value of 'model'"),
+        ("ConfigSpace's JSON with a prior fhist does not have", "cs_prior",
+         '{"hyperparameters": [{"name": "lr", "type": "normal_float", "mu": 0.1, "sigma": 0.05, "lower": 0.001,'
+         ' "upper": 0.5, "log": false}], "format_version": 0.4}', 2,
+         r"cs_prior\.json: hyperparameters\[0\]\.type: 'lr' has a normal prior: fhist draws uniformly and has no "
+         r"priors; make it uniform_float over its lower\.\.upper"),
+        ("ConfigSpace's JSON with an AND inside an OR", "cs_nested",
+         '{"hyperparameters": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
+         ' {"name": "lr", "type": "uniform_float", "lower": 0.001, "upper": 0.5, "log": true},'
+         ' {"name": "momentum", "type": "uniform_float", "lower": 0.5, "upper": 0.99}],'
+         ' "conditions": [{"type": "OR", "child": "momentum", "conditions": ['
+         '{"type": "EQ", "child": "momentum", "parent": "model", "value": "cnn"},'
+         ' {"type": "AND", "child": "momentum", "conditions": [{"type": "LT", "child": "momentum", "parent": "lr",'
+         ' "value": 0.1}]}]}]}', 2,
+         r"cs_nested\.json: conditions\[0\]\.conditions\[1\]: an AND inside an OR: fhist's conditions take one "
+         r"level"),
     ]
     for label, name, text, rc, pattern in cases:
         path = space(name, text)
         check(c, label, S + ["--space", path, "--journal", p("space", name + ".db")], rc, pattern)
     # fhist table: the error alone, no header line for a table that never starts
     table = ["table", "--data", f"fashion-mnist:{tiny}", "--model", "cnn", "--train-size", "60", "--val-size", "20",
-             "--n-configs", "2", "--max-budget", "1", "--threads", "1", "--space", space("cond_value_t", cases[-1][2]),
+             "--n-configs", "2", "--max-budget", "1", "--threads", "1", "--space", space("cond_value_t", next(t for _, n, t, _, _ in cases if n == "cond_value")),
              "--journal", p("space", "cond_value_t.db")]
     check(c, "fhist table: a bad space file's error is its first line", table, 2,
           r"\A[^\n]*cond_value_t\.json: params\[1\]\.condition\.in\[0\]: \"MLP\" is not a value of 'model'")

@@ -77,6 +77,15 @@ kill_after_results $! killed.db 2
   && pass "killed with SIGKILL after 2 jobs and resumed: the same trials, scores and incumbent" \
   || fail "kill + resume: $(tail -3 resumed.log; diff curve.results killed.results)"
 
+# --- the same space as ConfigSpace's JSON (what SMAC3 / HpBandSter users have), written by fhist space: the same
+# search, trial for trial (the made-up curve's scores come from each configuration's text)
+"$FHIST" space "$EXAMPLES/python/digits_space.json" --configspace -o digits_cs.json > /dev/null \
+  && grep -q '"uniform_float"' digits_cs.json \
+  && "$FHIST" search --command "sh curve.sh" --space digits_cs.json "${BUDGETS[@]}" --journal curve_cs.db \
+    > curve_cs.log 2>&1 && journal_results curve_cs.db | diff curve.results - > /dev/null \
+  && pass "the space as ConfigSpace's JSON: the same trials and scores" \
+  || fail "a ConfigSpace space: $(tail -3 curve_cs.log; journal_results curve_cs.db | diff curve.results -)"
+
 # --- report and the HTML page say what ran
 "$FHIST" report --journal straight.db > report.txt 2>&1 && grep -q "command '$PY" report.txt \
   && "$FHIST" report --journal straight.db --html page.html > /dev/null 2>&1 && grep -q "your command" page.html \
