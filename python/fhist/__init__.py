@@ -20,6 +20,8 @@ The estimators on your own numbers: ``fhist.FeatureHistory`` (the paper's featur
 or torch tensors, equal to ``fhist estimate``) and ``fhist.score(name, epochs)`` (what a search ranks a trial by:
 tse-ema, acc-tse, ... from its per-epoch losses and accuracies).
 """
+import json
+import os
 import threading
 import time
 
@@ -48,11 +50,33 @@ def estimators():
     return _estimators()
 
 
+def _space_file(journal, definition):
+    """A space given as a dict, as the file fhist reads: <journal>.space.json, named after the journal where the
+    definition has no name. Nothing is written beside a journal that exists (creating the study refuses it)."""
+    path = journal + ".space.json"
+    if os.path.exists(journal):
+        return path
+    definition = dict(definition)
+    if not definition.get("name"):
+        definition["name"] = os.path.splitext(os.path.basename(journal))[0]
+    try:
+        text = json.dumps(definition, indent=1)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"space: the dict is not JSON ({e}): numbers, strings, lists and dicts only") from None
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
 class Study:
     """A search in a journal, driven by your loop.
 
     journal: the SQLite journal (a new one, or with resume=True the one to continue).
-    space: a built-in space name or a JSON space file (any parameter names).
+    space: a built-in space name, a JSON space file (fhist's format or ConfigSpace's; any parameter names), or the
+        same as a dict: fhist's {"params": [...]} or ConfigSpace's (cs.to_serialized_dict() in ConfigSpace 1.x),
+        written to <journal>.space.json when the study is created (the journal keeps the definition too).
     algo: top-k-auto (default: the one-epoch top-K when the first 40 trials' one-epoch ranking holds up, HyperBand
         when it does not) | hyperband | bohb | dehb | sh | asha | random | top-k | top-k-hb.
         min_budget, max_budget, eta: budgets in epochs.
@@ -75,6 +99,8 @@ class Study:
         if resume:
             self._s = _Study.open(str(journal))
         else:
+            if isinstance(space, dict):
+                space = _space_file(str(journal), space)
             self._s = _Study.create(str(journal), str(space), algo, int(min_budget), int(max_budget), int(eta),
                                     estimator or "", int(seed), int(n_configs), int(iterations),
                                     bool(keep_checkpoints), str(metric), direction or "")

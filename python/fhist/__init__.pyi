@@ -1,4 +1,4 @@
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 class Error(RuntimeError): ...
 class InputError(ValueError): ...
@@ -17,7 +17,7 @@ class Job:
 Report = Callable[..., None]
 
 class Study:
-    def __init__(self, journal: str, space: str = ..., algo: str = ..., min_budget: int = ..., max_budget: int = ...,
+    def __init__(self, journal: str, space: Union[str, Dict[str, Any]] = ..., algo: str = ..., min_budget: int = ..., max_budget: int = ...,
                  eta: int = ..., estimator: Optional[str] = ..., seed: int = ..., resume: bool = ...,
                  n_configs: int = ..., iterations: int = ..., keep_checkpoints: bool = ...,
                  metric: str = ..., direction: Optional[str] = ...) -> None: ...

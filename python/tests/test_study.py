@@ -188,6 +188,43 @@ class StudyTest(unittest.TestCase):
             study2 = fhist.Study(self.path("mse2.db"), **options)
             study2.report(study2.ask(), 1, train_loss=1.0, val_acc=0.5)
 
+    def test_a_space_as_a_dict_in_either_format_gives_the_same_search(self):
+        # momentum only for sgd: fhist's dict and ConfigSpace's (what cs.to_serialized_dict() gives) for one space
+        ours = {"params": [
+            {"name": "lr", "type": "float", "low": 0.001, "high": 0.5, "log": True},
+            {"name": "opt", "type": "categorical", "choices": ["sgd", "adam"]},
+            {"name": "momentum", "type": "float", "low": 0.5, "high": 0.99,
+             "condition": {"param": "opt", "equals": "sgd"}}]}
+        configspace = {"name": None, "format_version": 0.4, "python_module_version": "1.2.0",
+                       "hyperparameters": [
+                           {"type": "uniform_float", "name": "lr", "lower": 0.001, "upper": 0.5, "log": True,
+                            "default_value": 0.02, "meta": None},
+                           {"type": "categorical", "name": "opt", "choices": ["sgd", "adam"], "weights": None,
+                            "default_value": "sgd", "meta": None},
+                           {"type": "uniform_float", "name": "momentum", "lower": 0.5, "upper": 0.99, "log": False,
+                            "default_value": 0.9, "meta": None}],
+                       "conditions": [{"type": "EQ", "child": "momentum", "parent": "opt", "value": "sgd"}],
+                       "forbiddens": []}
+        options = dict(OPTIONS, space=None)
+        runs = {}
+        for name, space in (("ours", ours), ("configspace", configspace)):
+            journal = self.path(name + ".db")
+            study = fhist.Study(journal, **dict(options, space=space))
+            configs = []
+            study.optimize(lambda job, report: (configs.append(job.config), curve(job, report)))
+            self.assertTrue(all(("momentum" in c) == (c["opt"] == "sgd") for c in configs), configs)
+            self.assertEqual({c["opt"] for c in configs}, {"sgd", "adam"})
+            with open(journal + ".space.json") as f:
+                self.assertEqual(json.load(f)["name"], name)  # no name given: the journal's
+            runs[name] = (results(journal), sorted(json.dumps(c, sort_keys=True) for c in configs))
+        self.assertEqual(runs["ours"], runs["configspace"])
+        with self.assertRaisesRegex(fhist.InputError, r"ns\.db\.space\.json: hyperparameters\[0\]\.type: 'x' has a "
+                                                      "normal prior"):
+            fhist.Study(self.path("ns.db"), **dict(options, space={"hyperparameters": [
+                {"type": "normal_float", "name": "x", "mu": 0, "sigma": 1, "lower": -2, "upper": 2}]}))
+        with self.assertRaisesRegex(fhist.InputError, "space: the dict is not JSON"):
+            fhist.Study(self.path("obj.db"), **dict(options, space={"params": [object()]}))
+
     def test_misuse_raises_input_error_with_the_message(self):
         with self.assertRaisesRegex(fhist.InputError, "--estimator fh needs the network's features"):
             fhist.Study(self.path("fh.db"), estimator="fh")
