@@ -17,6 +17,8 @@ namespace {
 struct SpaceCmd {
   std::string spec;
   bool configspace = false;
+  int sample = 0;
+  std::uint64_t seed = 0;
   JsonOutput out;
 };
 
@@ -31,6 +33,11 @@ std::string source_format(const std::string& spec) {
 
 void run_space(const SpaceCmd& c) {
   const auto s = space::load_space(c.spec);
+  if (c.sample > 0) {  // what a search would draw: one configuration per line, as the journal and a script see it
+    space::Rng rng(c.seed);
+    for (int i = 0; i < c.sample; ++i) fmt::print("{}\n", s.sample(rng).to_string());
+    return;
+  }
   if (c.out.any()) {
     c.out.write(c.configspace ? s.to_configspace_json() : s.to_json());
     if (c.out.json) return;
@@ -56,9 +63,15 @@ void register_space(CLI::App& app) {
       ->required();
   sub->add_flag("--configspace", c->configspace,
                 "--json / -o write ConfigSpace's JSON (ConfigurationSpace.from_json reads it) instead of fhist's");
+  sub->add_option("--sample", c->sample,
+                  "print N configurations drawn as a random search draws them (JSON lines), to check conditions and "
+                  "forbidden combinations")
+      ->check(at_least(1));
+  sub->add_option("--seed", c->seed, "the draw's seed (with --sample)")->capture_default_str();
   add_json_output_flags(*sub, c->out, "the space");
   sub->callback([c]() {
     if (c->configspace && !c->out.any()) throw InputError("--configspace: give --json or -o FILE to write it");
+    if (c->sample > 0 && c->out.any()) throw InputError("--sample prints configurations: without --json / -o");
     run_space(*c);
   });
 }

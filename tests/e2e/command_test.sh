@@ -85,6 +85,13 @@ kill_after_results $! killed.db 2
     > curve_cs.log 2>&1 && journal_results curve_cs.db | diff curve.results - > /dev/null \
   && pass "the space as ConfigSpace's JSON: the same trials and scores" \
   || fail "a ConfigSpace space: $(tail -3 curve_cs.log; journal_results curve_cs.db | diff curve.results -)"
+"$FHIST" space digits_cs.json > space.txt && grep -q "^space 'digits-cnn' (ConfigSpace's JSON): 4 parameters" space.txt \
+  && grep -Eq "^  lr +float +0.003 .. 0.3, log$" space.txt \
+  && "$FHIST" space digits_cs.json --sample 3 --seed 2 | "$PY" -c "
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+assert len(rows) == 3 and all(0.003 <= r['lr'] <= 0.3 and r['channels'] in (8, 16, 32) for r in rows), rows" \
+  && pass "fhist space describes the converted file and draws from it" || fail "fhist space: $(cat space.txt)"
 
 # --- report and the HTML page say what ran
 "$FHIST" report --journal straight.db > report.txt 2>&1 && grep -q "command '$PY" report.txt \
