@@ -7,42 +7,36 @@ samples of m rows whose tau passes the threshold.
 
 Run: /usr/bin/python3 scripts/gate-design.py [TAU [TABLE ...]]   (default 0.2 and the six design tables)
 """
-import json
+import importlib.util
+import pathlib
 import random
-import sqlite3
 import sys
 
-import scipy.stats
+HERE = pathlib.Path(__file__).resolve().parent
+spec = importlib.util.spec_from_file_location("kendall_line", HERE / "kendall-line.py")
+kl = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(kl)  # the table reader, the scores and tau-b, shared with kendall-line.py
 
 TABLES = ["hparams", "aug-wd", "nb201", "cnn-hp-aug", "cnn-reg", "resnet-reg"]
-
-
-def kendall(a, b):
-    return scipy.stats.kendalltau(a, b).correlation  # tau-b, as fhist's gate computes it
 
 
 def main():
     tau_min = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
     for t in sys.argv[2:] or TABLES:
-        db = sqlite3.connect(f"file:docs/data/tables/{t}.db?mode=ro", uri=True)
-        by = {}
-        for trial, epoch, record in db.execute("SELECT trial, epoch, record FROM epochs"):
-            by.setdefault(trial, {})[epoch] = json.loads(record)
-        final = max(max(v) for v in by.values())
-        ids = [i for i, v in by.items() if final in v and v[final].get("test_acc") is not None]
-        score = {i: by[i][1]["scores"]["tse-ema"] for i in ids}
-        acc = {i: by[i][1]["original_val_acc"] for i in ids}
-        test = {i: by[i][final]["test_acc"] for i in ids}
+        d, test, _, _ = kl.load(t)
+        score, acc = kl.tse_ema(d["L"], 1), d["acc"][:, 0]  # the gate's pair: both at the first epoch
+        row = {t: i for i, t in enumerate(d["trials"])}
+        ids = [row[t] for t in d["order"]]  # samples drawn over the rows in the journal's order, as before
         top3 = sorted(ids, key=lambda i: -score[i])[:3]
-        line = [f"{t}: tau {kendall([score[i] for i in ids], [acc[i] for i in ids]):.2f}",
-                f"top-3 regret {100 * (max(test.values()) - max(test[i] for i in top3)):.2f} pt"]
+        line = [f"{t}: tau {kl.kendall(score, acc):.2f}",
+                f"top-3 regret {100 * (max(test) - max(test[i] for i in top3)):.2f} pt"]
         for m in (20, 27, 40):
             if m > len(ids):
                 continue
             passes = 0
             for seed in range(400):
                 s = random.Random(seed).sample(ids, m)
-                passes += kendall([score[i] for i in s], [acc[i] for i in s]) >= tau_min
+                passes += kl.kendall(score[s], acc[s]) >= tau_min
             line.append(f"m={m} passes {passes / 400:.2f}")
         print(", ".join(line))
 

@@ -44,7 +44,9 @@ def load(name):
     for trial, epoch, record in db.execute("SELECT trial, epoch, record FROM epochs"):
         by.setdefault(trial, {})[epoch] = json.loads(record)
     T = max(max(e) for e in by.values())
-    trials = [ep for _, ep in sorted(by.items()) if len(ep) >= T and "test_acc" in ep[T]]
+    ids = [t for t, ep in sorted(by.items()) if len(ep) >= T and "test_acc" in ep[T]]
+    trials = [by[t] for t in ids]
+    kept = set(ids)
 
     def col(get):
         return np.array([[get(ep[e]) for e in range(1, T + 1)] for ep in trials], dtype=float)
@@ -52,7 +54,8 @@ def load(name):
     d = {"L": col(lambda r: r["train_loss"]), "acc": col(lambda r: r["original_val_acc"]),
          "nll": col(lambda r: r.get("original_nll", math.nan)), "fh": col(lambda r: r["scores"]["fh"]),
          "fh_nll": col(lambda r: r["window_nll"][-1] if r.get("window_nll") else math.nan),
-         "C": trials[0][T].get("num_classes", 10)}
+         "C": trials[0][T].get("num_classes", 10), "trials": ids,
+         "order": [t for t in by if t in kept]}  # the trial ids of the rows; the journal's order of them
     rank = json.load(open(TABLES / (name + "-rank.json")))
     return d, np.array([ep[T]["test_acc"] for ep in trials]), T, rank
 
