@@ -100,15 +100,20 @@ bool inside(const Domain& d, double x) {
   return (d.low_inclusive ? x >= d.low : x > d.low) && (d.high_inclusive ? x <= d.high : x < d.high);
 }
 
-// The values of `model` under which p can be active: a clause on `model` keeps the values it allows, one on another
-// parameter those under which that parameter can be active; all clauses must hold (intersection) or any (union).
-std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, const Param& model) {
-  if (p.conditions.empty()) return model.choices;
+std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, const Param& model);
+
+// The values of `model` under which a list of clauses can hold: a clause on `model` keeps the values it allows, one on
+// another parameter those under which that parameter can be active, a group its own list's; all clauses must hold
+// (intersection) or any (union).
+std::vector<nlohmann::json> models_of(const SearchSpace& s, const std::vector<Condition>& list, bool any,
+                                      const Param& model) {
   // All: start from every model and intersect; any: start from none and unite.
-  std::vector<nlohmann::json> out = p.any_condition ? std::vector<nlohmann::json>{} : model.choices;
-  for (const Condition& c : p.conditions) {
+  std::vector<nlohmann::json> out = any ? std::vector<nlohmann::json>{} : model.choices;
+  for (const Condition& c : list) {
     std::vector<nlohmann::json> allowed;
-    if (c.parent == model.name) {
+    if (c.is_group()) {
+      allowed = models_of(s, c.group, c.op == Condition::Op::kAny, model);
+    } else if (c.parent == model.name) {
       for (const auto& v : model.choices) {
         const bool listed = std::find(c.values.begin(), c.values.end(), v) != c.values.end();
         if (c.op == Condition::Op::kIn ? listed : c.op == Condition::Op::kNotIn && !listed) allowed.push_back(v);
@@ -120,11 +125,17 @@ std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, c
     for (const auto& v : model.choices) {
       const bool in_out = std::find(out.begin(), out.end(), v) != out.end();
       const bool in_allowed = std::find(allowed.begin(), allowed.end(), v) != allowed.end();
-      if (p.any_condition ? in_out || in_allowed : in_out && in_allowed) merged.push_back(v);
+      if (any ? in_out || in_allowed : in_out && in_allowed) merged.push_back(v);
     }
     out = std::move(merged);
   }
   return out;
+}
+
+// The values of `model` under which p can be active.
+std::vector<nlohmann::json> models_under(const SearchSpace& s, const Param& p, const Param& model) {
+  if (p.conditions.empty()) return model.choices;
+  return models_of(s, p.conditions, p.any_condition, model);
 }
 
 // A network's own parameter (the mlp's depth) in a space that also searches `model` must be conditional on that

@@ -1,7 +1,7 @@
 // ConfigSpace's JSON (what SMAC3, HpBandSter, DEHB and NNI's users already have) read into a SearchSpace
 // (configspace_write.cpp writes it). Every problem names the ConfigSpace field (hyperparameters[2].lower,
 // conditions[1].conditions[0].value), and what fhist cannot represent exactly (priors, quantization, relations between
-// two parameters, conjunctions nested across AND and OR) is refused with what to do instead, never approximated.
+// two parameters) is refused with what to do instead, never approximated.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -124,11 +124,10 @@ Param read_hyperparameter(const json::json& h, const std::string& at, const Fail
 }
 
 // A parameter's condition as read: its clauses, AND or OR, and where each clause is in the file.
+// A parameter's condition as read: its clause (a group for AND / OR) and the top-level entry it came from.
 struct Read {
-  std::vector<Condition> clauses;
-  std::vector<std::string> fields;
-  bool any = false;
-  std::string at;  // the top-level entry, conditions[k]
+  Condition clause;
+  std::string at;  // conditions[k]
 };
 
 std::string child_of(const json::json& c, const std::string& at, const Fail& fail) {
@@ -138,10 +137,10 @@ std::string child_of(const json::json& c, const std::string& at, const Fail& fai
   return child->get<std::string>();
 }
 
-// One condition or conjunction at `at`, its clauses appended to `out`. `joiner` is the conjunction it sits in ("" at
-// the top): an AND inside an AND (or OR inside OR) is one level; AND inside OR is refused.
-void read_condition(const json::json& c, const std::string& at, const std::string& child, const std::string& joiner,
-                    const std::map<std::string, const Param*>& by_name, Read& out, const Fail& fail) {
+// One condition at `at`, or a conjunction as a group of them (an AND inside an AND is one AND; an AND inside an OR a
+// group inside the OR's).
+Condition read_condition(const json::json& c, const std::string& at, const std::string& child,
+                         const std::map<std::string, const Param*>& by_name, const Fail& fail) {
   if (!c.is_object()) throw fail(at, "expected an object with \"type\" and \"child\"");
   const auto* type_j = find(c, "type");
   if (type_j == nullptr || !type_j->is_string())
@@ -150,20 +149,21 @@ void read_condition(const json::json& c, const std::string& at, const std::strin
   if (const auto* ch = find(c, "child"); ch != nullptr && (!ch->is_string() || ch->get<std::string>() != child))
     throw fail(at + ".child", fmt::format("expected \"{}\", the child of the conjunction it is in", child));
   if (type == "AND" || type == "OR") {
-    if (!joiner.empty() && joiner != type)
-      throw fail(at, fmt::format("an {} inside an {}: fhist's conditions take one level (all of a list, or any of "
-                                 "it); rewrite it as one {} of simple conditions",
-                                 type, joiner, joiner));
     for (auto it = c.begin(); it != c.end(); ++it)
       if (it.key() != "type" && it.key() != "child" && it.key() != "conditions")
         throw fail(at + "." + it.key(), "unknown field for a conjunction (expected type, child, conditions)");
     const auto* parts = find(c, "conditions");
     if (parts == nullptr || !parts->is_array() || parts->empty())
       throw fail(at + ".conditions", "expected a non-empty list of conditions");
-    out.any = type == "OR";
-    for (std::size_t k = 0; k < parts->size(); ++k)
-      read_condition((*parts)[k], fmt::format("{}.conditions[{}]", at, k), child, type, by_name, out, fail);
-    return;
+    Condition group = type == "AND" ? Condition::all_of({}) : Condition::any_of({});
+    for (std::size_t k = 0; k < parts->size(); ++k) {
+      Condition part = read_condition((*parts)[k], fmt::format("{}.conditions[{}]", at, k), child, by_name, fail);
+      if (part.op == group.op)  // same kind nested: one level
+        group.group.insert(group.group.end(), part.group.begin(), part.group.end());
+      else
+        group.group.push_back(std::move(part));
+    }
+    return group;
   }
   static const std::set<std::string> kSimple = {"EQ", "NEQ", "IN", "GT", "LT"};
   if (!kSimple.count(type))
@@ -226,8 +226,7 @@ void read_condition(const json::json& c, const std::string& at, const std::strin
     if (type == "IN" && sub.find('[') != std::string::npos) field += sub.substr(sub.find('['));
     throw fail(at + field, what);
   }
-  out.clauses.push_back(std::move(k));
-  out.fields.push_back(at);
+  return k;
 }
 
 // One forbidden clause (EQUALS, IN) or an AND of them, appended to `f`.
@@ -333,10 +332,7 @@ SearchSpace SearchSpace::from_configspace_json(const json::json& j, const std::s
         throw fail(at + ".child", fmt::format("'{}' already has a condition ({}): join them with AND or OR, as "
                                               "ConfigSpace requires",
                                               child, conditions[child].at));
-      Read r;
-      r.at = at;
-      read_condition((*cs)[k], at, child, "", by_name, r, fail);
-      conditions.emplace(child, std::move(r));
+      conditions.emplace(child, Read{read_condition((*cs)[k], at, child, by_name, fail), at});
     }
   }
   // Parents before children (fhist samples in order): each parameter at the first place where its parents are all
@@ -345,8 +341,10 @@ SearchSpace SearchSpace::from_configspace_json(const json::json& j, const std::s
   std::set<std::string> placed;
   auto ready = [&](const Param& p) {
     const auto c = conditions.find(p.name);
-    return c == conditions.end() || std::all_of(c->second.clauses.begin(), c->second.clauses.end(),
-                                                [&](const Condition& k) { return placed.count(k.parent) > 0; });
+    bool all_placed = true;
+    if (c != conditions.end())
+      detail::for_each_leaf({c->second.clause}, [&](const Condition& k) { all_placed &= placed.count(k.parent) > 0; });
+    return all_placed;
   };
   while (params.size() < read.size()) {
     const auto next =
@@ -360,8 +358,9 @@ SearchSpace SearchSpace::from_configspace_json(const json::json& j, const std::s
     }
     Param p = *next;
     if (const auto c = conditions.find(p.name); c != conditions.end()) {
-      p.conditions = c->second.clauses;
-      p.any_condition = c->second.any && c->second.clauses.size() > 1;
+      const Condition& top = c->second.clause;  // an AND's or OR's members at the top, as fhist's own files have them
+      p.conditions = top.is_group() ? top.group : std::vector<Condition>{top};
+      p.any_condition = top.op == Condition::Op::kAny && p.conditions.size() > 1;
     }
     placed.insert(p.name);
     params.push_back(std::move(p));

@@ -20,7 +20,7 @@ namespace {
 // One clause as ConfigSpace's condition on `child`; a clause ConfigSpace cannot say as it is becomes an IN of the
 // parent's values for which it holds (a not_in of several values; a comparison on an ordinal, which ConfigSpace orders
 // by position). Throws InputError for what has no exact form.
-json::json clause_configspace(const Condition& k, const Param& parent, const std::string& child) {
+json::json leaf_configspace(const Condition& k, const Param& parent, const std::string& child) {
   json::json j = {{"child", child}, {"parent", k.parent}};
   auto in = [&](std::vector<json::json> values) {
     if (values.size() == 1) {
@@ -86,8 +86,23 @@ json::json clause_configspace(const Condition& k, const Param& parent, const std
         j["value"] = b;
       return j;
     }
+    case Condition::Op::kAll:
+    case Condition::Op::kAny:
+      break;  // clauses_configspace
   }
   return j;
+}
+
+// A list of clauses (all or any of them) as one ConfigSpace condition: a clause alone, or an AND / OR of them (a
+// group nested as a conjunction inside).
+json::json clauses_configspace(const SearchSpace& s, const std::vector<Condition>& list, bool any,
+                               const std::string& child) {
+  json::json parts = json::json::array();
+  for (const auto& k : list)
+    parts.push_back(k.is_group() ? clauses_configspace(s, k.group, k.op == Condition::Op::kAny, child)
+                                 : leaf_configspace(k, s.param(k.parent), child));
+  if (parts.size() == 1) return std::move(parts.front());
+  return {{"type", any ? "OR" : "AND"}, {"child", child}, {"conditions", std::move(parts)}};
 }
 
 json::json natural_default(const Param& p) {
@@ -157,12 +172,7 @@ json::json SearchSpace::to_configspace_json() const {
     h["meta"] = nullptr;
     hps.push_back(std::move(h));
     if (p.conditions.empty()) continue;
-    json::json parts = json::json::array();
-    for (const auto& k : p.conditions) parts.push_back(clause_configspace(k, param(k.parent), p.name));
-    if (parts.size() == 1)
-      conds.push_back(std::move(parts.front()));
-    else
-      conds.push_back({{"type", p.any_condition ? "OR" : "AND"}, {"child", p.name}, {"conditions", std::move(parts)}});
+    conds.push_back(clauses_configspace(*this, p.conditions, p.any_condition, p.name));
   }
   json::json forbs = json::json::array();
   for (const auto& f : forbidden_) {

@@ -46,14 +46,21 @@ enum class ParamKind { kCategorical, kInteger, kFloat, kOrdinal };
 // One clause of a parameter's condition (ConfigSpace's EqualsCondition / InCondition, NotEqualsCondition,
 // GreaterThanCondition, LessThanCondition): it holds when `parent` is active and its value is one of `values` (kIn),
 // none of them (kNotIn), or above / below `bound` (kGreater / kLess, for a parent with numeric values). A clause on an
-// inactive parent does not hold. An inactive parameter is absent from a configuration, so neither the trainer nor a
-// user's script sees a value that does nothing (`depth` only when `model` is "mlp").
+// inactive parent does not hold. kAll / kAny is a group of clauses (no parent) that must all / may any hold: an AND
+// inside an OR and the reverse, as ConfigSpace's nested conjunctions. An inactive parameter is absent from a
+// configuration, so neither the trainer nor a user's script sees a value that does nothing (`depth` only when `model`
+// is "mlp").
 struct Condition {
-  enum class Op { kIn, kNotIn, kGreater, kLess };
+  enum class Op { kIn, kNotIn, kGreater, kLess, kAll, kAny };
   std::string parent;
   std::vector<nlohmann::json> values;  // kIn / kNotIn
   Op op = Op::kIn;
-  double bound = 0.0;  // kGreater / kLess
+  double bound = 0.0;            // kGreater / kLess
+  std::vector<Condition> group;  // kAll / kAny
+
+  bool is_group() const { return op == Op::kAll || op == Op::kAny; }
+  static Condition all_of(std::vector<Condition> clauses) { return {"", {}, Op::kAll, 0.0, std::move(clauses)}; }
+  static Condition any_of(std::vector<Condition> clauses) { return {"", {}, Op::kAny, 0.0, std::move(clauses)}; }
 };
 
 struct Param {
@@ -137,14 +144,15 @@ class SearchSpace {
   // "high": 0.5, "log": true}, {"name": "bs", "type": "categorical", "choices": [64, 128]}, {"name": "depth",
   // "type": "int", "low": 1, "high": 4, "condition": {"param": "model", "in": ["mlp"]}}]} (a clause takes one of
   // "equals", "in", "not_equals", "not_in", "greater_than", "less_than"; a list of clauses must all hold, {"any":
-  // [...]} needs one), and "forbidden": [{"model": "mlp", "batch_size": [16, 32]}] (a value, or a list: any of them).
+  // [...]} needs one; {"all": [...]} and {"any": [...]} nest as clauses), and "forbidden": [{"model": "mlp",
+  // "batch_size": [16, 32]}] (a value, or a list: any of them).
   // Throws InputError naming the file/field on bad input.
   static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
   // Reads ConfigSpace's JSON (ConfigurationSpace.to_json, or read_and_write.json.write of older versions):
-  // uniform_float / uniform_int / categorical / ordinal / constant, the EQ, NEQ, IN, GT, LT conditions with one level
-  // of AND or OR, and EQUALS / IN forbiddens with AND. Parents are put before their children. Refused, naming the
-  // field and what to write instead: priors (normal_*, beta_*, non-uniform weights), q, forbidden relations, an AND
-  // inside an OR. Defaults and meta are ignored (fhist has no default configuration).
+  // uniform_float / uniform_int / categorical / ordinal / constant, the EQ, NEQ, IN, GT, LT conditions with AND and
+  // OR nested to any depth, and EQUALS / IN forbiddens with AND. Parents are put before their children. Refused, naming
+  // the field and what to write instead: priors (normal_*, beta_*, non-uniform weights), q, forbidden relations.
+  // Defaults and meta are ignored (fhist has no default configuration).
   static SearchSpace from_configspace_json(const nlohmann::json& j, const std::string& source = "space");
   // This space as ConfigSpace's JSON (format_version 0.4, what ConfigSpace 1.x reads with
   // ConfigurationSpace.from_json); a clause ConfigSpace has no condition for is written as the IN of the parent's

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by space.cpp (parameters, spaces) and space_json.cpp (reading and writing space files). Internal to
 // fhist::space: not installed, not included outside src/space.
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -26,6 +27,10 @@ std::pair<std::string, std::string> condition_problem(const std::vector<Param>& 
 std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& params, const Forbidden& f);
 // Whether `c` takes the combination: every clause's parameter set to one of its values (each clause holds).
 bool takes(const Forbidden& f, const Config& c);
+// Whether clause k holds in `c` (false when its parent is not set; a group: all / any of its members).
+bool clause_holds(const Condition& k, const Config& c);
+// f for every clause of `list` that is not a group, through the groups.
+void for_each_leaf(const std::vector<Condition>& list, const std::function<void(const Condition&)>& f);
 // `'model' is "mlp" and 'lr' < 0.1`, as an error message says when p applies.
 std::string condition_text(const Param& p);
 // `model = "mlp" and batch_size in [16,32]`

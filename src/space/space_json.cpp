@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -22,6 +23,11 @@ using detail::kind_name;
 namespace {
 
 json::json clause_json(const Condition& c) {
+  if (c.is_group()) {
+    json::json members = json::json::array();
+    for (const auto& m : c.group) members.push_back(clause_json(m));
+    return {{c.op == Condition::Op::kAll ? "all" : "any", std::move(members)}};
+  }
   json::json j = {{"param", c.parent}};
   switch (c.op) {
     case Condition::Op::kIn:
@@ -36,6 +42,9 @@ json::json clause_json(const Condition& c) {
     case Condition::Op::kLess:
       j["less_than"] = c.bound;
       break;
+    case Condition::Op::kAll:
+    case Condition::Op::kAny:
+      break;  // above
   }
   return j;
 }
@@ -91,20 +100,35 @@ json::json SearchSpace::to_json() const {
 namespace {
 
 // One clause: {"param": "model", "equals": "mlp"}, or "in": [VALUES], "not_equals", "not_in", "greater_than": NUMBER,
-// "less_than"; `fail(subfield, what)` makes the error.
-template <class Fail>
-Condition read_clause(const json::json& j, const Fail& fail) {
+// "less_than"; or a group of them, {"all": [...]} or {"any": [...]}; `fail(subfield, what)` makes the error.
+using ClauseFail = std::function<InputError(const std::string& field, const std::string& what)>;
+
+Condition read_clause(const json::json& j, const ClauseFail& fail) {
   static const char* const kOps[] = {"equals", "in", "not_equals", "not_in", "greater_than", "less_than"};
   if (!j.is_object())
     throw fail("",
                "expected an object: {\"param\": NAME, \"equals\": VALUE} (or \"in\", \"not_equals\", \"not_in\", "
                "\"greater_than\", \"less_than\"), a list of them (all must hold) or {\"any\": [...]}");
+  if (j.contains("all") || j.contains("any")) {
+    const std::string key = j.contains("all") ? "all" : "any";
+    if (j.size() != 1) throw fail("", fmt::format("an object with \"{}\" takes nothing else (a list of clauses)", key));
+    const auto& list = j[key];
+    if (!list.is_array() || list.empty()) throw fail("." + key, "expected a non-empty list of clauses");
+    std::vector<Condition> members;
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      members.push_back(read_clause(list[k], [&](const std::string& f, const std::string& w) {
+        return fail(fmt::format(".{}[{}]{}", key, k, f), w);
+      }));
+    }
+    return key == "all" ? Condition::all_of(std::move(members)) : Condition::any_of(std::move(members));
+  }
   std::string op;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "param") continue;
     if (std::find(std::begin(kOps), std::end(kOps), it.key()) == std::end(kOps))
       throw fail("." + it.key(),
-                 "unknown field (expected param, and one of equals, in, not_equals, not_in, greater_than, less_than)");
+                 "unknown field (expected param, and one of equals, in, not_equals, not_in, "
+                 "greater_than, less_than; or all / any with a list of clauses)");
     if (!op.empty())
       throw fail("", fmt::format("expected exactly one of equals, in, not_equals, not_in, greater_than, less_than "
                                  "(got {} and {}; a list of clauses makes them all hold)",

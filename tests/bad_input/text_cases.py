@@ -139,16 +139,11 @@ def space_cases():
          ' "upper": 0.5, "log": false}], "format_version": 0.4}', 2,
          r"cs_prior\.json: hyperparameters\[0\]\.type: 'lr' has a normal prior: fhist draws uniformly and has no "
          r"priors; make it uniform_float over its lower\.\.upper"),
-        ("ConfigSpace's JSON with an AND inside an OR", "cs_nested",
-         '{"hyperparameters": [{"name": "model", "type": "categorical", "choices": ["cnn", "mlp"]},'
-         ' {"name": "lr", "type": "uniform_float", "lower": 0.001, "upper": 0.5, "log": true},'
-         ' {"name": "momentum", "type": "uniform_float", "lower": 0.5, "upper": 0.99}],'
-         ' "conditions": [{"type": "OR", "child": "momentum", "conditions": ['
-         '{"type": "EQ", "child": "momentum", "parent": "model", "value": "cnn"},'
-         ' {"type": "AND", "child": "momentum", "conditions": [{"type": "LT", "child": "momentum", "parent": "lr",'
-         ' "value": 0.1}]}]}]}', 2,
-         r"cs_nested\.json: conditions\[0\]\.conditions\[1\]: an AND inside an OR: fhist's conditions take one "
-         r"level"),
+        ("ConfigSpace's JSON with a forbidden relation between two parameters", "cs_relation",
+         '{"hyperparameters": [{"name": "layers", "type": "uniform_int", "lower": 1, "upper": 4},'
+         ' {"name": "width", "type": "uniform_int", "lower": 1, "upper": 8}],'
+         ' "forbiddens": [{"type": "RELATION_GT", "left": "layers", "right": "width"}]}', 2,
+         r"cs_relation\.json: forbiddens\[0\]\.type: a forbidden relation compares two hyperparameters"),
     ]
     for label, name, text, rc, pattern in cases:
         path = space(name, text)

@@ -122,6 +122,17 @@ TEST(Condition, ANetworksOwnParameterFollowsTheModelThroughEveryClause) {
   EXPECT_NO_THROW(check_space_params(SearchSpace("s", {model, lr, depth})));
   depth.any_condition = true;
   FHIST_EXPECT_INPUT_ERROR(check_space_params(SearchSpace("s", {model, lr, depth})), "'depth' belongs to the mlp");
+  // Nested: the mlp, or (the cnn and a large learning rate) lets a cnn row draw depth; the mlp and (a small or a large
+  // learning rate) does not.
+  depth.any_condition = false;
+  depth.conditions = {
+      Condition::any_of({Condition{"model", {"mlp"}},
+                         Condition::all_of({Condition{"model", {"cnn"}}, Condition{"lr", {}, Op::kGreater, 0.1}})})};
+  FHIST_EXPECT_INPUT_ERROR(check_space_params(SearchSpace("s", {model, lr, depth})), "when model is \"cnn\"");
+  depth.conditions = {Condition::all_of(
+      {Condition{"model", {"mlp"}},
+       Condition::any_of({Condition{"lr", {}, Op::kGreater, 0.5}, Condition{"lr", {}, Op::kLess, 0.05}})})};
+  EXPECT_NO_THROW(check_space_params(SearchSpace("s", {model, lr, depth})));
   // Through a chain: dropout when depth > 1, depth only for the mlp.
   depth.conditions = {Condition{"model", {"mlp"}}};
   depth.any_condition = false;
@@ -153,6 +164,15 @@ TEST(Condition, BadClausesNameTheirField) {
       {R"({"any": [{"param": "n", "gt": 1}]})", "params[3].condition.any[0].gt: unknown field"},
       {R"({"any": [], "param": "m"})", "params[3].condition: an object with \"any\" takes nothing else"},
       {R"({"any": {"param": "n", "greater_than": 1}})", "params[3].condition.any: expected a non-empty list"},
+      // groups nested in a list: {"all": [...]} / {"any": [...]} as a clause
+      {R"({"any": [{"param": "n", "greater_than": 1}, {"all": [{"param": "m", "equals": "x"}, {"param": "q", "equals": 1}]}]})",
+       "params[3].condition.any[1].all[1].param: unknown parameter 'q'"},
+      {R"({"all": [{"param": "n", "less_than": 3}, {"any": []}]})",
+       "params[3].condition.all[1].any: expected a non-empty list of clauses"},
+      {R"([{"all": [{"param": "n", "greater_than": 1}], "param": "m"}])",
+       "params[3].condition[0]: an object with \"all\" takes nothing else"},
+      {R"({"all": [{"any": [{"param": "n", "greater_than": 4}]}]})",
+       "params[3].condition.all[0].any[0].greater_than: never holds: 'n' is at most 4"},
   };
   for (const auto& [condition, expected] : cases) {
     const std::string text = head + condition + "}]}";

@@ -201,6 +201,53 @@ TEST(ConfigSpace, FromFileTellsTheFormatsApart) {
   EXPECT_NE(message.find("expected low < high"), std::string::npos) << message;
 }
 
+// An AND inside an OR (and the reverse, to any depth) is a group of clauses: drawn as ConfigSpace draws it, written
+// back as the same nesting.
+TEST(ConfigSpace, NestedConjunctionsKeepTheirMeaning) {
+  const auto s = SearchSpace::from_configspace_json(json::parse(R"({"hyperparameters": [
+    {"type": "categorical", "name": "opt", "choices": ["sgd", "adam", "rmsprop"]},
+    {"type": "uniform_float", "name": "lr", "lower": 0.001, "upper": 1.0, "log": true},
+    {"type": "uniform_int", "name": "layers", "lower": 1, "upper": 6},
+    {"type": "uniform_float", "name": "momentum", "lower": 0.5, "upper": 0.99}],
+    "conditions": [{"type": "OR", "child": "momentum", "conditions": [
+      {"type": "EQ", "child": "momentum", "parent": "opt", "value": "rmsprop"},
+      {"type": "AND", "child": "momentum", "conditions": [
+        {"type": "EQ", "child": "momentum", "parent": "opt", "value": "sgd"},
+        {"type": "OR", "child": "momentum", "conditions": [
+          {"type": "LT", "child": "momentum", "parent": "lr", "value": 0.1},
+          {"type": "GT", "child": "momentum", "parent": "layers", "value": 4}]}]}]}]})"),
+                                                    "nested.json");
+  const Param& m = s.param("momentum");
+  ASSERT_TRUE(m.any_condition);
+  ASSERT_EQ(m.conditions.size(), 2u);
+  EXPECT_EQ(m.conditions[1].op, Condition::Op::kAll);
+  ASSERT_EQ(m.conditions[1].group.size(), 2u);
+  EXPECT_EQ(m.conditions[1].group[1].op, Condition::Op::kAny);
+  Rng rng(8);
+  int active = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const Config c = s.sample(rng);
+    const std::string opt = c.get_string("opt");
+    const bool expected = opt == "rmsprop" || (opt == "sgd" && (c.get_double("lr") < 0.1 || c.get_int("layers") > 4));
+    ASSERT_EQ(c.has("momentum"), expected) << c.to_string();
+    active += expected;
+  }
+  // P = 1/3 + 1/3 (1 - P(lr >= 0.1) P(layers <= 4)) = 1/3 + 1/3 (1 - 1/3 * 2/3), lr log-uniform on [0.001, 1]
+  EXPECT_NEAR(active / 3000.0, 1.0 / 3 + (1.0 - 2.0 / 9) / 3, 0.03);
+  const Config sgd_large({{"opt", "sgd"}, {"lr", 0.5}, {"layers", 2}, {"momentum", 0.9}});
+  FHIST_EXPECT_INPUT_ERROR(s.validate(sgd_large),
+                           "applies only when 'opt' is \"rmsprop\" or ('opt' is \"sgd\" and ('lr' < 0.1 or "
+                           "'layers' > 4)) ('opt' is \"sgd\", 'lr' is 0.5, 'layers' is 2)");
+  const json cs = s.to_configspace_json();
+  const json& top = cs["conditions"][0];
+  EXPECT_EQ(top["type"], "OR");
+  EXPECT_EQ(top["conditions"][1]["type"], "AND");
+  EXPECT_EQ(top["conditions"][1]["conditions"][1]["type"], "OR");
+  EXPECT_EQ(SearchSpace::from_configspace_json(cs, "again.json").to_json(), s.to_json());
+  // and through fhist's own format
+  EXPECT_EQ(SearchSpace::from_json(s.to_json(), "own.json").to_json(), s.to_json());
+}
+
 // Each document is refused with its field and what to do.
 TEST(ConfigSpace, RefusesWhatItCannotRepresentNamingTheField) {
   const std::string x = R"({"name": "x", "type": "uniform_float", "lower": 0.0, "upper": 1.0})";
@@ -236,8 +283,8 @@ TEST(ConfigSpace, RefusesWhatItCannotRepresentNamingTheField) {
        "conditions[0].value: never holds: 'n' is at most 4"},
       {hp(x + "," + opt + "," + n) + R"(, "conditions": [{"type": "OR", "child": "x", "conditions": [
          {"type": "EQ", "child": "x", "parent": "opt", "value": "sgd"},
-         {"type": "AND", "child": "x", "conditions": [{"type": "GT", "child": "x", "parent": "n", "value": 2}]}]}]})",
-       "conditions[0].conditions[1]: an AND inside an OR: fhist's conditions take one level"},
+         {"type": "AND", "child": "x", "conditions": [{"type": "GT", "child": "x", "parent": "n", "value": 4}]}]}]})",
+       "conditions[0].conditions[1].conditions[0].value: never holds: 'n' is at most 4"},
       {hp(x + "," + opt + "," + n) + R"(, "conditions": [{"type": "AND", "child": "x", "conditions": [
          {"type": "EQ", "child": "x", "parent": "opt", "value": "sgd"},
          {"type": "GT", "child": "n", "parent": "n", "value": 2}]}]})",
