@@ -123,7 +123,21 @@ Param read_hyperparameter(const json::json& h, const std::string& at, const Fail
   return p;
 }
 
-// A parameter's condition as read: its clauses, AND or OR, and where each clause is in the file.
+// The "value" (one) or "values" (a list) of an EQ / NEQ / IN condition or an EQUALS / IN forbidden clause at `at`.
+std::vector<json::json> values_of(const json::json& v, bool list, const std::string& at, const Fail& fail) {
+  if (!list) {
+    if (!is_value(v)) throw fail(at + ".value", "expected a number or a string");
+    return {v};
+  }
+  if (!v.is_array() || v.empty()) throw fail(at + ".values", "expected a non-empty list of values");
+  std::vector<json::json> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!is_value(v[i])) throw fail(fmt::format("{}.values[{}]", at, i), "expected a number or a string");
+    out.push_back(v[i]);
+  }
+  return out;
+}
+
 // A parameter's condition as read: its clause (a group for AND / OR) and the top-level entry it came from.
 struct Read {
   Condition clause;
@@ -208,16 +222,9 @@ Condition read_condition(const json::json& c, const std::string& at, const std::
       k.op = type == "GT" ? Condition::Op::kGreater : Condition::Op::kLess;
       k.bound = v->get<double>();
     }
-  } else if (type == "IN") {
-    if (!v->is_array() || v->empty()) throw fail(at + ".values", "expected a non-empty list of the parent's values");
-    for (std::size_t i = 0; i < v->size(); ++i) {
-      if (!is_value((*v)[i])) throw fail(fmt::format("{}.values[{}]", at, i), "expected a number or a string");
-      k.values.push_back((*v)[i]);
-    }
   } else {
-    if (!is_value(*v)) throw fail(at + ".value", "expected a number or a string");
-    k.op = type == "EQ" ? Condition::Op::kIn : Condition::Op::kNotIn;
-    k.values.push_back(*v);
+    k.values = values_of(*v, type == "IN", at, fail);
+    k.op = type == "NEQ" ? Condition::Op::kNotIn : Condition::Op::kIn;
   }
   const auto [sub, what] = clause_problem(k, pp);
   if (!what.empty()) {
@@ -266,16 +273,7 @@ void read_forbidden(const json::json& j, const std::string& at, Forbidden& f, st
   if (v == nullptr) throw fail(at + "." + value_key, "missing");
   Condition k;
   k.parent = name->get<std::string>();
-  if (type == "IN") {
-    if (!v->is_array() || v->empty()) throw fail(at + ".values", "expected a non-empty list of values");
-    for (std::size_t i = 0; i < v->size(); ++i) {
-      if (!is_value((*v)[i])) throw fail(fmt::format("{}.values[{}]", at, i), "expected a number or a string");
-      k.values.push_back((*v)[i]);
-    }
-  } else {
-    if (!is_value(*v)) throw fail(at + ".value", "expected a number or a string");
-    k.values.push_back(*v);
-  }
+  k.values = values_of(*v, type == "IN", at, fail);
   f.clauses.push_back(std::move(k));
   fields.push_back(at);
 }
