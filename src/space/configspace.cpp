@@ -46,7 +46,7 @@ Param read_hyperparameter(const json::json& h, const std::string& at, const Fail
   const std::string who = fmt::format("'{}'", name->get<std::string>());
   if (type.rfind("normal_", 0) == 0 || type.rfind("beta_", 0) == 0)
     throw fail(at + ".type",
-               fmt::format("{} has a {} prior: fhist draws uniformly and has no priors; make it uniform_{} over its "
+               fmt::format("{} has a {} prior: fhist draws floats and integers uniformly; make it uniform_{} over its "
                            "lower..upper (ConfigSpace's remove_hyperparameter_priors() does)",
                            who, type.substr(0, type.find('_')), type.substr(type.find('_') + 1)));
 
@@ -92,19 +92,21 @@ Param read_hyperparameter(const json::json& h, const std::string& at, const Fail
       }
     }
     if (type == "categorical") {
-      allowed.insert({"weights", "probabilities"});
+      allowed.insert({"weights", "probabilities"});  // "probabilities" in ConfigSpace 0.4's files
       for (const char* wkey : {"weights", "probabilities"}) {
         const auto* w = find(h, wkey);
         if (w == nullptr || w->is_null()) continue;
-        const bool uniform = w->is_array() && w->size() == p.choices.size() && !w->empty() &&
-                             std::all_of(w->begin(), w->end(), [&](const json::json& x) {
-                               return x.is_number() && x.get<double>() == w->front().get<double>();
-                             });
-        if (!uniform)
+        if (!w->is_array() || w->size() != p.choices.size())
           throw fail(at + "." + wkey,
-                     fmt::format("{} has {} (a prior over its choices): fhist draws choices uniformly; remove them "
-                                 "(ConfigSpace's remove_hyperparameter_priors() does)",
-                                 who, wkey));
+                     fmt::format("expected a list of {} numbers, one per choice, or null", p.choices.size()));
+        std::vector<double> weights;
+        for (std::size_t c = 0; c < w->size(); ++c) {
+          if (!(*w)[c].is_number()) throw fail(fmt::format("{}.{}[{}]", at, wkey, c), "expected a number");
+          weights.push_back((*w)[c].get<double>());
+        }
+        // equal weights are the uniform draw fhist makes without them (and draw the same configurations)
+        if (std::any_of(weights.begin(), weights.end(), [&](double x) { return x != weights.front(); }))
+          p.weights = std::move(weights);
       }
     }
   } else {

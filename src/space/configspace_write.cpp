@@ -160,7 +160,7 @@ json::json SearchSpace::to_configspace_json() const {
       case ParamKind::kCategorical:
         h["type"] = "categorical";
         h["choices"] = p.choices;
-        h["weights"] = nullptr;
+        h["weights"] = p.weights.empty() ? json::json(nullptr) : json::json(p.weights);
         h["default_value"] = default_value(p, defaults);
         break;
       case ParamKind::kOrdinal:

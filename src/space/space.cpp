@@ -154,8 +154,23 @@ void Param::validate() const {
         if (choices[k] == choices[i])
           throw InputError(fmt::format("{}: choices[{}]: duplicate choice {}", where, i, choices[i].dump()));
     }
+    if (!weights.empty()) {
+      if (kind != ParamKind::kCategorical)
+        throw InputError(where + ": weights apply to a categorical parameter (an ordinal's order is its own)");
+      if (weights.size() != choices.size())
+        throw InputError(
+            fmt::format("{}: weights: expected one per choice ({}), got {}", where, choices.size(), weights.size()));
+      double sum = 0;
+      for (std::size_t i = 0; i < weights.size(); ++i) {
+        if (!std::isfinite(weights[i]) || weights[i] < 0)
+          throw InputError(fmt::format("{}: weights[{}]: expected a number >= 0, got {}", where, i, weights[i]));
+        sum += weights[i];
+      }
+      if (sum <= 0) throw InputError(where + ": weights: at least one must be above 0");
+    }
     return;
   }
+  if (!weights.empty()) throw InputError(where + ": weights apply to a categorical parameter");
   if (!std::isfinite(low) || !std::isfinite(high))
     throw InputError(fmt::format("{}: low and high must be finite (got {} and {})", where, low, high));
   if (kind == ParamKind::kInteger ? low > high : low >= high)
@@ -167,6 +182,7 @@ void Param::validate() const {
 }
 
 json::json Param::sample(Rng& rng) const {
+  if (!weights.empty()) return choices[std::discrete_distribution<std::size_t>(weights.begin(), weights.end())(rng)];
   if (has_choices(kind)) {
     std::uniform_int_distribution<std::size_t> pick(0, choices.size() - 1);
     return choices[pick(rng)];

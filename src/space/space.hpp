@@ -74,6 +74,10 @@ struct Param {
   // OrConjunction); no clause: always active.
   std::vector<Condition> conditions;
   bool any_condition = false;
+  // categorical: how often each choice is drawn, relative to the others (ConfigSpace's weights); empty: uniformly.
+  // Random draws follow them (random search, the samples HyperBand and top-K start from, BOHB's random fraction,
+  // DEHB's first population, a table's rows); BOHB's and DEHB's models do not.
+  std::vector<double> weights;
 
   static Param categorical(std::string name, std::vector<nlohmann::json> choices);
   static Param ordinal(std::string name, std::vector<nlohmann::json> choices);

@@ -65,6 +65,7 @@ json::json SearchSpace::to_json() const {
     json::json j = {{"name", p.name}, {"type", kind_name(p.kind)}};
     if (has_choices(p.kind)) {
       j["choices"] = p.choices;
+      if (!p.weights.empty()) j["weights"] = p.weights;
     } else {
       if (p.kind == ParamKind::kInteger) {
         j["low"] = static_cast<std::int64_t>(p.low);
@@ -226,6 +227,17 @@ SearchSpace SearchSpace::from_json(const json::json& j, const std::string& sourc
           throw fail(fmt::format("{}.choices[{}]", at, c), "expected a number or a string");
         p.choices.push_back(v);
       }
+      if (p.kind == ParamKind::kCategorical) allowed.insert("weights");
+      if (pj.contains("weights") && p.kind == ParamKind::kCategorical) {
+        const auto& w = pj["weights"];
+        if (!w.is_array() || w.size() != p.choices.size())
+          throw fail(field("weights"), fmt::format("expected a list of {} numbers, one per choice", p.choices.size()));
+        for (std::size_t c = 0; c < w.size(); ++c) {
+          if (!w[c].is_number() || w[c].get<double>() < 0)
+            throw fail(fmt::format("{}.weights[{}]", at, c), "expected a number >= 0");
+          p.weights.push_back(w[c].get<double>());
+        }
+      }
     } else if (type == "float" || type == "int") {
       p.kind = type == "int" ? ParamKind::kInteger : ParamKind::kFloat;
       allowed = {"name", "type", "low", "high", "log", "condition"};
@@ -300,7 +312,10 @@ std::vector<std::string> SearchSpace::describe() const {
   for (const auto& p : params_) {
     std::string values;
     if (has_choices(p.kind)) {
-      for (const auto& c : p.choices) values += (values.empty() ? "" : ", ") + c.dump();
+      for (std::size_t c = 0; c < p.choices.size(); ++c) {
+        values += (values.empty() ? "" : ", ") + p.choices[c].dump();
+        if (!p.weights.empty()) values += fmt::format(" (weight {})", p.weights[c]);
+      }
     } else {
       values = fmt::format("{} .. {}{}", p.low, p.high, p.log ? ", log" : "");
     }

@@ -137,8 +137,8 @@ def space_cases():
         ("ConfigSpace's JSON with a prior fhist does not have", "cs_prior",
          '{"hyperparameters": [{"name": "lr", "type": "normal_float", "mu": 0.1, "sigma": 0.05, "lower": 0.001,'
          ' "upper": 0.5, "log": false}], "format_version": 0.4}', 2,
-         r"cs_prior\.json: hyperparameters\[0\]\.type: 'lr' has a normal prior: fhist draws uniformly and has no "
-         r"priors; make it uniform_float over its lower\.\.upper"),
+         r"cs_prior\.json: hyperparameters\[0\]\.type: 'lr' has a normal prior: fhist draws floats and integers "
+         r"uniformly; make it uniform_float over its lower\.\.upper"),
         ("ConfigSpace's JSON with a forbidden relation between two parameters", "cs_relation",
          '{"hyperparameters": [{"name": "layers", "type": "uniform_int", "lower": 1, "upper": 4},'
          ' {"name": "width", "type": "uniform_int", "lower": 1, "upper": 8}],'

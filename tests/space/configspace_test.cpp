@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "core/errors.hpp"
 #include "space/catalog.hpp"
@@ -248,6 +249,52 @@ TEST(ConfigSpace, NestedConjunctionsKeepTheirMeaning) {
   EXPECT_EQ(SearchSpace::from_json(s.to_json(), "own.json").to_json(), s.to_json());
 }
 
+// A categorical's weights (ConfigSpace's "weights", "probabilities" in its 0.4 files; fhist's "weights") set how often
+// each choice is drawn; equal ones are the uniform draw.
+TEST(ConfigSpace, CategoricalWeightsSetHowOftenEachChoiceIsDrawn) {
+  const auto cs = SearchSpace::from_configspace_json(json::parse(R"({"hyperparameters": [
+    {"type": "categorical", "name": "opt", "choices": ["sgd", "adam", "rmsprop"], "weights": [6, 3, 1]},
+    {"name": "act", "type": "categorical", "choices": ["relu", "gelu"], "probabilities": [0.25, 0.75]},
+    {"type": "categorical", "name": "same", "choices": [1, 2], "weights": [2, 2]}]})"),
+                                                     "weighted.json");
+  EXPECT_EQ(cs.param("opt").weights, (std::vector<double>{6, 3, 1}));
+  EXPECT_TRUE(cs.param("same").weights.empty());  // equal weights: uniform, as without them
+  std::map<std::string, int> count;
+  Rng rng(4);
+  const int n = 6000;
+  for (int i = 0; i < n; ++i) {
+    const Config c = cs.sample(rng);
+    ++count[c.get_string("opt")];
+    ++count[c.get_string("act")];
+  }
+  EXPECT_NEAR(count["sgd"] / double(n), 0.6, 0.02);
+  EXPECT_NEAR(count["adam"] / double(n), 0.3, 0.02);
+  EXPECT_NEAR(count["rmsprop"] / double(n), 0.1, 0.015);
+  EXPECT_NEAR(count["gelu"] / double(n), 0.75, 0.02);
+  // written out in both formats and read back: the same weights, the same draws
+  const json written = cs.to_configspace_json();
+  EXPECT_EQ(written["hyperparameters"][0]["weights"], json::parse("[6.0, 3.0, 1.0]"));
+  EXPECT_TRUE(written["hyperparameters"][2]["weights"].is_null());
+  const auto own = SearchSpace::from_json(cs.to_json(), "own.json");
+  EXPECT_EQ(own.param("act").weights, (std::vector<double>{0.25, 0.75}));
+  Rng a(9), b(9);
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(cs.sample(a).to_json(), own.sample(b).to_json());
+  // fhist's own format refuses bad weights naming the field
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"name": "x", "type": "categorical", "choices": [1, 2, 3], "weights": [1, 2]})",
+       "params[0].weights: expected a list of 3 numbers, one per choice"},
+      {R"({"name": "x", "type": "categorical", "choices": [1, 2, 3], "weights": [1, -2, 1]})",
+       "params[0].weights[1]: expected a number >= 0"},
+      {R"({"name": "x", "type": "categorical", "choices": [1, 2], "weights": [0, 0]})",
+       "params[0]: parameter 'x': weights: at least one must be above 0"},
+      {R"({"name": "x", "type": "ordinal", "choices": [1, 2], "weights": [1, 3]})",
+       "params[0].weights: unknown field for a parameter of type \"ordinal\""},
+  };
+  for (const auto& [param, expected] : bad)
+    FHIST_EXPECT_INPUT_ERROR(SearchSpace::from_json(json::parse("{\"params\": [" + param + "]}"), "w.json"),
+                             "w.json: " + expected);
+}
+
 // Each document is refused with its field and what to do.
 TEST(ConfigSpace, RefusesWhatItCannotRepresentNamingTheField) {
   const std::string x = R"({"name": "x", "type": "uniform_float", "lower": 0.0, "upper": 1.0})";
@@ -256,12 +303,14 @@ TEST(ConfigSpace, RefusesWhatItCannotRepresentNamingTheField) {
   auto hp = [](const std::string& items) { return "{\"hyperparameters\": [" + items + "]"; };
   const std::vector<std::pair<std::string, std::string>> cases = {
       {hp(R"({"name": "x", "type": "normal_float", "mu": 0, "sigma": 1, "lower": -3, "upper": 3})") + "}",
-       "hyperparameters[0].type: 'x' has a normal prior: fhist draws uniformly and has no priors; make it "
+       "hyperparameters[0].type: 'x' has a normal prior: fhist draws floats and integers uniformly; make it "
        "uniform_float"},
       {hp(R"({"name": "x", "type": "uniform_float", "lower": 0, "upper": 1, "q": 0.1})") + "}",
        "hyperparameters[0].q: 'x' is quantized (q = 0.1)"},
-      {hp(R"({"name": "c", "type": "categorical", "choices": ["a", "b"], "weights": [3, 1]})") + "}",
-       "hyperparameters[0].weights: 'c' has weights (a prior over its choices)"},
+      {hp(R"({"name": "c", "type": "categorical", "choices": ["a", "b"], "weights": [-1, 2]})") + "}",
+       "hyperparameters[0]: parameter 'c': weights[0]: expected a number >= 0"},
+      {hp(R"({"name": "c", "type": "categorical", "choices": ["a", "b"], "probabilities": [1]})") + "}",
+       "hyperparameters[0].probabilities: expected a list of 2 numbers, one per choice, or null"},
       {hp(R"({"name": "c", "type": "categorical", "choices": ["a", true]})") + "}",
        "hyperparameters[0].choices[1]: expected a number or a string"},
       {hp(R"({"name": "x", "type": "uniform_float", "lower": 0, "upper": 1, "step": 2})") + "}",
