@@ -154,8 +154,8 @@ class SearchSpace {
   static SearchSpace from_json(const nlohmann::json& j, const std::string& source = "space");
   // Reads ConfigSpace's JSON (ConfigurationSpace.to_json, or read_and_write.json.write of older versions):
   // uniform_float / uniform_int / categorical / ordinal / constant, the EQ, NEQ, IN, GT, LT conditions with AND and
-  // OR nested to any depth, and EQUALS / IN forbiddens with AND. Parents are put before their children. Refused, naming
-  // the field and what to write instead: priors (normal_*, beta_*, non-uniform weights), q, forbidden relations.
+  // OR nested to any depth, EQUALS / IN forbiddens with AND, and a categorical's weights. Parents are put before their
+  // children. Refused, naming the field and what to write instead: normal and beta priors, q, forbidden relations.
   // Defaults and meta are ignored (fhist has no default configuration).
   static SearchSpace from_configspace_json(const nlohmann::json& j, const std::string& source = "space");
   // This space as ConfigSpace's JSON (format_version 0.4, what ConfigSpace 1.x reads with

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by space.cpp (parameters, spaces) and space_json.cpp (reading and writing space files). Internal to
-// fhist::space: not installed, not included outside src/space.
+// Helpers shared by space.cpp (parameters, spaces), conditions.cpp (conditions and forbidden combinations),
+// space_json.cpp and configspace*.cpp (reading and writing space files). Internal to fhist::space: not installed, not
+// included outside src/space.
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
