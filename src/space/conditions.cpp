@@ -113,12 +113,13 @@ std::pair<std::string, std::string> condition_problem(const std::vector<Param>& 
   return {};
 }
 
+bool clauses_hold(const std::vector<Condition>& list, bool any, const Config& c) {
+  const auto holds = [&](const Condition& m) { return clause_holds(m, c); };
+  return any ? std::any_of(list.begin(), list.end(), holds) : std::all_of(list.begin(), list.end(), holds);
+}
+
 bool clause_holds(const Condition& k, const Config& c) {
-  if (k.is_group()) {
-    const auto holds = [&](const Condition& m) { return clause_holds(m, c); };
-    return k.op == Condition::Op::kAll ? std::all_of(k.group.begin(), k.group.end(), holds)
-                                       : std::any_of(k.group.begin(), k.group.end(), holds);
-  }
+  if (k.is_group()) return clauses_hold(k.group, k.op == Condition::Op::kAny, c);
   if (!c.has(k.parent)) return false;  // the parent is inactive itself
   const auto& v = c.get(k.parent);
   switch (k.op) {

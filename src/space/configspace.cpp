@@ -140,10 +140,12 @@ std::vector<json::json> values_of(const json::json& v, bool list, const std::str
   return out;
 }
 
-// A parameter's condition as read: its clause (a group for AND / OR) and the top-level entry it came from.
+// A parameter's condition as read: its clause (a group for AND / OR), the top-level entry it came from, and the
+// parents its clauses name.
 struct Read {
   Condition clause;
   std::string at;  // conditions[k]
+  std::set<std::string> parents;
 };
 
 std::string child_of(const json::json& c, const std::string& at, const Fail& fail) {
@@ -332,7 +334,9 @@ SearchSpace SearchSpace::from_configspace_json(const json::json& j, const std::s
         throw fail(at + ".child", fmt::format("'{}' already has a condition ({}): join them with AND or OR, as "
                                               "ConfigSpace requires",
                                               child, conditions[child].at));
-      conditions.emplace(child, Read{read_condition((*cs)[k], at, child, by_name, fail), at});
+      Read r{read_condition((*cs)[k], at, child, by_name, fail), at, {}};
+      detail::for_each_leaf({r.clause}, [&](const Condition& leaf) { r.parents.insert(leaf.parent); });
+      conditions.emplace(child, std::move(r));
     }
   }
   // Parents before children (fhist samples in order): each parameter at the first place where its parents are all
@@ -341,10 +345,8 @@ SearchSpace SearchSpace::from_configspace_json(const json::json& j, const std::s
   std::set<std::string> placed;
   auto ready = [&](const Param& p) {
     const auto c = conditions.find(p.name);
-    bool all_placed = true;
-    if (c != conditions.end())
-      detail::for_each_leaf({c->second.clause}, [&](const Condition& k) { all_placed &= placed.count(k.parent) > 0; });
-    return all_placed;
+    return c == conditions.end() || std::all_of(c->second.parents.begin(), c->second.parents.end(),
+                                                [&](const std::string& parent) { return placed.count(parent) > 0; });
   };
   while (params.size() < read.size()) {
     const auto next =

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 #include "core/errors.hpp"
 #include "space/space.hpp"
@@ -80,10 +79,7 @@ json::json leaf_configspace(const Condition& k, const Param& parent, const std::
                         "takes a value of the parent",
                         child, k.parent, greater ? ">" : "<", k.bound, parent.low, parent.high));
       j["type"] = greater ? "GT" : "LT";
-      if (parent.kind == ParamKind::kInteger)
-        j["value"] = static_cast<std::int64_t>(b);
-      else
-        j["value"] = b;
+      j["value"] = detail::bound_json(parent, b);
       return j;
     }
     case Condition::Op::kAll:
@@ -117,10 +113,9 @@ json::json natural_default(const Param& p) {
 // ConfigSpace refuses a space whose default configuration is forbidden: the first choice / middle of the range of
 // every parameter, or where that is forbidden, a seeded draw (fhist itself has no defaults).
 Config SearchSpace::configspace_defaults() const {
-  std::map<std::string, json::json> values;
+  Config natural;
   for (const auto& p : params_)
-    if (active(p, Config(values))) values[p.name] = natural_default(p);
-  Config natural(std::move(values));
+    if (active(p, natural)) natural.set(p.name, natural_default(p));
   if (satisfies_constraints(natural)) return natural;
   Rng rng(0);
   return sample(rng);
@@ -147,13 +142,8 @@ json::json SearchSpace::to_configspace_json() const {
       case ParamKind::kFloat:
       case ParamKind::kInteger:
         h["type"] = p.kind == ParamKind::kFloat ? "uniform_float" : "uniform_int";
-        if (p.kind == ParamKind::kInteger) {
-          h["lower"] = static_cast<std::int64_t>(p.low);
-          h["upper"] = static_cast<std::int64_t>(p.high);
-        } else {
-          h["lower"] = p.low;
-          h["upper"] = p.high;
-        }
+        h["lower"] = detail::bound_json(p, p.low);
+        h["upper"] = detail::bound_json(p, p.high);
         h["default_value"] = default_value(p, defaults);
         h["log"] = p.log;
         break;

@@ -35,9 +35,13 @@ const char* kind_name(ParamKind k) {
 
 bool has_choices(ParamKind k) { return k == ParamKind::kCategorical || k == ParamKind::kOrdinal; }
 
+json::json bound_json(const Param& p, double v) {
+  return p.kind == ParamKind::kInteger ? json::json(static_cast<std::int64_t>(v)) : json::json(v);
+}
+
 }  // namespace detail
 
-using detail::clause_holds;
+using detail::clauses_hold;
 using detail::condition_problem;
 using detail::condition_text;
 using detail::for_each_leaf;
@@ -282,10 +286,7 @@ const Param& SearchSpace::param(const std::string& name) const {
 }
 
 bool SearchSpace::active(const Param& p, const Config& c) const {
-  if (p.conditions.empty()) return true;
-  const auto holds = [&](const Condition& k) { return clause_holds(k, c); };
-  return p.any_condition ? std::any_of(p.conditions.begin(), p.conditions.end(), holds)
-                         : std::all_of(p.conditions.begin(), p.conditions.end(), holds);
+  return p.conditions.empty() || clauses_hold(p.conditions, p.any_condition, c);
 }
 
 Config SearchSpace::sample(Rng& rng, int max_tries) const {

@@ -16,6 +16,8 @@ namespace fhist::space::detail {
 bool is_integral(const nlohmann::json& v);
 const char* kind_name(ParamKind k);
 bool has_choices(ParamKind k);
+// A bound of p as a file writes it: a whole number for an integer parameter, else the number.
+nlohmann::json bound_json(const Param& p, double v);
 // What is wrong with one clause whose parent is `parent`, as (subfield as a space file names it: ".in[1]",
 // ".greater_than", ".param"; message); empty when nothing is.
 std::pair<std::string, std::string> clause_problem(const Condition& c, const Param& parent);
@@ -30,6 +32,8 @@ std::pair<std::string, std::string> forbidden_problem(const std::vector<Param>& 
 bool takes(const Forbidden& f, const Config& c);
 // Whether clause k holds in `c` (false when its parent is not set; a group: all / any of its members).
 bool clause_holds(const Condition& k, const Config& c);
+// Whether all of `list` (any of it, with `any`) holds in `c`: a parameter's clauses, or a group's.
+bool clauses_hold(const std::vector<Condition>& list, bool any, const Config& c);
 // f for every clause of `list` that is not a group, through the groups.
 void for_each_leaf(const std::vector<Condition>& list, const std::function<void(const Condition&)>& f);
 // `'model' is "mlp" and 'lr' < 0.1`, as an error message says when p applies.

@@ -67,13 +67,8 @@ json::json SearchSpace::to_json() const {
       j["choices"] = p.choices;
       if (!p.weights.empty()) j["weights"] = p.weights;
     } else {
-      if (p.kind == ParamKind::kInteger) {
-        j["low"] = static_cast<std::int64_t>(p.low);
-        j["high"] = static_cast<std::int64_t>(p.high);
-      } else {
-        j["low"] = p.low;
-        j["high"] = p.high;
-      }
+      j["low"] = detail::bound_json(p, p.low);
+      j["high"] = detail::bound_json(p, p.high);
       j["log"] = p.log;
     }
     if (!p.conditions.empty()) j["condition"] = condition_json(p);
